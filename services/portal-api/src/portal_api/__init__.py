@@ -1,1 +1,1 @@
-
+"""portal-api: users, connections, plans, billing, OAuth connect flows and the checklist."""

@@ -1,1 +1,1 @@
-
+"""token-broker: stores OAuth credentials encrypted, refreshes them and hands out access tokens."""

@@ -1,0 +1,134 @@
+"""Publish after commit: the transactional outbox.
+
+Code inside a unit of work calls `enqueue(session, message)`; the message is written to
+`outbox_messages` in the same transaction, so a rollback emits nothing. After the commit the
+relay is woken and moves pending rows to the bus, deleting each once the broker confirms it. A
+periodic sweep picks up rows left by a process that died between commit and relay. With several
+replicas, `FOR UPDATE SKIP LOCKED` lets each relay take different rows (SQLite ignores it; the
+embedded mode has one relay).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, String, Text, Uuid, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dxc_shared.bus.contract import BusMessage, Envelope, Publisher
+from dxc_shared.db.base import Base
+from dxc_shared.db.database import Database
+from dxc_shared.logging import current_log_context, get_logger
+from dxc_shared.metrics import OUTBOX_RELAY_FAILURES, OUTBOX_RELAYED
+
+logger = get_logger(__name__)
+
+_PENDING_KEY = "dxc_outbox_pending"
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    topic: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), index=True, default=lambda: datetime.now(UTC)
+    )
+
+
+def enqueue(
+    session: AsyncSession, message: BusMessage, *, headers: Mapping[str, str] | None = None
+) -> None:
+    """Publish `message` if, and only if, the session's transaction commits."""
+    session.add(
+        OutboxMessage(
+            topic=message.topic,
+            body=message.model_dump_json(),
+            headers={**current_log_context(), **(headers or {})},
+        )
+    )
+    session.info[_PENDING_KEY] = True
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        database: Database,
+        publisher: Publisher,
+        *,
+        batch_size: int = 100,
+        sweep_interval: float = 5.0,
+    ) -> None:
+        self._database = database
+        self._publisher = publisher
+        self._batch_size = batch_size
+        self._sweep_interval = sweep_interval
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        database.on_commit(self._after_commit)
+
+    def _after_commit(self, session: AsyncSession) -> None:
+        if session.info.pop(_PENDING_KEY, False):
+            self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        self._task = None
+        # Hand over what is still pending rather than leaving it for the next sweep.
+        await self.relay_pending()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._sweep_interval)
+            self._wake.clear()
+            try:
+                await self.relay_pending()
+            except Exception:
+                OUTBOX_RELAY_FAILURES.inc()
+                logger.warning("outbox.relay_failed", exc_info=True)
+
+    async def relay_pending(self) -> int:
+        """Publish every pending message; returns how many were published."""
+        relayed = 0
+        while True:
+            async with self._database.unit_of_work() as session:
+                rows = (
+                    await session.scalars(
+                        select(OutboxMessage)
+                        .order_by(OutboxMessage.created_at)
+                        .limit(self._batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
+                for row in rows:
+                    await self._publisher.publish_envelope(
+                        Envelope(
+                            topic=row.topic,
+                            body=row.body.encode(),
+                            headers=row.headers,
+                            message_id=row.id.hex,
+                        )
+                    )
+                if rows:
+                    await session.execute(
+                        delete(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
+                    )
+            relayed += len(rows)
+            OUTBOX_RELAYED.inc(len(rows))
+            if len(rows) < self._batch_size:
+                return relayed

@@ -1,0 +1,223 @@
+"""The shell every service runs in: a FastAPI app with health, readiness and metrics, request
+logging and metrics, bus consumers and background loops started and stopped with the app.
+
+Shutdown order on SIGTERM (uvicorn stops accepting requests, then runs the lifespan exit):
+consumers stop taking messages and finish in-flight ones within the timeout, background loops
+are cancelled, then the infrastructure (if this service owns it) drains the outbox and closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dxc_shared.bus import Consumer, Subscription
+from dxc_shared.bus.contract import BusMessage
+from dxc_shared.infrastructure import Infrastructure
+from dxc_shared.logging import (
+    CORRELATION_ID,
+    configure_logging,
+    get_logger,
+    log_context,
+    new_correlation_id,
+)
+from dxc_shared.metrics import HTTP_REQUEST_DURATION, HTTP_REQUESTS, render_latest
+from dxc_shared.settings import ServiceSettings
+
+logger = get_logger(__name__)
+
+CORRELATION_HEADER = "x-correlation-id"
+BackgroundLoop = Callable[[], Awaitable[None]]
+S = TypeVar("S", bound=ServiceSettings)
+
+
+class Service:
+    def __init__(
+        self,
+        name: str,
+        infrastructure: Infrastructure,
+        *,
+        owns_infrastructure: bool = False,
+        shutdown_timeout: float = 25.0,
+        title: str | None = None,
+    ) -> None:
+        self.name = name
+        self.infrastructure = infrastructure
+        self.owns_infrastructure = owns_infrastructure
+        self.shutdown_timeout = shutdown_timeout
+        self._subscriptions: list[Subscription[Any]] = []
+        self._loops: list[BackgroundLoop] = []
+        self._consumers: list[Consumer] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.app = FastAPI(title=title or name, lifespan=self._lifespan)
+        self.app.state.service = self
+        self.app.add_middleware(RequestObservabilityMiddleware, service=name)
+        self.app.include_router(self._operations_router())
+
+    def subscribe(self, subscription: Subscription[Any]) -> None:
+        self._subscriptions.append(subscription)
+
+    def run_in_background(self, loop: BackgroundLoop) -> None:
+        """Run `loop` for the life of the app; it is cancelled on shutdown."""
+        self._loops.append(loop)
+
+    async def start(self) -> None:
+        if self.owns_infrastructure:
+            await self.infrastructure.start()
+        for subscription in self._subscriptions:
+            self._consumers.append(await self.infrastructure.broker.consume(subscription))
+        for loop in self._loops:
+            self._tasks.append(asyncio.create_task(self._supervise(loop)))
+        logger.info(
+            "service.started",
+            component=self.name,
+            consumers=len(self._consumers),
+            loops=len(self._tasks),
+        )
+
+    async def stop(self) -> None:
+        logger.info("service.stopping", component=self.name)
+        await asyncio.gather(
+            *(consumer.stop(self.shutdown_timeout) for consumer in self._consumers)
+        )
+        self._consumers.clear()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self.owns_infrastructure:
+            await self.infrastructure.stop()
+        logger.info("service.stopped", component=self.name)
+
+    async def _supervise(self, loop: BackgroundLoop) -> None:
+        """Keep a background loop alive: log and restart it after an unexpected error."""
+        while True:
+            try:
+                await loop()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("service.background_loop_crashed", loop=loop.__qualname__)
+                await asyncio.sleep(1.0)
+
+    @asynccontextmanager
+    async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    def _operations_router(self) -> APIRouter:
+        router = APIRouter(tags=["operations"])
+
+        @router.get("/healthz", summary="Liveness: the process is up and serving")
+        async def healthz() -> dict[str, str]:
+            return {"status": "ok", "service": self.name}
+
+        @router.get(
+            "/readyz",
+            summary="Readiness: the database and the bus answer",
+            responses={503: {"description": "A dependency does not answer"}},
+        )
+        async def readyz() -> JSONResponse:
+            checks = {
+                "database": self.infrastructure.database.ping,
+                "bus": self.infrastructure.broker.ping,
+            }
+            results: dict[str, str] = {}
+            for check_name, check in checks.items():
+                try:
+                    await asyncio.wait_for(check(), timeout=3.0)
+                    results[check_name] = "ok"
+                except Exception as error:
+                    results[check_name] = f"failing: {type(error).__name__}: {error}"
+            ready = all(result == "ok" for result in results.values())
+            return JSONResponse(
+                {"status": "ready" if ready else "not ready", "checks": results},
+                status_code=200 if ready else 503,
+            )
+
+        @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+        async def metrics() -> Response:
+            body, content_type = render_latest()
+            return Response(body, media_type=content_type)
+
+        return router
+
+    async def publish(self, message: BusMessage) -> None:
+        """Publish without a transaction (e.g. relaying a webhook); inside a unit of work use
+        `dxc_shared.outbox.enqueue` instead."""
+        await self.infrastructure.broker.publish(message)
+
+
+class RequestObservabilityMiddleware:
+    """Binds a correlation id (taken from the request or new) to the logs of the request,
+    echoes it in the response, and records request counts and durations by route template."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        correlation_id = (
+            headers.get(CORRELATION_HEADER.encode(), b"").decode("latin-1")[:64]
+            or new_correlation_id()
+        )
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (CORRELATION_HEADER.encode(), correlation_id.encode()),
+                ]
+            await send(message)
+
+        with log_context(**{CORRELATION_ID: correlation_id, "service": self.service}):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                route = scope.get("route")
+                template = getattr(route, "path", "unmatched")
+                method = scope["method"]
+                HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
+                HTTP_REQUEST_DURATION.labels(self.service, method, template).observe(
+                    time.perf_counter() - started
+                )
+
+
+def run_service(
+    settings: S,
+    build: Callable[[Infrastructure, S], Service],
+) -> None:
+    """Console entry point body for distributed mode: one service, its own infrastructure,
+    served by uvicorn, which turns SIGTERM into a graceful shutdown."""
+    service = build(Infrastructure.from_settings(settings), settings)
+    configure_logging(service.name, level=settings.log_level, fmt=settings.log_format)
+    service.owns_infrastructure = True
+    service.shutdown_timeout = settings.shutdown_timeout_seconds
+    uvicorn.run(
+        service.app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
+    )

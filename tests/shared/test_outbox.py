@@ -1,0 +1,106 @@
+"""Publish after commit, on both stacks: PostgreSQL + RabbitMQ and SQLite + in-process bus."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+import pytest
+from dxc_shared.bus import BusMessage, MessageContext, Subscription
+from dxc_shared.bus.rabbitmq import RabbitMQBroker
+from dxc_shared.infrastructure import Infrastructure
+from dxc_shared.logging import log_context
+from dxc_shared.outbox import OutboxMessage, OutboxRelay, enqueue
+from sqlalchemy import func, select
+
+from tests.support.polling import eventually
+from tests.support.rabbitmq import delete_topology
+
+
+class InvoiceSynced(BusMessage):
+    topic: ClassVar[str] = "test.invoice-synced"
+    invoice_id: str
+
+
+@dataclass
+class Stack:
+    infrastructure: Infrastructure
+    received: list[tuple[InvoiceSynced, MessageContext]]
+
+    async def pending_rows(self) -> int:
+        async with self.infrastructure.database.unit_of_work() as session:
+            return int(await session.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
+
+
+@pytest.fixture(params=["distributed", "embedded"])
+async def stack(
+    request: pytest.FixtureRequest,
+    migrated_postgres: str,
+    migrated_sqlite: str,
+    rabbitmq_url: str,
+    bus_namespace: str,
+) -> AsyncIterator[Stack]:
+    if request.param == "distributed":
+        infrastructure = Infrastructure.create(migrated_postgres, rabbitmq_url, bus_namespace)
+    else:
+        infrastructure = Infrastructure.create(migrated_sqlite, "memory://", bus_namespace)
+    received: list[tuple[InvoiceSynced, MessageContext]] = []
+
+    async def handle(message: InvoiceSynced, context: MessageContext) -> None:
+        received.append((message, context))
+
+    subscription = Subscription("outbox-test", InvoiceSynced, handle)
+    await infrastructure.start()
+    consumer = await infrastructure.broker.consume(subscription)
+    yield Stack(infrastructure, received)
+    await consumer.stop(drain_seconds=1)
+    await infrastructure.stop()
+    if isinstance(infrastructure.broker, RabbitMQBroker):
+        await delete_topology(rabbitmq_url, infrastructure.broker, [subscription])
+
+
+async def test_a_committed_unit_of_work_publishes_its_messages(stack: Stack) -> None:
+    with log_context(correlation_id="req-42", connection_id="conn-7"):
+        async with stack.infrastructure.database.unit_of_work() as session:
+            enqueue(session, InvoiceSynced(invoice_id="INV-1"))
+
+    await eventually(lambda: len(stack.received) == 1)
+    message, context = stack.received[0]
+    assert message.invoice_id == "INV-1"
+    assert (context.correlation_id, context.connection_id) == ("req-42", "conn-7")
+    assert await stack.pending_rows() == 0
+
+
+async def test_a_rolled_back_unit_of_work_publishes_nothing(stack: Stack) -> None:
+    async def failing_unit_of_work() -> None:
+        async with stack.infrastructure.database.unit_of_work() as session:
+            enqueue(session, InvoiceSynced(invoice_id="INV-2"))
+            await session.flush()
+            raise RuntimeError("Dynamics write-back failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_unit_of_work()
+
+    # Commit something else afterwards: it must arrive alone.
+    async with stack.infrastructure.database.unit_of_work() as session:
+        enqueue(session, InvoiceSynced(invoice_id="INV-3"))
+    await eventually(lambda: len(stack.received) >= 1)
+    assert [message.invoice_id for message, _ in stack.received] == ["INV-3"]
+    assert await stack.pending_rows() == 0
+
+
+async def test_rows_left_by_a_crash_are_relayed_by_the_next_relay(stack: Stack) -> None:
+    # A process that committed and died before relaying leaves its rows behind.
+    await stack.infrastructure.relay.stop()
+    database = stack.infrastructure.database
+    async with database.sessionmaker() as session:
+        enqueue(session, InvoiceSynced(invoice_id="INV-4"))
+        await session.commit()  # bypasses unit_of_work, so no relay was woken
+    assert await stack.pending_rows() == 1
+
+    relay = OutboxRelay(database, stack.infrastructure.broker)
+    assert await relay.relay_pending() == 1
+    await eventually(lambda: len(stack.received) == 1)
+    assert stack.received[0][0].invoice_id == "INV-4"
+    assert await stack.pending_rows() == 0
