@@ -3,6 +3,7 @@ health, readiness and metrics, and exits cleanly on SIGTERM."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from tests.support.http_server import free_port
+from tests.support.rabbitmq import delete_namespace_exchanges
 
 SERVICES = {
     "portal-api": "PORTAL_API_",
@@ -75,6 +77,7 @@ def running_services(
     for service in started.values():
         if service.process.poll() is None:
             service.process.kill()
+    asyncio.run(delete_namespace_exchanges(rabbitmq_url, namespace))
 
 
 @pytest.mark.integration

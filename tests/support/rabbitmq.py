@@ -25,5 +25,13 @@ async def delete_topology(
             ]
             for queue in names:
                 await channel.queue_delete(queue)
-        for exchange in (broker.exchange_name, broker.dead_letter_exchange_name):
+    await delete_namespace_exchanges(url, broker.namespace)
+
+
+async def delete_namespace_exchanges(url: str, namespace: str) -> None:
+    """Delete the two exchanges a broker declares for `namespace`."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        for exchange in (f"{namespace}.events", f"{namespace}.dead-letter"):
             await channel.exchange_delete(exchange)
