@@ -1,0 +1,288 @@
+"""Entra ID v2.0 endpoints: the sign-in and consent pages, the token endpoint and the
+OpenID configuration document."""
+
+from __future__ import annotations
+
+import base64
+import html
+from typing import Any
+from urllib.parse import urlencode
+
+import jwt
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from .identity import AppRegistration, OAuthError, User
+from .state import SandboxState
+
+router = APIRouter()
+_AUTHORIZE_PARAMS = (
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "response_type",
+)
+
+
+def _state(request: Request) -> SandboxState:
+    sandbox: SandboxState = request.app.state.sandbox
+    return sandbox
+
+
+def _root(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+@router.get("/{tenant}/v2.0/.well-known/openid-configuration")
+async def openid_configuration(tenant: str, request: Request) -> dict[str, Any]:
+    root = _root(request)
+    return {
+        "issuer": f"{root}/{tenant}/v2.0",
+        "authorization_endpoint": f"{root}/{tenant}/oauth2/v2.0/authorize",
+        "token_endpoint": f"{root}/{tenant}/oauth2/v2.0/token",
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "code_challenge_methods_supported": ["S256", "plain"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+    }
+
+
+# --- authorize --------------------------------------------------------------------------------
+
+
+def _error_page(error: OAuthError) -> HTMLResponse:
+    body = (
+        "<h1>Sign in</h1><p>Sorry, but we're having trouble signing you in.</p>"
+        f"<p>AADSTS{error.code}: {html.escape(error.message)}</p>"
+    )
+    return HTMLResponse(_page("Sign in", body), status_code=400)
+
+
+def _page(title: str, content: str) -> str:
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+        "<style>body{font-family:Segoe UI,sans-serif;max-width:440px;margin:60px auto}"
+        "input{display:block;width:100%;margin:8px 0;padding:6px}</style></head>"
+        f"<body><p><b>Microsoft</b> (Dynamics 365 sandbox)</p>{content}</body></html>"
+    )
+
+
+def _hidden(params: dict[str, str]) -> str:
+    return "".join(
+        f"<input type='hidden' name='{k}' value='{html.escape(v, quote=True)}'>"
+        for k, v in params.items()
+    )
+
+
+def _redirect(redirect_uri: str, params: dict[str, str]) -> RedirectResponse:
+    separator = "&" if "?" in redirect_uri else "?"
+    return RedirectResponse(f"{redirect_uri}{separator}{urlencode(params)}", status_code=302)
+
+
+def _login_form(
+    action: str, params: dict[str, str], app: AppRegistration, message: str = ""
+) -> HTMLResponse:
+    error = f"<p style='color:#a80000'>{html.escape(message)}</p>" if message else ""
+    content = (
+        f"<h2>Sign in</h2><p>to continue to {html.escape(app.display_name)}</p>{error}"
+        f"<form method='post' action='{html.escape(action)}'>{_hidden(params)}"
+        "<input name='username' type='email' placeholder='Email' required "
+        f"value='{html.escape(params.get('login_hint', ''), quote=True)}'>"
+        "<input name='password' type='password' placeholder='Password' required>"
+        "<button name='step' value='login' type='submit'>Sign in</button></form>"
+    )
+    return HTMLResponse(
+        _page("Sign in to your account", content), status_code=200 if not message else 400
+    )
+
+
+def _consent_form(
+    action: str, params: dict[str, str], app: AppRegistration, user: User, ticket: str
+) -> HTMLResponse:
+    scopes = "".join(f"<li>{html.escape(s)}</li>" for s in params.get("scope", "").split())
+    content = (
+        f"<h2>Permissions requested</h2><p>{html.escape(user.upn)}</p>"
+        f"<p><b>{html.escape(app.display_name)}</b> "
+        f"would like to:</p><ul>{scopes}</ul>"
+        f"<form method='post' action='{html.escape(action)}'>"
+        f"{_hidden({**params, 'ticket': ticket})}"
+        "<button name='step' value='consent' type='submit'>Accept</button> "
+        "<button name='step' value='decline' type='submit'>Cancel</button></form>"
+    )
+    return HTMLResponse(_page("Permissions requested", content))
+
+
+def _finish(
+    sandbox: SandboxState,
+    request: Request,
+    app: AppRegistration,
+    user: User,
+    params: dict[str, str],
+) -> Response:
+    root_path = request.scope.get("root_path", "")
+    try:
+        scope = sandbox.identity.parse_scope(params.get("scope"), root_path)
+    except OAuthError as error:
+        return _redirect(params["redirect_uri"], _error_params(error, params))
+    code = sandbox.identity.issue_code(
+        app,
+        user,
+        params["redirect_uri"],
+        scope,
+        params.get("code_challenge") or None,
+        params.get("code_challenge_method") or "plain",
+    )
+    result = {"code": code, "session_state": str(user.object_id)}
+    if params.get("state"):
+        result["state"] = params["state"]
+    return _redirect(params["redirect_uri"], result)
+
+
+def _error_params(error: OAuthError, params: dict[str, str]) -> dict[str, str]:
+    out = {"error": error.error, "error_description": f"AADSTS{error.code}: {error.message}"}
+    if params.get("state"):
+        out["state"] = params["state"]
+    return out
+
+
+def _validated(sandbox: SandboxState, params: dict[str, str]) -> AppRegistration:
+    app = sandbox.identity.app(params.get("client_id"))
+    sandbox.identity.check_redirect(app, params.get("redirect_uri"))
+    return app
+
+
+@router.get("/{tenant}/oauth2/v2.0/authorize")
+async def authorize(tenant: str, request: Request) -> Response:
+    sandbox = _state(request)
+    params = {
+        k: v for k, v in request.query_params.items() if k in (*_AUTHORIZE_PARAMS, "login_hint")
+    }
+    try:
+        app = _validated(sandbox, params)
+    except OAuthError as error:
+        return _error_page(error)
+    if params.get("response_type") != "code":
+        problem = OAuthError(
+            "unsupported_response_type", 900144, "The response_type must be 'code'."
+        )
+        return _redirect(params["redirect_uri"], _error_params(problem, params))
+    user = sandbox.identity.user(params.get("login_hint", ""))
+    if user is not None and user.auto_approve:
+        return _finish(sandbox, request, app, user, params)  # the documented pre-approved shortcut
+    return _login_form(
+        str(request.url.remove_query_params(list(request.query_params))), params, app
+    )
+
+
+@router.post("/{tenant}/oauth2/v2.0/authorize")
+async def authorize_submit(tenant: str, request: Request) -> Response:
+    sandbox = _state(request)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    params = {k: form[k] for k in (*_AUTHORIZE_PARAMS, "login_hint") if k in form}
+    try:
+        app = _validated(sandbox, params)
+    except OAuthError as error:
+        return _error_page(error)
+    action = str(request.url)
+    key = sandbox.settings.token_signing_key
+    step = form.get("step")
+    if step == "login":
+        user = sandbox.identity.user(form.get("username", ""))
+        if user is None or user.password != form.get("password"):
+            return _login_form(
+                action,
+                params,
+                app,
+                "AADSTS50126: Error validating credentials due to invalid username or password.",
+            )
+        if sandbox.identity.has_consent(user, app):
+            return _finish(sandbox, request, app, user, params)
+        now = int(sandbox.clock.now().timestamp())
+        ticket = jwt.encode(
+            {"upn": user.upn, "cid": app.client_id, "exp": now + 600}, key, algorithm="HS256"
+        )
+        return _consent_form(action, params, app, user, ticket)
+    try:
+        claims = jwt.decode(
+            form.get("ticket", ""), key, algorithms=["HS256"], options={"verify_exp": False}
+        )
+    except jwt.PyJWTError:
+        return _error_page(
+            OAuthError("invalid_request", 90014, "The sign-in session is missing or invalid.")
+        )
+    user = sandbox.identity.user(str(claims.get("upn")))
+    if (
+        user is None
+        or claims.get("cid") != app.client_id
+        or claims.get("exp", 0) < sandbox.clock.now().timestamp()
+    ):
+        return _error_page(OAuthError("invalid_request", 90014, "The sign-in session has expired."))
+    if step != "consent":
+        declined = OAuthError("access_denied", 65004, "User declined to consent to access the app.")
+        return _redirect(params["redirect_uri"], _error_params(declined, params))
+    sandbox.identity.consents.add((user.object_id, app.client_id))
+    return _finish(sandbox, request, app, user, params)
+
+
+# --- token ------------------------------------------------------------------------------------
+
+
+def _client_credentials_from(
+    request: Request, form: dict[str, str]
+) -> tuple[str | None, str | None]:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("basic "):
+        decoded = base64.b64decode(header[6:]).decode("utf-8")
+        client_id, _, secret = decoded.partition(":")
+        return client_id, secret
+    return form.get("client_id"), form.get("client_secret")
+
+
+@router.post("/{tenant}/oauth2/v2.0/token")
+async def token(tenant: str, request: Request) -> Response:
+    sandbox = _state(request)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    try:
+        body = _grant(sandbox, request, form)
+    except OAuthError as error:
+        return JSONResponse(
+            error.body(sandbox.clock.now()), status_code=error.status, headers=headers
+        )
+    return JSONResponse(body, headers=headers)
+
+
+def _grant(sandbox: SandboxState, request: Request, form: dict[str, str]) -> dict[str, Any]:
+    identity = sandbox.identity
+    root_path = request.scope.get("root_path", "")
+    grant_type = form.get("grant_type")
+    client_id, secret = _client_credentials_from(request, form)
+    app = identity.app(client_id)
+    if grant_type == "authorization_code":
+        identity.authenticate_client(app, secret, required=False)
+        return identity.redeem_code(
+            app, form.get("code", ""), form.get("redirect_uri"), form.get("code_verifier")
+        )
+    if grant_type == "refresh_token":
+        identity.authenticate_client(app, secret, required=False)
+        refresh_token = form.get("refresh_token", "")
+        grant = identity.refresh_grant(refresh_token)
+        path = request.url.path.removeprefix(root_path)
+        if grant is not None and sandbox.faults.take("POST", path, None, {"revoke_grant"}):
+            identity.revoke_sessions(grant.user)
+        scope = identity.parse_scope(form["scope"], root_path) if form.get("scope") else None
+        return identity.refresh(app, refresh_token, scope)
+    if grant_type == "client_credentials":
+        identity.authenticate_client(app, secret, required=True)
+        return identity.client_credentials(
+            app, identity.parse_scope(form.get("scope"), root_path, client_credentials=True)
+        )
+    raise OAuthError(
+        "unsupported_grant_type",
+        70003,
+        f"The app requested an unsupported grant type '{grant_type}'.",
+    )
