@@ -24,7 +24,9 @@ def sandbox_of(request: Request) -> SandboxState:
 
 def base_url(request: Request) -> str:
     """The sandbox's own root URL as the caller sees it (host, scheme and mount prefix)."""
-    return str(request.base_url).rstrip("/")
+    # request.base_url would drop the prefix of a mount; root_path carries it.
+    root_path = request.scope.get("root_path", "")
+    return str(request.url.replace(path=root_path, query="", fragment="")).rstrip("/")
 
 
 def _unauthorized(request: Request, resource_url: str) -> Response:

@@ -12,6 +12,7 @@ import jwt
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from .dataverse import base_url
 from .identity import AppRegistration, OAuthError, User
 from .state import SandboxState
 
@@ -32,13 +33,9 @@ def _state(request: Request) -> SandboxState:
     return sandbox
 
 
-def _root(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 @router.get("/{tenant}/v2.0/.well-known/openid-configuration")
 async def openid_configuration(tenant: str, request: Request) -> dict[str, Any]:
-    root = _root(request)
+    root = base_url(request)
     return {
         "issuer": f"{root}/{tenant}/v2.0",
         "authorization_endpoint": f"{root}/{tenant}/oauth2/v2.0/authorize",
