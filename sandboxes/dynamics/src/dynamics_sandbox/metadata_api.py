@@ -108,13 +108,19 @@ def _options(request: ApiRequest, expansions: Expansions) -> QueryOptions:
 def _shape(
     row: dict[str, Any], options: QueryOptions, request: ApiRequest, expansions: Expansions
 ) -> dict[str, Any]:
+    expanded = {name for name in expansions if name in request.query.get("$expand", "")}
     shaped = {
         k: v
         for k, v in row.items()
-        if options.select is None or k in options.select or k.startswith("@") or k == "MetadataId"
+        if options.select is None
+        or k in options.select
+        or k in expanded
+        or k.startswith("@")
+        or k == "MetadataId"
     }
-    for name, produce in expansions.items():
-        if produce is not None and name in request.query.get("$expand", ""):
+    for name in expanded:
+        produce = expansions[name]
+        if produce is not None:
             shaped[name] = produce(row)
     return shaped
 
