@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 from asgi_lifespan import LifespanManager
-from dxc.embedded import EMBEDDED_SERVICES, create_embedded_app
+from dxc.embedded import EMBEDDED_SERVICE_MOUNTS, create_embedded_app
 
 from tests.support.http_server import free_port
 
@@ -20,10 +20,10 @@ async def test_every_service_is_mounted_ready_and_migrated(tmp_path: Path) -> No
         LifespanManager(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://dxc") as client,
     ):
-        for spec in EMBEDDED_SERVICES:
-            health = await client.get(f"/{spec.mount}/healthz")
-            assert health.json() == {"status": "ok", "service": spec.mount}
-            ready = await client.get(f"/{spec.mount}/readyz")
+        for mount in EMBEDDED_SERVICE_MOUNTS:
+            health = await client.get(f"/{mount}/healthz")
+            assert health.json() == {"status": "ok", "service": mount}
+            ready = await client.get(f"/{mount}/readyz")
             assert ready.status_code == 200, ready.text
         assert (await client.get("/readyz")).json()["checks"] == {"database": "ok", "bus": "ok"}
         assert "portal-api" in (await client.get("/")).text

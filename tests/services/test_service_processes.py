@@ -27,6 +27,17 @@ SERVICES = {
     "payment-sync": "PAYMENT_SYNC_",
     "token-broker": "TOKEN_BROKER_",
 }
+# Secrets a service refuses to start without (dummy values: no test here talks to a provider).
+REQUIRED_SECRETS = {
+    "token-broker": {
+        "ENCRYPTION_KEYS": "Dx1zT4bX0m7u2xV3o8Z6yq9fQ0cJ5kR1wH2nL3pA4sE=",
+        "INTERNAL_API_KEY": "test-internal-key",
+        "XERO_CLIENT_ID": "test-client",
+        "XERO_CLIENT_SECRET": "test-secret",
+        "DYNAMICS_CLIENT_ID": "test-client",
+        "DYNAMICS_CLIENT_SECRET": "test-secret",
+    },
+}
 
 
 def _wait_until_ready(base_url: str, process: subprocess.Popen[bytes]) -> httpx.Response:
@@ -67,6 +78,7 @@ def running_services(
             f"{prefix}BUS_NAMESPACE": namespace,
             f"{prefix}HOST": "127.0.0.1",
             f"{prefix}PORT": str(port),
+            **{prefix + name: value for name, value in REQUIRED_SECRETS.get(command, {}).items()},
         }
         executable = Path(sys.executable).parent / command
         log_path = logs / f"{command}.log"

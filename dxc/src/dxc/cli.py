@@ -28,7 +28,7 @@ def main() -> None:
     configure_logging("embedded", fmt=args.log_format)
     print(f"dx-connector embedded mode: http://{args.host}:{args.port}/", flush=True)
     uvicorn.run(
-        create_embedded_app(args.data_dir),
+        create_embedded_app(args.data_dir, f"http://{args.host}:{args.port}"),
         host=args.host,
         port=args.port,
         log_config=None,

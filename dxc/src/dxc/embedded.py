@@ -3,18 +3,20 @@ in-process bus.
 
 The services are built by the same factories as in distributed mode and handed one shared
 `Infrastructure`; only the adapters differ. Each service's app is mounted under its own name
-(`/portal-api`, `/scheduler`, ...), the sandboxes under `/sandbox/xero` and `/sandbox/dynamics`.
-Starlette does not run the lifespans of mounted apps, so this app's lifespan starts and stops
-them itself, in dependency order.
+(`/portal-api`, `/token-broker`, ...), the sandboxes under `/sandbox/dynamics` (and
+`/sandbox/xero`), and services reach each other and the sandboxes over HTTP at `public_url`, as
+they would across pods. Starlette does not run the lifespans of mounted apps, so this app's
+lifespan starts and stops them itself, in dependency order.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import secrets
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import invoice_sync.app
 import payment_sync.app
@@ -25,75 +27,127 @@ from dxc_shared.db.migrate import upgrade
 from dxc_shared.infrastructure import Infrastructure
 from dxc_shared.service import Service
 from dxc_shared.settings import ServiceSettings
+from dynamics_sandbox.app import create_app as create_dynamics_sandbox
+from dynamics_sandbox.settings import DynamicsSandboxSettings
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from invoice_sync.settings import InvoiceSyncSettings
 from payment_sync.settings import PaymentSyncSettings
 from portal_api.settings import PortalApiSettings
 from scheduler.settings import SchedulerSettings
+from token_broker.crypto import TokenCipher
 from token_broker.settings import TokenBrokerSettings
 
 MEMORY_BROKER_URL = "memory://"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
+S = TypeVar("S", bound=ServiceSettings)
 
 
 @dataclass(frozen=True)
-class EmbeddedService:
-    mount: str
-    settings_type: type[ServiceSettings]
-    factory: Callable[[Infrastructure, Any], Service]
+class EmbeddedLayout:
+    """Where everything lives when one process serves it all."""
+
+    data_dir: Path
+    public_url: str
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'dxc.sqlite3').resolve()}"
+
+    def url(self, mount: str) -> str:
+        return f"{self.public_url.rstrip('/')}/{mount}"
+
+    def encryption_key(self) -> str:
+        """A token encryption key kept beside the database, so a restart can still read the
+        tokens it stored."""
+        key_file = self.data_dir / "token-encryption.key"
+        if not key_file.exists():
+            key_file.write_text(TokenCipher.generate_key())
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()
 
 
-EMBEDDED_SERVICES = (
-    EmbeddedService("token-broker", TokenBrokerSettings, token_broker.app.create_service),
-    EmbeddedService("portal-api", PortalApiSettings, portal_api.app.create_service),
-    EmbeddedService("scheduler", SchedulerSettings, scheduler.app.create_service),
-    EmbeddedService("invoice-sync", InvoiceSyncSettings, invoice_sync.app.create_service),
-    EmbeddedService("payment-sync", PaymentSyncSettings, payment_sync.app.create_service),
-)
-
-
-def sqlite_url(data_dir: Path) -> str:
-    return f"sqlite+aiosqlite:///{(data_dir / 'dxc.sqlite3').resolve()}"
-
-
-def create_embedded_app(data_dir: Path) -> FastAPI:
+def create_embedded_app(data_dir: Path, public_url: str = DEFAULT_PUBLIC_URL) -> FastAPI:
     data_dir.mkdir(parents=True, exist_ok=True)
-    database_url = sqlite_url(data_dir)
-    infrastructure = Infrastructure.create(database_url, MEMORY_BROKER_URL, "dxc")
-    services = [
-        spec.factory(
-            infrastructure,
-            spec.settings_type(database_url=database_url, broker_url=MEMORY_BROKER_URL),
+    layout = EmbeddedLayout(data_dir, public_url)
+
+    def settings(settings_type: type[S], **values: Any) -> S:
+        return settings_type(
+            database_url=layout.database_url, broker_url=MEMORY_BROKER_URL, **values
         )
-        for spec in EMBEDDED_SERVICES
-    ]
+
+    infrastructure = Infrastructure.create(layout.database_url, MEMORY_BROKER_URL, "dxc")
+
+    dynamics_settings = DynamicsSandboxSettings(
+        demo_redirect_uris=[layout.url("portal-api/v1/oauth/dynamics/callback")]
+    )
+    sandboxes = {"sandbox/dynamics": create_dynamics_sandbox(dynamics_settings)}
+
+    internal_api_key = secrets.token_urlsafe(32)
+    services = {
+        "token-broker": token_broker.app.create_service(
+            infrastructure,
+            settings(
+                TokenBrokerSettings,
+                encryption_keys=layout.encryption_key(),
+                internal_api_key=internal_api_key,
+                # Replaced by the Xero sandbox's demo client once it is mounted here.
+                xero_client_id="embedded-xero-client",
+                xero_client_secret="embedded-xero-secret",
+                dynamics_client_id=dynamics_settings.demo_client_id,
+                dynamics_client_secret=dynamics_settings.demo_client_secret,
+                dynamics_token_url=layout.url("sandbox/dynamics/common/oauth2/v2.0/token"),
+            ),
+        ),
+        "portal-api": portal_api.app.create_service(infrastructure, settings(PortalApiSettings)),
+        "scheduler": scheduler.app.create_service(infrastructure, settings(SchedulerSettings)),
+        "invoice-sync": invoice_sync.app.create_service(
+            infrastructure, settings(InvoiceSyncSettings)
+        ),
+        "payment-sync": payment_sync.app.create_service(
+            infrastructure, settings(PaymentSyncSettings)
+        ),
+    }
     root = Service("embedded", infrastructure, title="dx-connector (embedded mode)")
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await upgrade(database_url)
+        await upgrade(layout.database_url)
         async with AsyncExitStack() as stack:
+            for sandbox in sandboxes.values():
+                await stack.enter_async_context(sandbox.router.lifespan_context(sandbox))
             await infrastructure.start()
             stack.push_async_callback(infrastructure.stop)
-            for service in services:
+            for service in services.values():
                 await service.start()
                 stack.push_async_callback(service.stop)
             yield
 
     root.app.router.lifespan_context = lifespan
-    for spec, service in zip(EMBEDDED_SERVICES, services, strict=True):
-        root.app.mount(f"/{spec.mount}", service.app)
+    for mount, app in {**sandboxes, **{name: s.app for name, s in services.items()}}.items():
+        root.app.mount(f"/{mount}", app)
 
     @root.app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index() -> str:
         links = "".join(
-            f'<li><a href="{spec.mount}/docs">{spec.mount}</a> '
-            f'(<a href="{spec.mount}/readyz">ready?</a>)</li>'
-            for spec in EMBEDDED_SERVICES
+            f'<li><a href="{name}/docs">{name}</a> (<a href="{name}/readyz">ready?</a>)</li>'
+            for name in services
+        )
+        sandbox_links = "".join(
+            f'<li><a href="{name}/sandbox-admin/docs">{name}</a></li>' for name in sandboxes
         )
         return (
             "<!doctype html><title>dx-connector</title><h1>dx-connector, embedded mode</h1>"
-            f"<ul>{links}</ul>"
+            f"<h2>Services</h2><ul>{links}</ul><h2>Sandboxes</h2><ul>{sandbox_links}</ul>"
         )
 
     return root.app
+
+
+EMBEDDED_SERVICE_MOUNTS = (
+    "token-broker",
+    "portal-api",
+    "scheduler",
+    "invoice-sync",
+    "payment-sync",
+)

@@ -57,6 +57,7 @@ class Service:
         self._loops: list[BackgroundLoop] = []
         self._consumers: list[Consumer] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._shutdown_callbacks: list[Callable[[], Awaitable[object]]] = []
         self.app = FastAPI(title=title or name, lifespan=self._lifespan)
         self.app.state.service = self
         self.app.add_middleware(RequestObservabilityMiddleware, service=name)
@@ -68,6 +69,11 @@ class Service:
     def run_in_background(self, loop: BackgroundLoop) -> None:
         """Run `loop` for the life of the app; it is cancelled on shutdown."""
         self._loops.append(loop)
+
+    def on_shutdown(self, callback: Callable[[], Awaitable[object]]) -> None:
+        """Run `callback` at shutdown, after consumers and loops have stopped (e.g. closing an
+        HTTP client they used)."""
+        self._shutdown_callbacks.append(callback)
 
     async def start(self) -> None:
         if self.owns_infrastructure:
@@ -93,6 +99,8 @@ class Service:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        for callback in self._shutdown_callbacks:
+            await callback()
         if self.owns_infrastructure:
             await self.infrastructure.stop()
         logger.info("service.stopped", component=self.name)

@@ -1,0 +1,1 @@
+"""Typed HTTP clients for the services and vendors the workers talk to."""

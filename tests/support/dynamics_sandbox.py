@@ -1,0 +1,80 @@
+"""Drive the Dynamics sandbox as a signed-in user would, for tests outside the sandbox's own."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+from dynamics_sandbox.app import create_app
+from dynamics_sandbox.settings import DynamicsSandboxSettings
+
+from tests.support.http_server import serve_in_thread
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    return verifier, challenge.rstrip(b"=").decode()
+
+
+@dataclass
+class RunningDynamicsSandbox:
+    base_url: str
+    settings: DynamicsSandboxSettings
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/common/oauth2/v2.0/token"
+
+    def org_url(self, org: str = "demo") -> str:
+        return f"{self.base_url}/orgs/{org}"
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.settings.demo_redirect_uris[0]
+
+    def authorization_code(self, scope: str, code_challenge: str) -> str:
+        """Sign in as the demo user through the pre-approved shortcut and return the code."""
+        response = httpx.get(
+            f"{self.base_url}/common/oauth2/v2.0/authorize",
+            params={
+                "client_id": self.settings.demo_client_id,
+                "response_type": "code",
+                "redirect_uri": self.redirect_uri,
+                "scope": scope,
+                "state": "test",
+                "code_challenge": code_challenge,
+                "code_challenge_method": "S256",
+                "login_hint": self.settings.demo_user,
+            },
+        )
+        assert response.status_code == 302, response.text
+        return parse_qs(urlparse(response.headers["location"]).query)["code"][0]
+
+    def revoke_demo_user_sessions(self) -> None:
+        response = httpx.post(
+            f"{self.base_url}/sandbox-admin/users/{self.settings.demo_user}/revoke-sessions"
+        )
+        response.raise_for_status()
+
+    def token_requests(self) -> int:
+        """How many requests the token endpoint has answered."""
+        response = httpx.get(
+            f"{self.base_url}/sandbox-admin/calls",
+            params={"method": "POST", "path_contains": "/oauth2/v2.0/token"},
+        )
+        response.raise_for_status()
+        return len(response.json())
+
+
+@contextmanager
+def running_dynamics_sandbox() -> Iterator[RunningDynamicsSandbox]:
+    settings = DynamicsSandboxSettings(token_signing_key="test-signing-key-of-32-bytes-at-least")
+    with serve_in_thread(create_app(settings)) as base_url:
+        yield RunningDynamicsSandbox(base_url, settings)

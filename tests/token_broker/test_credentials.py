@@ -1,0 +1,272 @@
+"""token-broker against the Dynamics sandbox's Entra ID over real HTTP, on PostgreSQL and
+RabbitMQ: encrypted storage, one refresh under concurrency, re-authorisation on a dead grant."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from cryptography.fernet import Fernet, InvalidToken
+from dxc_shared.bus import MessageContext, Subscription
+from dxc_shared.bus.rabbitmq import RabbitMQBroker
+from dxc_shared.infrastructure import Infrastructure
+from dxc_shared.messages import CredentialNeedsReauthorisation
+from sqlalchemy import text
+from token_broker.app import create_service
+from token_broker.crypto import TokenCipher
+from token_broker.settings import TokenBrokerSettings
+
+from tests.support.dynamics_sandbox import (
+    RunningDynamicsSandbox,
+    pkce_pair,
+    running_dynamics_sandbox,
+)
+from tests.support.polling import eventually
+from tests.support.rabbitmq import delete_namespace_exchanges, delete_topology
+
+API_KEY = "internal-test-key"
+KEY = Fernet.generate_key().decode()
+
+
+@pytest.fixture(scope="module")
+def dynamics() -> Iterator[RunningDynamicsSandbox]:
+    with running_dynamics_sandbox() as sandbox:
+        yield sandbox
+
+
+def broker_settings(
+    dynamics: RunningDynamicsSandbox,
+    database_url: str,
+    broker_url: str,
+    namespace: str,
+    **extra: Any,
+) -> TokenBrokerSettings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "broker_url": broker_url,
+        "bus_namespace": namespace,
+        "encryption_keys": KEY,
+        "internal_api_key": API_KEY,
+        "xero_client_id": "unused",
+        "xero_client_secret": "unused",
+        "dynamics_client_id": dynamics.settings.demo_client_id,
+        "dynamics_client_secret": dynamics.settings.demo_client_secret,
+        "dynamics_token_url": dynamics.token_url,
+    }
+    return TokenBrokerSettings(**(values | extra))
+
+
+@asynccontextmanager
+async def token_broker(settings: TokenBrokerSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """One token-broker replica with its own infrastructure (own pool, own bus connection)."""
+    service = create_service(Infrastructure.from_settings(settings), settings)
+    service.owns_infrastructure = True
+    async with (
+        LifespanManager(service.app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(service.app),
+            base_url="http://token-broker",
+            headers={"Authorization": f"Bearer {API_KEY}"},
+        ) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+async def settings(
+    dynamics: RunningDynamicsSandbox, migrated_postgres: str, rabbitmq_url: str, bus_namespace: str
+) -> AsyncIterator[TokenBrokerSettings]:
+    yield broker_settings(dynamics, migrated_postgres, rabbitmq_url, bus_namespace)
+    await delete_namespace_exchanges(rabbitmq_url, bus_namespace)
+
+
+async def connect(client: httpx.AsyncClient, dynamics: RunningDynamicsSandbox) -> uuid.UUID:
+    """Store a Dynamics grant for a new connection, as portal-api does after the callback."""
+    connection_id = uuid.uuid4()
+    verifier, challenge = pkce_pair()
+    scope = f"{dynamics.org_url()}/user_impersonation offline_access"
+    code = await asyncio.to_thread(dynamics.authorization_code, scope, challenge)
+    response = await client.post(
+        f"/v1/connections/{connection_id}/credentials/dynamics",
+        json={"code": code, "redirect_uri": dynamics.redirect_uri, "code_verifier": verifier},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "active"
+    return connection_id
+
+
+async def expire_access_token(database_url: str, connection_id: uuid.UUID) -> None:
+    infrastructure = Infrastructure.create(database_url, "memory://", "unused")
+    async with infrastructure.database.unit_of_work() as session:
+        await session.execute(
+            text(
+                "UPDATE oauth_credentials SET access_token_expires_at = :past "
+                "WHERE connection_id = :connection_id"
+            ),
+            {"past": datetime.now(UTC) - timedelta(minutes=1), "connection_id": connection_id},
+        )
+    await infrastructure.database.dispose()
+
+
+async def test_tokens_are_stored_encrypted(
+    settings: TokenBrokerSettings, dynamics: RunningDynamicsSandbox
+) -> None:
+    async with token_broker(settings) as client:
+        connection_id = await connect(client, dynamics)
+        token = (
+            await client.post(
+                f"/v1/connections/{connection_id}/credentials/dynamics/access-token",
+                json={"resource": dynamics.org_url()},
+            )
+        ).json()["access_token"]
+
+    infrastructure = Infrastructure.create(settings.database_url, "memory://", "unused")
+    async with infrastructure.database.unit_of_work() as session:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT refresh_token_ciphertext, access_token_ciphertext "
+                    "FROM oauth_credentials WHERE connection_id = :id"
+                ),
+                {"id": connection_id},
+            )
+        ).one()
+    await infrastructure.database.dispose()
+    refresh_ciphertext, access_ciphertext = row
+    assert token not in access_ciphertext
+    assert token[:20] not in refresh_ciphertext
+    assert TokenCipher([KEY]).decrypt(access_ciphertext) == token
+    with pytest.raises(InvalidToken):
+        TokenCipher([Fernet.generate_key().decode()]).decrypt(access_ciphertext)
+
+
+async def test_two_replicas_refreshing_at_once_spend_the_refresh_token_once(
+    settings: TokenBrokerSettings, dynamics: RunningDynamicsSandbox
+) -> None:
+    async with token_broker(settings) as replica_a, token_broker(settings) as replica_b:
+        connection_id = await connect(replica_a, dynamics)
+        await expire_access_token(settings.database_url, connection_id)
+        before = await asyncio.to_thread(dynamics.token_requests)
+
+        url = f"/v1/connections/{connection_id}/credentials/dynamics/access-token"
+        body = {"resource": dynamics.org_url()}
+        responses = await asyncio.gather(
+            *(replica.post(url, json=body) for replica in (replica_a, replica_b, replica_a))
+        )
+
+        assert [response.status_code for response in responses] == [200, 200, 200]
+        assert len({response.json()["access_token"] for response in responses}) == 1
+        assert await asyncio.to_thread(dynamics.token_requests) == before + 1
+        # The rotated refresh token was saved: the grant still works afterwards.
+        await expire_access_token(settings.database_url, connection_id)
+        assert (await replica_b.post(url, json=body)).status_code == 200
+
+
+async def test_a_revoked_grant_leads_to_reauthorisation_with_a_clear_message(
+    settings: TokenBrokerSettings,
+    dynamics: RunningDynamicsSandbox,
+    rabbitmq_url: str,
+) -> None:
+    events: list[CredentialNeedsReauthorisation] = []
+
+    async def on_reauthorisation(
+        message: CredentialNeedsReauthorisation, context: MessageContext
+    ) -> None:
+        events.append(message)
+
+    listener = RabbitMQBroker(rabbitmq_url, settings.bus_namespace)
+    await listener.connect()
+    subscription = Subscription(
+        "reauth-listener", CredentialNeedsReauthorisation, on_reauthorisation
+    )
+    consumer = await listener.consume(subscription)
+    try:
+        async with token_broker(settings) as client:
+            connection_id = await connect(client, dynamics)
+            await expire_access_token(settings.database_url, connection_id)
+            await asyncio.to_thread(dynamics.revoke_demo_user_sessions)
+            url = f"/v1/connections/{connection_id}/credentials/dynamics/access-token"
+
+            refused = await client.post(url, json={"resource": dynamics.org_url()})
+            assert refused.status_code == 409
+            message = refused.json()["detail"]["message"]
+            assert message == (
+                "The Dynamics 365 authorisation was revoked (the password changed or access was "
+                "withdrawn). Connect to Dynamics 365 again in the portal."
+            )
+            calls_after_refusal = await asyncio.to_thread(dynamics.token_requests)
+            again = await client.post(url, json={"resource": dynamics.org_url()})
+            assert again.status_code == 409
+            assert await asyncio.to_thread(dynamics.token_requests) == calls_after_refusal
+
+            statuses = (await client.get(f"/v1/connections/{connection_id}/credentials")).json()
+            assert [(s["provider"], s["status"], s["message"]) for s in statuses] == [
+                ("dynamics", "reauthorisation_needed", message)
+            ]
+        await eventually(lambda: len(events) == 1)
+        assert events[0].connection_id == connection_id
+        assert events[0].message == message
+    finally:
+        await consumer.stop(drain_seconds=1)
+        await listener.close()
+        await delete_topology(rabbitmq_url, listener, [subscription])
+
+
+async def test_api_requires_the_internal_key_and_explains_refusals(
+    settings: TokenBrokerSettings, dynamics: RunningDynamicsSandbox
+) -> None:
+    async with token_broker(settings) as client:
+        unknown = uuid.uuid4()
+        no_key = await client.get(
+            f"/v1/connections/{unknown}/credentials", headers={"Authorization": "Bearer wrong"}
+        )
+        assert no_key.status_code == 401
+        missing = await client.post(
+            f"/v1/connections/{unknown}/credentials/xero/access-token", json={}
+        )
+        assert missing.status_code == 404
+        bad_code = await client.post(
+            f"/v1/connections/{unknown}/credentials/dynamics",
+            json={
+                "code": "forged",
+                "redirect_uri": dynamics.redirect_uri,
+                "code_verifier": "v" * 43,
+            },
+        )
+        assert bad_code.status_code == 400
+        assert bad_code.json()["detail"].startswith("Dynamics 365 did not accept the authorisation")
+        bad_provider = await client.get(f"/v1/connections/{unknown}/credentials/sage")
+        assert bad_provider.status_code in (404, 405, 422)
+
+
+async def test_key_rotation_re_encrypts_with_the_new_key(
+    dynamics: RunningDynamicsSandbox, migrated_sqlite: str
+) -> None:
+    old = broker_settings(dynamics, migrated_sqlite, "memory://", "rotation")
+    async with token_broker(old) as client:
+        connection_id = await connect(client, dynamics)
+
+    new_key = Fernet.generate_key().decode()
+    both = broker_settings(
+        dynamics, migrated_sqlite, "memory://", "rotation", encryption_keys=f"{new_key},{KEY}"
+    )
+    service = create_service(Infrastructure.from_settings(both), both)
+    assert await service.app.state.credentials.rotate_encryption() == 1
+    await service.infrastructure.database.dispose()
+
+    only_new = broker_settings(
+        dynamics, migrated_sqlite, "memory://", "rotation", encryption_keys=new_key
+    )
+    async with token_broker(only_new) as client:
+        response = await client.post(
+            f"/v1/connections/{connection_id}/credentials/dynamics/access-token",
+            json={"resource": dynamics.org_url()},
+        )
+    assert response.status_code == 200, response.text
