@@ -56,7 +56,7 @@ def create_app(
         started = time.perf_counter()
         match = _ORG_IN_PATH.match(path)
         org = match.group(1).lower() if match else None
-        response = await _apply_faults(sandbox, request.method, path, org)
+        response = await _apply_faults(sandbox, request, path, org)
         if response is None:
             response = await call_next(request)
         sandbox.calls.append(
@@ -76,13 +76,17 @@ def create_app(
 
 
 async def _apply_faults(
-    sandbox: SandboxState, method: str, path: str, org: str | None
+    sandbox: SandboxState, request: Request, path: str, org: str | None
 ) -> Response | None:
     """Latency delays the request; the other kinds answer instead of the sandbox."""
-    faults = sandbox.faults.take(method, path, org, {"error", "throttle", "latency", "timeout"})
-    for fault in faults:
-        if fault.kind == "latency":
-            await asyncio.sleep(fault.latency_seconds)
+    kinds = {"error", "throttle", "latency", "timeout"}
+    faults = sandbox.faults.take(request.method, path, org, kinds)
+    latency = sum(f.latency_seconds for f in faults if f.kind == "latency")
+    if org is not None:
+        # Web API latency is server execution time: spent inside the user's concurrency slot.
+        request.state.latency = latency
+    else:
+        await asyncio.sleep(latency)
     for fault in faults:
         if fault.kind == "timeout":
             await asyncio.sleep(sandbox.settings.fault_timeout_seconds)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -90,6 +91,7 @@ async def web_api(org_name: str, version: str, path: str, request: Request) -> R
     except DataverseError as error:
         return _render(ApiResponse(error.status, error.body(), dict(error.headers)), {})
     try:
+        await asyncio.sleep(getattr(request.state, "latency", 0.0))
         api_request = ApiRequest(
             method=request.method,
             path=path,
