@@ -188,10 +188,11 @@ class TableEngine:
             behaviours.after_write(self, entity, record)
             return record
 
-    def delete(self, entity: Entity, record_id: uuid.UUID) -> None:
+    def delete(self, entity: Entity, record_id: uuid.UUID, *, cascading: bool = False) -> None:
         with self.transaction():
             record = self.get(entity, record_id)
-            behaviours.check_delete(self, entity, record)
+            if not cascading:  # rules guard direct deletes; a parent's delete takes its children
+                behaviours.check_delete(self, entity, record)
             ref = EntityRef(entity.logical_name, record_id)
             for relationship in self.schema.children_of(entity):
                 child_entity = self.schema.entity(relationship.referencing_entity)
@@ -200,7 +201,7 @@ class TableEngine:
                     if child.get(attribute) != ref:
                         continue
                     if relationship.cascade_delete == "Cascade":
-                        self.delete(child_entity, child[child_entity.primary_id])
+                        self.delete(child_entity, child[child_entity.primary_id], cascading=True)
                     elif child_entity.logical_name != entity.logical_name or child is not record:
                         self.put(child_entity, {**child, attribute: None})
             if self.find(entity, record_id) is not None:
