@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from dxc_shared.bus import BusMessage
 
@@ -17,3 +20,63 @@ class CredentialNeedsReauthorisation(BusMessage):
     connection_id: uuid.UUID
     provider: Provider
     message: str
+
+
+class ConnectionSyncProfile(BaseModel):
+    """What the scheduler and the workers need to know about a connection. portal-api owns it
+    and sends it with every change; nobody else reads portal-api's tables."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    connection_id: uuid.UUID
+    xero_tenant_id: str | None = None
+    dynamics_org_url: str | None = None
+    time_zone: str = "UTC"
+    sync_interval_seconds: int = Field(default=60, ge=10)
+    field_mappings: dict[str, str] = Field(
+        default_factory=dict,
+        description="The connection's mapping template: Dynamics invoice column -> Xero "
+        "invoice field (e.g. {'description': 'Reference'})",
+    )
+
+
+class ConnectionChanged(BusMessage):
+    """portal-api: a connection was created or changed. `syncable` is true when it should be
+    scheduled: trial or subscription active, both sides authorised, both organisations chosen
+    and the connector's tables installed in Dynamics."""
+
+    topic: ClassVar[str] = "connections.changed"
+    profile: ConnectionSyncProfile
+    syncable: bool
+
+
+class ConnectionArchived(BusMessage):
+    """portal-api: the connection was cancelled and archived; syncing stops for good."""
+
+    topic: ClassVar[str] = "connections.archived"
+    connection_id: uuid.UUID
+
+
+class SyncRequested(BusMessage):
+    """A person asked for a sync now (the portal's "sync now")."""
+
+    topic: ClassVar[str] = "connections.sync-requested"
+    connection_id: uuid.UUID
+
+
+class SyncInvoicesJob(BusMessage):
+    """scheduler -> invoice-sync: export this connection's ready invoices to Xero now."""
+
+    topic: ClassVar[str] = "sync.invoices"
+    job_id: uuid.UUID
+    profile: ConnectionSyncProfile
+    due_at: datetime
+
+
+class SyncPaymentsJob(BusMessage):
+    """scheduler -> payment-sync: bring this connection's Xero changes back to Dynamics now."""
+
+    topic: ClassVar[str] = "sync.payments"
+    job_id: uuid.UUID
+    profile: ConnectionSyncProfile
+    due_at: datetime
