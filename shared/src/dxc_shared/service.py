@@ -66,6 +66,10 @@ class Service:
     def subscribe(self, subscription: Subscription[Any]) -> None:
         self._subscriptions.append(subscription)
 
+    @property
+    def subscriptions(self) -> tuple[Subscription[Any], ...]:
+        return tuple(self._subscriptions)
+
     def run_in_background(self, loop: BackgroundLoop) -> None:
         """Run `loop` for the life of the app; it is cancelled on shutdown."""
         self._loops.append(loop)

@@ -1,15 +1,35 @@
+from dxc_shared.bus import Subscription
 from dxc_shared.infrastructure import Infrastructure
+from dxc_shared.messages import ConnectionArchived, ConnectionChanged, SyncRequested
 from dxc_shared.service import Service
 
+from scheduler.dispatch import Scheduler
 from scheduler.settings import SchedulerSettings
 
 SERVICE_NAME = "scheduler"
 
 
 def create_service(infrastructure: Infrastructure, settings: SchedulerSettings) -> Service:
-    return Service(
+    service = Service(
         SERVICE_NAME,
         infrastructure,
         title="dx-connector scheduler",
         shutdown_timeout=settings.shutdown_timeout_seconds,
     )
+    scheduler = Scheduler(infrastructure.database, batch_size=settings.dispatch_batch_size)
+    service.app.state.scheduler = scheduler
+    service.subscribe(
+        Subscription(
+            "scheduler.connection-changed", ConnectionChanged, scheduler.on_connection_changed
+        )
+    )
+    service.subscribe(
+        Subscription(
+            "scheduler.connection-archived", ConnectionArchived, scheduler.on_connection_archived
+        )
+    )
+    service.subscribe(
+        Subscription("scheduler.sync-requested", SyncRequested, scheduler.on_sync_requested)
+    )
+    service.run_in_background(lambda: scheduler.run(settings.tick_seconds))
+    return service

@@ -1,0 +1,150 @@
+"""Keeping schedules and dispatching due connections.
+
+Every replica runs the same tick. Due rows are taken with `FOR UPDATE SKIP LOCKED`, so two
+replicas never dispatch the same connection in the same interval, and each row's next due time
+moves forward in the same transaction that writes its jobs to the outbox: a crash either
+dispatches and reschedules, or does neither. Nothing is kept in memory, so a restart loses no
+schedule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from dxc_shared.bus import MessageContext
+from dxc_shared.db import Database
+from dxc_shared.logging import get_logger
+from dxc_shared.messages import (
+    ConnectionArchived,
+    ConnectionChanged,
+    ConnectionSyncProfile,
+    SyncInvoicesJob,
+    SyncPaymentsJob,
+    SyncRequested,
+)
+from dxc_shared.outbox import enqueue
+from prometheus_client import Counter, Histogram
+from sqlalchemy import delete, select
+
+from scheduler.models import ConnectionSchedule
+
+logger = get_logger(__name__)
+
+JOBS_DISPATCHED = Counter(
+    "dxc_scheduler_jobs_dispatched_total", "Sync jobs dispatched, by kind", ["kind"]
+)
+DISPATCH_LAG = Histogram(
+    "dxc_scheduler_dispatch_lag_seconds",
+    "How late a connection was dispatched after it fell due",
+    buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300),
+)
+TICK_DURATION = Histogram(
+    "dxc_scheduler_tick_duration_seconds", "Time one tick took to dispatch every due connection"
+)
+
+Clock = Callable[[], datetime]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        batch_size: int = 500,
+        clock: Clock = lambda: datetime.now(UTC),
+    ) -> None:
+        self._database = database
+        self._batch_size = batch_size
+        self._clock = clock
+        self.wake = asyncio.Event()
+
+    async def on_connection_changed(self, message: ConnectionChanged, _: MessageContext) -> None:
+        profile = message.profile
+        async with self._database.unit_of_work() as session:
+            schedule = await session.get(ConnectionSchedule, profile.connection_id)
+            if schedule is None:
+                schedule = ConnectionSchedule(
+                    connection_id=profile.connection_id, next_due_at=self._clock()
+                )
+                session.add(schedule)
+            elif message.syncable and not schedule.syncable:
+                schedule.next_due_at = self._clock()  # newly ready: sync at once
+            schedule.profile = profile.model_dump(mode="json")
+            schedule.syncable = message.syncable
+        if message.syncable:
+            self.wake.set()
+
+    async def on_connection_archived(self, message: ConnectionArchived, _: MessageContext) -> None:
+        async with self._database.unit_of_work() as session:
+            await session.execute(
+                delete(ConnectionSchedule).where(
+                    ConnectionSchedule.connection_id == message.connection_id
+                )
+            )
+
+    async def on_sync_requested(self, message: SyncRequested, _: MessageContext) -> None:
+        async with self._database.unit_of_work() as session:
+            schedule = await session.get(ConnectionSchedule, message.connection_id)
+            if schedule is None or not schedule.syncable:
+                logger.info("scheduler.sync_request_ignored", reason="not syncable")
+                return
+            schedule.next_due_at = self._clock()
+        self.wake.set()
+
+    async def dispatch_due(self) -> int:
+        """Dispatch every connection due now; returns how many were dispatched."""
+        started = time.perf_counter()
+        dispatched = 0
+        while True:
+            batch = await self._dispatch_batch()
+            dispatched += batch
+            if batch < self._batch_size:
+                break
+        TICK_DURATION.observe(time.perf_counter() - started)
+        return dispatched
+
+    async def _dispatch_batch(self) -> int:
+        now = self._clock()
+        async with self._database.unit_of_work() as session:
+            due = (
+                await session.scalars(
+                    select(ConnectionSchedule)
+                    .where(ConnectionSchedule.syncable, ConnectionSchedule.next_due_at <= now)
+                    .order_by(ConnectionSchedule.next_due_at)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for schedule in due:
+                profile = ConnectionSyncProfile.model_validate(schedule.profile)
+                DISPATCH_LAG.observe((now - _aware(schedule.next_due_at)).total_seconds())
+                for job in (SyncInvoicesJob, SyncPaymentsJob):
+                    enqueue(
+                        session,
+                        job(job_id=uuid.uuid4(), profile=profile, due_at=schedule.next_due_at),
+                        headers={"connection_id": str(profile.connection_id)},
+                    )
+                schedule.next_due_at = now + timedelta(seconds=profile.sync_interval_seconds)
+                schedule.last_dispatched_at = now
+        JOBS_DISPATCHED.labels("invoices").inc(len(due))
+        JOBS_DISPATCHED.labels("payments").inc(len(due))
+        return len(due)
+
+    async def run(self, tick_seconds: float) -> None:
+        """The background loop: dispatch on every tick, or at once when woken."""
+        while True:
+            self.wake.clear()
+            dispatched = await self.dispatch_due()
+            if dispatched:
+                logger.info("scheduler.dispatched", connections=dispatched)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=tick_seconds)
