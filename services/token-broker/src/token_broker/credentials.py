@@ -12,9 +12,14 @@ import asyncio
 import uuid
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from dxc_shared.credentials import (
+    AccessToken,
+    AuthorisationFailed,
+    CredentialMissing,
+    ReauthorisationNeeded,
+)
 from dxc_shared.db import Database
 from dxc_shared.logging import get_logger
 from dxc_shared.messages import CredentialNeedsReauthorisation, Provider
@@ -36,31 +41,6 @@ from token_broker.providers import (
 logger = get_logger(__name__)
 
 Clock = Callable[[], datetime]
-
-
-class CredentialMissing(Exception):
-    pass
-
-
-class ReauthorisationNeeded(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class CodeExchangeFailed(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-@dataclass(frozen=True)
-class IssuedAccessToken:
-    access_token: str
-    expires_at: datetime
-
-    def __repr__(self) -> str:
-        return f"IssuedAccessToken(expires_at={self.expires_at.isoformat()})"
 
 
 def resource_of_scope(scope: str | None) -> str | None:
@@ -106,13 +86,13 @@ class CredentialService:
             )
         except GrantRejected as rejection:
             name = PROVIDER_NAMES[provider]
-            raise CodeExchangeFailed(
+            raise AuthorisationFailed(
                 f"{name} did not accept the authorisation ({rejection.error}"
                 f"{': ' + rejection.description if rejection.description else ''}). "
                 f"Try connecting to {name} again."
             ) from rejection
         if not tokens.refresh_token:
-            raise CodeExchangeFailed(
+            raise AuthorisationFailed(
                 f"{PROVIDER_NAMES[provider]} granted no refresh token: the offline_access "
                 "scope is missing, so the connection could not keep syncing."
             )
@@ -131,7 +111,7 @@ class CredentialService:
 
     async def access_token(
         self, connection_id: uuid.UUID, provider: Provider, *, resource: str | None = None
-    ) -> IssuedAccessToken:
+    ) -> AccessToken:
         """A token valid for at least the refresh margin, refreshing it if needed."""
         reauthorisation: str | None = None
         async with self._lock(connection_id, provider), self._database.unit_of_work() as session:
@@ -139,7 +119,9 @@ class CredentialService:
             if credential is None:
                 raise CredentialMissing(f"no {provider} credential for {connection_id}")
             if credential.status != CredentialStatus.ACTIVE:
-                raise ReauthorisationNeeded(credential.status_message or "Reconnect in the portal.")
+                raise ReauthorisationNeeded(
+                    provider, credential.status_message or "Reconnect in the portal."
+                )
             cached = self._usable_access_token(credential, resource)
             if cached is not None:
                 return cached
@@ -157,8 +139,11 @@ class CredentialService:
                 if resource and credential.access_token_resource is None:
                     credential.access_token_resource = resource.rstrip("/")
                 assert credential.access_token_expires_at is not None
-                return IssuedAccessToken(tokens.access_token, credential.access_token_expires_at)
-        raise ReauthorisationNeeded(reauthorisation)
+                return AccessToken(
+                    access_token=tokens.access_token,
+                    expires_at=credential.access_token_expires_at,
+                )
+        raise ReauthorisationNeeded(provider, reauthorisation or "Reconnect in the portal.")
 
     async def statuses(self, connection_id: uuid.UUID) -> list[OAuthCredential]:
         async with self._database.unit_of_work() as session:
@@ -203,7 +188,7 @@ class CredentialService:
 
     def _usable_access_token(
         self, credential: OAuthCredential, resource: str | None
-    ) -> IssuedAccessToken | None:
+    ) -> AccessToken | None:
         expires_at = credential.access_token_expires_at
         if credential.access_token_ciphertext is None or expires_at is None:
             return None
@@ -213,8 +198,9 @@ class CredentialService:
             return None
         if resource and (credential.access_token_resource or "") != resource.rstrip("/"):
             return None
-        return IssuedAccessToken(
-            self._cipher.decrypt(credential.access_token_ciphertext), expires_at
+        return AccessToken(
+            access_token=self._cipher.decrypt(credential.access_token_ciphertext),
+            expires_at=expires_at,
         )
 
     def _apply(

@@ -6,25 +6,22 @@ import secrets
 import uuid
 from typing import Annotated
 
+from dxc_shared.credentials import (
+    AccessToken,
+    AuthorisationFailed,
+    CredentialMissing,
+    CredentialStatus,
+    ReauthorisationDetail,
+    ReauthorisationNeeded,
+)
 from dxc_shared.messages import Provider
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from token_broker.credentials import (
-    CodeExchangeFailed,
-    CredentialMissing,
-    CredentialService,
-    ReauthorisationNeeded,
-)
+from token_broker.credentials import CredentialService
 from token_broker.models import OAuthCredential
 from token_broker.providers import ProviderUnavailable
-from token_broker.schemas import (
-    AccessTokenOut,
-    AccessTokenRequest,
-    AuthorizationCodeIn,
-    CredentialStatusOut,
-    ReauthorisationDetail,
-)
+from token_broker.schemas import AccessTokenRequest, AuthorizationCodeIn
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -52,8 +49,8 @@ router = APIRouter(
 )
 
 
-def _status_out(credential: OAuthCredential) -> CredentialStatusOut:
-    return CredentialStatusOut(
+def _status_out(credential: OAuthCredential) -> CredentialStatus:
+    return CredentialStatus(
         provider=credential.provider,
         status=credential.status,
         message=credential.status_message,
@@ -79,7 +76,7 @@ def _unavailable(provider: Provider, error: ProviderUnavailable) -> HTTPExceptio
 )
 async def store_authorization_code(
     connection_id: uuid.UUID, provider: Provider, body: AuthorizationCodeIn, service: Credentials
-) -> CredentialStatusOut:
+) -> CredentialStatus:
     try:
         credential = await service.store_authorization_code(
             connection_id,
@@ -88,7 +85,7 @@ async def store_authorization_code(
             redirect_uri=body.redirect_uri,
             code_verifier=body.code_verifier,
         )
-    except CodeExchangeFailed as error:
+    except AuthorisationFailed as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, error.message) from error
     except ProviderUnavailable as error:
         raise _unavailable(provider, error) from error
@@ -106,7 +103,7 @@ async def store_authorization_code(
 )
 async def access_token(
     connection_id: uuid.UUID, provider: Provider, body: AccessTokenRequest, service: Credentials
-) -> AccessTokenOut:
+) -> AccessToken:
     try:
         issued = await service.access_token(connection_id, provider, resource=body.resource)
     except CredentialMissing as error:
@@ -117,13 +114,13 @@ async def access_token(
         ) from error
     except ProviderUnavailable as error:
         raise _unavailable(provider, error) from error
-    return AccessTokenOut(access_token=issued.access_token, expires_at=issued.expires_at)
+    return issued
 
 
 @router.get("", summary="The state of each stored grant (never the tokens)")
 async def list_credentials(
     connection_id: uuid.UUID, service: Credentials
-) -> list[CredentialStatusOut]:
+) -> list[CredentialStatus]:
     return [_status_out(credential) for credential in await service.statuses(connection_id)]
 
 

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
-
-from dxc_shared.messages import Provider
 from pydantic import BaseModel, Field
 
 
@@ -19,22 +16,3 @@ class AccessTokenRequest(BaseModel):
         description="Dynamics only: the organisation URL (or discovery service URL) the token "
         "is for",
     )
-
-
-class AccessTokenOut(BaseModel):
-    access_token: str
-    expires_at: datetime
-
-
-class CredentialStatusOut(BaseModel):
-    provider: Provider
-    status: str
-    message: str | None
-    scopes: list[str]
-    access_token_expires_at: datetime | None
-    updated_at: datetime
-
-
-class ReauthorisationDetail(BaseModel):
-    code: str = "reauthorisation_needed"
-    message: str

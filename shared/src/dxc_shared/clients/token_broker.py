@@ -7,50 +7,17 @@ drop it afterwards.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 import httpx
-from pydantic import BaseModel
 
+from dxc_shared.credentials import (
+    AccessToken,
+    AuthorisationFailed,
+    CredentialMissing,
+    CredentialStatus,
+    ReauthorisationNeeded,
+)
 from dxc_shared.messages import Provider
-
-
-class AccessToken(BaseModel):
-    access_token: str
-    expires_at: datetime
-
-    def __repr__(self) -> str:  # keep tokens out of logs and tracebacks
-        return f"AccessToken(expires_at={self.expires_at.isoformat()})"
-
-    __str__ = __repr__
-
-
-class CredentialStatus(BaseModel):
-    provider: Provider
-    status: str
-    message: str | None
-    scopes: list[str]
-    access_token_expires_at: datetime | None
-    updated_at: datetime
-
-
-class ReauthorisationNeeded(Exception):
-    def __init__(self, provider: Provider, message: str) -> None:
-        super().__init__(message)
-        self.provider = provider
-        self.message = message
-
-
-class CredentialMissing(Exception):
-    pass
-
-
-class AuthorisationFailed(Exception):
-    """The provider refused to exchange an authorisation code; `message` says why."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class TokenBrokerClient:

@@ -1,0 +1,55 @@
+"""The contract of token-broker's API, shared by the service and its clients: what a credential
+looks like from outside (never its refresh token) and the ways a token request can fail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from dxc_shared.messages import Provider
+
+
+class AccessToken(BaseModel):
+    access_token: str
+    expires_at: datetime
+
+    def __repr__(self) -> str:  # keep tokens out of logs and tracebacks
+        return f"AccessToken(expires_at={self.expires_at.isoformat()})"
+
+    __str__ = __repr__
+
+
+class CredentialStatus(BaseModel):
+    provider: Provider
+    status: str
+    message: str | None
+    scopes: list[str]
+    access_token_expires_at: datetime | None
+    updated_at: datetime
+
+
+class ReauthorisationNeeded(Exception):
+    def __init__(self, provider: Provider, message: str) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.message = message
+
+
+class CredentialMissing(Exception):
+    pass
+
+
+class AuthorisationFailed(Exception):
+    """The provider refused to exchange an authorisation code; `message` says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ReauthorisationDetail(BaseModel):
+    """The body of token-broker's 409 answer."""
+
+    code: str = "reauthorisation_needed"
+    message: str
