@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -56,6 +57,30 @@ class RunningDynamicsSandbox:
         )
         assert response.status_code == 302, response.text
         return parse_qs(urlparse(response.headers["location"]).query)["code"][0]
+
+    def user_access_token(self, org: str = "demo") -> str:
+        """An access token of the demo user for `org`, through the code flow."""
+        verifier, challenge = pkce_pair()
+        code = self.authorization_code(f"{self.org_url(org)}/user_impersonation", challenge)
+        response = httpx.post(
+            self.token_url,
+            data={
+                "grant_type": "authorization_code",
+                "client_id": self.settings.demo_client_id,
+                "client_secret": self.settings.demo_client_secret,
+                "code": code,
+                "redirect_uri": self.redirect_uri,
+                "code_verifier": verifier,
+            },
+        )
+        response.raise_for_status()
+        token: str = response.json()["access_token"]
+        return token
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = httpx.request(method, f"{self.base_url}/sandbox-admin/{path}", **kwargs)
+        response.raise_for_status()
+        return response
 
     def revoke_demo_user_sessions(self) -> None:
         response = httpx.post(

@@ -1,0 +1,368 @@
+"""Dataverse Web API client: OData reads with paging, writes, and `$batch` with change sets.
+
+One client serves one organisation with one access-token source. Service-protection answers
+(429 + Retry-After) are waited out when short and raised as `DataverseThrottled` when long, so
+the bus retries the job later; 5xx and network errors raise `DataverseUnavailable`. Both are
+transient: a user never sees them as a failed invoice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from dxc_shared.clients.vendor_metrics import (
+    VENDOR_CALL_DURATION,
+    VENDOR_CALLS,
+    VENDOR_RATE_LIMIT_WAIT,
+    VENDOR_THROTTLED,
+)
+
+JSON = dict[str, Any]
+AccessTokenSource = Callable[[], Awaitable[str]]
+Sleep = Callable[[float], Awaitable[None]]
+
+MAX_BATCH_REQUESTS = 1000
+MAX_PAGE_SIZE = 5000
+
+
+class DataverseError(Exception):
+    """Dataverse refused the request; `message` is its own words."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"Dataverse answered {status} ({code}): {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class DataverseUnavailable(Exception):
+    pass
+
+
+class DataverseThrottled(Exception):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"Dataverse service protection limit; retry after {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class BatchOperation:
+    """One request inside a `$batch`; `path` is relative to the Web API root."""
+
+    method: str
+    path: str
+    body: JSON | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    status: int
+    headers: Mapping[str, str]
+    body: JSON | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 400
+
+    @property
+    def error_message(self) -> str:
+        error = (self.body or {}).get("error") or {}
+        return str(error.get("message") or f"HTTP {self.status}")
+
+
+def odata_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class DataverseClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        org_url: str,
+        access_token: AccessTokenSource,
+        api_version: str = "v9.2",
+        max_wait_seconds: float = 60.0,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._http = http
+        self.api_url = f"{org_url.rstrip('/')}/api/data/{api_version}"
+        self._access_token = access_token
+        self._max_wait = max_wait_seconds
+        self._sleep = sleep
+        self.calls = 0
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, str] | None = None,
+        body: JSON | bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        allow_not_found: bool = False,
+    ) -> httpx.Response | None:
+        url = path if path.startswith("http") else f"{self.api_url}/{path}"
+        base_headers = {
+            "Accept": "application/json",
+            "OData-MaxVersion": "4.0",
+            "OData-Version": "4.0",
+            **(headers or {}),
+        }
+        content: bytes | None = None
+        if isinstance(body, dict):
+            content = json.dumps(body).encode()
+            base_headers.setdefault("Content-Type", "application/json")
+        elif isinstance(body, bytes):
+            content = body
+        while True:
+            base_headers["Authorization"] = f"Bearer {await self._access_token()}"
+            started = time.perf_counter()
+            try:
+                response = await self._http.request(
+                    method, url, params=params, content=content, headers=base_headers
+                )
+            except httpx.TransportError as error:
+                VENDOR_CALLS.labels("dataverse", operation, "error").inc()
+                raise DataverseUnavailable(f"{operation}: {type(error).__name__}") from error
+            finally:
+                VENDOR_CALL_DURATION.labels("dataverse", operation).observe(
+                    time.perf_counter() - started
+                )
+            self.calls += 1
+            VENDOR_CALLS.labels("dataverse", operation, str(response.status_code)).inc()
+            if response.status_code == 429:
+                VENDOR_THROTTLED.labels("dataverse").inc()
+                retry_after = _seconds(response.headers.get("Retry-After"), default=5.0)
+                if retry_after > self._max_wait:
+                    raise DataverseThrottled(retry_after)
+                VENDOR_RATE_LIMIT_WAIT.labels("dataverse").inc(retry_after)
+                await self._sleep(retry_after)
+                continue
+            if response.status_code >= 500:
+                raise DataverseUnavailable(
+                    f"{operation}: Dataverse answered {response.status_code}"
+                )
+            if response.status_code == 404 and allow_not_found:
+                return None
+            if response.status_code >= 400:
+                code, message = _error_of(response)
+                raise DataverseError(response.status_code, code, message)
+            return response
+
+    async def query(
+        self,
+        entity_set: str,
+        *,
+        select: Sequence[str] = (),
+        filter: str | None = None,
+        expand: str | None = None,
+        orderby: str | None = None,
+        top: int | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> list[JSON]:
+        """Every matching row, following `@odata.nextLink` (and resending the page size)."""
+        params: dict[str, str] = {}
+        if select:
+            params["$select"] = ",".join(select)
+        if filter:
+            params["$filter"] = filter
+        if expand:
+            params["$expand"] = expand
+        if orderby:
+            params["$orderby"] = orderby
+        if top is not None:
+            params["$top"] = str(top)
+        headers = {
+            "Prefer": f"odata.maxpagesize={min(page_size, MAX_PAGE_SIZE)},"
+            'odata.include-annotations="*"'
+        }
+        rows: list[JSON] = []
+        next_url: str | None = entity_set
+        next_params: Mapping[str, str] | None = params
+        while next_url:
+            response = await self.request(
+                "GET",
+                next_url,
+                operation=f"query_{entity_set}",
+                params=next_params,
+                headers=headers,
+            )
+            assert response is not None
+            page = response.json()
+            rows.extend(page.get("value", []))
+            next_url, next_params = page.get("@odata.nextLink"), None
+        return rows
+
+    async def create(self, entity_set: str, body: JSON) -> str:
+        """Create a row; returns its id (from the OData-EntityId header)."""
+        response = await self.request(
+            "POST", entity_set, operation=f"create_{entity_set}", body=body
+        )
+        assert response is not None
+        entity_id = str(response.headers.get("OData-EntityId", ""))
+        return entity_id.rsplit("(", 1)[-1].rstrip(")")
+
+    async def update(self, entity_set: str, row_id: str, body: JSON) -> None:
+        await self.request(
+            "PATCH",
+            f"{entity_set}({row_id})",
+            operation=f"update_{entity_set}",
+            body=body,
+            headers={"If-Match": "*"},  # update only: never create a row by accident
+        )
+
+    async def who_am_i(self) -> JSON:
+        response = await self.request("GET", "WhoAmI", operation="who_am_i")
+        assert response is not None
+        result: JSON = response.json()
+        return result
+
+    async def batch(
+        self, change_sets: Sequence[Sequence[BatchOperation]]
+    ) -> list[list[BatchResult]]:
+        """Run change sets in `$batch` requests of up to 1,000 operations. Each change set
+        commits or rolls back as a whole; one failing change set does not stop the others
+        (`odata.continue-on-error`). Returns the results per change set, in order."""
+        results: list[list[BatchResult]] = []
+        chunk: list[Sequence[BatchOperation]] = []
+        size = 0
+        for change_set in change_sets:
+            if chunk and size + len(change_set) > MAX_BATCH_REQUESTS:
+                results.extend(await self._send_batch(chunk))
+                chunk, size = [], 0
+            chunk.append(change_set)
+            size += len(change_set)
+        if chunk:
+            results.extend(await self._send_batch(chunk))
+        return results
+
+    async def _send_batch(
+        self, change_sets: Sequence[Sequence[BatchOperation]]
+    ) -> list[list[BatchResult]]:
+        boundary = f"batch_{uuid.uuid4().hex}"
+        body = _render_batch(self.api_url, boundary, change_sets)
+        response = await self.request(
+            "POST",
+            "$batch",
+            operation="batch",
+            body=body,
+            headers={
+                "Content-Type": f"multipart/mixed; boundary={boundary}",
+                "Prefer": "odata.continue-on-error",
+            },
+        )
+        assert response is not None
+        parts = parse_multipart(response.headers.get("Content-Type", ""), response.content)
+        grouped: list[list[BatchResult]] = []
+        for part, change_set in zip(parts, change_sets, strict=False):
+            if isinstance(part, list):
+                grouped.append(part)
+            else:  # a failed change set answers with its one failing request
+                grouped.append([part] * len(change_set))
+        return grouped
+
+
+def _render_batch(
+    api_url: str, boundary: str, change_sets: Sequence[Sequence[BatchOperation]]
+) -> bytes:
+    lines: list[str] = []
+    for index, change_set in enumerate(change_sets):
+        change_set_boundary = f"changeset_{uuid.uuid4().hex}"
+        lines += [
+            f"--{boundary}",
+            f"Content-Type: multipart/mixed; boundary={change_set_boundary}",
+            "",
+        ]
+        for number, operation in enumerate(change_set, start=1):
+            lines += [
+                f"--{change_set_boundary}",
+                "Content-Type: application/http",
+                "Content-Transfer-Encoding: binary",
+                f"Content-ID: {index * 1000 + number}",
+                "",
+                f"{operation.method} {api_url}/{operation.path} HTTP/1.1",
+                "Content-Type: application/json",
+                *(f"{name}: {value}" for name, value in operation.headers.items()),
+                "",
+                json.dumps(operation.body) if operation.body is not None else "",
+            ]
+        lines.append(f"--{change_set_boundary}--")
+    lines.append(f"--{boundary}--")
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def parse_multipart(content_type: str, content: bytes) -> list[BatchResult | list[BatchResult]]:
+    """Parse a `$batch` answer: top-level parts are single results or change-set lists."""
+    boundary = _boundary(content_type)
+    results: list[BatchResult | list[BatchResult]] = []
+    for part in _split(content, boundary):
+        headers, body = _head_and_body(part)
+        part_type = headers.get("content-type", "")
+        if part_type.startswith("multipart/mixed"):
+            inner = [_http_result(p) for p in _split(body, _boundary(part_type))]
+            results.append(inner)
+        else:
+            results.append(_http_result(part))
+    return results
+
+
+def _boundary(content_type: str) -> str:
+    for item in content_type.split(";"):
+        name, _, value = item.strip().partition("=")
+        if name.lower() == "boundary":
+            return value.strip('"')
+    raise DataverseUnavailable(f"a $batch answer without a boundary: {content_type!r}")
+
+
+def _split(content: bytes, boundary: str) -> list[bytes]:
+    delimiter = b"--" + boundary.encode()
+    parts = []
+    for chunk in content.split(delimiter)[1:]:
+        if chunk.startswith(b"--"):
+            break
+        parts.append(chunk.strip(b"\r\n"))
+    return parts
+
+
+def _head_and_body(raw: bytes) -> tuple[dict[str, str], bytes]:
+    head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    headers = {}
+    for line in head.decode().splitlines():
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return headers, body
+
+
+def _http_result(part: bytes) -> BatchResult:
+    _envelope, http = _head_and_body(part)
+    status_line, _, rest = http.partition(b"\n")
+    headers, body = _head_and_body(rest)
+    status = int(status_line.split()[1])
+    text = body.strip()
+    return BatchResult(status, headers, json.loads(text) if text.startswith(b"{") else None)
+
+
+def _error_of(response: httpx.Response) -> tuple[str, str]:
+    try:
+        error = response.json().get("error", {})
+        return str(error.get("code", "")), str(error.get("message", response.text[:300]))
+    except ValueError:
+        return "", response.text[:300]
+
+
+def _seconds(value: str | None, *, default: float) -> float:
+    try:
+        return float(value) if value else default
+    except ValueError:
+        return default

@@ -1,0 +1,121 @@
+"""The Dataverse client against the Dynamics sandbox over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from dxc_shared.clients.dataverse import (
+    BatchOperation,
+    DataverseClient,
+    DataverseError,
+    DataverseThrottled,
+    DataverseUnavailable,
+)
+
+from tests.support.dynamics_sandbox import RunningDynamicsSandbox, running_dynamics_sandbox
+
+
+@pytest.fixture(scope="module")
+def dynamics() -> Iterator[RunningDynamicsSandbox]:
+    with running_dynamics_sandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def waits() -> list[float]:
+    """The waits the client asked for instead of sleeping them."""
+    return []
+
+
+@pytest.fixture
+async def client(
+    dynamics: RunningDynamicsSandbox, waits: list[float]
+) -> AsyncIterator[DataverseClient]:
+    token = await asyncio.to_thread(dynamics.user_access_token)
+
+    async def record_wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def access_token() -> str:
+        return token
+
+    async with httpx.AsyncClient(timeout=10) as http:
+        client = DataverseClient(
+            http, org_url=dynamics.org_url(), access_token=access_token, sleep=record_wait
+        )
+        yield client
+    await asyncio.to_thread(dynamics.admin, "DELETE", "faults")
+
+
+async def test_query_follows_pages_and_expands(client: DataverseClient) -> None:
+    invoices = await client.query(
+        "invoices",
+        select=["name", "invoicenumber"],
+        expand="invoice_details($select=quantity,priceperunit,isproductoverridden)",
+        page_size=3,
+    )
+    assert len(invoices) == 8, "the demo org has eight invoices, over three pages of three"
+    assert all("invoice_details" in invoice for invoice in invoices)
+    assert any(invoice["invoice_details"] for invoice in invoices)
+
+
+async def test_create_update_and_a_clear_error(client: DataverseClient) -> None:
+    account_id = await client.create("accounts", {"name": "Client test Ltd"})
+    await client.update("accounts", account_id, {"telephone1": "+64 9 555 0100"})
+    [account] = await client.query(
+        "accounts", select=["name", "telephone1"], filter=f"accountid eq {account_id}"
+    )
+    assert account["telephone1"] == "+64 9 555 0100"
+
+    with pytest.raises(DataverseError) as refused:
+        await client.update("accounts", "00000000-0000-0000-0000-000000000001", {"name": "x"})
+    assert refused.value.status == 404
+
+
+async def test_batch_change_sets_commit_or_fail_alone(client: DataverseClient) -> None:
+    good = [
+        BatchOperation("POST", "accounts", {"name": "Batch A"}),
+        BatchOperation("POST", "accounts", {"name": "Batch B"}),
+    ]
+    bad = [
+        BatchOperation("POST", "accounts", {"name": "Batch C"}),
+        BatchOperation(
+            "PATCH",
+            "accounts(00000000-0000-0000-0000-000000000002)",
+            {"name": "x"},
+            headers={"If-Match": "*"},
+        ),
+    ]
+    results = await client.batch([good, bad, good[:1]])
+
+    assert [[r.ok for r in change_set] for change_set in results] == [
+        [True, True],
+        [False, False],
+        [True],
+    ]
+    names = {a["name"] for a in await client.query("accounts", select=["name"])}
+    assert {"Batch A", "Batch B"} <= names
+    assert "Batch C" not in names, "a failed change set rolls back as a whole"
+    assert results[1][0].status == 404
+
+
+async def test_throttling_is_waited_out_or_raised(
+    client: DataverseClient, dynamics: RunningDynamicsSandbox, waits: list[float]
+) -> None:
+    fault = {"kind": "throttle", "path": "*accounts*", "retry_after": 2, "remaining": 1}
+    await asyncio.to_thread(dynamics.admin, "POST", "faults", json=fault)
+    assert await client.query("accounts", select=["name"], top=1)
+    assert waits == [2.0]
+
+    long_fault = {"kind": "throttle", "path": "*accounts*", "retry_after": 300, "remaining": 1}
+    await asyncio.to_thread(dynamics.admin, "POST", "faults", json=long_fault)
+    with pytest.raises(DataverseThrottled):
+        await client.query("accounts", select=["name"], top=1)
+
+    outage = {"kind": "error", "path": "*accounts*", "status": 503, "remaining": 1}
+    await asyncio.to_thread(dynamics.admin, "POST", "faults", json=outage)
+    with pytest.raises(DataverseUnavailable):
+        await client.query("accounts", select=["name"], top=1)
