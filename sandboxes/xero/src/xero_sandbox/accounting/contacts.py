@@ -1,0 +1,216 @@
+"""Contacts: batch create/update with unique names, reads with balances, filters and search."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from ..errors import ValidationFailure, not_found
+from ..formats import ms_date, new_id, parse_guid
+from ..models import ZERO, Contact, Organisation
+from .common import (
+    ApiContext,
+    Json,
+    id_list,
+    list_response,
+    number,
+    one,
+    read_elements,
+    run_batch,
+    scoped,
+)
+
+router = APIRouter(tags=["contacts"])
+Read = Annotated[ApiContext, Depends(scoped("contacts", write=False))]
+Write = Annotated[ApiContext, Depends(scoped("contacts", write=True))]
+
+_TEXT_FIELDS = {
+    "FirstName": "first_name",
+    "LastName": "last_name",
+    "EmailAddress": "email_address",
+    "AccountNumber": "account_number",
+    "ContactNumber": "contact_number",
+    "TaxNumber": "tax_number",
+    "DefaultCurrency": "default_currency",
+}
+
+
+def _balances(org: Organisation, contact: Contact, today: date) -> Json:
+    """Outstanding and overdue amounts of the contact's approved invoices, by side."""
+    sums = {"ACCREC": [ZERO, ZERO], "ACCPAY": [ZERO, ZERO]}
+    for invoice in org.invoices.values():
+        if invoice.contact_id != contact.contact_id or invoice.status != "AUTHORISED":
+            continue
+        side = sums[invoice.type]
+        side[0] += invoice.amount_due
+        if invoice.due_date is not None and invoice.due_date < today:
+            side[1] += invoice.amount_due
+    return {
+        "AccountsReceivable": {
+            "Outstanding": number(sums["ACCREC"][0]),
+            "Overdue": number(sums["ACCREC"][1]),
+        },
+        "AccountsPayable": {
+            "Outstanding": number(sums["ACCPAY"][0]),
+            "Overdue": number(sums["ACCPAY"][1]),
+        },
+    }
+
+
+def contact_json(context: ApiContext, contact: Contact) -> Json:
+    org = context.org
+    types = {i.type for i in org.invoices.values() if i.contact_id == contact.contact_id}
+    body: Json = {
+        "ContactID": contact.contact_id,
+        "ContactStatus": contact.status,
+        "Name": contact.name,
+        "FirstName": contact.first_name,
+        "LastName": contact.last_name,
+        "EmailAddress": contact.email_address,
+        "AccountNumber": contact.account_number,
+        "ContactNumber": contact.contact_number,
+        "TaxNumber": contact.tax_number,
+        "DefaultCurrency": contact.default_currency,
+        "Addresses": contact.addresses,
+        "Phones": contact.phones,
+        "UpdatedDateUTC": ms_date(contact.updated),
+        "ContactGroups": [],
+        "IsSupplier": contact.is_supplier or "ACCPAY" in types,
+        "IsCustomer": contact.is_customer or "ACCREC" in types,
+        "Balances": _balances(org, contact, context.now.date()),
+        "ContactPersons": [],
+        "HasAttachments": False,
+        "HasValidationErrors": False,
+    }
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def _name_taken(org: Organisation, name: str, except_id: str | None) -> bool:
+    return any(
+        c.status == "ACTIVE" and c.name.lower() == name.lower() and c.contact_id != except_id
+        for c in org.contacts.values()
+    )
+
+
+def save_contact(context: ApiContext, raw: Json, *, allow_update: bool) -> Contact:
+    org = context.org
+    existing: Contact | None = None
+    if raw.get("ContactID"):
+        existing = org.contacts.get(parse_guid(raw["ContactID"]) or "")
+        if existing is None or not allow_update:
+            raise ValidationFailure(
+                "Contact could not be found"
+                if existing is None
+                else "A contact with this ContactID already exists"
+            )
+    elif allow_update and raw.get("ContactNumber"):
+        existing = next(
+            (c for c in org.contacts.values() if c.contact_number == raw["ContactNumber"]), None
+        )
+    now = context.now
+    contact = copy.deepcopy(existing) if existing else Contact(new_id(), "", now, now)
+    errors: list[str] = []
+    if "Name" in raw or existing is None:
+        name = str(raw.get("Name") or "").strip()
+        if not name:
+            errors.append("The contact name must be specified")
+        elif len(name) > 255:
+            errors.append("The contact name must not exceed 255 characters")
+        elif _name_taken(org, name, contact.contact_id):
+            errors.append(
+                f"The contact name {name} is already assigned to another contact. "
+                "The contact name must be unique across all active contacts."
+            )
+        contact.name = name
+    for key, attribute in _TEXT_FIELDS.items():
+        if key in raw:
+            setattr(contact, attribute, raw[key])
+    if contact.default_currency and contact.default_currency not in org.currencies:
+        errors.append(f"Organisation is not subscribed to currency {contact.default_currency}")
+    for key in ("Addresses", "Phones"):
+        if isinstance(raw.get(key), list):
+            setattr(contact, key.lower(), list(raw[key]))
+    if raw.get("ContactStatus") in {"ACTIVE", "ARCHIVED"}:
+        contact.status = raw["ContactStatus"]
+    if errors:
+        raise ValidationFailure(*errors)
+    contact.updated = now
+    org.contacts[contact.contact_id] = contact
+    context.emit("CONTACT", "UPDATE" if existing else "CREATE", contact.contact_id, "Contacts")
+    return contact
+
+
+async def _write(request: Request, context: ApiContext, *, allow_update: bool) -> Response:
+    return run_batch(
+        context,
+        "Contacts",
+        await read_elements(request, "Contacts"),
+        lambda raw: save_contact(context, raw, allow_update=allow_update),
+        lambda contact: contact_json(context, contact),
+    )
+
+
+@router.put("/Contacts")
+async def create_contacts(request: Request, context: Write) -> Response:
+    return await _write(request, context, allow_update=False)
+
+
+@router.post("/Contacts")
+async def update_or_create_contacts(request: Request, context: Write) -> Response:
+    return await _write(request, context, allow_update=True)
+
+
+def _find(org: Organisation, key: str) -> Contact | None:
+    contact_id = parse_guid(key)
+    if contact_id is not None:
+        return org.contacts.get(contact_id)
+    return next((c for c in org.contacts.values() if c.contact_number == key), None)
+
+
+@router.post("/Contacts/{key}")
+async def update_contact(key: str, request: Request, context: Write) -> Response:
+    contact = _find(context.org, key)
+    if contact is None:
+        return not_found()
+    elements = (await read_elements(request, "Contacts"))[:1]
+    elements[0]["ContactID"] = contact.contact_id
+    return run_batch(
+        context,
+        "Contacts",
+        elements,
+        lambda raw: save_contact(context, raw, allow_update=True),
+        lambda saved: contact_json(context, saved),
+    )
+
+
+@router.get("/Contacts")
+async def list_contacts(request: Request, context: Read) -> Response:
+    contacts = list(context.org.contacts.values())
+    if request.query_params.get("includeArchived", "").lower() != "true":
+        contacts = [c for c in contacts if c.status == "ACTIVE"]
+    ids = id_list(request, "IDs")
+    if ids is not None:
+        contacts = [c for c in contacts if c.contact_id in ids]
+    term = request.query_params.get("searchTerm", "").lower()
+    if term:
+        contacts = [
+            c
+            for c in contacts
+            if any(
+                term in (v or "").lower()
+                for v in (c.name, c.first_name, c.last_name, c.email_address, c.contact_number)
+            )
+        ]
+    return list_response(context, "Contacts", (contact_json(context, c) for c in contacts))
+
+
+@router.get("/Contacts/{key}")
+async def get_contact(key: str, context: Read) -> Response:
+    contact = _find(context.org, key)
+    if contact is None:
+        return not_found()
+    return one(context, "Contacts", contact_json(context, contact))

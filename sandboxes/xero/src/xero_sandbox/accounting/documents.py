@@ -1,0 +1,321 @@
+"""Invoices and credit notes alike: contact, lines (items, accounts, tax), totals, currency,
+dates, and which status changes are allowed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ..errors import ValidationFailure
+from ..formats import (
+    date_string,
+    ms_date,
+    new_id,
+    parse_date,
+    parse_guid,
+    to_decimal,
+)
+from ..models import Contact, Document, Item, LineItem, Organisation
+from ..tax import line_amount, line_tax, totals
+from .common import ApiContext, Json, number
+
+LINE_AMOUNT_TYPES = {"Exclusive", "Inclusive", "NoTax"}
+SALES_TYPES = {"ACCREC", "ACCRECCREDIT"}
+EDITABLE = {"DRAFT", "SUBMITTED"}
+# Which statuses a document may move to from each status.
+TRANSITIONS = {
+    "DRAFT": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
+    "SUBMITTED": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
+    "AUTHORISED": {"AUTHORISED", "VOIDED"},
+}
+CREATABLE = {"DRAFT", "SUBMITTED", "AUTHORISED"}
+HAS_ALLOCATIONS = (
+    "This document cannot be edited as it has a payment or credit note allocated to it."
+)
+
+
+def contact_summary(contact: Contact) -> Json:
+    body = {
+        "ContactID": contact.contact_id,
+        "ContactStatus": contact.status,
+        "Name": contact.name,
+        "FirstName": contact.first_name,
+        "LastName": contact.last_name,
+        "EmailAddress": contact.email_address,
+        "ContactNumber": contact.contact_number,
+        "AccountNumber": contact.account_number,
+        "HasValidationErrors": False,
+    }
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def resolve_contact(context: ApiContext, raw: Any, errors: list[str]) -> Contact | None:
+    """By ContactID, ContactNumber or Name; an unknown Name creates the contact, as in Xero."""
+    org = context.org
+    if not isinstance(raw, dict) or not any(
+        raw.get(k) for k in ("ContactID", "ContactNumber", "Name")
+    ):
+        errors.append("A Contact must be specified for this type of transaction")
+        return None
+    if raw.get("ContactID"):
+        contact_id = parse_guid(raw["ContactID"])
+        contact = org.contacts.get(contact_id or "")
+        if contact is None:
+            errors.append(f"Contact with ContactID '{raw['ContactID']}' does not exist")
+        return contact
+    if raw.get("ContactNumber"):
+        found = next(
+            (c for c in org.contacts.values() if c.contact_number == raw["ContactNumber"]), None
+        )
+        if found is not None or not raw.get("Name"):
+            if found is None:
+                errors.append(f"Contact with ContactNumber '{raw['ContactNumber']}' does not exist")
+            return found
+    name = str(raw["Name"]).strip()
+    found = next(
+        (
+            c
+            for c in org.contacts.values()
+            if c.status == "ACTIVE" and c.name.lower() == name.lower()
+        ),
+        None,
+    )
+    if found is not None:
+        return found
+    now = context.now
+    contact = Contact(new_id(), name, now, now, contact_number=raw.get("ContactNumber"))
+    org.contacts[contact.contact_id] = contact
+    context.emit("CONTACT", "CREATE", contact.contact_id, "Contacts")
+    return contact
+
+
+def _item_for(org: Organisation, code: str) -> Item | None:
+    return next((i for i in org.items.values() if i.code.lower() == code.lower()), None)
+
+
+def build_lines(
+    org: Organisation,
+    raw_lines: list[Any],
+    document_type: str,
+    line_amount_types: str,
+    status: str,
+    unitdp: int,
+    errors: list[str],
+) -> list[LineItem]:
+    """Lines as Xero completes them: item defaults, account and tax defaults, amounts rounded
+    to cents line by line."""
+    sales = document_type in SALES_TYPES
+    lines: list[LineItem] = []
+    for raw in raw_lines:
+        if not isinstance(raw, dict):
+            errors.append("Line items must be objects")
+            continue
+        description = raw.get("Description")
+        item_code = raw.get("ItemCode")
+        account_code = raw.get("AccountCode")
+        tax_type = raw.get("TaxType")
+        unit = to_decimal(raw.get("UnitAmount"))
+        if item_code:
+            item = _item_for(org, str(item_code))
+            if item is None:
+                errors.append(f"Item code '{item_code}' is not valid")
+            else:
+                item_code = item.code
+                details = item.sales if sales else item.purchase
+                description = description or (
+                    item.description if sales else item.purchase_description or item.description
+                )
+                unit = unit if unit is not None else details.unit_price
+                account_code = account_code or details.account_code
+                tax_type = tax_type or details.tax_type
+        quantity = to_decimal(raw.get("Quantity"))
+        discount = to_decimal(raw.get("DiscountRate"))
+        given_amount = to_decimal(raw.get("LineAmount"))
+        if unit is not None:
+            unit = round(unit, unitdp)
+        if quantity is None and (unit is not None or given_amount is not None):
+            quantity = Decimal(1)
+        if unit is None and given_amount is not None and quantity:
+            unit = round(given_amount / quantity, unitdp)
+        amount = (
+            line_amount(quantity, unit, discount)
+            if quantity is not None and unit is not None
+            else Decimal(0)
+        )
+        if given_amount is not None and abs(given_amount - amount) >= Decimal("0.01"):
+            errors.append(
+                f"The line amount {given_amount} does not match Quantity x UnitAmount "
+                f"less discount ({amount})."
+            )
+        account = org.account_by_code(str(account_code)) if account_code else None
+        if account_code and (account is None or account.status != "ACTIVE"):
+            errors.append(f"Account code '{account_code}' is not a valid code for this document.")
+        elif account_code is None and amount and status not in {"DRAFT", "DELETED"}:
+            errors.append("Account code must be specified")
+        if line_amount_types == "NoTax":
+            tax_type = tax_type or "NONE"
+        elif tax_type is None and (amount or account is not None):
+            tax_type = (
+                account.tax_type
+                if account
+                else (org.default_sales_tax if sales else org.default_purchases_tax)
+            )
+        rate = Decimal(0)
+        if tax_type is not None:
+            tax_rate = org.tax_rates.get(str(tax_type))
+            usable = (
+                tax_rate is not None
+                and tax_rate.status == "ACTIVE"
+                and (tax_rate.can_apply_to_revenue if sales else tax_rate.can_apply_to_expenses)
+            )
+            if tax_rate is None or not usable:
+                errors.append(
+                    f"The TaxType code '{tax_type}' does not exist or cannot be used for this "
+                    "type of transaction."
+                )
+            else:
+                rate = tax_rate.rate
+        lines.append(
+            LineItem(
+                line_item_id=parse_guid(raw.get("LineItemID")) or new_id(),
+                description=description,
+                quantity=quantity,
+                unit_amount=unit,
+                item_code=item_code,
+                account_code=account.code if account else account_code,
+                tax_type=tax_type,
+                discount_rate=discount,
+                line_amount=amount,
+                tax_amount=line_tax(amount, rate, line_amount_types),
+                tracking=list(raw.get("Tracking") or []),
+            )
+        )
+    return lines
+
+
+def apply_fields(
+    context: ApiContext,
+    document: Document,
+    raw: Json,
+    *,
+    creating: bool,
+    unitdp: int,
+    errors: list[str],
+) -> None:
+    """Validate and copy the fields shared by invoices and credit notes (a POST only changes
+    the fields it carries)."""
+    org = context.org
+    if creating or "Contact" in raw:
+        contact = resolve_contact(context, raw.get("Contact"), errors)
+        if contact is not None:
+            document.contact_id = contact.contact_id
+    for key, attribute in (("Date", "date"), ("DueDate", "due_date")):
+        if key in raw:
+            parsed = parse_date(raw[key])
+            if raw[key] and parsed is None:
+                errors.append(f"{key} is not a valid date")
+            setattr(document, attribute, parsed)
+    if creating and document.date is None:
+        document.date = context.now.date()
+    if "Reference" in raw:
+        document.reference = raw["Reference"]
+    if raw.get("CurrencyCode"):
+        code = str(raw["CurrencyCode"]).upper()
+        if code not in org.currencies:
+            errors.append(f"Organisation is not subscribed to currency {code}")
+        document.currency_code = code
+    if raw.get("BrandingThemeID"):
+        theme_id = parse_guid(raw["BrandingThemeID"])
+        if theme_id not in org.branding_themes:
+            errors.append("Invalid BrandingThemeID")
+        document.branding_theme_id = theme_id or raw["BrandingThemeID"]
+    if "LineAmountTypes" in raw:
+        if raw["LineAmountTypes"] not in LINE_AMOUNT_TYPES:
+            errors.append(f"'{raw['LineAmountTypes']}' is not a valid LineAmountTypes value")
+        else:
+            document.line_amount_types = raw["LineAmountTypes"]
+    # A status change re-validates the lines too (an approved document needs account codes).
+    if creating or {"LineItems", "LineAmountTypes", "Status"} & raw.keys():
+        raw_lines = raw.get("LineItems")
+        if raw_lines is None:
+            raw_lines = [_line_json(line, unitdp) for line in document.line_items]
+        if not isinstance(raw_lines, list):
+            errors.append("LineItems must be a list")
+            raw_lines = []
+        document.line_items = build_lines(
+            org,
+            raw_lines,
+            document.type,
+            document.line_amount_types,
+            document.status,
+            unitdp,
+            errors,
+        )
+    if document.status in {"SUBMITTED", "AUTHORISED"} and not document.line_items:
+        errors.append("At least one line item must be specified")
+    computed = totals(document.line_items, document.line_amount_types)
+    document.sub_total, document.total_tax, document.total = (
+        computed.sub_total,
+        computed.total_tax,
+        computed.total,
+    )
+    if document.amount_due < 0:
+        errors.append("The document total cannot be less than the amount already paid or credited")
+
+
+def check_status_change(document: Document, new_status: str, label: str, changes: bool) -> None:
+    """Raise when the requested status (or any edit) is not allowed from the current one."""
+    allocated = document.amount_paid > 0 or document.amount_credited > 0
+    if document.status == "AUTHORISED" and allocated and (changes or new_status != "AUTHORISED"):
+        raise ValidationFailure(HAS_ALLOCATIONS)
+    allowed = TRANSITIONS.get(document.status, set())
+    if new_status not in allowed or (changes and document.status not in EDITABLE | {"AUTHORISED"}):
+        raise ValidationFailure(f"{label} not of valid status for modification")
+
+
+def _line_json(line: LineItem, unitdp: int) -> Json:
+    body: Json = {
+        "LineItemID": line.line_item_id,
+        "Description": line.description,
+        "Quantity": number(line.quantity, 4),
+        "UnitAmount": number(line.unit_amount, unitdp),
+        "ItemCode": line.item_code,
+        "AccountCode": line.account_code,
+        "TaxType": line.tax_type,
+        "TaxAmount": number(line.tax_amount),
+        "LineAmount": number(line.line_amount),
+        "DiscountRate": number(line.discount_rate),
+        "Tracking": line.tracking,
+    }
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def document_json(context: ApiContext, document: Document, unitdp: int) -> Json:
+    """The JSON fields invoices and credit notes share."""
+    contact = context.org.contacts.get(document.contact_id)
+    body: Json = {
+        "Type": document.type,
+        "Contact": contact_summary(contact) if contact else {"ContactID": document.contact_id},
+        "Reference": document.reference,
+        "Status": document.status,
+        "LineAmountTypes": document.line_amount_types,
+        "LineItems": [_line_json(line, unitdp) for line in document.line_items],
+        "SubTotal": number(document.sub_total),
+        "TotalTax": number(document.total_tax),
+        "Total": number(document.total),
+        "UpdatedDateUTC": ms_date(document.updated),
+        "CurrencyCode": document.currency_code,
+        "CurrencyRate": 1.0,
+        "BrandingThemeID": document.branding_theme_id,
+        "HasAttachments": False,
+        "HasErrors": False,
+    }
+    if document.date is not None:
+        body["DateString"] = date_string(document.date)
+        body["Date"] = ms_date(document.date)
+    if document.due_date is not None:
+        body["DueDateString"] = date_string(document.due_date)
+        body["DueDate"] = ms_date(document.due_date)
+    if document.fully_paid_on is not None:
+        body["FullyPaidOnDate"] = ms_date(document.fully_paid_on)
+    return {k: v for k, v in body.items() if v is not None}
