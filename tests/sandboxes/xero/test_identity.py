@@ -43,18 +43,21 @@ def test_login_and_consent_page_issue_a_code(sandbox: Sandbox) -> None:
         f"{sandbox.base}/identity/connect/authorize", params=sandbox.authorize_params()
     )
     assert page.status_code == 200
-    assert "<form" in page.text and 'name="password"' in page.text
+    assert "<form" in page.text
+    assert 'name="password"' in page.text
     action = _form_action(page.text)
     fields = _hidden_fields(page.text)
 
     wrong = sandbox.http.post(action, data={**fields, "email": "kim@example.com", "password": "x"})
-    assert wrong.status_code == 401 and "incorrect" in wrong.text
+    assert wrong.status_code == 401
+    assert "incorrect" in wrong.text
 
     consent = sandbox.http.post(
         action, data={**fields, "email": "kim@example.com", "password": "pw"}
     )
     assert consent.status_code == 200
-    assert "Second Ltd" in consent.text and "Demo Company (NZ)" in consent.text
+    assert "Second Ltd" in consent.text
+    assert "Demo Company (NZ)" in consent.text
     approved = sandbox.http.post(
         _form_action(consent.text),
         data={
@@ -160,7 +163,8 @@ def test_pkce_and_client_authentication(sandbox: Sandbox) -> None:
         redirect_uri=sandbox.settings.demo_redirect_uris[0],
         code_verifier="x",
     )
-    assert bad_secret.status_code == 400 and bad_secret.json() == {"error": "invalid_client"}
+    assert bad_secret.status_code == 400
+    assert bad_secret.json() == {"error": "invalid_client"}
     # HTTP Basic client authentication, as Xero documents it.
     basic = base64.b64encode(
         f"{sandbox.settings.demo_client_id}:{sandbox.settings.demo_client_secret}".encode()
@@ -177,17 +181,21 @@ def test_pkce_and_client_authentication(sandbox: Sandbox) -> None:
     )
     assert ok.status_code == 200, ok.text
     body = ok.json()
-    assert body["token_type"] == "Bearer" and body["expires_in"] == 1800
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 1800
     assert set(body["scope"].split()) == set(ALL_SCOPES.split())
-    assert "id_token" in body and "refresh_token" in body
+    assert "id_token" in body
+    assert "refresh_token" in body
     # A code is single-use.
     again = sandbox.redeem(code)
-    assert again.status_code == 400 and again.json() == {"error": "invalid_grant"}
+    assert again.status_code == 400
+    assert again.json() == {"error": "invalid_grant"}
 
 
 def test_no_refresh_token_without_offline_access(sandbox: Sandbox) -> None:
     tokens = sandbox.tokens("accounting.invoices")
-    assert "refresh_token" not in tokens and "id_token" not in tokens
+    assert "refresh_token" not in tokens
+    assert "id_token" not in tokens
 
 
 def test_refresh_tokens_rotate_with_a_grace_period(sandbox: Sandbox) -> None:
@@ -202,7 +210,8 @@ def test_refresh_tokens_rotate_with_a_grace_period(sandbox: Sandbox) -> None:
     # ...after that it is invalid_grant, while the new one works.
     sandbox.clock.advance(2 * 60)
     late = sandbox.token_request(grant_type="refresh_token", refresh_token=first)
-    assert late.status_code == 400 and late.json() == {"error": "invalid_grant"}
+    assert late.status_code == 400
+    assert late.json() == {"error": "invalid_grant"}
     assert (
         sandbox.token_request(grant_type="refresh_token", refresh_token=second).status_code == 200
     )
@@ -276,7 +285,8 @@ def test_api_needs_a_valid_bearer_token(
     )
     assert response.status_code == status
     body = response.json()
-    assert body["Title"] == "Unauthorized" and body["Status"] == 401
+    assert body["Title"] == "Unauthorized"
+    assert body["Status"] == 401
     assert body["Detail"] == "AuthenticationUnsuccessful"
 
 

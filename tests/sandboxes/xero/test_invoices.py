@@ -73,9 +73,11 @@ def test_batch_with_per_element_errors(xero: Xero) -> None:
     )
     assert response.status_code == 200
     good, bad_lines, no_contact, bad_currency = response.json()["Invoices"]
-    assert good["StatusAttributeString"] == "OK" and good["HasErrors"] is False
+    assert good["StatusAttributeString"] == "OK"
+    assert good["HasErrors"] is False
     assert good["InvoiceNumber"] == "INV-0001"
-    assert bad_lines["StatusAttributeString"] == "ERROR" and bad_lines["HasErrors"] is True
+    assert bad_lines["StatusAttributeString"] == "ERROR"
+    assert bad_lines["HasErrors"] is True
     assert [e["Message"] for e in bad_lines["ValidationErrors"]] == [
         "Account code '999' is not a valid code for this document.",
         "The TaxType code 'NOPE' does not exist or cannot be used for this type of transaction.",
@@ -96,7 +98,8 @@ def test_summarized_errors_give_400_but_save_the_good_ones(xero: Xero) -> None:
     )
     assert response.status_code == 400
     body = response.json()
-    assert body["ErrorNumber"] == 10 and body["Type"] == "ValidationException"
+    assert body["ErrorNumber"] == 10
+    assert body["Type"] == "ValidationException"
     assert body["Message"] == "A validation exception occurred"
     assert body["Elements"][0]["ValidationErrors"][0]["Message"].startswith("A Contact must be")
     saved = sandbox.http.get(
@@ -177,7 +180,8 @@ def test_tax_is_computed_and_rounded_per_line(xero: Xero) -> None:
         20.06,
     )
     assert (no_tax["TotalTax"], no_tax["Total"]) == (0.0, 20.06)
-    assert exclusive["AmountDue"] == 54.08 and exclusive["AmountPaid"] == 0.0
+    assert exclusive["AmountDue"] == 54.08
+    assert exclusive["AmountPaid"] == 0.0
 
 
 def test_item_code_fills_the_line(xero: Xero) -> None:
@@ -224,14 +228,11 @@ def test_other_fields_and_validation(xero: Xero) -> None:
     ).json()["Invoices"][0]
     assert (invoice["CurrencyCode"], invoice["Reference"]) == ("USD", "PO-1")
     assert invoice["BrandingThemeID"] == theme["BrandingThemeID"]
-    assert (
-        invoice["Date"] == "/Date(1740787200000+0000)/"
-        and invoice["DateString"] == "2025-03-01T00:00:00"
-    )
+    assert invoice["Date"] == "/Date(1740787200000+0000)/"
+    assert invoice["DateString"] == "2025-03-01T00:00:00"
     assert invoice["DueDate"] == "/Date(1743379200000+0000)/"
-    assert invoice["UpdatedDateUTC"].startswith("/Date(") and invoice["UpdatedDateUTC"].endswith(
-        "+0000)/"
-    )
+    assert invoice["UpdatedDateUTC"].startswith("/Date(")
+    assert invoice["UpdatedDateUTC"].endswith("+0000)/")
     no_account = _put(
         xero,
         _invoice(
@@ -293,7 +294,8 @@ def test_update_changes_only_given_fields(xero: Xero) -> None:
     updated = _post(xero, {"InvoiceID": invoice["InvoiceID"], "Reference": "two"}).json()[
         "Invoices"
     ][0]
-    assert updated["Reference"] == "two" and updated["Total"] == invoice["Total"]
+    assert updated["Reference"] == "two"
+    assert updated["Total"] == invoice["Total"]
     relined = _post(
         xero,
         {
@@ -303,7 +305,8 @@ def test_update_changes_only_given_fields(xero: Xero) -> None:
             ],
         },
     ).json()["Invoices"][0]
-    assert relined["InvoiceID"] == invoice["InvoiceID"] and relined["Total"] == 57.5
+    assert relined["InvoiceID"] == invoice["InvoiceID"]
+    assert relined["Total"] == 57.5
 
 
 def test_get_by_id_or_number_and_plain_404(xero: Xero) -> None:
@@ -357,7 +360,8 @@ def test_list_filters(xero: Xero) -> None:
     assert refs(ContactIDs=globex) == ["r3", "r4"]
     assert refs(order="Date DESC") == ["r4", "r3", "r2", "r1"]
     bad = sandbox.http.get(sandbox.api("Invoices"), headers=headers, params={"where": 'Status=="'})
-    assert bad.status_code == 400 and bad.json()["Type"] == "QueryParseException"
+    assert bad.status_code == 400
+    assert bad.json()["Type"] == "QueryParseException"
 
 
 def test_paging(xero: Xero) -> None:
@@ -410,4 +414,5 @@ def test_online_invoice_link(xero: Xero) -> None:
     )
     url = link.json()["OnlineInvoices"][0]["OnlineInvoiceUrl"]
     page = sandbox.http.get(url)
-    assert page.status_code == 200 and approved["InvoiceNumber"] in page.text
+    assert page.status_code == 200
+    assert approved["InvoiceNumber"] in page.text
