@@ -68,10 +68,12 @@ def _entity(
     primary_name: str,
     type_code: int,
     name_length: int = 100,
+    schema_name: str = "",
 ) -> Entity:
     entity = schema.add_entity(
         Entity(
             logical_name=logical,
+            schema_name=schema_name,
             entity_set_name=entity_set,
             primary_id=f"{logical}id",
             primary_name=primary_name,
@@ -117,7 +119,9 @@ def add_system_columns(schema: Schema, entity: Entity) -> None:
 def build_standard_schema() -> Schema:
     schema = Schema()
 
-    user = _entity(schema, "systemuser", "systemusers", "fullname", 8, 200)
+    user = _entity(
+        schema, "systemuser", "systemusers", "fullname", 8, 200, schema_name="SystemUser"
+    )
     user.ownership = "BusinessOwned"
     user.add(_string("domainname", 1024))
     user.add(_string("internalemailaddress", 100))
@@ -129,7 +133,14 @@ def build_standard_schema() -> Schema:
     user.add(Attribute("businessunitid", T.UNIQUEIDENTIFIER))
     add_system_columns(schema, user)
 
-    currency = _entity(schema, "transactioncurrency", "transactioncurrencies", "currencyname", 9105)
+    currency = _entity(
+        schema,
+        "transactioncurrency",
+        "transactioncurrencies",
+        "currencyname",
+        9105,
+        schema_name="TransactionCurrency",
+    )
     currency.ownership = "OrganizationOwned"
     currency.add(_string("isocurrencycode", 5, required="SystemRequired"))
     currency.add(_string("currencysymbol", 10))
@@ -138,11 +149,13 @@ def build_standard_schema() -> Schema:
     active_inactive(currency)
     add_system_columns(schema, currency)
 
-    schedule = _entity(schema, "uomschedule", "uomschedules", "name", 1056, 200)
+    schedule = _entity(
+        schema, "uomschedule", "uomschedules", "name", 1056, 200, schema_name="UoMSchedule"
+    )
     schedule.add(_string("baseuomname", 100))
     add_system_columns(schema, schedule)
 
-    uom = _entity(schema, "uom", "uoms", "name", 1055, 100)
+    uom = _entity(schema, "uom", "uoms", "name", 1055, 100, schema_name="UoM")
     uom.add(Attribute("quantity", T.DECIMAL, precision=5))
     _lookup(
         schema,
@@ -155,7 +168,9 @@ def build_standard_schema() -> Schema:
     )
     add_system_columns(schema, uom)
 
-    price_level = _entity(schema, "pricelevel", "pricelevels", "name", 1022, 100)
+    price_level = _entity(
+        schema, "pricelevel", "pricelevels", "name", 1022, 100, schema_name="PriceLevel"
+    )
     price_level.add(Attribute("begindate", T.DATETIME, date_only=True))
     price_level.add(Attribute("enddate", T.DATETIME, date_only=True))
     price_level.add(Attribute("description", T.MEMO, max_length=2000))
@@ -405,7 +420,15 @@ def build_standard_schema() -> Schema:
     )
     add_system_columns(schema, invoice)
 
-    detail = _entity(schema, "invoicedetail", "invoicedetails", "invoicedetailname", 1091, 500)
+    detail = _entity(
+        schema,
+        "invoicedetail",
+        "invoicedetails",
+        "invoicedetailname",
+        1091,
+        500,
+        schema_name="InvoiceDetail",
+    )
     detail.add(_string("productdescription", 500))
     detail.add(
         Attribute(

@@ -26,6 +26,14 @@ from .store.values import EntityRef, Record, parse_guid
 
 _SEGMENT = re.compile(r"^(?P<name>[A-Za-z0-9_.$]+)(?:\((?P<key>.*)\))?$")
 PRIVILEGE_VERBS = ("Create", "Read", "Write", "Delete", "Append", "AppendTo")
+# Dataverse names most privileges after the table's schema name, with a few historic exceptions.
+_PRIVILEGE_TABLE_NAMES = {"systemuser": "User"}
+
+
+def privilege_name(verb: str, entity: Entity) -> str:
+    return f"prv{verb}{_PRIVILEGE_TABLE_NAMES.get(entity.logical_name, entity.schema_name)}"
+
+
 CUSTOMIZATION_PRIVILEGES = (
     "prvCreateEntity",
     "prvCreateAttribute",
@@ -108,7 +116,7 @@ class WebApi:
         return self.org.denied.get(self.principal.object_id, set())
 
     def require(self, verb: str, entity: Entity) -> None:
-        privilege = f"prv{verb}{entity.schema_name}"
+        privilege = privilege_name(verb, entity)
         if privilege in self.denied():
             raise self.privilege_denied(privilege, entity)
 
@@ -118,7 +126,7 @@ class WebApi:
 
     def all_privileges(self) -> list[str]:
         names = [
-            f"prv{verb}{e.schema_name}"
+            privilege_name(verb, e)
             for e in self.schema.entities.values()
             for verb in PRIVILEGE_VERBS
         ]

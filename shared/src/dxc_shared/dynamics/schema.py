@@ -1,0 +1,301 @@
+"""The connector's own tables and columns in Dynamics 365, defined once.
+
+portal-api installs them through the Web API metadata endpoints (`installer.py`); invoice-sync
+and payment-sync read and write them by these names. Publisher prefix: `dxc`.
+
+A note on the invoice's export status: Dataverse applies a choice's default only in forms, so an
+invoice created through the API after installation has no export status. Readers treat an empty
+export status as `ExportStatus.NO` (never exported).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Literal
+
+PREFIX = "dxc"
+
+
+class ExportStatus(enum.IntEnum):
+    NO = 100000000
+    YES = 100000001
+    FAILED = 100000002
+
+
+class SyncOutcome(enum.IntEnum):
+    SUCCESS = 100000000
+    FAILED = 100000001
+    SKIPPED = 100000002
+    INFORMATION = 100000003
+
+
+class ConnectorStatus(enum.IntEnum):
+    ACTIVE = 100000000
+    REAUTHORISATION_NEEDED = 100000001
+    INACTIVE = 100000002
+
+
+class DefaultInvoiceStatus(enum.IntEnum):
+    DRAFT = 100000000
+    SUBMITTED = 100000001
+    AUTHORISED = 100000002
+
+
+CHOICE_LABELS: dict[type[enum.IntEnum], dict[int, str]] = {
+    ExportStatus: {ExportStatus.NO: "No", ExportStatus.YES: "Yes", ExportStatus.FAILED: "Failed"},
+    SyncOutcome: {
+        SyncOutcome.SUCCESS: "Success",
+        SyncOutcome.FAILED: "Failed",
+        SyncOutcome.SKIPPED: "Skipped",
+        SyncOutcome.INFORMATION: "Information",
+    },
+    ConnectorStatus: {
+        ConnectorStatus.ACTIVE: "Active",
+        ConnectorStatus.REAUTHORISATION_NEEDED: "Re-authorisation needed",
+        ConnectorStatus.INACTIVE: "Inactive",
+    },
+    DefaultInvoiceStatus: {
+        DefaultInvoiceStatus.DRAFT: "DRAFT",
+        DefaultInvoiceStatus.SUBMITTED: "SUBMITTED",
+        DefaultInvoiceStatus.AUTHORISED: "AUTHORISED",
+    },
+}
+
+ColumnKind = Literal["string", "memo", "boolean", "datetime", "money", "decimal", "choice"]
+
+
+@dataclass(frozen=True)
+class Column:
+    schema_name: str
+    label: str
+    kind: ColumnKind
+    max_length: int | None = None
+    choices: type[enum.IntEnum] | None = None
+    description: str = ""
+
+    @property
+    def logical_name(self) -> str:
+        return self.schema_name.lower()
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A lookup column, created with the one-to-many relationship it belongs to."""
+
+    schema_name: str
+    label: str
+    target: str  # the referenced table's logical name
+    relationship: str
+
+    @property
+    def logical_name(self) -> str:
+        return self.schema_name.lower()
+
+    @property
+    def value_property(self) -> str:
+        """How reads name the referenced id: `_dxc_connectorid_value`."""
+        return f"_{self.logical_name}_value"
+
+    def bind(self, entity_set: str, row_id: str) -> dict[str, str]:
+        """The `@odata.bind` member that sets this lookup (navigation names are case-sensitive:
+        the schema name)."""
+        return {f"{self.schema_name}@odata.bind": f"/{entity_set}({row_id})"}
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of the connector's own (`columns` and `lookups`), or the connector's additions
+    to a standard table (`standard=True`)."""
+
+    schema_name: str
+    label: str
+    plural_label: str
+    entity_set: str
+    columns: tuple[Column, ...] = ()
+    lookups: tuple[Lookup, ...] = ()
+    standard: bool = False
+    change_tracking: bool = False
+    primary_name: Column = field(default_factory=lambda: Column("dxc_Name", "Name", "string", 200))
+
+    @property
+    def logical_name(self) -> str:
+        return self.schema_name.lower()
+
+    @property
+    def primary_id(self) -> str:
+        return f"{self.logical_name}id"
+
+
+def _connector_lookup(table: str) -> Lookup:
+    """Every table that belongs to a connector points at it through `dxc_ConnectorId`."""
+    return Lookup("dxc_ConnectorId", "Connector", "dxc_connector", f"dxc_connector_{table}")
+
+
+SETTINGS_CONNECTOR = _connector_lookup("dxc_connectorsetting")
+HISTORY_CONNECTOR = _connector_lookup("dxc_synchistory")
+HISTORY_INVOICE = Lookup("dxc_InvoiceId", "Invoice", "invoice", "dxc_invoice_dxc_synchistory")
+INVOICE_CONNECTOR = _connector_lookup("invoice")
+LINE_TAX_RATE = Lookup(
+    "dxc_TaxRateId", "Xero tax rate", "dxc_xerotaxrate", "dxc_xerotaxrate_invoicedetail"
+)
+LINE_ACCOUNT = Lookup(
+    "dxc_AccountId", "Xero account", "dxc_xeroaccount", "dxc_xeroaccount_invoicedetail"
+)
+
+
+CONNECTOR = Table(
+    "dxc_Connector",
+    "Xero connector",
+    "Xero connectors",
+    "dxc_connectors",
+    columns=(
+        Column("dxc_ConnectionId", "Portal connection id", "string", 64),
+        Column("dxc_XeroOrganisation", "Xero organisation", "string", 200),
+        Column("dxc_Status", "Status", "choice", choices=ConnectorStatus),
+        Column("dxc_StatusMessage", "Status message", "memo", 4000),
+        Column("dxc_LastSyncOn", "Last sync", "datetime"),
+    ),
+)
+SETTINGS = Table(
+    "dxc_ConnectorSetting",
+    "Xero connector settings",
+    "Xero connector settings",
+    "dxc_connectorsettings",
+    columns=(
+        Column(
+            "dxc_UseXeroInvoiceNumber",
+            "Use Xero invoice number",
+            "boolean",
+            description="Yes: Xero numbers the invoice. No: the Dynamics invoice number is "
+            "the Xero invoice number.",
+        ),
+        Column("dxc_CreateContacts", "Create new contacts in Xero", "boolean"),
+        Column("dxc_CreateProducts", "Create new products in Xero", "boolean"),
+        Column(
+            "dxc_DefaultInvoiceStatus",
+            "Default Xero invoice status",
+            "choice",
+            choices=DefaultInvoiceStatus,
+        ),
+        Column("dxc_DefaultSalesAccountCode", "Default Xero sales account code", "string", 10),
+        Column(
+            "dxc_DefaultPurchaseAccountCode", "Default Xero purchase account code", "string", 10
+        ),
+        Column("dxc_CreateCreditNotes", "Create credit note automatically", "boolean"),
+    ),
+    lookups=(SETTINGS_CONNECTOR,),
+)
+SYNC_HISTORY = Table(
+    "dxc_SyncHistory",
+    "Sync history",
+    "Sync history",
+    "dxc_synchistories",
+    columns=(
+        Column("dxc_OccurredOn", "Occurred on", "datetime"),
+        Column("dxc_Outcome", "Outcome", "choice", choices=SyncOutcome),
+        Column("dxc_Message", "Message", "memo", 4000),
+    ),
+    lookups=(HISTORY_INVOICE, HISTORY_CONNECTOR),
+)
+TAX_RATES = Table(
+    "dxc_XeroTaxRate",
+    "Xero tax rate",
+    "Xero tax rates",
+    "dxc_xerotaxrates",
+    columns=(
+        Column("dxc_TaxType", "Tax type", "string", 50),
+        Column("dxc_Rate", "Rate (%)", "decimal"),
+    ),
+    lookups=(_connector_lookup("dxc_xerotaxrate"),),
+)
+ACCOUNTS = Table(
+    "dxc_XeroAccount",
+    "Xero account",
+    "Xero chart of accounts",
+    "dxc_xeroaccounts",
+    columns=(
+        Column("dxc_Code", "Code", "string", 10),
+        Column("dxc_AccountType", "Type", "string", 50),
+        Column("dxc_TaxType", "Tax type", "string", 50),
+    ),
+    lookups=(_connector_lookup("dxc_xeroaccount"),),
+)
+BRANDING_THEMES = Table(
+    "dxc_XeroBrandingTheme",
+    "Xero branding theme",
+    "Xero branding themes",
+    "dxc_xerobrandingthemes",
+    columns=(Column("dxc_BrandingThemeId", "Branding theme id", "string", 36),),
+    lookups=(_connector_lookup("dxc_xerobrandingtheme"),),
+)
+INVOICE = Table(
+    "Invoice",
+    "Invoice",
+    "Invoices",
+    "invoices",
+    standard=True,
+    columns=(
+        Column("dxc_ExportStatus", "Xero export status", "choice", choices=ExportStatus),
+        Column("dxc_ExportedOn", "Xero export date", "datetime"),
+        Column("dxc_XeroInvoiceId", "Xero invoice id", "string", 36),
+        Column("dxc_XeroInvoiceNumber", "Xero invoice number", "string", 255),
+        Column("dxc_XeroStatus", "Xero invoice status", "string", 20),
+        Column("dxc_XeroUrl", "Xero invoice URL", "string", 500),
+        Column("dxc_XeroTotalTax", "Xero tax", "money"),
+        Column("dxc_AmountDue", "Amount due", "money"),
+    ),
+    lookups=(INVOICE_CONNECTOR,),
+)
+INVOICE_LINE = Table(
+    "InvoiceDetail",
+    "Invoice product",
+    "Invoice products",
+    "invoicedetails",
+    standard=True,
+    lookups=(LINE_TAX_RATE, LINE_ACCOUNT),
+)
+_CUSTOMER_COLUMNS = (
+    Column("dxc_XeroContactId", "Xero contact id", "string", 36),
+    Column("dxc_OutstandingBalance", "Xero outstanding", "money"),
+    Column("dxc_OverdueBalance", "Xero overdue", "money"),
+)
+ACCOUNT = Table(
+    "Account", "Account", "Accounts", "accounts", standard=True, columns=_CUSTOMER_COLUMNS
+)
+CONTACT = Table(
+    "Contact", "Contact", "Contacts", "contacts", standard=True, columns=_CUSTOMER_COLUMNS
+)
+
+# In installation order: a lookup's target table exists before the lookup is created.
+TABLES: tuple[Table, ...] = (
+    CONNECTOR,
+    SETTINGS,
+    SYNC_HISTORY,
+    TAX_RATES,
+    ACCOUNTS,
+    BRANDING_THEMES,
+    INVOICE,
+    INVOICE_LINE,
+    ACCOUNT,
+    CONTACT,
+)
+
+# What the signed-in Dynamics user must be allowed to do, in words a person understands.
+# (Invoice lines are governed by the invoice's privileges; users' by `prvReadUser`.)
+REQUIRED_PRIVILEGES: dict[str, str] = {
+    "prvReadInvoice": "read invoices and their lines",
+    "prvWriteInvoice": "update invoices and their lines",
+    "prvReadAccount": "read accounts",
+    "prvWriteAccount": "update accounts",
+    "prvReadContact": "read contacts",
+    "prvWriteContact": "update contacts",
+    "prvReadProduct": "read products",
+    "prvReadUser": "read users",
+    **{
+        f"prv{verb}{table.schema_name}": f"{words} {table.plural_label.lower()}"
+        for table in TABLES
+        if not table.standard
+        for verb, words in (("Create", "create"), ("Read", "read"), ("Write", "update"))
+    },
+}
