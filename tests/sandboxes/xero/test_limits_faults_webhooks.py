@@ -152,7 +152,7 @@ def test_faults(xero: Xero) -> None:
     burst = sandbox.http.get(sandbox.api("Contacts"), headers=headers)
     assert burst.status_code == 429
     assert (burst.headers["Retry-After"], burst.headers["X-Rate-Limit-Problem"]) == ("7", "day")
-    sandbox.admin("POST", "faults", json={"kind": "timeout", "timeout_seconds": 5, "count": 1})
+    sandbox.admin("POST", "faults", json={"kind": "timeout", "timeout_seconds": 1, "count": 1})
     with pytest.raises(httpx.ReadTimeout):
         httpx.get(sandbox.api("Contacts"), headers=headers, timeout=0.3)
     sandbox.admin("POST", "faults", json={"kind": "error", "status": 500, "probability": 0.0})
