@@ -1,0 +1,399 @@
+"""Xero Accounting API client for the sync workers.
+
+One client serves one connection's job: one tenant, one access token source. It keeps Xero's
+per-tenant limits instead of tripping them: after an answer says no minute calls remain it waits
+for the next minute, and a 429 is waited out for its Retry-After when that is short. Longer waits
+(the daily limit) raise `XeroRateLimited`, which is transient: the bus retries the job later and
+no user ever sees a 429.
+
+Batch writes always send `summarizeErrors=false`: one bad invoice then fails alone, with its
+validation messages, instead of turning the whole batch into a 400 that hides the created ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from dxc_shared.clients.vendor_metrics import (
+    VENDOR_CALL_DURATION,
+    VENDOR_CALLS,
+    VENDOR_RATE_LIMIT_WAIT,
+    VENDOR_THROTTLED,
+)
+
+JSON = dict[str, Any]
+AccessTokenSource = Callable[[], Awaitable[str]]
+Sleep = Callable[[float], Awaitable[None]]
+
+# Xero's `where` filters go in the query string; keep each under a safe URL length.
+_WHERE_CHUNK = 40
+_IDS_CHUNK = 50
+
+
+class XeroError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"Xero answered {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class XeroUnavailable(Exception):
+    """5xx, timeouts and network errors: nothing is known, try again later."""
+
+
+class XeroUnauthorised(XeroError):
+    """401/403: the token is not (or no longer) good for this tenant."""
+
+
+class XeroRateLimited(Exception):
+    """Xero's limit will not allow a call for longer than a job should wait."""
+
+    def __init__(self, retry_after: float, problem: str) -> None:
+        super().__init__(f"Xero {problem} rate limit reached; retry after {retry_after:.0f} s")
+        self.retry_after = retry_after
+        self.problem = problem
+
+
+@dataclass
+class RateLimitState:
+    minute_remaining: int | None = None
+    day_remaining: int | None = None
+    app_minute_remaining: int | None = None
+    resume_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class ElementResult:
+    """One element of a batch write: what Xero made of it."""
+
+    element: JSON
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def parse_xero_date(value: str | None) -> datetime | None:
+    """Xero's JSON dates look like `/Date(1700000000000+0000)/`."""
+    if not value:
+        return None
+    if value.startswith("/Date("):
+        milliseconds = int(value[6:].split("+")[0].split("-")[0].rstrip(")/"))
+        return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
+    return datetime.fromisoformat(value)
+
+
+def quote_where(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _chunks(values: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class XeroAccountingClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        tenant_id: str,
+        access_token: AccessTokenSource,
+        max_wait_seconds: float = 65.0,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._http = http
+        self._base_url = base_url.rstrip("/")
+        self._tenant_id = tenant_id
+        self._access_token = access_token
+        self._max_wait = max_wait_seconds
+        self._sleep = sleep
+        self._clock = clock
+        self.limits = RateLimitState()
+        self.calls = 0
+
+    # -- transport -------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, str] | None = None,
+        body: JSON | None = None,
+        idempotency_key: str | None = None,
+        if_modified_since: datetime | None = None,
+        allow_not_found: bool = False,
+    ) -> httpx.Response | None:
+        headers = {"xero-tenant-id": self._tenant_id, "Accept": "application/json"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key[:128]
+        if if_modified_since:
+            headers["If-Modified-Since"] = if_modified_since.strftime("%Y-%m-%dT%H:%M:%S")
+        while True:
+            await self._respect_limits()
+            headers["Authorization"] = f"Bearer {await self._access_token()}"
+            started = time.perf_counter()
+            try:
+                response = await self._http.request(
+                    method, f"{self._base_url}/{path}", params=params, json=body, headers=headers
+                )
+            except httpx.TransportError as error:
+                VENDOR_CALLS.labels("xero", operation, "error").inc()
+                raise XeroUnavailable(f"{operation}: {type(error).__name__}: {error}") from error
+            finally:
+                VENDOR_CALL_DURATION.labels("xero", operation).observe(
+                    time.perf_counter() - started
+                )
+            self.calls += 1
+            VENDOR_CALLS.labels("xero", operation, str(response.status_code)).inc()
+            self._read_limits(response)
+            if response.status_code == 429:
+                VENDOR_THROTTLED.labels("xero").inc()
+                await self._wait_out(response)
+                continue
+            if response.status_code >= 500:
+                raise XeroUnavailable(f"{operation}: Xero answered {response.status_code}")
+            if response.status_code in (401, 403):
+                raise XeroUnauthorised(response.status_code, _message(response))
+            if response.status_code == 404 and allow_not_found:
+                return None
+            if response.status_code >= 400 and response.status_code != 400:
+                raise XeroError(response.status_code, _message(response))
+            return response
+
+    def _read_limits(self, response: httpx.Response) -> None:
+        def header(name: str) -> int | None:
+            value = response.headers.get(name)
+            return int(value) if value and value.lstrip("-").isdigit() else None
+
+        limits = self.limits
+        limits.minute_remaining = header("X-MinLimit-Remaining")
+        limits.day_remaining = header("X-DayLimit-Remaining")
+        limits.app_minute_remaining = header("X-AppMinLimit-Remaining")
+        if limits.minute_remaining == 0 or limits.app_minute_remaining == 0:
+            # The next call would be refused: let the minute window roll over first.
+            limits.resume_at = max(limits.resume_at, self._clock() + 60.0)
+
+    async def _respect_limits(self) -> None:
+        if self.limits.day_remaining == 0:
+            raise XeroRateLimited(3600.0, "day")
+        wait = self.limits.resume_at - self._clock()
+        if wait > 0:
+            VENDOR_RATE_LIMIT_WAIT.labels("xero").inc(wait)
+            await self._sleep(wait)
+
+    async def _wait_out(self, response: httpx.Response) -> None:
+        problem = response.headers.get("X-Rate-Limit-Problem", "minute").lower()
+        try:
+            retry_after = float(response.headers.get("Retry-After", "60"))
+        except ValueError:
+            retry_after = 60.0
+        if problem == "day" or retry_after > self._max_wait:
+            raise XeroRateLimited(retry_after, problem)
+        self.limits.resume_at = self._clock() + retry_after
+
+    async def _batch_write(
+        self, method: str, collection: str, elements: Sequence[JSON], idempotency_key: str
+    ) -> list[ElementResult]:
+        response = await self._request(
+            method,
+            collection,
+            operation=f"{method.lower()}_{collection.lower()}",
+            params={"summarizeErrors": "false"},
+            body={collection: list(elements)},
+            idempotency_key=idempotency_key,
+        )
+        assert response is not None
+        if response.status_code == 400:
+            raise XeroError(400, _message(response))
+        return [_element_result(item) for item in response.json().get(collection, [])]
+
+    async def _get_all(
+        self,
+        collection: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        if_modified_since: datetime | None = None,
+        paged: bool = True,
+    ) -> list[JSON]:
+        """Every element of a list endpoint, following Xero's 1-based pages of 100."""
+        results: list[JSON] = []
+        page = 1
+        while True:
+            query = {**(params or {}), **({"page": str(page)} if paged else {})}
+            response = await self._request(
+                "GET",
+                collection,
+                operation=f"get_{collection.lower()}",
+                params=query,
+                if_modified_since=if_modified_since,
+            )
+            assert response is not None
+            if response.status_code == 400:
+                raise XeroError(400, _message(response))
+            items: list[JSON] = response.json().get(collection, [])
+            results.extend(items)
+            if not paged or len(items) < 100:
+                return results
+            page += 1
+
+    # -- invoices --------------------------------------------------------------------------
+
+    async def create_invoices(
+        self, invoices: Sequence[JSON], *, idempotency_key: str
+    ) -> list[ElementResult]:
+        return await self._batch_write("PUT", "Invoices", invoices, idempotency_key)
+
+    async def update_invoices(
+        self, invoices: Sequence[JSON], *, idempotency_key: str
+    ) -> list[ElementResult]:
+        return await self._batch_write("POST", "Invoices", invoices, idempotency_key)
+
+    async def invoices(
+        self,
+        *,
+        ids: Sequence[str] = (),
+        numbers: Sequence[str] = (),
+        where: str | None = None,
+        modified_since: datetime | None = None,
+    ) -> list[JSON]:
+        if ids:
+            return [
+                invoice
+                for chunk in _chunks(list(ids), _IDS_CHUNK)
+                for invoice in await self._get_all("Invoices", params={"IDs": ",".join(chunk)})
+            ]
+        if numbers:
+            return [
+                invoice
+                for chunk in _chunks(list(numbers), _IDS_CHUNK)
+                for invoice in await self._get_all(
+                    "Invoices", params={"InvoiceNumbers": ",".join(chunk)}
+                )
+            ]
+        params = {"where": where} if where else {}
+        return await self._get_all("Invoices", params=params, if_modified_since=modified_since)
+
+    # -- contacts and items ----------------------------------------------------------------
+
+    async def contacts_named(self, names: Sequence[str]) -> list[JSON]:
+        found: list[JSON] = []
+        for chunk in _chunks(sorted(set(names)), _WHERE_CHUNK):
+            where = " OR ".join(f"Name=={quote_where(name)}" for name in chunk)
+            found.extend(await self._get_all("Contacts", params={"where": where}))
+        return found
+
+    async def contacts(self, ids: Sequence[str]) -> list[JSON]:
+        return [
+            contact
+            for chunk in _chunks(sorted(set(ids)), _IDS_CHUNK)
+            for contact in await self._get_all("Contacts", params={"IDs": ",".join(chunk)})
+        ]
+
+    async def create_contacts(
+        self, contacts: Sequence[JSON], *, idempotency_key: str
+    ) -> list[ElementResult]:
+        return await self._batch_write("PUT", "Contacts", contacts, idempotency_key)
+
+    async def items_with_codes(self, codes: Sequence[str]) -> list[JSON]:
+        found: list[JSON] = []
+        for chunk in _chunks(sorted(set(codes)), _WHERE_CHUNK):
+            where = " OR ".join(f"Code=={quote_where(code)}" for code in chunk)
+            found.extend(await self._get_all("Items", params={"where": where}, paged=False))
+        return found
+
+    async def create_items(
+        self, items: Sequence[JSON], *, idempotency_key: str
+    ) -> list[ElementResult]:
+        return await self._batch_write("PUT", "Items", items, idempotency_key)
+
+    # -- credit notes ----------------------------------------------------------------------
+
+    async def create_credit_notes(
+        self, credit_notes: Sequence[JSON], *, idempotency_key: str
+    ) -> list[ElementResult]:
+        return await self._batch_write("PUT", "CreditNotes", credit_notes, idempotency_key)
+
+    async def allocate_credit_note(
+        self,
+        credit_note_id: str,
+        *,
+        invoice_id: str,
+        amount: float,
+        date: str,
+        idempotency_key: str,
+    ) -> JSON:
+        response = await self._request(
+            "PUT",
+            f"CreditNotes/{credit_note_id}/Allocations",
+            operation="put_allocations",
+            body={
+                "Allocations": [
+                    {"Invoice": {"InvoiceID": invoice_id}, "Amount": amount, "Date": date}
+                ]
+            },
+            idempotency_key=idempotency_key,
+        )
+        assert response is not None
+        if response.status_code == 400:
+            raise XeroError(400, _message(response))
+        allocations: list[JSON] = response.json().get("Allocations", [])
+        return allocations[0] if allocations else {}
+
+    # -- reference data --------------------------------------------------------------------
+
+    async def tax_rates(self) -> list[JSON]:
+        return await self._get_all("TaxRates", paged=False)
+
+    async def accounts(self) -> list[JSON]:
+        return await self._get_all("Accounts", paged=False)
+
+    async def branding_themes(self) -> list[JSON]:
+        return await self._get_all("BrandingThemes", paged=False)
+
+    async def currencies(self) -> list[JSON]:
+        return await self._get_all("Currencies", paged=False)
+
+    async def organisation(self) -> JSON:
+        organisations = await self._get_all("Organisation", paged=False)
+        return organisations[0]
+
+
+def _element_result(element: JSON) -> ElementResult:
+    errors = [str(error.get("Message", error)) for error in element.get("ValidationErrors") or []]
+    if element.get("HasErrors") and not errors:
+        errors = ["Xero reported an error without a message"]
+    return ElementResult(element, errors)
+
+
+def _message(response: httpx.Response) -> str:
+    """The most useful words in a Xero error answer (JSON problem, ValidationException or the
+    plain text Xero sends for a missing single resource)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:500] or response.reason_phrase
+    if isinstance(body, dict):
+        messages = [
+            str(error.get("Message"))
+            for element in body.get("Elements") or []
+            for error in element.get("ValidationErrors") or []
+        ]
+        if messages:
+            return "; ".join(messages)
+        for key in ("Message", "Detail", "detail", "Title", "title"):
+            if body.get(key):
+                return str(body[key])
+    return response.text[:500]
