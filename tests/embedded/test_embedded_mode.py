@@ -27,6 +27,10 @@ async def test_every_service_is_mounted_ready_and_migrated(tmp_path: Path) -> No
             assert ready.status_code == 200, ready.text
         assert (await client.get("/readyz")).json()["checks"] == {"database": "ok", "bus": "ok"}
         assert "portal-api" in (await client.get("/")).text
+        organisations = (await client.get("/sandbox/xero/sandbox-admin/organisations")).json()
+        assert "Demo Company (NZ)" in str(organisations)
+        dynamics = await client.get("/sandbox/dynamics/sandbox-admin/orgs")
+        assert dynamics.status_code == 200, dynamics.text
     assert (tmp_path / "dxc.sqlite3").exists()
 
 

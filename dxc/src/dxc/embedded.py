@@ -3,8 +3,8 @@ in-process bus.
 
 The services are built by the same factories as in distributed mode and handed one shared
 `Infrastructure`; only the adapters differ. Each service's app is mounted under its own name
-(`/portal-api`, `/token-broker`, ...), the sandboxes under `/sandbox/dynamics` (and
-`/sandbox/xero`), and services reach each other and the sandboxes over HTTP at `public_url`, as
+(`/portal-api`, `/token-broker`, ...), the sandboxes under `/sandbox/dynamics` and
+`/sandbox/xero`, and services reach each other and the sandboxes over HTTP at `public_url`, as
 they would across pods. Starlette does not run the lifespans of mounted apps, so this app's
 lifespan starts and stops them itself, in dependency order.
 """
@@ -37,6 +37,8 @@ from portal_api.settings import PortalApiSettings
 from scheduler.settings import SchedulerSettings
 from token_broker.crypto import TokenCipher
 from token_broker.settings import TokenBrokerSettings
+from xero_sandbox.app import create_app as create_xero_sandbox
+from xero_sandbox.settings import XeroSandboxSettings
 
 MEMORY_BROKER_URL = "memory://"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
@@ -81,7 +83,14 @@ def create_embedded_app(data_dir: Path, public_url: str = DEFAULT_PUBLIC_URL) ->
     dynamics_settings = DynamicsSandboxSettings(
         demo_redirect_uris=[layout.url("portal-api/v1/oauth/dynamics/callback")]
     )
-    sandboxes = {"sandbox/dynamics": create_dynamics_sandbox(dynamics_settings)}
+    xero_settings = XeroSandboxSettings(
+        demo_redirect_uris=[layout.url("portal-api/v1/oauth/xero/callback")],
+        public_base_url=layout.url("sandbox/xero"),
+    )
+    sandboxes = {
+        "sandbox/dynamics": create_dynamics_sandbox(dynamics_settings),
+        "sandbox/xero": create_xero_sandbox(xero_settings),
+    }
 
     internal_api_key = secrets.token_urlsafe(32)
     services = {
@@ -91,9 +100,10 @@ def create_embedded_app(data_dir: Path, public_url: str = DEFAULT_PUBLIC_URL) ->
                 TokenBrokerSettings,
                 encryption_keys=layout.encryption_key(),
                 internal_api_key=internal_api_key,
-                # Replaced by the Xero sandbox's demo client once it is mounted here.
-                xero_client_id="embedded-xero-client",
-                xero_client_secret="embedded-xero-secret",
+                xero_client_id=xero_settings.demo_client_id,
+                xero_client_secret=xero_settings.demo_client_secret,
+                xero_token_url=layout.url("sandbox/xero/connect/token"),
+                xero_revocation_url=layout.url("sandbox/xero/connect/revocation"),
                 dynamics_client_id=dynamics_settings.demo_client_id,
                 dynamics_client_secret=dynamics_settings.demo_client_secret,
                 dynamics_token_url=layout.url("sandbox/dynamics/common/oauth2/v2.0/token"),
