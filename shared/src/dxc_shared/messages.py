@@ -80,3 +80,32 @@ class SyncPaymentsJob(BusMessage):
     job_id: uuid.UUID
     profile: ConnectionSyncProfile
     due_at: datetime
+
+
+class SyncFailure(BaseModel):
+    """One record a run could not sync: ids and words, never amounts (the connector stores no
+    financial data)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    record_id: str = Field(description="The Dynamics record's id")
+    record_number: str | None = Field(default=None, description="e.g. the invoice number")
+    message: str = Field(description="Why, in words a finance user understands")
+
+
+class SyncRunCompleted(BusMessage):
+    """invoice-sync / payment-sync -> portal-api: one job finished; the portal's sync activity
+    page is built from these."""
+
+    topic: ClassVar[str] = "sync.run-completed"
+    connection_id: uuid.UUID
+    job_id: uuid.UUID
+    direction: Literal["invoices", "payments", "reference-data", "cancellations"]
+    started_at: datetime
+    finished_at: datetime
+    succeeded: int = Field(ge=0, description="Records written on the other side")
+    failed: int = Field(ge=0)
+    failures: list[SyncFailure] = Field(default_factory=list)
+    error: str | None = Field(
+        default=None, description="Why the whole run could not proceed (e.g. re-authorise Xero)"
+    )
