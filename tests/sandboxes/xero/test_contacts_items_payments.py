@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import Sandbox
+from tests.support.xero_sandbox import XeroSandbox
 
-Xero = tuple[Sandbox, dict[str, str]]
+Xero = tuple[XeroSandbox, dict[str, str]]
 
 
 def _send(xero: Xero, method: str, path: str, body: dict[str, Any]) -> Any:
@@ -326,7 +326,7 @@ def test_settings_are_readable(xero: Xero) -> None:
     assert get("BrandingThemes")["BrandingThemes"][0]["Name"] == "Standard"
 
 
-def test_admin_seeds_an_organisation_with_its_own_currencies(sandbox: Sandbox) -> None:
+def test_admin_seeds_an_organisation_with_its_own_currencies(sandbox: XeroSandbox) -> None:
     org = sandbox.admin(
         "POST",
         "organisations",

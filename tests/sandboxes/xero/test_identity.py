@@ -15,8 +15,7 @@ from xero_sandbox.app import create_app
 from xero_sandbox.settings import XeroSandboxSettings
 
 from tests.support.http_server import serve_in_thread
-
-from .conftest import ALL_SCOPES, VERIFIER, Sandbox
+from tests.support.xero_sandbox import ALL_SCOPES, VERIFIER, XeroSandbox
 
 
 def _form_action(page: str) -> str:
@@ -29,7 +28,7 @@ def _hidden_fields(page: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
 
 
-def test_login_and_consent_page_issue_a_code(sandbox: Sandbox) -> None:
+def test_login_and_consent_page_issue_a_code(sandbox: XeroSandbox) -> None:
     sandbox.admin("DELETE", "auto-approve")
     second = sandbox.admin("POST", "organisations", json={"name": "Second Ltd"}).json()
     user = {
@@ -85,7 +84,7 @@ def test_login_and_consent_page_issue_a_code(sandbox: Sandbox) -> None:
     assert {"id", "createdDateUtc", "updatedDateUtc"} <= connections[0].keys()
 
 
-def test_cancel_on_consent_redirects_access_denied(sandbox: Sandbox) -> None:
+def test_cancel_on_consent_redirects_access_denied(sandbox: XeroSandbox) -> None:
     sandbox.admin("DELETE", "auto-approve")
     page = sandbox.http.get(
         f"{sandbox.base}/identity/connect/authorize", params=sandbox.authorize_params()
@@ -106,7 +105,7 @@ def test_cancel_on_consent_redirects_access_denied(sandbox: Sandbox) -> None:
     assert parse_qs(urlparse(denied.headers["location"]).query)["error"] == ["access_denied"]
 
 
-def test_authorize_rejects_bad_requests(sandbox: Sandbox) -> None:
+def test_authorize_rejects_bad_requests(sandbox: XeroSandbox) -> None:
     url = f"{sandbox.base}/identity/connect/authorize"
     assert (
         sandbox.http.get(url, params=sandbox.authorize_params(client_id="nope")).status_code == 400
@@ -151,7 +150,7 @@ def test_login_pages_work_under_a_mount_prefix() -> None:
         assert _form_action(consent.text).startswith(f"{base}/sandbox/xero/identity/connect/")
 
 
-def test_pkce_and_client_authentication(sandbox: Sandbox) -> None:
+def test_pkce_and_client_authentication(sandbox: XeroSandbox) -> None:
     assert sandbox.redeem(sandbox.authorize(), verifier="wrong-verifier" * 3).json() == {
         "error": "invalid_grant"
     }
@@ -192,13 +191,13 @@ def test_pkce_and_client_authentication(sandbox: Sandbox) -> None:
     assert again.json() == {"error": "invalid_grant"}
 
 
-def test_no_refresh_token_without_offline_access(sandbox: Sandbox) -> None:
+def test_no_refresh_token_without_offline_access(sandbox: XeroSandbox) -> None:
     tokens = sandbox.tokens("accounting.invoices")
     assert "refresh_token" not in tokens
     assert "id_token" not in tokens
 
 
-def test_refresh_tokens_rotate_with_a_grace_period(sandbox: Sandbox) -> None:
+def test_refresh_tokens_rotate_with_a_grace_period(sandbox: XeroSandbox) -> None:
     first = sandbox.tokens()["refresh_token"]
     rotated = sandbox.token_request(grant_type="refresh_token", refresh_token=first)
     assert rotated.status_code == 200
@@ -217,14 +216,14 @@ def test_refresh_tokens_rotate_with_a_grace_period(sandbox: Sandbox) -> None:
     )
 
 
-def test_refresh_tokens_expire_after_sixty_days(sandbox: Sandbox) -> None:
+def test_refresh_tokens_expire_after_sixty_days(sandbox: XeroSandbox) -> None:
     token = sandbox.tokens()["refresh_token"]
     sandbox.clock.advance(60 * 24 * 3600 + 1)
     response = sandbox.token_request(grant_type="refresh_token", refresh_token=token)
     assert response.json() == {"error": "invalid_grant"}
 
 
-def test_access_tokens_expire_after_thirty_minutes(sandbox: Sandbox) -> None:
+def test_access_tokens_expire_after_thirty_minutes(sandbox: XeroSandbox) -> None:
     headers = sandbox.headers()
     assert sandbox.http.get(sandbox.api("Organisation"), headers=headers).status_code == 200
     sandbox.clock.advance(30 * 60)
@@ -233,7 +232,7 @@ def test_access_tokens_expire_after_thirty_minutes(sandbox: Sandbox) -> None:
     assert expired.json()["Detail"] == "AuthenticationUnsuccessful"
 
 
-def test_revocation_kills_refresh_token_and_connections(sandbox: Sandbox) -> None:
+def test_revocation_kills_refresh_token_and_connections(sandbox: XeroSandbox) -> None:
     tokens = sandbox.tokens()
     response = sandbox.http.post(
         f"{sandbox.base}/connect/revocation",
@@ -258,7 +257,7 @@ def test_revocation_kills_refresh_token_and_connections(sandbox: Sandbox) -> Non
     assert api.status_code == 401
 
 
-def test_disconnect_removes_the_tenant(sandbox: Sandbox) -> None:
+def test_disconnect_removes_the_tenant(sandbox: XeroSandbox) -> None:
     headers = sandbox.headers()
     auth = {"Authorization": headers["Authorization"]}
     [connection] = sandbox.http.get(f"{sandbox.base}/connections", headers=auth).json()
@@ -278,7 +277,7 @@ def test_disconnect_removes_the_tenant(sandbox: Sandbox) -> None:
     ],
 )
 def test_api_needs_a_valid_bearer_token(
-    sandbox: Sandbox, headers: dict[str, str], status: int
+    sandbox: XeroSandbox, headers: dict[str, str], status: int
 ) -> None:
     response = sandbox.http.get(
         sandbox.api("Invoices"), headers={**headers, "xero-tenant-id": sandbox.tenant}
@@ -290,7 +289,7 @@ def test_api_needs_a_valid_bearer_token(
     assert body["Detail"] == "AuthenticationUnsuccessful"
 
 
-def test_api_needs_an_authorised_tenant(sandbox: Sandbox) -> None:
+def test_api_needs_an_authorised_tenant(sandbox: XeroSandbox) -> None:
     headers = sandbox.headers()
     other = sandbox.admin("POST", "organisations", json={"name": "Not connected"}).json()
     for tenant in (None, other["tenant_id"], "not-a-guid"):
@@ -302,7 +301,7 @@ def test_api_needs_an_authorised_tenant(sandbox: Sandbox) -> None:
         assert response.json()["Detail"] == "AuthenticationUnsuccessful"
 
 
-def test_scopes_are_checked(sandbox: Sandbox) -> None:
+def test_scopes_are_checked(sandbox: XeroSandbox) -> None:
     headers = sandbox.headers("accounting.contacts.read accounting.invoices")
     assert sandbox.http.get(sandbox.api("Contacts"), headers=headers).status_code == 200
     assert sandbox.http.get(sandbox.api("Invoices"), headers=headers).status_code == 200
@@ -316,7 +315,7 @@ def test_scopes_are_checked(sandbox: Sandbox) -> None:
     assert sandbox.http.get(sandbox.api("Payments"), headers=broad).status_code == 200
 
 
-def test_public_client_must_use_pkce(sandbox: Sandbox) -> None:
+def test_public_client_must_use_pkce(sandbox: XeroSandbox) -> None:
     client = sandbox.admin(
         "POST", "clients", json={"public": True, "redirect_uris": ["http://localhost/cb"]}
     ).json()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import Sandbox
+from tests.support.xero_sandbox import XeroSandbox
 
-Xero = tuple[Sandbox, dict[str, str]]
+Xero = tuple[XeroSandbox, dict[str, str]]
 
 
 def _contact(xero: Xero, name: str = "Acme Ltd") -> str:

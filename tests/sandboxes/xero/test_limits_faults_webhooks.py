@@ -17,18 +17,20 @@ import pytest
 from fastapi import FastAPI, Request, Response
 
 from tests.support.http_server import serve_in_thread
+from tests.support.xero_sandbox import XeroSandbox, running_xero_sandbox
 
-from .conftest import Sandbox, make_sandbox
-
-Xero = tuple[Sandbox, dict[str, str]]
+Xero = tuple[XeroSandbox, dict[str, str]]
 
 
 @pytest.fixture
-def small_limits() -> Iterator[Sandbox]:
-    yield from make_sandbox(minute_limit=3, day_limit=5, concurrent_limit=2, app_minute_limit=1000)
+def small_limits() -> Iterator[XeroSandbox]:
+    with running_xero_sandbox(
+        minute_limit=3, day_limit=5, concurrent_limit=2, app_minute_limit=1000
+    ) as sandbox:
+        yield sandbox
 
 
-def test_limit_headers_and_minute_limit(small_limits: Sandbox) -> None:
+def test_limit_headers_and_minute_limit(small_limits: XeroSandbox) -> None:
     sandbox = small_limits
     headers = sandbox.headers()
     seen = [sandbox.http.get(sandbox.api("Organisation"), headers=headers) for _ in range(4)]
@@ -49,7 +51,7 @@ def test_limit_headers_and_minute_limit(small_limits: Sandbox) -> None:
 
 
 def test_app_minute_limit() -> None:
-    for sandbox in make_sandbox(minute_limit=100, app_minute_limit=2):
+    with running_xero_sandbox(minute_limit=100, app_minute_limit=2) as sandbox:
         headers = sandbox.headers()
         statuses = [
             sandbox.http.get(sandbox.api("Organisation"), headers=headers) for _ in range(3)
@@ -58,7 +60,7 @@ def test_app_minute_limit() -> None:
         assert statuses[2].headers["X-Rate-Limit-Problem"] == "appminute"
 
 
-def test_concurrent_limit(small_limits: Sandbox) -> None:
+def test_concurrent_limit(small_limits: XeroSandbox) -> None:
     sandbox = small_limits
     sandbox.admin("PUT", "rate-limits", json={"minute_limit": 100, "day_limit": 100})
     headers = sandbox.headers()
@@ -83,7 +85,7 @@ def test_concurrent_limit(small_limits: Sandbox) -> None:
 
 
 def test_limits_can_be_switched_off() -> None:
-    for sandbox in make_sandbox(minute_limit=1, rate_limits_enabled=False):
+    with running_xero_sandbox(minute_limit=1, rate_limits_enabled=False) as sandbox:
         headers = sandbox.headers()
         assert {
             sandbox.http.get(sandbox.api("Organisation"), headers=headers).status_code

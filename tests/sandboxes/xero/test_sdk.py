@@ -25,14 +25,14 @@ from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
 from xero_python.exceptions import AccountingBadRequestException
 from xero_python.identity import IdentityApi
 
-from .conftest import Sandbox
+from tests.support.xero_sandbox import XeroSandbox
 
 
 def _status(document: Any) -> str:
     return str(getattr(document.status, "value", document.status))
 
 
-def test_xero_python_end_to_end(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_xero_python_end_to_end(sandbox: XeroSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(TokenApi, "refresh_token_url", f"{sandbox.base}/connect/token")
     monkeypatch.setattr(TokenApi, "revoke_token_url", f"{sandbox.base}/connect/revocation")
     settings = sandbox.settings
