@@ -1,5 +1,6 @@
-"""token-broker against the Dynamics sandbox's Entra ID over real HTTP, on PostgreSQL and
-RabbitMQ: encrypted storage, one refresh under concurrency, re-authorisation on a dead grant."""
+"""token-broker against the sandboxes' identity servers (Entra ID, Xero) over real HTTP, on
+PostgreSQL and RabbitMQ: encrypted storage, one refresh under concurrency, re-authorisation on a
+dead grant."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from tests.support.dynamics_sandbox import (
 )
 from tests.support.polling import eventually
 from tests.support.rabbitmq import delete_namespace_exchanges, delete_topology
+from tests.support.xero_sandbox import VERIFIER, XeroSandbox, running_xero_sandbox
 
 API_KEY = "internal-test-key"
 KEY = Fernet.generate_key().decode()
@@ -41,11 +43,18 @@ def dynamics() -> Iterator[RunningDynamicsSandbox]:
         yield sandbox
 
 
+@pytest.fixture(scope="module")
+def xero() -> Iterator[XeroSandbox]:
+    with running_xero_sandbox() as sandbox:
+        yield sandbox
+
+
 def broker_settings(
     dynamics: RunningDynamicsSandbox,
     database_url: str,
     broker_url: str,
     namespace: str,
+    xero: XeroSandbox | None = None,
     **extra: Any,
 ) -> TokenBrokerSettings:
     values: dict[str, Any] = {
@@ -54,8 +63,10 @@ def broker_settings(
         "bus_namespace": namespace,
         "encryption_keys": KEY,
         "internal_api_key": API_KEY,
-        "xero_client_id": "unused",
-        "xero_client_secret": "unused",
+        "xero_client_id": xero.settings.demo_client_id if xero else "unused",
+        "xero_client_secret": xero.settings.demo_client_secret if xero else "unused",
+        "xero_token_url": f"{xero.base if xero else 'http://unused'}/connect/token",
+        "xero_revocation_url": f"{xero.base if xero else 'http://unused'}/connect/revocation",
         "dynamics_client_id": dynamics.settings.demo_client_id,
         "dynamics_client_secret": dynamics.settings.demo_client_secret,
         "dynamics_token_url": dynamics.token_url,
@@ -81,9 +92,13 @@ async def token_broker(settings: TokenBrokerSettings) -> AsyncIterator[httpx.Asy
 
 @pytest.fixture
 async def settings(
-    dynamics: RunningDynamicsSandbox, migrated_postgres: str, rabbitmq_url: str, bus_namespace: str
+    dynamics: RunningDynamicsSandbox,
+    xero: XeroSandbox,
+    migrated_postgres: str,
+    rabbitmq_url: str,
+    bus_namespace: str,
 ) -> AsyncIterator[TokenBrokerSettings]:
-    yield broker_settings(dynamics, migrated_postgres, rabbitmq_url, bus_namespace)
+    yield broker_settings(dynamics, migrated_postgres, rabbitmq_url, bus_namespace, xero)
     await delete_namespace_exchanges(rabbitmq_url, bus_namespace)
 
 
@@ -99,6 +114,22 @@ async def connect(client: httpx.AsyncClient, dynamics: RunningDynamicsSandbox) -
     )
     assert response.status_code == 201, response.text
     assert response.json()["status"] == "active"
+    return connection_id
+
+
+async def connect_xero(client: httpx.AsyncClient, xero: XeroSandbox) -> uuid.UUID:
+    """Store a Xero grant for a new connection, as portal-api does after the callback."""
+    connection_id = uuid.uuid4()
+    code = await asyncio.to_thread(xero.authorize)
+    response = await client.post(
+        f"/v1/connections/{connection_id}/credentials/xero",
+        json={
+            "code": code,
+            "redirect_uri": xero.settings.demo_redirect_uris[0],
+            "code_verifier": VERIFIER,
+        },
+    )
+    assert response.status_code == 201, response.text
     return connection_id
 
 
@@ -270,3 +301,73 @@ async def test_key_rotation_re_encrypts_with_the_new_key(
             json={"resource": dynamics.org_url()},
         )
     assert response.status_code == 200, response.text
+
+
+async def test_xero_refresh_rotates_and_a_second_replica_never_spends_the_old_token(
+    settings: TokenBrokerSettings, xero: XeroSandbox
+) -> None:
+    async with token_broker(settings) as replica_a, token_broker(settings) as replica_b:
+        connection_id = await connect_xero(replica_a, xero)
+        url = f"/v1/connections/{connection_id}/credentials/xero/access-token"
+        first = (await replica_a.post(url, json={})).json()["access_token"]
+        connections = await asyncio.to_thread(
+            xero.http.get, f"{xero.base}/connections", headers={"Authorization": f"Bearer {first}"}
+        )
+        assert [c["tenantId"] for c in connections.json()] == [xero.tenant]
+
+        for _ in range(2):  # each refresh spends the previous refresh token
+            await expire_access_token(settings.database_url, connection_id)
+            responses = await asyncio.gather(
+                *(replica.post(url, json={}) for replica in (replica_a, replica_b))
+            )
+            assert [response.status_code for response in responses] == [200, 200]
+            tokens = {response.json()["access_token"] for response in responses}
+            assert len(tokens) == 1
+            assert first not in tokens
+            first = tokens.pop()
+        organisation = await asyncio.to_thread(
+            xero.http.get,
+            xero.api("Organisation"),
+            headers={"Authorization": f"Bearer {first}", "xero-tenant-id": xero.tenant},
+        )
+        assert organisation.status_code == 200, organisation.text
+
+
+async def test_a_xero_disconnect_leads_to_reauthorisation(
+    settings: TokenBrokerSettings, xero: XeroSandbox
+) -> None:
+    async with token_broker(settings) as client:
+        connection_id = await connect_xero(client, xero)
+        await expire_access_token(settings.database_url, connection_id)
+        revoked = await asyncio.to_thread(
+            xero.admin, "POST", f"organisations/{xero.tenant}/revoke-grants"
+        )
+        assert revoked.json()["revoked_grants"] >= 1
+
+        refused = await client.post(
+            f"/v1/connections/{connection_id}/credentials/xero/access-token", json={}
+        )
+        assert refused.status_code == 409
+        assert refused.json()["detail"]["message"] == (
+            "The Xero authorisation has expired or was revoked. Connect to Xero again in the "
+            "portal."
+        )
+
+
+async def test_forgetting_a_xero_grant_revokes_it_at_xero(
+    settings: TokenBrokerSettings, xero: XeroSandbox
+) -> None:
+    async with token_broker(settings) as client:
+        connection_id = await connect_xero(client, xero)
+        token = (
+            await client.post(
+                f"/v1/connections/{connection_id}/credentials/xero/access-token", json={}
+            )
+        ).json()["access_token"]
+        assert (
+            await client.delete(f"/v1/connections/{connection_id}/credentials/xero")
+        ).status_code == 204
+    after = await asyncio.to_thread(
+        xero.http.get, f"{xero.base}/connections", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert after.status_code == 401

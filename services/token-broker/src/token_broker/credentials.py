@@ -28,6 +28,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from token_broker.crypto import TokenCipher
+from token_broker.metrics import REAUTHORISATION_NEEDED, TOKEN_REFRESHES
 from token_broker.models import CredentialStatus, OAuthCredential
 from token_broker.providers import (
     PROVIDER_NAMES,
@@ -132,9 +133,14 @@ class CredentialService:
                     scope=f"{resource}/user_impersonation offline_access" if resource else None,
                 )
             except GrantRejected as rejection:
+                TOKEN_REFRESHES.labels(provider, "rejected").inc()
                 reauthorisation = reauthorisation_message(provider, rejection)
                 self._mark_for_reauthorisation(session, credential, reauthorisation)
+            except ProviderUnavailable:
+                TOKEN_REFRESHES.labels(provider, "unavailable").inc()
+                raise
             else:
+                TOKEN_REFRESHES.labels(provider, "ok").inc()
                 self._apply(credential, tokens, refresh_token=tokens.refresh_token)
                 if resource and credential.access_token_resource is None:
                     credential.access_token_resource = resource.rstrip("/")
@@ -217,6 +223,7 @@ class CredentialService:
     def _mark_for_reauthorisation(
         self, session: AsyncSession, credential: OAuthCredential, message: str
     ) -> None:
+        REAUTHORISATION_NEEDED.labels(credential.provider).inc()
         credential.status = CredentialStatus.REAUTHORISATION_NEEDED
         credential.status_message = message
         credential.access_token_ciphertext = None
