@@ -1,0 +1,188 @@
+"""Per-connection exclusivity that works the same on PostgreSQL and SQLite.
+
+A connection's invoice job runs only while its worker holds the connection's row in
+`invoice_sync_leases`. Every step is one short statement in its own transaction, so the protocol
+needs no dialect-specific locking:
+
+- take: insert the row; or, if it exists but has expired (its worker died), update it to us.
+- otherwise: set `rerun_requested` on the holder's row and let the job go (it is acknowledged);
+  the holder will run once more before letting go, so no ready invoice waits for the next tick.
+- release: delete the row only if no rerun was requested; if one was, clear the flag and run
+  again. A request that lands after the delete finds no row and takes the lease itself.
+- renew: push `expires_at` forward while working; a worker that finds its lease gone (it was
+  too slow and another took over) stops before writing anything more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+
+from dxc_shared.db import Database
+from dxc_shared.logging import get_logger
+from sqlalchemy import delete, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
+
+from invoice_sync.models import InvoiceSyncLease
+
+logger = get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+class LeaseLost(Exception):
+    """Another worker took this connection over: stop without writing anything more."""
+
+
+def _rowcount(result: object) -> int:
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
+class Lease:
+    """A held lease; `check()` raises `LeaseLost` once it is known to be gone."""
+
+    def __init__(self, leases: Leases, connection_id: uuid.UUID) -> None:
+        self._leases = leases
+        self.connection_id = connection_id
+        self.lost = False
+
+    def check(self) -> None:
+        if self.lost:
+            raise LeaseLost(f"the lease on connection {self.connection_id} was taken over")
+
+    async def renew(self) -> None:
+        if not await self._leases.renew(self.connection_id):
+            self.lost = True
+        self.check()
+
+
+class Leases:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        holder: str | None = None,
+        ttl_seconds: float = 120.0,
+        clock: Clock = lambda: datetime.now(UTC),
+    ) -> None:
+        self._database = database
+        self.holder = holder or uuid.uuid4().hex
+        self._ttl = timedelta(seconds=ttl_seconds)
+        self._clock = clock
+
+    @property
+    def ttl_seconds(self) -> float:
+        return self._ttl.total_seconds()
+
+    async def try_acquire(self, connection_id: uuid.UUID) -> bool:
+        """Take the lease, or ask its holder to run once more. True when taken."""
+        while True:
+            now = self._clock()
+            try:
+                async with self._database.unit_of_work() as session:
+                    session.add(
+                        InvoiceSyncLease(
+                            connection_id=connection_id,
+                            holder=self.holder,
+                            expires_at=now + self._ttl,
+                            rerun_requested=False,
+                        )
+                    )
+                return True
+            except IntegrityError:
+                pass
+            async with self._database.unit_of_work() as session:
+                taken_over = await session.execute(
+                    update(InvoiceSyncLease)
+                    .where(
+                        InvoiceSyncLease.connection_id == connection_id,
+                        InvoiceSyncLease.expires_at < now,
+                    )
+                    .values(holder=self.holder, expires_at=now + self._ttl, rerun_requested=False)
+                )
+            if _rowcount(taken_over):
+                logger.warning("invoice_sync.lease_taken_over", connection_id=str(connection_id))
+                return True
+            async with self._database.unit_of_work() as session:
+                asked = await session.execute(
+                    update(InvoiceSyncLease)
+                    .where(InvoiceSyncLease.connection_id == connection_id)
+                    .values(rerun_requested=True)
+                )
+            if _rowcount(asked):
+                return False
+            # The holder let go between our statements: try to take it again.
+
+    async def renew(self, connection_id: uuid.UUID) -> bool:
+        async with self._database.unit_of_work() as session:
+            result = await session.execute(
+                update(InvoiceSyncLease)
+                .where(
+                    InvoiceSyncLease.connection_id == connection_id,
+                    InvoiceSyncLease.holder == self.holder,
+                )
+                .values(expires_at=self._clock() + self._ttl)
+            )
+        return _rowcount(result) == 1
+
+    async def release_or_rerun(self, connection_id: uuid.UUID) -> bool:
+        """Let go unless a rerun was requested meanwhile; True means: run once more (the
+        lease is still ours and the request is cleared)."""
+        async with self._database.unit_of_work() as session:
+            released = await session.execute(
+                delete(InvoiceSyncLease).where(
+                    InvoiceSyncLease.connection_id == connection_id,
+                    InvoiceSyncLease.holder == self.holder,
+                    InvoiceSyncLease.rerun_requested.is_(False),
+                )
+            )
+        if _rowcount(released):
+            return False
+        async with self._database.unit_of_work() as session:
+            cleared = await session.execute(
+                update(InvoiceSyncLease)
+                .where(
+                    InvoiceSyncLease.connection_id == connection_id,
+                    InvoiceSyncLease.holder == self.holder,
+                )
+                .values(rerun_requested=False, expires_at=self._clock() + self._ttl)
+            )
+        return _rowcount(cleared) == 1  # 0: lost to another worker, nothing of ours to run
+
+    async def release(self, connection_id: uuid.UUID) -> None:
+        """Let go unconditionally (the job failed and the bus will retry it)."""
+        async with self._database.unit_of_work() as session:
+            await session.execute(
+                delete(InvoiceSyncLease).where(
+                    InvoiceSyncLease.connection_id == connection_id,
+                    InvoiceSyncLease.holder == self.holder,
+                )
+            )
+
+    @contextlib.asynccontextmanager
+    async def kept_alive(self, connection_id: uuid.UUID) -> AsyncIterator[Lease]:
+        """Renew the lease in the background while the block runs."""
+        lease = Lease(self, connection_id)
+
+        async def renew_forever() -> None:
+            while True:
+                await asyncio.sleep(self.ttl_seconds / 3)
+                try:
+                    if not await self.renew(connection_id):
+                        lease.lost = True
+                        return
+                except Exception:  # the database blinked: try again on the next beat
+                    logger.warning("invoice_sync.lease_renewal_failed", exc_info=True)
+
+        task = asyncio.create_task(renew_forever())
+        try:
+            yield lease
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

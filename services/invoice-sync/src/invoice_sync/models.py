@@ -1,0 +1,57 @@
+"""invoice-sync's own tables: who is working on a connection, and what reached Xero.
+
+Ids only: the connector stores no amounts, names or lines.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+
+from dxc_shared.db import Base
+from sqlalchemy import Boolean, DateTime, Index, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class InvoiceSyncLease(Base):
+    """At most one worker runs a connection's invoice job at a time. A job that finds the lease
+    held sets `rerun_requested` and is acknowledged; the holder runs once more before it lets
+    go. A lease that is not renewed (its worker died) expires and can be taken over."""
+
+    __tablename__ = "invoice_sync_leases"
+
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    rerun_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ExportState(enum.StrEnum):
+    PENDING = "pending"  # about to be sent to Xero: may or may not have reached it
+    CREATED = "created"  # in Xero; Dynamics not yet told
+    WRITTEN_BACK = "written_back"  # in Xero, and Dynamics says so
+
+
+class InvoiceExport(Base):
+    """The ledger of exports: one row per Dynamics invoice that was (or is being) sent to Xero.
+    Written `pending` and committed before the Xero call, so a crash at any point leaves a row
+    that the next run reconciles against Xero instead of creating the invoice a second time."""
+
+    __tablename__ = "invoice_sync_exports"
+    __table_args__ = (Index(None, "connection_id", "state"),)
+
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    dynamics_invoice_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dynamics_version: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    xero_invoice_id: Mapped[str | None] = mapped_column(String(36))
+    xero_invoice_number: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
