@@ -27,9 +27,9 @@ from dxc_shared.messages import (
     SyncPaymentsJob,
     SyncRequested,
 )
-from dxc_shared.outbox import enqueue
+from dxc_shared.outbox import enqueue_all
 from prometheus_client import Counter, Histogram
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from scheduler.models import ConnectionSchedule
 
@@ -113,28 +113,39 @@ class Scheduler:
         return dispatched
 
     async def _dispatch_batch(self) -> int:
+        # Plain rows and bulk statements rather than ORM objects: a tick may dispatch thousands.
         now = self._clock()
         async with self._database.unit_of_work() as session:
             due = (
-                await session.scalars(
-                    select(ConnectionSchedule)
+                await session.execute(
+                    select(ConnectionSchedule.connection_id, ConnectionSchedule.profile)
+                    .add_columns(ConnectionSchedule.next_due_at)
                     .where(ConnectionSchedule.syncable, ConnectionSchedule.next_due_at <= now)
                     .order_by(ConnectionSchedule.next_due_at)
                     .limit(self._batch_size)
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            for schedule in due:
-                profile = ConnectionSyncProfile.model_validate(schedule.profile)
-                DISPATCH_LAG.observe((now - _aware(schedule.next_due_at)).total_seconds())
+            jobs: list[tuple[SyncInvoicesJob | SyncPaymentsJob, dict[str, str]]] = []
+            rescheduled: list[dict[str, object]] = []
+            for connection_id, profile_json, next_due_at in due:
+                profile = ConnectionSyncProfile.model_validate(profile_json)
+                DISPATCH_LAG.observe((now - _aware(next_due_at)).total_seconds())
+                headers = {"connection_id": str(connection_id)}
                 for job in (SyncInvoicesJob, SyncPaymentsJob):
-                    enqueue(
-                        session,
-                        job(job_id=uuid.uuid4(), profile=profile, due_at=schedule.next_due_at),
-                        headers={"connection_id": str(profile.connection_id)},
+                    jobs.append(
+                        (job(job_id=uuid.uuid4(), profile=profile, due_at=next_due_at), headers)
                     )
-                schedule.next_due_at = now + timedelta(seconds=profile.sync_interval_seconds)
-                schedule.last_dispatched_at = now
+                rescheduled.append(
+                    {
+                        "connection_id": connection_id,
+                        "next_due_at": now + timedelta(seconds=profile.sync_interval_seconds),
+                        "last_dispatched_at": now,
+                    }
+                )
+            await enqueue_all(session, jobs)
+            if rescheduled:
+                await session.execute(update(ConnectionSchedule), rescheduled)
         JOBS_DISPATCHED.labels("invoices").inc(len(due))
         JOBS_DISPATCHED.labels("payments").inc(len(due))
         return len(due)
