@@ -109,3 +109,22 @@ class SyncRunCompleted(BusMessage):
     error: str | None = Field(
         default=None, description="Why the whole run could not proceed (e.g. re-authorise Xero)"
     )
+
+
+class XeroChangesNotified(BusMessage):
+    """payment-sync's webhook endpoint -> payment-sync's workers: Xero says these records of a
+    connection's organisation changed (webhooks carry ids only; the records must be fetched)."""
+
+    topic: ClassVar[str] = "xero.changes-notified"
+    connection_id: uuid.UUID
+    tenant_id: str
+    invoice_ids: list[str] = Field(default_factory=list)
+    contact_ids: list[str] = Field(default_factory=list)
+
+
+class ReferenceDataRefreshRequested(BusMessage):
+    """Mirror the connection's Xero tax rates, chart of accounts and branding themes into
+    Dynamics now (portal-api on demand; payment-sync itself on connect and on its schedule)."""
+
+    topic: ClassVar[str] = "reference-data.refresh-requested"
+    connection_id: uuid.UUID
