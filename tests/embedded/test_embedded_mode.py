@@ -26,7 +26,7 @@ async def test_every_service_is_mounted_ready_and_migrated(tmp_path: Path) -> No
             ready = await client.get(f"/{mount}/readyz")
             assert ready.status_code == 200, ready.text
         assert (await client.get("/readyz")).json()["checks"] == {"database": "ok", "bus": "ok"}
-        assert "portal-api" in (await client.get("/")).text
+        assert "portal-api" in (await client.get("/_services")).text
         organisations = (await client.get("/sandbox/xero/sandbox-admin/organisations")).json()
         assert "Demo Company (NZ)" in str(organisations)
         dynamics = await client.get("/sandbox/dynamics/sandbox-admin/orgs")

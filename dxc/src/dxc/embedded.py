@@ -40,6 +40,8 @@ from token_broker.settings import TokenBrokerSettings
 from xero_sandbox.app import create_app as create_xero_sandbox
 from xero_sandbox.settings import XeroSandboxSettings
 
+from dxc.web import WEB_DIST, serve_portal_web
+
 MEMORY_BROKER_URL = "memory://"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
 S = TypeVar("S", bound=ServiceSettings)
@@ -69,7 +71,9 @@ class EmbeddedLayout:
         return key_file.read_text().strip()
 
 
-def create_embedded_app(data_dir: Path, public_url: str = DEFAULT_PUBLIC_URL) -> FastAPI:
+def create_embedded_app(
+    data_dir: Path, public_url: str = DEFAULT_PUBLIC_URL, web_dist: Path = WEB_DIST
+) -> FastAPI:
     data_dir.mkdir(parents=True, exist_ok=True)
     layout = EmbeddedLayout(data_dir, public_url)
 
@@ -137,8 +141,8 @@ def create_embedded_app(data_dir: Path, public_url: str = DEFAULT_PUBLIC_URL) ->
     for mount, app in {**sandboxes, **{name: s.app for name, s in services.items()}}.items():
         root.app.mount(f"/{mount}", app)
 
-    @root.app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def index() -> str:
+    @root.app.get("/_services", response_class=HTMLResponse, include_in_schema=False)
+    async def services_index() -> str:
         links = "".join(
             f'<li><a href="{name}/docs">{name}</a> (<a href="{name}/readyz">ready?</a>)</li>'
             for name in services
@@ -150,6 +154,9 @@ def create_embedded_app(data_dir: Path, public_url: str = DEFAULT_PUBLIC_URL) ->
             "<!doctype html><title>dx-connector</title><h1>dx-connector, embedded mode</h1>"
             f"<h2>Services</h2><ul>{links}</ul><h2>Sandboxes</h2><ul>{sandbox_links}</ul>"
         )
+
+    # The portal's frontend at `/`, last: it answers every GET nothing above took.
+    serve_portal_web(root.app, web_dist)
 
     return root.app
 

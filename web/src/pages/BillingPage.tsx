@@ -1,0 +1,91 @@
+import { useEffect, useState } from "react";
+import type { FormEvent } from "react";
+
+import { api } from "../api";
+import type { Billing } from "../types";
+import { useLoad } from "../useLoad";
+import { ErrorMessage, Field, Notice, Page, useAction } from "../ui";
+
+const FIELDS = [
+  { name: "name", label: "Name on invoices", autoComplete: "organization" },
+  { name: "email", label: "Invoice email", autoComplete: "email", type: "email" },
+  { name: "address_line1", label: "Address line 1", autoComplete: "address-line1" },
+  { name: "address_line2", label: "Address line 2 (optional)", autoComplete: "address-line2" },
+  { name: "city", label: "City", autoComplete: "address-level2" },
+  { name: "postcode", label: "Postcode", autoComplete: "postal-code" },
+  { name: "country", label: "Country", autoComplete: "country-name" },
+  { name: "vat_number", label: "VAT number (optional)", autoComplete: "off" },
+] as const;
+
+type FieldName = (typeof FIELDS)[number]["name"];
+type Values = Record<FieldName | "card_token", string>;
+
+function valuesOf(billing: Billing | undefined): Values {
+  const values = { card_token: "" } as Values;
+  for (const field of FIELDS) values[field.name] = billing?.[field.name] ?? "";
+  return values;
+}
+
+export function BillingPage() {
+  const billing = useLoad<Billing>("/v1/billing");
+  const [values, setValues] = useState<Values>(valuesOf(undefined));
+  const action = useAction();
+  const [saved, setSaved] = useState(false);
+
+  useEffect(() => {
+    if (billing.data) setValues(valuesOf(billing.data));
+  }, [billing.data]);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setSaved(false);
+    const { card_token, ...details } = values;
+    const body: Record<string, string | null> = {};
+    for (const [key, value] of Object.entries(details)) body[key] = value.trim() === "" ? null : value;
+    if (card_token.trim()) body.card_token = card_token.trim();
+    const fresh = await action.run(() => api.put<Billing>("/v1/billing", body));
+    if (fresh) {
+      billing.setData(fresh);
+      setSaved(true);
+    }
+  }
+
+  const card = billing.data?.payment_method;
+  return (
+    <Page title="Billing details">
+      <ErrorMessage error={billing.error} />
+      <p>
+        Payment method:{" "}
+        {card ? `${card.brand} ending ${card.last4}` : "none yet (not needed during the free trial)"}
+      </p>
+      <form onSubmit={submit} noValidate>
+        {FIELDS.map((field) => (
+          <Field
+            key={field.name}
+            label={field.label}
+            name={field.name}
+            type={"type" in field ? field.type : "text"}
+            autoComplete={field.autoComplete}
+            value={values[field.name]}
+            onChange={(e) => setValues((v) => ({ ...v, [field.name]: e.target.value }))}
+            error={action.error}
+          />
+        ))}
+        <Field
+          label="New card token (optional)"
+          name="card_token"
+          hint="The token the payment provider's card form gives; leave empty to keep the current card."
+          autoComplete="off"
+          value={values.card_token}
+          onChange={(e) => setValues((v) => ({ ...v, card_token: e.target.value }))}
+          error={action.error}
+        />
+        <ErrorMessage error={action.error} fields={[...FIELDS.map((f) => f.name), "card_token"]} />
+        <button type="submit" disabled={action.pending}>
+          Save billing details
+        </button>
+        {saved && <Notice>Billing details saved.</Notice>}
+      </form>
+    </Page>
+  );
+}

@@ -1,0 +1,489 @@
+import { useEffect, useState } from "react";
+import type { FormEvent, ReactNode } from "react";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
+
+import { api } from "../api";
+import { planOptions, timeZoneOptions } from "../options";
+import type {
+  Checklist,
+  Connection,
+  DynamicsOrganisation,
+  InstallResult,
+  Plan,
+  XeroOrganisation,
+} from "../types";
+import { useLoad } from "../useLoad";
+import { ErrorMessage, Field, Notice, Page, SelectField, StatusBadge, formatDate, formatDay, useAction } from "../ui";
+
+const PROVIDER_NAMES = { xero: "Xero", dynamics: "Dynamics 365" } as const;
+type Provider = keyof typeof PROVIDER_NAMES;
+
+function Section({ title, id, children }: { title: string; id: string; children: ReactNode }) {
+  return (
+    <section aria-labelledby={id} className="panel">
+      <h2 id={id}>{title}</h2>
+      {children}
+    </section>
+  );
+}
+
+export function ConnectionPage() {
+  const { id = "" } = useParams();
+  const [params, setParams] = useSearchParams();
+  const connection = useLoad<Connection>(`/v1/connections/${id}`);
+  const checklist = useLoad<Checklist>(`/v1/connections/${id}/checklist`);
+
+  const updated = (fresh?: Connection) => {
+    if (fresh) connection.setData(fresh);
+    else connection.reload();
+    checklist.reload();
+  };
+
+  const connected = params.get("connected");
+  const callbackError = params.get("error");
+  const dismiss = () => setParams({}, { replace: true });
+
+  if (connection.error) {
+    return (
+      <Page title="Connection">
+        <ErrorMessage error={connection.error} />
+        <p>
+          <Link to="/">Back to your connections</Link>
+        </p>
+      </Page>
+    );
+  }
+  const c = connection.data;
+  if (!c) return <p role="status">Loading…</p>;
+  const closed = c.status === "cancelled" || c.status === "archived";
+
+  return (
+    <Page title={c.name}>
+      <p>
+        <StatusBadge status={c.status} /> {c.type}
+        {c.trial_ends_at && !c.subscription && <> · free trial until {formatDay(c.trial_ends_at)}</>}
+      </p>
+      {connected && connected in PROVIDER_NAMES && (
+        <Notice>
+          <p>
+            {PROVIDER_NAMES[connected as Provider]} is connected. Choose the organisation below.{" "}
+            <button type="button" className="link-button" onClick={dismiss}>
+              Dismiss
+            </button>
+          </p>
+        </Notice>
+      )}
+      {callbackError && (
+        <div className="error-region" role="alert">
+          <p className="error">
+            The connection was not made: {callbackError}{" "}
+            <button type="button" className="link-button" onClick={dismiss}>
+              Dismiss
+            </button>
+          </p>
+        </div>
+      )}
+      <p>
+        <Link to={`/connections/${c.id}/activity`}>Sync activity</Link>
+      </p>
+      <ChecklistPanel checklist={checklist.data} error={checklist.error} />
+      {!closed && (
+        <>
+          <XeroPanel connection={c} onUpdated={updated} />
+          <DynamicsPanel connection={c} onUpdated={updated} />
+          <InstallPanel connection={c} onUpdated={updated} />
+        </>
+      )}
+      <SettingsPanel connection={c} onUpdated={updated} disabled={closed} />
+      <SubscriptionPanel connection={c} onUpdated={updated} />
+    </Page>
+  );
+}
+
+function ChecklistPanel({ checklist, error }: { checklist: Checklist | undefined; error: ReturnType<typeof useLoad>["error"] }) {
+  return (
+    <Section title="Checklist" id="checklist">
+      <ErrorMessage error={error} />
+      {checklist && (
+        <>
+          <p role="status" className={checklist.complete ? "ok" : undefined}>
+            {checklist.complete
+              ? "Everything is in place: the connection syncs."
+              : `${checklist.steps.filter((s) => s.done).length} of ${checklist.steps.length} steps done.`}
+          </p>
+          <ul className="checklist">
+            {checklist.steps.map((step) => (
+              <li key={step.key} data-step={step.key} className={step.done ? "done" : "todo"}>
+                <span className="tick" aria-hidden="true">
+                  {step.done ? "✓" : "✗"}
+                </span>
+                <span>
+                  <span className="visually-hidden">{step.done ? "Done: " : "Not done: "}</span>
+                  {step.title}
+                  {!step.done && step.tip && <span className="tip">{step.tip}</span>}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </Section>
+  );
+}
+
+function ConnectButton({ connectionId, provider, again }: { connectionId: string; provider: Provider; again: boolean }) {
+  const action = useAction();
+  async function connect() {
+    const result = await action.run(() =>
+      api.post<{ authorize_url: string }>(`/v1/connections/${connectionId}/${provider}/authorize`),
+    );
+    if (result) window.location.assign(result.authorize_url);
+  }
+  return (
+    <div>
+      <button type="button" onClick={connect} disabled={action.pending}>
+        {again ? `Reconnect to ${PROVIDER_NAMES[provider]}` : `Connect to ${PROVIDER_NAMES[provider]}`}
+      </button>
+      <ErrorMessage error={action.error} />
+    </div>
+  );
+}
+
+interface PickerProps<O> {
+  connectionId: string;
+  provider: Provider;
+  current: string | null;
+  valueOf: (o: O) => string;
+  labelOf: (o: O) => string;
+  bodyOf: (value: string) => object;
+  onUpdated: (fresh: Connection) => void;
+}
+
+function OrganisationPicker<O>({ connectionId, provider, current, valueOf, labelOf, bodyOf, onUpdated }: PickerProps<O>) {
+  const organisations = useLoad<O[]>(`/v1/connections/${connectionId}/${provider}/organisations`);
+  const [choice, setChoice] = useState<string | null>(null);
+  const action = useAction();
+  const options = (organisations.data ?? []).map((o) => ({ value: valueOf(o), label: labelOf(o) }));
+  const selected = choice ?? current ?? options[0]?.value ?? "";
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const fresh = await action.run(() =>
+      api.put<Connection>(`/v1/connections/${connectionId}/${provider}/organisation`, bodyOf(selected)),
+    );
+    if (fresh) onUpdated(fresh);
+  }
+
+  if (organisations.error) return <ErrorMessage error={organisations.error} />;
+  if (!organisations.data) return <p role="status">Loading organisations…</p>;
+  if (options.length === 0) return <p className="error">This account has no organisations to choose from.</p>;
+  const fieldName = provider === "xero" ? "tenant_id" : "org_url";
+  return (
+    <form onSubmit={submit} className="inline-form">
+      <SelectField
+        label={`${PROVIDER_NAMES[provider]} organisation`}
+        name={fieldName}
+        value={selected}
+        onChange={(e) => setChoice(e.target.value)}
+        options={options}
+        error={action.error}
+      />
+      <button type="submit" disabled={action.pending || selected === current}>
+        Use this organisation
+      </button>
+      <ErrorMessage error={action.error} fields={[fieldName]} />
+    </form>
+  );
+}
+
+interface PanelProps {
+  connection: Connection;
+  onUpdated: (fresh?: Connection) => void;
+}
+
+function XeroPanel({ connection, onUpdated }: PanelProps) {
+  const xero = connection.xero;
+  return (
+    <Section title="Xero" id="xero">
+      <p>
+        {xero.connected ? (
+          <span className="ok">Connected{xero.tenant_name ? ` to ${xero.tenant_name}` : ", no organisation chosen yet"}.</span>
+        ) : (
+          <span className="todo">Not connected.</span>
+        )}
+      </p>
+      {xero.error && (
+        <p className="error" role="alert">
+          {xero.error}
+        </p>
+      )}
+      {xero.connected && (
+        <OrganisationPicker<XeroOrganisation>
+          connectionId={connection.id}
+          provider="xero"
+          current={xero.tenant_id}
+          valueOf={(o) => o.tenant_id}
+          labelOf={(o) => o.name}
+          bodyOf={(tenant_id) => ({ tenant_id })}
+          onUpdated={onUpdated}
+        />
+      )}
+      <ConnectButton connectionId={connection.id} provider="xero" again={xero.connected || Boolean(xero.error)} />
+    </Section>
+  );
+}
+
+function DynamicsPanel({ connection, onUpdated }: PanelProps) {
+  const dynamics = connection.dynamics;
+  return (
+    <Section title="Dynamics 365" id="dynamics">
+      <p>
+        {dynamics.connected ? (
+          <span className="ok">
+            Connected{dynamics.org_name ? ` to ${dynamics.org_name}` : ", no organisation chosen yet"}.
+          </span>
+        ) : (
+          <span className="todo">Not connected.</span>
+        )}
+      </p>
+      {dynamics.error && (
+        <p className="error" role="alert">
+          {dynamics.error}
+        </p>
+      )}
+      {dynamics.connected && (
+        <OrganisationPicker<DynamicsOrganisation>
+          connectionId={connection.id}
+          provider="dynamics"
+          current={dynamics.org_url}
+          valueOf={(o) => o.org_url}
+          labelOf={(o) => `${o.name} (${o.unique_name})`}
+          bodyOf={(org_url) => ({ org_url })}
+          onUpdated={onUpdated}
+        />
+      )}
+      <ConnectButton connectionId={connection.id} provider="dynamics" again={dynamics.connected || Boolean(dynamics.error)} />
+    </Section>
+  );
+}
+
+function NameList({ title, names }: { title: string; names: string[] }) {
+  if (names.length === 0) return null;
+  return (
+    <>
+      <h3>{title}</h3>
+      <ul>
+        {names.map((name) => (
+          <li key={name}>{name}</li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
+function InstallPanel({ connection, onUpdated }: PanelProps) {
+  const action = useAction();
+  const [result, setResult] = useState<InstallResult | null>(null);
+  const ready = Boolean(connection.dynamics.org_url);
+
+  async function install() {
+    const outcome = await action.run(() =>
+      api.post<InstallResult>(`/v1/connections/${connection.id}/dynamics/install`),
+    );
+    if (outcome) {
+      setResult(outcome);
+      onUpdated();
+    }
+  }
+
+  return (
+    <Section title="Connector tables in Dynamics 365" id="install">
+      <p>
+        {connection.tables_installed ? (
+          <span className="ok">Installed.</span>
+        ) : (
+          <span className="todo">Not installed yet.</span>
+        )}
+      </p>
+      {!ready && <p className="hint">Choose the Dynamics 365 organisation first.</p>}
+      <button type="button" onClick={install} disabled={!ready || action.pending}>
+        {action.pending ? "Installing…" : connection.tables_installed ? "Check and repair tables" : "Install tables"}
+      </button>
+      <ErrorMessage error={action.error} />
+      {result && (
+        <div role="status" aria-live="polite">
+          <NameList title="Created" names={result.created} />
+          <NameList title="Already there" names={result.existing} />
+          {result.missing_privileges.length > 0 && (
+            <div className="error">
+              <NameList title="Missing privileges (ask your Dynamics administrator)" names={result.missing_privileges} />
+            </div>
+          )}
+        </div>
+      )}
+    </Section>
+  );
+}
+
+function SettingsPanel({ connection, onUpdated, disabled }: PanelProps & { disabled: boolean }) {
+  const plans = useLoad<Plan[]>("/v1/plans");
+  const zones = useLoad<string[]>("/v1/time-zones");
+  const [name, setName] = useState(connection.name);
+  const [timeZone, setTimeZone] = useState(connection.time_zone ?? "");
+  const [plan, setPlan] = useState(connection.plan ?? "");
+  const [saved, setSaved] = useState(false);
+  const save = useAction();
+  const refresh = useAction();
+  const [settings, setSettings] = useState<Record<string, unknown> | null>(null);
+
+  useEffect(() => {
+    setName(connection.name);
+    setTimeZone(connection.time_zone ?? "");
+    setPlan(connection.plan ?? "");
+  }, [connection.name, connection.time_zone, connection.plan]);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setSaved(false);
+    const fresh = await save.run(() =>
+      api.patch<Connection>(`/v1/connections/${connection.id}`, { name, time_zone: timeZone, plan }),
+    );
+    if (fresh) {
+      onUpdated(fresh);
+      setSaved(true);
+    }
+  }
+
+  async function reread() {
+    const fresh = await refresh.run(() =>
+      api.post<Connection & { settings?: Record<string, unknown> }>(`/v1/connections/${connection.id}/refresh`),
+    );
+    if (fresh) {
+      const { settings: read, ...rest } = fresh;
+      setSettings(read ?? {});
+      onUpdated(rest as Connection);
+    }
+  }
+
+  const zoneOptions = timeZoneOptions(zones.data);
+  if (timeZone && !zones.data?.includes(timeZone)) zoneOptions.unshift({ value: timeZone, label: timeZone });
+  return (
+    <Section title="Settings" id="settings">
+      <form onSubmit={submit} noValidate>
+        <fieldset disabled={disabled}>
+          <legend className="visually-hidden">Connection settings</legend>
+          <Field label="Connection name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={save.error} />
+          <SelectField label="Time zone" name="time_zone" value={timeZone} onChange={(e) => setTimeZone(e.target.value)} options={zoneOptions} error={save.error} />
+          <SelectField label="Plan" name="plan" value={plan} onChange={(e) => setPlan(e.target.value)} options={planOptions(plans.data)} error={save.error} />
+          <ErrorMessage error={save.error} fields={["name", "time_zone", "plan"]} />
+          <button type="submit" disabled={save.pending}>
+            Save settings
+          </button>
+          {saved && <Notice>Saved.</Notice>}
+        </fieldset>
+      </form>
+      <h3>Settings in Dynamics 365</h3>
+      <p className="hint">
+        The connector&apos;s own settings (accounts, tax mapping, branding theme) live in Dynamics 365. After
+        reviewing them there, read them again here.
+      </p>
+      <button type="button" onClick={reread} disabled={disabled || refresh.pending || !connection.tables_installed}>
+        Re-read settings from Dynamics 365
+      </button>
+      <ErrorMessage error={refresh.error} />
+      {settings && (
+        <div role="status" aria-live="polite">
+          {Object.keys(settings).length === 0 ? (
+            <p>Settings read.</p>
+          ) : (
+            <dl className="settings">
+              {Object.entries(settings).map(([key, value]) => (
+                <div key={key}>
+                  <dt>{key.replaceAll("_", " ")}</dt>
+                  <dd>{typeof value === "object" ? JSON.stringify(value) : String(value)}</dd>
+                </div>
+              ))}
+            </dl>
+          )}
+        </div>
+      )}
+    </Section>
+  );
+}
+
+function SubscriptionPanel({ connection, onUpdated }: PanelProps) {
+  const plans = useLoad<Plan[]>("/v1/plans");
+  const [plan, setPlan] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState(false);
+  const subscribe = useAction();
+  const cancel = useAction();
+  const navigate = useNavigate();
+  const subscription = connection.subscription;
+  const active = subscription?.status === "active";
+  const closed = connection.status === "cancelled" || connection.status === "archived";
+  const chosen = plan ?? connection.plan ?? plans.data?.[0]?.code ?? "";
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const fresh = await subscribe.run(() =>
+      api.post<Connection>(`/v1/connections/${connection.id}/subscription`, { plan: chosen }),
+    );
+    if (fresh) onUpdated(fresh);
+  }
+
+  async function confirmCancel() {
+    const fresh = await cancel.run(() => api.delete<Connection>(`/v1/connections/${connection.id}/subscription`));
+    if (fresh) {
+      setConfirming(false);
+      onUpdated(fresh);
+    }
+  }
+
+  return (
+    <Section title="Subscription" id="subscription">
+      {subscription && (
+        <p>
+          {active ? "Subscribed" : `Subscription ${subscription.status}`} · plan {subscription.plan} · since{" "}
+          {formatDate(subscription.started_at)}
+          {subscription.cancelled_at && <> · cancelled {formatDate(subscription.cancelled_at)}</>}
+        </p>
+      )}
+      {!active && !closed && (
+        <form onSubmit={submit} className="inline-form">
+          <SelectField label="Plan" name="plan" value={chosen} onChange={(e) => setPlan(e.target.value)} options={planOptions(plans.data)} error={subscribe.error} />
+          <button type="submit" disabled={subscribe.pending}>
+            Subscribe
+          </button>
+          <ErrorMessage error={subscribe.error} fields={["plan"]} />
+          <p className="hint">
+            You are billed monthly to the card in your <Link to="/billing">billing details</Link>.
+          </p>
+        </form>
+      )}
+      {active && !confirming && (
+        <button type="button" className="danger" onClick={() => setConfirming(true)}>
+          Cancel subscription
+        </button>
+      )}
+      {active && confirming && (
+        <div role="group" aria-labelledby="cancel-question" className="confirm">
+          <p id="cancel-question">
+            Cancelling stops syncing and archives this connection. Cancel the subscription?
+          </p>
+          <button type="button" className="danger" onClick={confirmCancel} disabled={cancel.pending}>
+            Yes, cancel and archive
+          </button>{" "}
+          <button type="button" onClick={() => setConfirming(false)}>
+            Keep subscription
+          </button>
+          <ErrorMessage error={cancel.error} />
+        </div>
+      )}
+      {closed && (
+        <p>
+          This connection no longer syncs. <button type="button" className="link-button" onClick={() => navigate("/connections/new")}>Create a new connection</button>
+        </p>
+      )}
+    </Section>
+  );
+}

@@ -1,0 +1,134 @@
+// The shapes of portal-api's answers (see the portal-api contract).
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  company_name: string;
+  trial_ends_at: string | null;
+  created_at: string;
+}
+
+export interface AuthResult {
+  user: User;
+  access_token: string;
+}
+
+export interface Plan {
+  code: string;
+  name: string;
+  monthly_price: number | string;
+  currency: string;
+  sync_interval_seconds: number;
+  max_invoices_per_month: number | null;
+}
+
+export interface PaymentMethod {
+  brand: string;
+  last4: string;
+}
+
+export interface Billing {
+  name: string | null;
+  email: string | null;
+  address_line1: string | null;
+  address_line2: string | null;
+  city: string | null;
+  postcode: string | null;
+  country: string | null;
+  vat_number: string | null;
+  payment_method: PaymentMethod | null;
+}
+
+export type ConnectionStatus =
+  | "draft"
+  | "active"
+  | "reauthorisation_needed"
+  | "cancelled"
+  | "archived";
+
+export interface Subscription {
+  status: string;
+  plan: string;
+  started_at: string | null;
+  cancelled_at: string | null;
+}
+
+export interface XeroLink {
+  connected: boolean;
+  tenant_id: string | null;
+  tenant_name: string | null;
+  error: string | null;
+}
+
+export interface DynamicsLink {
+  connected: boolean;
+  org_url: string | null;
+  org_name: string | null;
+  error: string | null;
+}
+
+export interface Connection {
+  id: string;
+  name: string;
+  type: string;
+  status: ConnectionStatus;
+  time_zone: string | null;
+  plan: string | null;
+  trial_ends_at: string | null;
+  subscription: Subscription | null;
+  xero: XeroLink;
+  dynamics: DynamicsLink;
+  tables_installed: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface XeroOrganisation {
+  tenant_id: string;
+  name: string;
+}
+
+export interface DynamicsOrganisation {
+  org_url: string;
+  name: string;
+  unique_name: string;
+}
+
+export interface InstallResult {
+  created: string[];
+  existing: string[];
+  missing_privileges: string[];
+}
+
+export interface ChecklistStep {
+  key: string;
+  title: string;
+  done: boolean;
+  tip: string | null;
+}
+
+export interface Checklist {
+  complete: boolean;
+  steps: ChecklistStep[];
+}
+
+export interface SyncFailure {
+  record_id: string;
+  record_number: string | null;
+  message: string;
+}
+
+export interface SyncRun {
+  direction: string;
+  started_at: string;
+  finished_at: string | null;
+  succeeded: number;
+  failed: number;
+  error: string | null;
+  failures: SyncFailure[];
+}
+
+export interface Activity {
+  runs: SyncRun[];
+}
