@@ -36,3 +36,41 @@ ensure_infrastructure() {
   echo "PostgreSQL (127.0.0.1:5432) and RabbitMQ (127.0.0.1:5672) are needed by the tests" >&2
   return 1
 }
+
+# The portal's web frontend (web/): node packages from package-lock.json, and a Vite build into
+# web/dist whenever its sources differ from the last build's (a hash of them is kept there).
+build_web() {
+  if ! command -v npm >/dev/null; then
+    echo "npm is missing: the portal's frontend (web/) is not built" >&2
+    return 0
+  fi
+  local hash
+  hash=$(cd web && find src public index.html package.json package-lock.json tsconfig.json \
+    vite.config.ts -type f 2>/dev/null | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)
+  if [[ -f web/dist/.sources-hash && "$(cat web/dist/.sources-hash)" == "$hash" ]]; then
+    return 0
+  fi
+  if [[ ! -f web/node_modules/.package-lock.json \
+     || web/package-lock.json -nt web/node_modules/.package-lock.json ]]; then
+    echo "installing the portal's node packages (npm ci)..." >&2
+    (cd web && npm ci --no-audit --no-fund --loglevel=error) >&2
+  fi
+  echo "building the portal (web/)..." >&2
+  (cd web && npm run --silent build) >&2
+  echo "$hash" > web/dist/.sources-hash
+}
+build_web
+
+# Debian's chromium for the browser tests (tests/e2e), installed with apt-get where we may
+# (as root, or in CI with password-less sudo); the tests skip themselves without it.
+ensure_browser() {
+  if [[ -x /usr/bin/chromium ]] || ! command -v apt-get >/dev/null; then return 0; fi
+  local sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    if [[ -n "${CI:-}" ]] && sudo -n true 2>/dev/null; then sudo=(sudo -n); else return 0; fi
+  fi
+  echo "installing Debian's chromium for the browser tests..." >&2
+  { "${sudo[@]}" apt-get update -q \
+    && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends \
+      chromium; } >&2 || echo "chromium could not be installed: the browser tests will skip" >&2
+}
