@@ -37,6 +37,11 @@ REQUIRED_SECRETS = {
         "DYNAMICS_CLIENT_ID": "test-client",
         "DYNAMICS_CLIENT_SECRET": "test-secret",
     },
+    "payment-sync": {
+        "TOKEN_BROKER_URL": "http://127.0.0.1:9",
+        "TOKEN_BROKER_API_KEY": "test-internal-key",
+        "XERO_WEBHOOK_KEY": "test-webhook-key",
+    },
 }
 
 

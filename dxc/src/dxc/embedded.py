@@ -90,6 +90,7 @@ def create_embedded_app(
     xero_settings = XeroSandboxSettings(
         demo_redirect_uris=[layout.url("portal-api/v1/oauth/xero/callback")],
         public_base_url=layout.url("sandbox/xero"),
+        webhook_url=layout.url("payment-sync/v1/webhooks/xero"),
     )
     sandboxes = {
         "sandbox/dynamics": create_dynamics_sandbox(dynamics_settings),
@@ -119,7 +120,15 @@ def create_embedded_app(
             infrastructure, settings(InvoiceSyncSettings)
         ),
         "payment-sync": payment_sync.app.create_service(
-            infrastructure, settings(PaymentSyncSettings)
+            infrastructure,
+            settings(
+                PaymentSyncSettings,
+                token_broker_url=layout.url("token-broker"),
+                token_broker_api_key=internal_api_key,
+                xero_webhook_key=xero_settings.webhook_key,
+                xero_api_url=layout.url("sandbox/xero/api.xro/2.0"),
+                xero_web_url=layout.url("sandbox/xero"),
+            ),
         ),
     }
     root = Service("embedded", infrastructure, title="dx-connector (embedded mode)")

@@ -1,15 +1,65 @@
+from datetime import timedelta
+
+import httpx
+from dxc_shared.bus import Subscription
+from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.infrastructure import Infrastructure
+from dxc_shared.messages import (
+    ConnectionArchived,
+    ConnectionChanged,
+    ReferenceDataRefreshRequested,
+    SyncPaymentsJob,
+    XeroChangesNotified,
+)
 from dxc_shared.service import Service
 
+from payment_sync.service import PaymentSync
 from payment_sync.settings import PaymentSyncSettings
+from payment_sync.vendors import VendorFactory
+from payment_sync.webhooks import router as webhooks_router
 
 SERVICE_NAME = "payment-sync"
 
 
 def create_service(infrastructure: Infrastructure, settings: PaymentSyncSettings) -> Service:
-    return Service(
+    service = Service(
         SERVICE_NAME,
         infrastructure,
         title="dx-connector payment-sync",
         shutdown_timeout=settings.shutdown_timeout_seconds,
     )
+    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.http_timeout_seconds))
+    service.on_shutdown(http.aclose)
+    tokens = TokenBrokerClient(
+        settings.token_broker_url, settings.token_broker_api_key.get_secret_value(), client=http
+    )
+    sync = PaymentSync(
+        infrastructure.database,
+        VendorFactory(tokens, http, xero_api_url=settings.xero_api_url),
+        xero_web_url=settings.xero_web_url,
+        reference_data_interval=timedelta(seconds=settings.reference_data_interval_seconds),
+    )
+    service.app.state.payment_sync = sync
+    service.app.state.database = infrastructure.database
+    service.app.state.xero_webhook_key = settings.xero_webhook_key.get_secret_value()
+    service.app.include_router(webhooks_router)
+    for subscription in (
+        Subscription(
+            "payment-sync.connection-changed", ConnectionChanged, sync.on_connection_changed
+        ),
+        Subscription(
+            "payment-sync.connection-archived", ConnectionArchived, sync.on_connection_archived
+        ),
+        Subscription("payment-sync.sync-payments", SyncPaymentsJob, sync.on_sync_payments_job),
+        Subscription("payment-sync.xero-changes", XeroChangesNotified, sync.on_xero_changes),
+        Subscription(
+            "payment-sync.reference-data",
+            ReferenceDataRefreshRequested,
+            sync.on_reference_data_requested,
+        ),
+    ):
+        service.subscribe(subscription)
+    service.run_in_background(
+        lambda: sync.run_reference_schedule(settings.reference_data_tick_seconds)
+    )
+    return service

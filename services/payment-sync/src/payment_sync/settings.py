@@ -1,8 +1,37 @@
 from dxc_shared.settings import ServiceSettings
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 
 class PaymentSyncSettings(ServiceSettings):
+    """Secrets have no defaults: a payment-sync without its token-broker key or its Xero webhook
+    key refuses to start."""
+
     model_config = SettingsConfigDict(env_prefix="PAYMENT_SYNC_")
 
     port: int = 8003
+    token_broker_url: str = Field(description="token-broker's base URL, e.g. http://token-broker")
+    token_broker_api_key: SecretStr = Field(description="token-broker's internal API key")
+    xero_webhook_key: SecretStr = Field(
+        description="The webhook key Xero shows for this app: signs every webhook delivery"
+    )
+    xero_api_url: str = Field(
+        default="https://api.xero.com/api.xro/2.0", description="Xero Accounting API root"
+    )
+    xero_web_url: str = Field(
+        default="https://go.xero.com",
+        description="Where people open Xero: the root of the invoice deep links written to "
+        "Dynamics",
+    )
+    reference_data_interval_seconds: float = Field(
+        default=6 * 3600,
+        gt=0,
+        description="How often each connection's Xero tax rates, accounts and branding themes "
+        "are mirrored into Dynamics again",
+    )
+    reference_data_tick_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often connections due a reference-data refresh are looked for",
+    )
+    http_timeout_seconds: float = Field(default=30.0, gt=0)
