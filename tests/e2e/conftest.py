@@ -1,0 +1,124 @@
+"""The portal in a real browser: Debian's chromium driven by Playwright, against the embedded
+stack (`dxc dev`) started as a subprocess with the built frontend (web/dist) at `/`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from tests.support.http_server import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("DXC_E2E_CHROMIUM", "/usr/bin/chromium"))
+SCREENSHOTS = Path(os.environ.get("DXC_E2E_SCREENSHOTS", REPO / "docs" / "screenshots"))
+# The flags a headless chromium needs on a machine without a display or outside network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass(frozen=True)
+class Stack:
+    url: str
+    data_dir: Path
+    log: Path
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """`dxc dev` on a free port with its own data directory, until the module's tests end."""
+    if not (REPO / "web" / "dist" / "index.html").is_file():
+        pytest.fail("web/dist is not built: source scripts/_bootstrap.sh (it runs npm ci + build)")
+    root = tmp_path_factory.mktemp("dxc-e2e")
+    port = free_port()
+    log = root / "dxc.log"
+    dxc = Path(sys.executable).parent / "dxc"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(dxc), "dev", "--port", str(port), "--data-dir", str(root / "data")],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    stack = Stack(f"http://127.0.0.1:{port}", root / "data", log)
+    try:
+        _wait_until_ready(stack, process)
+        yield stack
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_ready(stack: Stack, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 90
+    with stack.api() as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"dxc dev exited with {process.returncode}:\n{stack.log.read_text()}")
+            try:
+                if client.get("/portal-api/readyz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.25)
+    pytest.fail(f"dxc dev was not ready within 90 s:\n{stack.log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"Debian's chromium is not installed at {CHROMIUM} (scripts/test installs it with "
+            "apt-get when it runs as root or in CI)"
+        )
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, stack: Stack) -> Iterator[Page]:
+    context = browser.new_context(base_url=stack.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """A full-page screenshot in docs/screenshots (DXC_E2E_SCREENSHOTS elsewhere)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

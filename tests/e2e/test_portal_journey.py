@@ -1,0 +1,218 @@
+"""The whole customer journey in a real browser: register → confirm → log in → create a
+connection → connect Xero and Dynamics 365 through the sandboxes' sign-in pages → pick their
+organisations → install the tables → checklist green → subscribe → sync activity → cancel."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from dxc_shared.dynamics.schema import SETTINGS
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Stack, screenshot
+from tests.e2e.mailbox import wait_for_link
+
+PASSWORD = "correct horse battery staple 7"
+XERO_USER = ("demo@xero-sandbox.example", "demo")
+DYNAMICS_USER = ("alex@contoso-demo.example", "demo")
+SECOND_XERO_ORG = "Kiwi Traders Ltd"
+
+
+def prepare_sandboxes(stack: Stack) -> None:
+    """Make the sandboxes ask as Xero and Microsoft do: the Xero demo user signs in and consents
+    on Xero's pages (no auto-approve) and belongs to two organisations, so one must be picked."""
+    with stack.api() as client:
+        client.delete("/sandbox/xero/sandbox-admin/auto-approve").raise_for_status()
+        org = client.post(
+            "/sandbox/xero/sandbox-admin/organisations", json={"name": SECOND_XERO_ORG}
+        ).json()
+        demo = next(
+            u
+            for u in client.get("/sandbox/xero/sandbox-admin/users").json()
+            if u["email"] == XERO_USER[0]
+        )
+        client.post(
+            "/sandbox/xero/sandbox-admin/users",
+            json={
+                "email": XERO_USER[0],
+                "password": XERO_USER[1],
+                "tenant_ids": [*demo["tenant_ids"], org["tenant_id"]],
+                "first_name": "Demo",
+                "last_name": "User",
+            },
+        ).raise_for_status()
+
+
+def register_and_confirm(page: Page, stack: Stack, email: str) -> None:
+    page.goto("/register")
+    expect(page.get_by_role("heading", name="Start your free trial")).to_be_visible()
+    page.get_by_label("Work email").fill(email)
+    page.get_by_label("Your name").fill("Dana Fisher")
+    page.get_by_label("Company name").fill("Fisher Joinery")
+    screenshot(page, "01-register")
+    page.get_by_role("button", name="Register").click()
+    expect(page.get_by_role("status")).to_contain_text("Open the link in the email")
+
+    # Registering twice is refused, and the message says so beside the form.
+    page.goto("/register")
+    page.get_by_label("Work email").fill(email)
+    page.get_by_label("Your name").fill("Dana Fisher")
+    page.get_by_label("Company name").fill("Fisher Joinery")
+    page.get_by_role("button", name="Register").click()
+    expect(page.get_by_role("alert").or_(page.locator(".field-error")).first).to_be_visible()
+
+    page.goto(wait_for_link(stack.data_dir, email, "/confirm"))
+    expect(page.get_by_role("heading", name="Confirm your email")).to_be_visible()
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Set password and continue").click()
+    expect(page.get_by_role("heading", name="Your connections")).to_be_visible()
+
+
+def log_out_and_in(page: Page, email: str) -> None:
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).not_to_be_empty()
+    screenshot(page, "02-login-error")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    expect(page.get_by_role("heading", name="Your connections")).to_be_visible()
+
+
+def create_connection(page: Page) -> str:
+    page.get_by_role("link", name="Create connection").click()
+    page.get_by_label("Connection name").fill("Fisher Joinery NZ")
+    page.get_by_label("Time zone").select_option("Pacific/Auckland")
+    page.get_by_role("button", name="Create connection").click()
+    expect(page.get_by_role("heading", name="Fisher Joinery NZ")).to_be_visible()
+    match = re.search(r"/connections/([^/?#]+)$", page.url)
+    assert match, page.url
+    return match.group(1)
+
+
+def connect_xero(page: Page) -> None:
+    xero = page.get_by_role("region", name="Xero")
+    xero.get_by_role("button", name="Connect to Xero").click()
+    page.get_by_label("Email address").fill(XERO_USER[0])
+    page.get_by_label("Password").fill(XERO_USER[1])
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Allow access").click()
+    expect(page.get_by_role("status").filter(has_text="Xero is connected")).to_be_visible()
+    assert "connected=xero" in page.url
+    picker = xero.get_by_label("Xero organisation")
+    expect(picker.locator("option")).to_have_count(2)
+    picker.select_option(label="Demo Company (NZ)")
+    xero.get_by_role("button", name="Use this organisation").click()
+    expect(xero).to_contain_text("Connected to Demo Company (NZ)")
+
+
+def connect_dynamics(page: Page) -> None:
+    dynamics = page.get_by_role("region", name="Dynamics 365")
+    dynamics.get_by_role("button", name="Connect to Dynamics 365").click()
+    page.get_by_placeholder("Email").fill(DYNAMICS_USER[0])
+    page.get_by_placeholder("Password").fill(DYNAMICS_USER[1])
+    page.get_by_role("button", name="Sign in").click()
+    accept = page.get_by_role("button", name="Accept")
+    if accept.is_visible():
+        accept.click()
+    expect(page.get_by_role("status").filter(has_text="Dynamics 365 is connected")).to_be_visible()
+    dynamics = page.get_by_role("region", name="Dynamics 365")
+    dynamics.get_by_label("Dynamics 365 organisation").select_option(index=0)
+    dynamics.get_by_role("button", name="Use this organisation").click()
+    expect(dynamics).to_contain_text("Connected to")
+    expect(dynamics).not_to_contain_text("no organisation chosen")
+
+
+def install_tables(page: Page) -> None:
+    install = page.get_by_role("region", name="Connector tables in Dynamics 365")
+    install.get_by_role("button", name="Install tables").click()
+    expect(install.get_by_role("heading", name="Created")).to_be_visible()
+    expect(install).to_contain_text(SETTINGS.logical_name)
+    expect(install).to_contain_text("Installed.")
+
+
+def review_settings_in_dynamics(stack: Stack, page: Page) -> None:
+    """The person reviews the connector's settings in Dynamics 365 (saving the settings row
+    there), then has the portal read them again."""
+    with stack.api() as client:
+        client.post(
+            f"/sandbox/dynamics/sandbox-admin/orgs/demo/records/{SETTINGS.logical_name}",
+            json={"dxc_createcontacts": True, "dxc_createproducts": True},
+        ).raise_for_status()
+    page.get_by_role("button", name="Re-read settings from Dynamics 365").click()
+    expect(page.get_by_role("region", name="Settings")).to_contain_text("Settings")
+
+
+def checklist_step(page: Page, key: str) -> None:
+    expect(page.locator(f'.checklist li[data-step="{key}"]')).to_have_class(re.compile("done"))
+
+
+def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
+    prepare_sandboxes(stack)
+    email = f"dana+{uuid.uuid4().hex[:8]}@fisher-joinery.example"
+    register_and_confirm(page, stack, email)
+    log_out_and_in(page, email)
+    connection_id = create_connection(page)
+    checklist = page.get_by_role("region", name="Checklist")
+    expect(checklist).to_contain_text("Xero")
+    screenshot(page, "03-new-connection")
+
+    connect_xero(page)
+    connect_dynamics(page)
+    install_tables(page)
+    review_settings_in_dynamics(stack, page)
+
+    subscription = page.get_by_role("region", name="Subscription")
+    subscription.get_by_role("button", name="Subscribe").click()
+    expect(subscription).to_contain_text("Subscribed")
+    expect(checklist).to_contain_text("Everything is in place")
+    for key in (
+        "xero_connected",
+        "xero_organisation",
+        "dynamics_connected",
+        "dynamics_organisation",
+        "tables_installed",
+        "permissions",
+        "settings_reviewed",
+        "subscription_active",
+    ):
+        checklist_step(page, key)
+    screenshot(page, "04-connection-ready")
+
+    page.get_by_role("link", name="Sync activity").click()
+    expect(page.get_by_role("heading", name="Sync activity: Fisher Joinery NZ")).to_be_visible()
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.get_by_role("status").filter(has_text="Sync requested")).to_be_visible()
+    screenshot(page, "05-activity")
+
+    page.get_by_role("link", name="Back to the connection").click()
+    subscription = page.get_by_role("region", name="Subscription")
+    subscription.get_by_role("button", name="Cancel subscription").click()
+    subscription.get_by_role("button", name="Yes, cancel and archive").click()
+    expect(page.locator(".badge")).to_have_text(re.compile("Archived|Cancelled"))
+    expect(subscription).to_contain_text("no longer syncs")
+
+    page.get_by_role("link", name="Connections").click()
+    expect(page.get_by_role("link", name="Fisher Joinery NZ")).to_have_count(0)
+    assert connection_id
+
+
+def test_pages_fit_a_phone_and_work_from_the_keyboard(page: Page) -> None:
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto("/login")
+    expect(page.get_by_role("heading", name="Log in")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    fits = "document.documentElement.scrollWidth <= window.innerWidth"
+    assert page.evaluate(fits)
+    for path in ("/register", "/reset-password", "/confirm"):
+        page.goto(path)
+        assert page.evaluate(fits), path
+    page.goto("/register")
+    screenshot(page, "06-register-phone")
+    page.goto("/connections/does-not-matter")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
