@@ -56,8 +56,13 @@ export function ErrorMessage({
   id?: string;
 }) {
   const messages = error ? error.general(fields) : [];
+  const region = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    // Take the keyboard to the first field the API found fault with.
+    if (error) region.current?.closest("form")?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  }, [error]);
   return (
-    <div className="error-region" role="alert" aria-live="assertive" id={id}>
+    <div className="error-region" role="alert" aria-live="assertive" id={id} ref={region}>
       {messages.map((message) => (
         <p className="error" key={message}>
           {message}
