@@ -119,3 +119,20 @@ async def test_throttling_is_waited_out_or_raised(
     await asyncio.to_thread(dynamics.admin, "POST", "faults", json=outage)
     with pytest.raises(DataverseUnavailable):
         await client.query("accounts", select=["name"], top=1)
+
+
+async def test_changes_report_new_changed_and_deleted_rows(client: DataverseClient) -> None:
+    everything = await client.changes("accounts", select=["name"], delta_link=None)
+    assert everything.rows
+    assert everything.deleted_ids == []
+    assert everything.delta_link is not None
+
+    created = await client.create("accounts", {"name": "Tracked Ltd"})
+    doomed = await client.create("accounts", {"name": "Doomed Ltd"})
+    await client.request("DELETE", f"accounts({doomed})", operation="delete_account")
+    since = await client.changes("accounts", select=["name"], delta_link=everything.delta_link)
+
+    assert [row["accountid"] for row in since.rows] == [created]
+    assert since.deleted_ids == [doomed]
+    quiet = await client.changes("accounts", select=["name"], delta_link=since.delta_link)
+    assert (quiet.rows, quiet.deleted_ids) == ([], [])

@@ -53,6 +53,15 @@ class DataverseThrottled(Exception):
         self.retry_after = retry_after
 
 
+@dataclass
+class Changes:
+    """What change tracking reported: changed rows, deleted ids, and where to continue."""
+
+    rows: list[JSON] = field(default_factory=list)
+    deleted_ids: list[str] = field(default_factory=list)
+    delta_link: str | None = None
+
+
 @dataclass(frozen=True)
 class BatchOperation:
     """One request inside a `$batch`; `path` is relative to the Web API root."""
@@ -203,6 +212,39 @@ class DataverseClient:
             rows.extend(page.get("value", []))
             next_url, next_params = page.get("@odata.nextLink"), None
         return rows
+
+    async def changes(
+        self, entity_set: str, *, select: Sequence[str], delta_link: str | None
+    ) -> Changes:
+        """Rows created or changed, and ids deleted, since `delta_link` (every row when None),
+        with the delta link to ask from next time. Change tracking takes `$select` only."""
+        headers = {
+            "Prefer": f"odata.track-changes,odata.maxpagesize={MAX_PAGE_SIZE},"
+            'odata.include-annotations="*"'
+        }
+        changes = Changes()
+        next_url: str | None = delta_link or entity_set
+        next_params: Mapping[str, str] | None = (
+            None if delta_link else {"$select": ",".join(select)}
+        )
+        while next_url:
+            response = await self.request(
+                "GET",
+                next_url,
+                operation=f"changes_{entity_set}",
+                params=next_params,
+                headers=headers,
+            )
+            assert response is not None
+            page = response.json()
+            for row in page.get("value", []):
+                if str(row.get("@odata.context", "")).endswith("$deletedEntity"):
+                    changes.deleted_ids.append(str(row["id"]))
+                else:
+                    changes.rows.append(row)
+            next_url, next_params = page.get("@odata.nextLink"), None
+            changes.delta_link = page.get("@odata.deltaLink", changes.delta_link)
+        return changes
 
     async def create(self, entity_set: str, body: JSON) -> str:
         """Create a row; returns its id (from the OData-EntityId header)."""
