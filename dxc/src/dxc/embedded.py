@@ -117,7 +117,13 @@ def create_embedded_app(
         "portal-api": portal_api.app.create_service(infrastructure, settings(PortalApiSettings)),
         "scheduler": scheduler.app.create_service(infrastructure, settings(SchedulerSettings)),
         "invoice-sync": invoice_sync.app.create_service(
-            infrastructure, settings(InvoiceSyncSettings)
+            infrastructure,
+            settings(
+                InvoiceSyncSettings,
+                token_broker_url=layout.url("token-broker"),
+                token_broker_api_key=internal_api_key,
+                xero_api_url=layout.url("sandbox/xero/api.xro/2.0"),
+            ),
         ),
         "payment-sync": payment_sync.app.create_service(
             infrastructure,

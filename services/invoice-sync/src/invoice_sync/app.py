@@ -1,15 +1,62 @@
+"""invoice-sync: Dynamics 365 invoices, customers and products into Xero."""
+
+from __future__ import annotations
+
+import httpx
+from dxc_shared.bus import RetryPolicy, Subscription
+from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.infrastructure import Infrastructure
+from dxc_shared.messages import SyncInvoicesJob
 from dxc_shared.service import Service
 
+from invoice_sync.exporter import InvoiceExporter
 from invoice_sync.settings import InvoiceSyncSettings
 
 SERVICE_NAME = "invoice-sync"
+JOB_QUEUE = "invoice-sync.jobs"
 
 
-def create_service(infrastructure: Infrastructure, settings: InvoiceSyncSettings) -> Service:
-    return Service(
+def create_service(
+    infrastructure: Infrastructure,
+    settings: InvoiceSyncSettings,
+    *,
+    token_broker: TokenBrokerClient | None = None,
+) -> Service:
+    """`token_broker` replaces the client built from the settings (the embedded mode and tests
+    reach token-broker in-process)."""
+    service = Service(
         SERVICE_NAME,
         infrastructure,
         title="dx-connector invoice-sync",
         shutdown_timeout=settings.shutdown_timeout_seconds,
     )
+    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.http_timeout_seconds))
+    service.on_shutdown(http.aclose)
+    if token_broker is None:
+        token_broker = TokenBrokerClient(
+            settings.token_broker_url,
+            settings.token_broker_api_key.get_secret_value(),
+            client=http,
+        )
+    exporter = InvoiceExporter(
+        infrastructure.database,
+        token_broker,
+        http,
+        xero_api_url=settings.xero_api_url,
+        xero_web_url=settings.xero_web_url,
+        lease_ttl_seconds=settings.lease_ttl_seconds,
+        max_attempts=settings.job_max_attempts,
+    )
+    service.app.state.exporter = exporter
+    service.subscribe(
+        Subscription(
+            JOB_QUEUE,
+            SyncInvoicesJob,
+            exporter.on_job,
+            retry=RetryPolicy(
+                max_attempts=settings.job_max_attempts, backoff=(2.0, 10.0, 30.0, 60.0, 120.0)
+            ),
+            concurrency=settings.job_concurrency,
+        )
+    )
+    return service

@@ -286,6 +286,15 @@ class XeroAccountingClient:
         params = {"where": where} if where else {}
         return await self._get_all("Invoices", params=params, if_modified_since=modified_since)
 
+    async def invoices_with_references(self, references: Sequence[str]) -> list[JSON]:
+        """Invoices whose Reference is one of `references` (an `==` filter, which Xero
+        optimises), a chunk of references per request."""
+        found: list[JSON] = []
+        for chunk in _chunks(sorted(set(references)), _WHERE_CHUNK):
+            where = " OR ".join(f"Reference=={quote_where(reference)}" for reference in chunk)
+            found.extend(await self._get_all("Invoices", params={"where": where}))
+        return found
+
     # -- contacts and items ----------------------------------------------------------------
 
     async def contacts_named(self, names: Sequence[str]) -> list[JSON]:
@@ -294,6 +303,19 @@ class XeroAccountingClient:
             where = " OR ".join(f"Name=={quote_where(name)}" for name in chunk)
             found.extend(await self._get_all("Contacts", params={"where": where}))
         return found
+
+    async def contacts_matching(
+        self, *, numbers: Sequence[str] = (), names: Sequence[str] = ()
+    ) -> list[JSON]:
+        """Contacts whose ContactNumber is one of `numbers` or whose Name is one of `names`,
+        in as few requests as the query-string length allows."""
+        clauses = [f"ContactNumber=={quote_where(number)}" for number in sorted(set(numbers))]
+        clauses += [f"Name=={quote_where(name)}" for name in sorted(set(names))]
+        found: dict[str, JSON] = {}
+        for chunk in _chunks(clauses, _WHERE_CHUNK):
+            for contact in await self._get_all("Contacts", params={"where": " OR ".join(chunk)}):
+                found[str(contact.get("ContactID"))] = contact
+        return list(found.values())
 
     async def contacts(self, ids: Sequence[str]) -> list[JSON]:
         return [
@@ -325,6 +347,13 @@ class XeroAccountingClient:
         self, credit_notes: Sequence[JSON], *, idempotency_key: str
     ) -> list[ElementResult]:
         return await self._batch_write("PUT", "CreditNotes", credit_notes, idempotency_key)
+
+    async def credit_notes_with_references(self, references: Sequence[str]) -> list[JSON]:
+        found: list[JSON] = []
+        for chunk in _chunks(sorted(set(references)), _WHERE_CHUNK):
+            where = " OR ".join(f"Reference=={quote_where(reference)}" for reference in chunk)
+            found.extend(await self._get_all("CreditNotes", params={"where": where}))
+        return found
 
     async def allocate_credit_note(
         self,
@@ -367,7 +396,14 @@ class XeroAccountingClient:
         return await self._get_all("Currencies", paged=False)
 
     async def organisation(self) -> JSON:
-        organisations = await self._get_all("Organisation", paged=False)
+        # The one endpoint whose path ("Organisation") is not its answer's key ("Organisations").
+        response = await self._request("GET", "Organisation", operation="get_organisation")
+        assert response is not None
+        if response.status_code == 400:
+            raise XeroError(400, _message(response))
+        organisations: list[JSON] = response.json().get("Organisations", [])
+        if not organisations:
+            raise XeroError(response.status_code, "Xero answered without an organisation")
         return organisations[0]
 
 
