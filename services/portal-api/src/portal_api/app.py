@@ -1,15 +1,72 @@
+"""portal-api: users, connections, plans, billing, OAuth connect flows and the checklist."""
+
+from __future__ import annotations
+
+import httpx
+from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.infrastructure import Infrastructure
 from dxc_shared.service import Service
 
+from portal_api.auth.endpoints import router as auth_router
+from portal_api.billing.payments import FakePaymentProvider, PaymentProvider
+from portal_api.context import PortalContext
+from portal_api.kit.email import EmailRelay, MailboxSender, MailSender, SmtpSender
+from portal_api.kit.errors import install_error_handlers
 from portal_api.settings import PortalApiSettings
 
 SERVICE_NAME = "portal-api"
+ROUTERS = (auth_router,)
 
 
-def create_service(infrastructure: Infrastructure, settings: PortalApiSettings) -> Service:
-    return Service(
+def mail_sender(settings: PortalApiSettings) -> MailSender:
+    if settings.mailbox_dir is not None:
+        return MailboxSender(settings.mailbox_dir)
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return SmtpSender(
+        settings.smtp_host,
+        settings.smtp_port,
+        username=settings.smtp_username,
+        password=password,
+        starttls=settings.smtp_starttls,
+    )
+
+
+def create_service(
+    infrastructure: Infrastructure,
+    settings: PortalApiSettings,
+    *,
+    payments: PaymentProvider | None = None,
+) -> Service:
+    service = Service(
         SERVICE_NAME,
         infrastructure,
         title="dx-connector portal-api",
         shutdown_timeout=settings.shutdown_timeout_seconds,
     )
+    http = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
+    service.on_shutdown(http.aclose)
+    context = PortalContext(
+        settings=settings,
+        database=infrastructure.database,
+        http=http,
+        token_broker=TokenBrokerClient(
+            settings.token_broker_url,
+            settings.token_broker_api_key.get_secret_value(),
+            client=http,
+        ),
+        payments=payments or FakePaymentProvider(),
+    )
+    service.app.state.portal = context
+    install_error_handlers(service.app)
+    for router in ROUTERS:
+        service.app.include_router(router)
+
+    relay = EmailRelay(
+        infrastructure.database,
+        mail_sender(settings),
+        sender_address=settings.email_from,
+        poll_seconds=settings.email_poll_seconds,
+    )
+    service.app.state.email_relay = relay
+    service.run_in_background(relay.run)
+    return service

@@ -1,8 +1,64 @@
+from pathlib import Path
+
 from dxc_shared.settings import ServiceSettings
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 
 class PortalApiSettings(ServiceSettings):
+    """Vendor URLs default to the real Xero and Microsoft endpoints; the embedded mode points
+    them at the mounted sandboxes."""
+
     model_config = SettingsConfigDict(env_prefix="PORTAL_API_")
 
     port: int = 8000
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where browsers reach portal-api; OAuth redirect URIs are built from it "
+        "and session cookies are Secure when it is https",
+    )
+    web_url: str = Field(
+        default="http://127.0.0.1:5173",
+        description="The portal web frontend: links in e-mails and redirects after OAuth",
+    )
+
+    token_broker_url: str = Field(description="token-broker's internal API")
+    token_broker_api_key: SecretStr = Field(description="Bearer key for token-broker")
+
+    xero_client_id: str = Field(description="The Xero app's client id")
+    xero_authorize_url: str = "https://login.xero.com/identity/connect/authorize"
+    xero_connections_url: str = "https://api.xero.com/connections"
+    xero_scopes: str = (
+        "openid profile email offline_access accounting.invoices accounting.payments "
+        "accounting.contacts accounting.settings"
+    )
+
+    dynamics_client_id: str = Field(description="The Entra ID app registration's client id")
+    dynamics_authorize_url: str = (
+        "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize"
+    )
+    dynamics_discovery_url: str = Field(
+        default="https://globaldisco.crm.dynamics.com",
+        description="Global Discovery Service; its instances are the organisations to pick from",
+    )
+
+    trial_days: int = Field(default=14, ge=1)
+    session_days: int = Field(default=14, ge=1)
+    oauth_state_minutes: int = Field(default=15, ge=1)
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins per e-mail and IP address within the window"
+    )
+    login_window_seconds: int = Field(default=900, ge=1)
+
+    mailbox_dir: Path | None = Field(
+        default=None,
+        description="Development mailbox: each e-mail is written there as .eml and .json "
+        "instead of being sent. Unset: e-mail goes out over SMTP.",
+    )
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    email_from: str = "dx-connector <no-reply@dx-connector.example>"
+    email_poll_seconds: float = Field(default=5.0, gt=0)

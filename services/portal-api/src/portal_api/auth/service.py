@@ -1,0 +1,179 @@
+"""Accounts: sign-up with a free trial, e-mailed confirmation that sets the password, sign-in
+with throttling, sessions, password reset. Services flush; the request's unit of work commits."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal_api.auth import repository
+from portal_api.auth.models import AuthSession, EmailToken, LoginAttempt, User
+from portal_api.auth.schemas import RegisterIn
+from portal_api.kit.email import enqueue_email
+from portal_api.kit.errors import Conflict, PortalError
+from portal_api.kit.security import hash_password, new_token, token_hash, verify_password
+from portal_api.kit.time import aware, utcnow
+from portal_api.settings import PortalApiSettings
+
+CONFIRM = "confirm"
+RESET = "reset"
+TOKEN_LIFETIMES = {CONFIRM: timedelta(days=3), RESET: timedelta(hours=1)}
+
+
+@dataclass(frozen=True)
+class NewSession:
+    user: User
+    token: str
+    csrf_token: str
+    expires_at_seconds: int
+
+
+def _link(settings: PortalApiSettings, path: str, token: str) -> str:
+    return f"{settings.web_url.rstrip('/')}/{path}?token={token}"
+
+
+async def _email_token(session: AsyncSession, user: User, purpose: str) -> str:
+    token = new_token()
+    session.add(
+        EmailToken(
+            token_hash=token_hash(token),
+            user_id=user.id,
+            purpose=purpose,
+            expires_at=utcnow() + TOKEN_LIFETIMES[purpose],
+        )
+    )
+    return token
+
+
+async def register(session: AsyncSession, settings: PortalApiSettings, data: RegisterIn) -> User:
+    if await repository.user_by_email(session, data.email) is not None:
+        raise Conflict("An account with this e-mail address already exists.", field="email")
+    now = utcnow()
+    user = User(
+        email=data.email,
+        name=data.name,
+        company_name=data.company_name,
+        trial_ends_at=now + timedelta(days=settings.trial_days),
+        created_at=now,
+    )
+    session.add(user)
+    await session.flush()
+    token = await _email_token(session, user, CONFIRM)
+    enqueue_email(
+        session,
+        to=user.email,
+        subject="Confirm your e-mail address for dx-connector",
+        body=(
+            f"Hello {user.name},\n\nWelcome to dx-connector. Your {settings.trial_days}-day "
+            f"free trial has started. Confirm your e-mail address and choose a password here:\n\n"
+            f"{_link(settings, 'confirm', token)}\n\nThe link works for 3 days.\n"
+        ),
+    )
+    return user
+
+
+async def _use_token(session: AsyncSession, token: str, purpose: str) -> User:
+    found = await repository.email_token(session, token, purpose)
+    if found is None or found.used_at is not None or aware(found.expires_at) <= utcnow():
+        what = "confirmation" if purpose == CONFIRM else "password reset"
+        raise PortalError(
+            400,
+            f"This {what} link is not valid or has expired. "
+            + ("Register again." if purpose == CONFIRM else "Ask for a new one."),
+            field="token",
+        )
+    found.used_at = utcnow()
+    user = await repository.user_by_id(session, found.user_id)
+    assert user is not None  # the token row is deleted with its user
+    return user
+
+
+async def start_session(
+    session: AsyncSession, settings: PortalApiSettings, user: User
+) -> NewSession:
+    token, csrf = new_token(), new_token()
+    lifetime = timedelta(days=settings.session_days)
+    session.add(
+        AuthSession(
+            token_hash=token_hash(token),
+            csrf_token=csrf,
+            user_id=user.id,
+            expires_at=utcnow() + lifetime,
+        )
+    )
+    await session.flush()
+    return NewSession(user, token, csrf, int(lifetime.total_seconds()))
+
+
+async def confirm(
+    session: AsyncSession, settings: PortalApiSettings, token: str, password: str
+) -> NewSession:
+    user = await _use_token(session, token, CONFIRM)
+    user.password_hash = hash_password(password)
+    user.email_confirmed_at = user.email_confirmed_at or utcnow()
+    return await start_session(session, settings, user)
+
+
+async def login(
+    session: AsyncSession, settings: PortalApiSettings, email: str, password: str, ip: str
+) -> NewSession:
+    now = utcnow()
+    window = timedelta(seconds=settings.login_window_seconds)
+    await repository.forget_attempts(session, email, ip, before=now - window)
+    failures, oldest = await repository.recent_failures(session, email, ip, now - window)
+    if failures >= settings.login_max_failures and oldest is not None:
+        wait = math.ceil((aware(oldest) + window - now).total_seconds())
+        raise PortalError(
+            429,
+            "Too many failed sign-in attempts. Wait a few minutes and try again, or reset your "
+            "password.",
+            headers={"Retry-After": str(max(wait, 1))},
+        )
+    user = await repository.user_by_email(session, email)
+    if user is None or not verify_password(password, user.password_hash):
+        session.add(LoginAttempt(email=email, ip=ip, succeeded=False, attempted_at=now))
+        raise PortalError(401, "The e-mail address or password is not correct.", keep_changes=True)
+    await repository.forget_attempts(session, email, ip)
+    return await start_session(session, settings, user)
+
+
+async def logout(session: AsyncSession, auth_session: AuthSession) -> None:
+    await session.delete(auth_session)
+
+
+async def request_password_reset(
+    session: AsyncSession, settings: PortalApiSettings, email: str
+) -> None:
+    user = await repository.user_by_email(session, email)
+    if user is None:
+        return  # the answer is the same either way: no account enumeration
+    token = await _email_token(session, user, RESET)
+    enqueue_email(
+        session,
+        to=user.email,
+        subject="Reset your dx-connector password",
+        body=(
+            f"Hello {user.name},\n\nSomeone asked to reset the password of your dx-connector "
+            f"account. If it was you, choose a new password here:\n\n"
+            f"{_link(settings, 'reset-password', token)}\n\nThe link works for one hour. If it "
+            f"was not you, ignore this e-mail.\n"
+        ),
+    )
+
+
+async def reset_password(session: AsyncSession, token: str, password: str) -> None:
+    user = await _use_token(session, token, RESET)
+    user.password_hash = hash_password(password)
+    user.email_confirmed_at = user.email_confirmed_at or utcnow()  # the link proved the address
+    await repository.delete_sessions_of(session, user.id)
+
+
+async def authenticate(session: AsyncSession, token: str) -> tuple[AuthSession, User] | None:
+    auth_session = await repository.session_by_token(session, token)
+    if auth_session is None or aware(auth_session.expires_at) <= utcnow():
+        return None
+    user = await repository.user_by_id(session, auth_session.user_id)
+    return (auth_session, user) if user is not None else None

@@ -1,0 +1,161 @@
+"""E-mail through an outbox: services add a row in their unit of work; after the commit the
+relay sends it, retrying with back-off, so a rolled-back registration sends nothing and a mail
+server outage loses nothing.
+
+Senders: the development mailbox (one `.eml` and one `.json` file per e-mail, for people and
+tests to read) in embedded mode, SMTP in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import smtplib
+import uuid
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+
+from dxc_shared.db import Base, Database
+from dxc_shared.logging import get_logger
+from sqlalchemy import DateTime, Index, Integer, String, Text, Uuid, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal_api.kit.time import utcnow
+
+logger = get_logger(__name__)
+
+_PENDING_KEY = "portal_email_pending"
+MAX_BACKOFF = timedelta(hours=1)
+
+
+class OutgoingEmail(Base):
+    __tablename__ = "portal_emails"
+    __table_args__ = (
+        Index("ix_portal_emails_sent_at_next_attempt_at", "sent_at", "next_attempt_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+def enqueue_email(session: AsyncSession, *, to: str, subject: str, body: str) -> None:
+    """Send this e-mail if, and only if, the session's transaction commits."""
+    session.add(OutgoingEmail(recipient=to, subject=subject, body=body))
+    session.info[_PENDING_KEY] = True
+
+
+class MailSender(Protocol):
+    async def send(self, message: EmailMessage, email_id: uuid.UUID) -> None: ...
+
+
+class MailboxSender:
+    """Development mailbox: `<id>.eml` (open it in a mail client) and `<id>.json`."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    async def send(self, message: EmailMessage, email_id: uuid.UUID) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / f"{email_id}.eml").write_bytes(bytes(message))
+        record = {
+            "id": str(email_id),
+            "from": message["From"],
+            "to": message["To"],
+            "subject": message["Subject"],
+            "body": message.get_content(),
+            "date": message["Date"],
+        }
+        (self.directory / f"{email_id}.json").write_text(json.dumps(record, indent=2))
+
+
+class SmtpSender:
+    def __init__(
+        self, host: str, port: int, *, username: str | None, password: str | None, starttls: bool
+    ) -> None:
+        self._host, self._port = host, port
+        self._username, self._password = username, password
+        self._starttls = starttls
+
+    def _send(self, message: EmailMessage) -> None:
+        with smtplib.SMTP(self._host, self._port, timeout=30) as smtp:
+            if self._starttls:
+                smtp.starttls()
+            if self._username:
+                smtp.login(self._username, self._password or "")
+            smtp.send_message(message)
+
+    async def send(self, message: EmailMessage, email_id: uuid.UUID) -> None:
+        await asyncio.to_thread(self._send, message)
+
+
+class EmailRelay:
+    def __init__(
+        self, database: Database, sender: MailSender, *, sender_address: str, poll_seconds: float
+    ) -> None:
+        self._database = database
+        self._sender = sender
+        self._from = sender_address
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        database.on_commit(self._after_commit)
+
+    def _after_commit(self, session: AsyncSession) -> None:
+        if session.info.pop(_PENDING_KEY, False):
+            self._wake.set()
+
+    def _message(self, row: OutgoingEmail) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self._from
+        message["To"] = row.recipient
+        message["Subject"] = row.subject
+        message["Date"] = row.created_at.strftime("%a, %d %b %Y %H:%M:%S +0000")
+        message["Message-ID"] = f"<{row.id}@dx-connector>"
+        message.set_content(row.body)
+        return message
+
+    async def send_pending(self, batch_size: int = 20) -> int:
+        """Send every e-mail that is due; returns how many went out."""
+        sent = 0
+        async with self._database.unit_of_work() as session:
+            now = utcnow()
+            rows = (
+                await session.scalars(
+                    select(OutgoingEmail)
+                    .where(OutgoingEmail.sent_at.is_(None), OutgoingEmail.next_attempt_at <= now)
+                    .order_by(OutgoingEmail.created_at)
+                    .limit(batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                try:
+                    await self._sender.send(self._message(row), row.id)
+                except Exception as error:
+                    row.attempts += 1
+                    row.last_error = f"{type(error).__name__}: {error}"[:2000]
+                    row.next_attempt_at = now + min(
+                        timedelta(seconds=30 * 2**row.attempts), MAX_BACKOFF
+                    )
+                    logger.warning("email.send_failed", attempts=row.attempts, error=row.last_error)
+                    continue
+                row.sent_at = now
+                sent += 1
+        return sent
+
+    async def run(self) -> None:
+        while True:
+            await self.send_pending()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+            self._wake.clear()
