@@ -93,7 +93,11 @@ class PaymentSync:
         async with self._database.unit_of_work() as session:
             row = await session.get(PaymentSyncConnection, profile.connection_id)
             if row is None:
-                row = PaymentSyncConnection(connection_id=profile.connection_id, syncable=False)
+                row = PaymentSyncConnection(
+                    connection_id=profile.connection_id,
+                    profile=profile.model_dump(mode="json"),
+                    syncable=False,
+                )
                 session.add(row)
             tenant_id = profile.xero_tenant_id.lower() if profile.xero_tenant_id else None
             new_tenant = row.xero_tenant_id != tenant_id

@@ -1,0 +1,102 @@
+"""The polling path: each payments job brings what changed in Xero since the cursor back to
+Dynamics, through the bus, against both sandboxes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from dxc_shared.dynamics import schema
+
+from tests.payment_sync.conftest import Connection, sample
+
+
+async def test_a_payment_in_xero_marks_the_dynamics_invoice_paid(connection: Connection) -> None:
+    contact = connection.xero_contact("Contoso Pharmaceuticals")
+    invoice = connection.xero_invoice(contact, 100)  # 115.00 with GST
+    account = await connection.dynamics_account("Contoso Pharmaceuticals", contact)
+    exported = await connection.exported_invoice(account, invoice)
+    paid_before = sample("dxc_payment_sync_invoices_updated_total", {"change": "paid"})
+
+    first = await connection.poll()
+    assert (first.error, first.failed) == (None, 0)
+    row = await connection.dynamics_row(schema.INVOICE.entity_set, exported)
+    assert (row["statecode"], row["dxc_xerostatus"], row["dxc_amountdue"]) == (
+        0,
+        "AUTHORISED",
+        115.0,
+    )
+    assert row["dxc_xerototaltax"] == 15.0
+    short_code = connection.xero.state.organisations[connection.tenant_id].short_code
+    assert row["dxc_xerourl"].startswith(
+        f"{connection.xero.base}/organisationlogin/default.aspx?shortcode="
+    )
+    opened = connection.xero.http.get(row["dxc_xerourl"])
+    assert opened.status_code == 200
+    assert invoice["InvoiceNumber"] in opened.text
+    assert short_code.lstrip("!") in row["dxc_xerourl"]
+
+    connection.xero_payment(invoice["InvoiceID"], 115)
+    second = await connection.poll()
+
+    assert (second.error, second.failed) == (None, 0), second
+    row = await connection.dynamics_row(schema.INVOICE.entity_set, exported)
+    assert (row["statecode"], row["statuscode"]) == (2, 100001)  # Paid, Complete
+    assert (row["dxc_xerostatus"], row["dxc_amountdue"]) == ("PAID", 0.0)
+    assert sample("dxc_payment_sync_invoices_updated_total", {"change": "paid"}) == paid_before + 1
+
+
+async def test_a_part_payment_updates_the_amount_due_only(connection: Connection) -> None:
+    contact = connection.xero_contact("Fabrikam Ltd")
+    invoice = connection.xero_invoice(contact, 200)  # 230.00 with GST
+    account = await connection.dynamics_account("Fabrikam Ltd", contact)
+    exported = await connection.exported_invoice(account, invoice)
+    await connection.poll()
+
+    connection.xero_payment(invoice["InvoiceID"], 30)
+    run = await connection.poll()
+
+    assert (run.error, run.failed) == (None, 0)
+    row = await connection.dynamics_row(schema.INVOICE.entity_set, exported)
+    assert (row["statecode"], row["statuscode"]) == (0, 1)  # still Active, New
+    assert (row["dxc_xerostatus"], row["dxc_amountdue"]) == ("AUTHORISED", 200.0)
+
+
+async def test_balances_match_the_xero_contacts(connection: Connection) -> None:
+    contact = connection.xero_contact("Northwind Traders")
+    overdue = connection.xero_invoice(contact, 100, due="2025-02-15")  # before the sandbox's today
+    current = connection.xero_invoice(contact, 300, due="2025-04-30")
+    account = await connection.dynamics_account("Northwind Traders", contact)
+    for invoice in (overdue, current):
+        await connection.exported_invoice(account, invoice)
+    connection.xero_payment(current["InvoiceID"], 45)
+
+    run = await connection.poll()
+
+    assert (run.error, run.failed) == (None, 0)
+    expected = connection.xero_contact_balances(contact)
+    assert (expected["Outstanding"], expected["Overdue"]) == (415.0, 115.0)
+    row = await connection.dynamics_row(schema.ACCOUNT.entity_set, account)
+    assert (row["dxc_outstandingbalance"], row["dxc_overduebalance"]) == (
+        expected["Outstanding"],
+        expected["Overdue"],
+    )
+
+
+async def test_a_redelivered_job_writes_nothing_twice(connection: Connection) -> None:
+    contact = connection.xero_contact("Litware Inc")
+    invoice = connection.xero_invoice(contact, 50)
+    account = await connection.dynamics_account("Litware Inc", contact)
+    exported = await connection.exported_invoice(account, invoice)
+    connection.xero_payment(invoice["InvoiceID"], 57.5)
+
+    job_id = uuid.uuid4()
+    first = await connection.poll(job_id)
+    batches = await asyncio.to_thread(connection.dynamics_batches)
+    again = await connection.poll(job_id)  # the same job, delivered again
+
+    assert first.succeeded == 2  # the invoice (now Paid) and the account's balances
+    assert (again.succeeded, again.failed, again.error) == (0, 0, None)
+    row = await connection.dynamics_row(schema.INVOICE.entity_set, exported)
+    assert (row["statecode"], row["dxc_amountdue"]) == (2, 0.0)
+    assert await asyncio.to_thread(connection.dynamics_batches) == batches
