@@ -9,13 +9,14 @@ from dxc_shared.service import Service
 
 from portal_api.auth.endpoints import router as auth_router
 from portal_api.billing.payments import FakePaymentProvider, PaymentProvider
+from portal_api.connections.endpoints import router as connections_router
 from portal_api.context import PortalContext
 from portal_api.kit.email import EmailRelay, MailboxSender, MailSender, SmtpSender
 from portal_api.kit.errors import install_error_handlers
 from portal_api.settings import PortalApiSettings
 
 SERVICE_NAME = "portal-api"
-ROUTERS = (auth_router,)
+ROUTERS = (auth_router, connections_router)
 
 
 def mail_sender(settings: PortalApiSettings) -> MailSender:

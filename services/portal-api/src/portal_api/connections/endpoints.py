@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from portal_api.auth.dependencies import CurrentUser
+from portal_api.connections import service
+from portal_api.connections.schemas import (
+    ConnectionIn,
+    ConnectionOut,
+    ConnectionPatch,
+    time_zones,
+)
+from portal_api.context import Context, Session
+from portal_api.kit.errors import error_responses
+
+router = APIRouter(prefix="/v1", tags=["connections"])
+
+
+@router.get("/time-zones", summary="IANA time zone names a connection may use")
+async def list_time_zones() -> list[str]:
+    return sorted(time_zones())
+
+
+@router.get("/connections", summary="Your connections", responses=error_responses(401))
+async def list_connections(current: CurrentUser, session: Session) -> list[ConnectionOut]:
+    return [state.out() for state in await service.list_states(session, current.user)]
+
+
+@router.post(
+    "/connections",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a connection of type Dynamics Xero Connector",
+    responses=error_responses(401, 403, 422),
+)
+async def create_connection(
+    body: ConnectionIn, current: CurrentUser, session: Session
+) -> ConnectionOut:
+    return (await service.create(session, current.user, body)).out()
+
+
+@router.get(
+    "/connections/{connection_id}",
+    summary="One of your connections",
+    responses=error_responses(401, 404, 422),
+)
+async def get_connection(
+    connection_id: uuid.UUID, current: CurrentUser, session: Session
+) -> ConnectionOut:
+    return (await service.owned_state(session, current.user, connection_id)).out()
+
+
+@router.patch(
+    "/connections/{connection_id}",
+    summary="Rename, or change the time zone or plan",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def update_connection(
+    connection_id: uuid.UUID, body: ConnectionPatch, current: CurrentUser, session: Session
+) -> ConnectionOut:
+    state = await service.open_state(session, current.user, connection_id)
+    return (await service.update(session, state, body)).out()
+
+
+@router.delete(
+    "/connections/{connection_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Archive the connection: syncing stops for good",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def delete_connection(
+    connection_id: uuid.UUID, current: CurrentUser, session: Session, context: Context
+) -> Response:
+    state = await service.open_state(session, current.user, connection_id)
+    await service.archive(session, state, context.token_broker)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import functools
+import uuid
+import zoneinfo
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+
+from portal_api.billing.plans import DEFAULT_PLAN, PLANS
+
+Status = Literal["draft", "active", "reauthorisation_needed", "cancelled", "archived"]
+
+
+@functools.cache
+def time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _time_zone(value: str) -> str:
+    if value not in time_zones():
+        raise ValueError(
+            f"'{value}' is not a time zone we know. Use an IANA name such as Europe/London "
+            "(GET /v1/time-zones lists them)"
+        )
+    return value
+
+
+def _plan(value: str) -> str:
+    if value not in PLANS:
+        raise ValueError(f"There is no plan '{value}'. Choose one of: {', '.join(PLANS)}")
+    return value
+
+
+TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_time_zone)]
+PlanCode = Annotated[str, Field(max_length=32), AfterValidator(_plan)]
+ConnectionName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+]
+
+
+class ConnectionIn(BaseModel):
+    name: ConnectionName
+    time_zone: TimeZone = "UTC"
+    plan: PlanCode = DEFAULT_PLAN
+
+
+class ConnectionPatch(BaseModel):
+    name: ConnectionName | None = None
+    time_zone: TimeZone | None = None
+    plan: PlanCode | None = None
+
+
+class SubscriptionOut(BaseModel):
+    status: Literal["active", "cancelled"]
+    plan: str
+    started_at: datetime
+    cancelled_at: datetime | None
+
+
+class XeroSide(BaseModel):
+    connected: bool
+    tenant_id: str | None
+    tenant_name: str | None
+    error: str | None = Field(description="Why Xero needs attention (e.g. re-authorise)")
+
+
+class DynamicsSide(BaseModel):
+    connected: bool
+    org_url: str | None
+    org_name: str | None
+    error: str | None = Field(description="Why Dynamics 365 needs attention")
+
+
+class ConnectionOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    type: Literal["Dynamics Xero Connector"] = "Dynamics Xero Connector"
+    status: Status
+    time_zone: str
+    plan: str
+    trial_ends_at: datetime
+    subscription: SubscriptionOut | None
+    xero: XeroSide
+    dynamics: DynamicsSide
+    tables_installed: bool
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,95 @@
+"""Connections: create, read, update, archive; one user never sees another's; every change is
+announced to the scheduler."""
+
+from __future__ import annotations
+
+import uuid
+
+from dxc_shared.messages import ConnectionArchived, ConnectionChanged
+
+from tests.portal_api.conftest import Bus, Portal
+from tests.support.polling import eventually
+
+
+async def test_create_update_and_archive(portal: Portal, bus: Bus) -> None:
+    async with portal.signed_up() as browser:
+        created = await browser.post(
+            "/v1/connections", json={"name": "Contoso books", "time_zone": "Pacific/Auckland"}
+        )
+        assert created.status_code == 201, created.text
+        connection = created.json()
+        me = (await browser.get("/v1/auth/me")).json()
+        assert connection["type"] == "Dynamics Xero Connector"
+        assert connection["status"] == "draft"
+        assert connection["plan"] == "starter"
+        assert connection["trial_ends_at"] == me["trial_ends_at"]
+        assert connection["subscription"] is None
+        assert connection["xero"] == {
+            "connected": False,
+            "tenant_id": None,
+            "tenant_name": None,
+            "error": None,
+        }
+        assert connection["tables_installed"] is False
+        url = f"/v1/connections/{connection['id']}"
+
+        await eventually(lambda: len(bus.of(ConnectionChanged, connection["id"])) == 1)
+        first = bus.of(ConnectionChanged, connection["id"])[0]
+        assert first.syncable is False
+        assert first.profile.time_zone == "Pacific/Auckland"
+        assert first.profile.sync_interval_seconds == 60
+
+        bad_zone = await browser.patch(url, json={"time_zone": "Mars/Olympus_Mons"})
+        assert bad_zone.status_code == 422
+        assert bad_zone.json()["field"] == "time_zone"
+        assert "Mars/Olympus_Mons" in bad_zone.json()["detail"]
+        bad_plan = await browser.patch(url, json={"plan": "platinum"})
+        assert bad_plan.json()["field"] == "plan"
+
+        updated = await browser.patch(url, json={"name": "Renamed", "plan": "scale"})
+        assert updated.status_code == 200
+        assert (updated.json()["name"], updated.json()["plan"]) == ("Renamed", "scale")
+        assert (await browser.get(url)).json() == updated.json()
+        listed = (await browser.get("/v1/connections")).json()
+        assert [c["id"] for c in listed] == [connection["id"]]
+        await eventually(lambda: len(bus.of(ConnectionChanged, connection["id"])) == 2)
+        assert bus.of(ConnectionChanged, connection["id"])[1].profile.sync_interval_seconds == 15
+
+        assert (await browser.delete(url)).status_code == 204
+        archived = (await browser.get(url)).json()
+        assert archived["status"] == "archived"
+        await eventually(lambda: len(bus.of(ConnectionArchived, connection["id"])) == 1)
+        refused = await browser.patch(url, json={"name": "Again"})
+        assert refused.status_code == 409
+        assert (
+            refused.json()["detail"] == "This connection is archived and can no longer be changed."
+        )
+
+
+async def test_another_users_connection_is_not_found(portal: Portal) -> None:
+    async with portal.signed_up() as owner, portal.signed_up() as stranger:
+        connection = (await owner.post("/v1/connections", json={"name": "Mine"})).json()
+        url = f"/v1/connections/{connection['id']}"
+        for method, path, body in (
+            ("GET", url, None),
+            ("PATCH", url, {"name": "Theirs now"}),
+            ("DELETE", url, None),
+        ):
+            response = await stranger.request(method, path, json=body)
+            assert response.status_code == 404, (method, path, response.text)
+            assert response.json()["detail"] == "The connection was not found."
+        assert (await stranger.get("/v1/connections")).json() == []
+        assert (await owner.get(url)).json()["name"] == "Mine"
+        missing = await owner.get(f"/v1/connections/{uuid.uuid4()}")
+        assert missing.status_code == 404
+        malformed = await owner.get("/v1/connections/not-a-uuid")
+        assert malformed.status_code == 422
+        assert malformed.json()["field"] == "connection_id"
+
+
+async def test_time_zones_are_iana_names(portal: Portal) -> None:
+    async with portal.browser() as browser:
+        zones = (await browser.get("/v1/time-zones")).json()
+    assert "Europe/London" in zones
+    assert "Pacific/Auckland" in zones
+    assert zones == sorted(zones)
