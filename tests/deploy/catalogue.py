@@ -22,6 +22,7 @@ from invoice_sync.settings import InvoiceSyncSettings
 from payment_sync.settings import PaymentSyncSettings
 from portal_api.settings import PortalApiSettings
 from scheduler.settings import SchedulerSettings
+from token_broker.crypto import TokenCipher
 from token_broker.settings import TokenBrokerSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +49,23 @@ class ServiceEntry:
 
     def env_names(self) -> set[str]:
         return {self.prefix + name.upper() for name in self.settings_type.model_fields}
+
+    def build(self, bus_namespace: str = "dxc") -> Service:
+        """The service as its factory makes it, on SQLite and the in-process bus (nothing is
+        started): its subscriptions and metrics are what the deployment is checked against."""
+        values: dict[str, object] = {
+            name: "unused"
+            for name, field in self.settings_type.model_fields.items()
+            if field.is_required()
+        }
+        values.update(database_url="sqlite+aiosqlite:///:memory:", broker_url="memory://")
+        if "encryption_keys" in values:
+            values["encryption_keys"] = TokenCipher.generate_key()
+        settings = self.settings_type.model_validate(values)
+        infrastructure = Infrastructure.create(
+            settings.database_url, settings.broker_url, bus_namespace
+        )
+        return self.create_service(infrastructure, settings)
 
 
 SERVICES = {

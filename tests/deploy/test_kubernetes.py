@@ -8,7 +8,6 @@ import kubernetes_validate
 import pytest
 from dxc_shared.bus.rabbitmq import RabbitMQBroker
 from dxc_shared.db.migrate import MigrateSettings
-from dxc_shared.infrastructure import Infrastructure
 from dxc_shared.messages import SyncInvoicesJob, SyncPaymentsJob
 
 from tests.deploy.catalogue import DEPLOY, SERVICES, console_scripts
@@ -186,16 +185,7 @@ def test_the_migration_job_runs_dxc_migrate_with_its_secret() -> None:
 
 
 def _job_queue(command: str, namespace: str) -> str:
-    entry = SERVICES[command]
-    required = {
-        name: "unused" for name, f in entry.settings_type.model_fields.items() if f.is_required()
-    }
-    settings = entry.settings_type(
-        **{**required, "database_url": "sqlite+aiosqlite:///:memory:", "broker_url": "memory://"}
-    )
-    service = entry.create_service(
-        Infrastructure.create(settings.database_url, settings.broker_url, namespace), settings
-    )
+    service = SERVICES[command].build(namespace)
     queues = [
         subscription.queue
         for subscription in service.subscriptions
