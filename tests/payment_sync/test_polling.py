@@ -100,3 +100,36 @@ async def test_a_redelivered_job_writes_nothing_twice(connection: Connection) ->
     row = await connection.dynamics_row(schema.INVOICE.entity_set, exported)
     assert (row["statecode"], row["dxc_amountdue"]) == (2, 0.0)
     assert await asyncio.to_thread(connection.dynamics_batches) == batches
+
+
+async def test_xero_faults_and_limits_never_reach_the_report(connection: Connection) -> None:
+    contact = connection.xero_contact("Tailspin Toys")
+    invoice = connection.xero_invoice(contact, 20)
+    account = await connection.dynamics_account("Tailspin Toys", contact)
+    exported = await connection.exported_invoice(account, invoice)
+    connection.xero_payment(invoice["InvoiceID"], 23)
+    for fault in (
+        # Xero is down for the first read: the job fails and the bus tries it again.
+        {"kind": "error", "status": 503, "path_pattern": "/Invoices$", "count": 1},
+        # Then the minute limit: the client waits Retry-After out and carries on.
+        {"kind": "throttle", "retry_after": 1, "path_pattern": "/Organisation$", "count": 1},
+    ):
+        added = connection.xero.admin(
+            "POST", "faults", json={**fault, "tenant_id": connection.tenant_id}
+        )
+        assert added.status_code == 201, added.text
+
+    run = await connection.poll()
+
+    assert (run.error, run.failed, run.succeeded) == (None, 0, 2)
+    row = await connection.dynamics_row(schema.INVOICE.entity_set, exported)
+    assert row["statecode"] == 2
+
+    def statuses(path: str) -> list[int]:
+        calls = connection.xero.admin(
+            "GET", "calls", params={"tenant_id": connection.tenant_id, "path_contains": path}
+        ).json()
+        return [call["status"] for call in calls]
+
+    assert statuses("/Invoices") == [503, 200]
+    assert statuses("/Organisation") == [429, 200]
