@@ -13,10 +13,11 @@ from portal_api.connections.endpoints import router as connections_router
 from portal_api.context import PortalContext
 from portal_api.kit.email import EmailRelay, MailboxSender, MailSender, SmtpSender
 from portal_api.kit.errors import install_error_handlers
+from portal_api.oauth.endpoints import router as oauth_router
 from portal_api.settings import PortalApiSettings
 
 SERVICE_NAME = "portal-api"
-ROUTERS = (auth_router, connections_router)
+ROUTERS = (auth_router, connections_router, oauth_router)
 
 
 def mail_sender(settings: PortalApiSettings) -> MailSender:

@@ -1,0 +1,75 @@
+"""A browser going through the connect flows: the portal's authorize URL, the sandbox's sign-in
+(Xero's demo auto-approval; Microsoft's sign-in form), and back to the portal's callback."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from html import unescape
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+
+from tests.portal_api.conftest import PORTAL_URL, WEB_URL
+from tests.support.dynamics_sandbox import RunningDynamicsSandbox
+
+
+def _get(url: str, **kwargs: Any) -> httpx.Response:
+    return httpx.get(url, follow_redirects=False, timeout=30, **kwargs)
+
+
+def _post(url: str, **kwargs: Any) -> httpx.Response:
+    return httpx.post(url, follow_redirects=False, timeout=30, **kwargs)
+
+
+async def back_to_portal(browser: httpx.AsyncClient, location: str) -> httpx.Response:
+    """Follow the provider's redirect to the portal's callback, as the browser does."""
+    assert location.startswith(f"{PORTAL_URL}/v1/oauth/"), location
+    return await browser.get(location.removeprefix(PORTAL_URL))
+
+
+async def authorize_url(browser: httpx.AsyncClient, connection_id: str, provider: str) -> str:
+    response = await browser.post(f"/v1/connections/{connection_id}/{provider}/authorize")
+    assert response.status_code == 200, response.text
+    url: str = response.json()["authorize_url"]
+    return url
+
+
+async def connect_xero(browser: httpx.AsyncClient, connection_id: str) -> httpx.Response:
+    """The Xero sandbox's demo user is pre-approved: authorize redirects straight back."""
+    url = await authorize_url(browser, connection_id, "xero")
+    at_xero = await asyncio.to_thread(_get, url)
+    assert at_xero.status_code == 302, at_xero.text
+    return await back_to_portal(browser, at_xero.headers["location"])
+
+
+async def connect_dynamics(
+    browser: httpx.AsyncClient, connection_id: str, dynamics: RunningDynamicsSandbox
+) -> httpx.Response:
+    """Microsoft's sign-in page: the form is filled in with the demo user's password."""
+    url = await authorize_url(browser, connection_id, "dynamics")
+    page = await asyncio.to_thread(_get, url)
+    assert page.status_code == 200, page.text
+    action = unescape(re.search(r"<form method='post' action='([^']+)'", page.text)[1])  # type: ignore[index]
+    fields = {
+        unescape(name): unescape(value)
+        for name, value in re.findall(r"type='hidden' name='([^']+)' value='([^']*)'", page.text)
+    }
+    form = fields | {
+        "username": dynamics.settings.demo_user,
+        "password": dynamics.settings.demo_password,
+        "step": "login",
+    }
+    signed_in = await asyncio.to_thread(_post, action, data=form)
+    assert signed_in.status_code == 302, signed_in.text
+    return await back_to_portal(browser, signed_in.headers["location"])
+
+
+def portal_page(response: httpx.Response, connection_id: str) -> dict[str, str]:
+    """Where the callback sent the browser: the connection's page and its query."""
+    assert response.status_code == 303, response.text
+    location = urlparse(response.headers["location"])
+    assert f"{location.scheme}://{location.netloc}" == WEB_URL
+    assert location.path == f"/connections/{connection_id}"
+    return {key: values[0] for key, values in parse_qs(location.query).items()}
