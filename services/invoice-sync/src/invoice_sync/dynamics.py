@@ -49,6 +49,7 @@ class ConnectorSettings:
     create_products: bool = True
     default_status: str = "DRAFT"
     sales_account_code: str = "200"
+    create_credit_notes: bool = False
 
     @classmethod
     def from_row(cls, row: JSON | None) -> ConnectorSettings:
@@ -68,6 +69,7 @@ class ConnectorSettings:
             ),
             create_contacts=flag(SETTINGS_COLUMN["contacts"], defaults.create_contacts),
             create_products=flag(SETTINGS_COLUMN["products"], defaults.create_products),
+            create_credit_notes=flag(SETTINGS_COLUMN["credit_notes"], defaults.create_credit_notes),
             default_status=_STATUS_NAMES.get(status, defaults.default_status)
             if isinstance(status, int)
             else defaults.default_status,
@@ -85,6 +87,7 @@ SETTINGS_COLUMN = {
     "products": _column("dxc_CreateProducts"),
     "status": _column("dxc_DefaultInvoiceStatus"),
     "sales_account": _column("dxc_DefaultSalesAccountCode"),
+    "credit_notes": _column("dxc_CreateCreditNotes"),
 }
 
 

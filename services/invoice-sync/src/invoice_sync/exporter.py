@@ -61,6 +61,7 @@ from dxc_shared.messages import (
 from dxc_shared.outbox import enqueue
 
 from invoice_sync import mapping
+from invoice_sync.cancellations import Cancellations
 from invoice_sync.dynamics import (
     Connector,
     ConnectorSettings,
@@ -165,7 +166,7 @@ class InvoiceExporter:
         lease_ttl_seconds: float = 120.0,
         max_attempts: int = 6,
     ) -> None:
-        self._database = database
+        self.database = database
         self._token_broker = token_broker
         self._http = http
         self._xero_api_url = xero_api_url
@@ -257,7 +258,7 @@ class InvoiceExporter:
     async def _publish(
         self, profile: ConnectionSyncProfile, run_id: uuid.UUID, report: RunReport
     ) -> None:
-        async with self._database.unit_of_work() as session:
+        async with self.database.unit_of_work() as session:
             enqueue(
                 session,
                 SyncRunCompleted(
@@ -323,6 +324,7 @@ class _Run:
     async def execute(self) -> None:
         try:
             await self._execute()
+            await self._handle_cancellations()
         except ReauthorisationNeeded as needed:
             await self._stop_for_reauthorisation(needed.provider, needed.message)
         except XeroUnauthorised as refused:
@@ -340,6 +342,19 @@ class _Run:
             if not self.last_attempt:
                 raise
             await self._give_up(error)
+
+    async def _handle_cancellations(self) -> None:
+        assert self.connector is not None  # _execute stops the run without one
+        cancellations = Cancellations(
+            self.exporter.database,
+            self.connection_id,
+            self.gateway,
+            self.xero,
+            self.connector,
+            self.lease,
+            create_credit_notes=self.settings.create_credit_notes,
+        )
+        self.report.failures.extend(await cancellations.run())
 
     async def _stop_for_reauthorisation(self, provider: str, message: str) -> None:
         system = "Xero" if provider == "xero" else "Dynamics 365"
