@@ -133,6 +133,7 @@ def payment_sync(
         xero_api_url=xero.api(""),
         xero_web_url=xero.base,
         reference_data_tick_seconds=0.2,
+        balances_refresh_interval_seconds=0.001,  # every job also refreshes every balance
     )
     service = create_payment_sync(Infrastructure.from_settings(settings), settings)
     service.owns_infrastructure = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import date
 
 from dxc_shared.dynamics import schema
 
@@ -133,3 +134,24 @@ async def test_xero_faults_and_limits_never_reach_the_report(connection: Connect
 
     assert statuses("/Invoices") == [503, 200]
     assert statuses("/Organisation") == [429, 200]
+
+
+async def test_a_balance_that_falls_overdue_without_a_change_in_xero_is_refreshed(
+    connection: Connection,
+) -> None:
+    contact = connection.xero_contact("Proseware")
+    invoice = connection.xero_invoice(contact, 100, due="2025-03-20")
+    account = await connection.dynamics_account("Proseware", contact)
+    await connection.exported_invoice(account, invoice)
+    await connection.poll()
+    row = await connection.dynamics_row(schema.ACCOUNT.entity_set, account)
+    assert (row["dxc_outstandingbalance"], row["dxc_overduebalance"]) == (115.0, 0.0)
+
+    # The due date passes: Xero's overdue amount changes, but no UpdatedDateUTC does.
+    organisation = connection.xero.state.organisations[connection.tenant_id]
+    organisation.invoices[invoice["InvoiceID"]].due_date = date(2025, 3, 1)
+    run = await connection.poll()
+
+    assert (run.error, run.failed, run.succeeded) == (None, 0, 1)
+    row = await connection.dynamics_row(schema.ACCOUNT.entity_set, account)
+    assert (row["dxc_outstandingbalance"], row["dxc_overduebalance"]) == (115.0, 115.0)

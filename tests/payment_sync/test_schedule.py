@@ -59,6 +59,7 @@ async def sync(database: Database) -> AsyncIterator[tuple[PaymentSync, Clock]]:
                 vendors,
                 xero_web_url="http://127.0.0.1:9",
                 reference_data_interval=INTERVAL,
+                balances_refresh_interval=INTERVAL,
                 clock=clock,
             ),
             clock,

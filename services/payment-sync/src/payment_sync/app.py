@@ -38,6 +38,7 @@ def create_service(infrastructure: Infrastructure, settings: PaymentSyncSettings
         VendorFactory(tokens, http, xero_api_url=settings.xero_api_url),
         xero_web_url=settings.xero_web_url,
         reference_data_interval=timedelta(seconds=settings.reference_data_interval_seconds),
+        balances_refresh_interval=timedelta(seconds=settings.balances_refresh_interval_seconds),
     )
     service.app.state.payment_sync = sync
     service.app.state.database = infrastructure.database

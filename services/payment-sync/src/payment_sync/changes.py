@@ -225,16 +225,29 @@ class ChangeWriter:
 
     # -- balances --------------------------------------------------------------------------
 
-    async def _balances(self, contact_ids: set[str]) -> WriteOutcome:
+    async def refresh_all_balances(self) -> WriteOutcome:
+        """Every linked account's and contact's balances, changed in Xero or not: an invoice
+        falls overdue with time alone, without any change Xero would report."""
+        return await self._balances(None)
+
+    async def _balances(self, contact_ids: set[str] | None) -> WriteOutcome:
+        """The balances of the customers linked to `contact_ids` (None: to any Xero contact;
+        those of another organisation are not found in this one and stay as they are)."""
         customers: list[tuple[schema.Table, JSON]] = []
         for table in (schema.ACCOUNT, schema.CONTACT):
-            rows = await rows_where_in(
-                self._dataverse,
-                table.entity_set,
-                "dxc_xerocontactid",
-                contact_ids,
-                select=(table.primary_id, *BALANCE_COLUMNS),
-            )
+            select = (table.primary_id, *BALANCE_COLUMNS)
+            if contact_ids is None:
+                rows = await self._dataverse.query(
+                    table.entity_set, select=select, filter="dxc_xerocontactid ne null"
+                )
+            else:
+                rows = await rows_where_in(
+                    self._dataverse,
+                    table.entity_set,
+                    "dxc_xerocontactid",
+                    contact_ids,
+                    select=select,
+                )
             customers.extend((table, row) for row in rows)
         if not customers:
             return WriteOutcome()

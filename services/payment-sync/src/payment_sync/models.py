@@ -44,8 +44,9 @@ class PaymentSyncConnection(Base):
 
 
 class PaymentSyncCursor(Base):
-    """How far a connection's Xero changes have been brought to Dynamics: the newest
-    `UpdatedDateUTC` written back. Moved only after the Dynamics write succeeded."""
+    """How far a connection's Xero changes have been brought to Dynamics: for `invoices`, the
+    newest `UpdatedDateUTC` written back; for `balances`, when every linked customer's balances
+    were last refreshed. Moved only after the Dynamics write succeeded."""
 
     __tablename__ = "payment_sync_cursors"
 

@@ -47,6 +47,7 @@ from payment_sync.vendors import ConnectionUnusable, VendorFactory, Vendors
 logger = get_logger(__name__)
 
 INVOICES_CURSOR = "invoices"
+BALANCES_CURSOR = "balances"  # when every linked customer's balances were last refreshed
 # Xero's If-Modified-Since has whole seconds and excludes its own second: read one second back
 # (what is read twice is written once, since only differences are written).
 CURSOR_OVERLAP = timedelta(seconds=1)
@@ -59,6 +60,7 @@ Direction = Literal["payments", "reference-data"]
 class RunResult:
     outcome: WriteOutcome
     cursor: datetime | None = None
+    balances_refreshed: bool = False
 
 
 Work = Callable[[Vendors], Awaitable[RunResult]]
@@ -76,12 +78,14 @@ class PaymentSync:
         *,
         xero_web_url: str,
         reference_data_interval: timedelta,
+        balances_refresh_interval: timedelta,
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
         self._database = database
         self._vendors = vendors
         self._web_url = xero_web_url
         self._reference_interval = reference_data_interval
+        self._balances_interval = balances_refresh_interval
         self._clock = clock
         # Runs of one connection (a polling job and a webhook batch) take turns in a replica.
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
@@ -141,15 +145,23 @@ class PaymentSync:
         async with self._database.unit_of_work() as session:
             cursor = await session.get(PaymentSyncCursor, (profile.connection_id, INVOICES_CURSOR))
             since = _aware(cursor.modified_since) - CURSOR_OVERLAP if cursor else None
+            balances = await session.get(
+                PaymentSyncCursor, (profile.connection_id, BALANCES_CURSOR)
+            )
+            balances_due = (
+                balances is None
+                or _aware(balances.modified_since) + self._balances_interval <= self._clock()
+            )
 
         async def work(vendors: Vendors) -> RunResult:
             changed = await vendors.xero.invoices(where='Type=="ACCREC"', modified_since=since)
             stamps = [parse_xero_date(invoice.get("UpdatedDateUTC")) for invoice in changed]
             newest = max((stamp for stamp in stamps if stamp), default=None)
-            outcome = await self._writer(vendors, profile).write_back(
-                XeroChanges.of(invoices_read=changed)
-            )
-            return RunResult(outcome, newest)
+            writer = self._writer(vendors, profile)
+            outcome = await writer.write_back(XeroChanges.of(invoices_read=changed))
+            if balances_due:
+                outcome.add(await writer.refresh_all_balances())
+            return RunResult(outcome, newest, balances_refreshed=balances_due)
 
         await self._run("poll", "payments", profile, job.job_id, work)
 
@@ -287,7 +299,9 @@ class PaymentSync:
             logger.warning("payment_sync.run_blocked", kind=kind, error=error)
         async with self._database.unit_of_work() as session:
             if result.cursor is not None:
-                await self._advance(session, profile.connection_id, result.cursor)
+                await self._advance(session, profile.connection_id, INVOICES_CURSOR, result.cursor)
+            if result.balances_refreshed:
+                await self._advance(session, profile.connection_id, BALANCES_CURSOR, started_at)
             if kind == "reference-data" and error is None:
                 row = await session.get(PaymentSyncConnection, profile.connection_id)
                 if row is not None:
@@ -309,16 +323,16 @@ class PaymentSync:
             )
 
     async def _advance(
-        self, session: AsyncSession, connection_id: uuid.UUID, newest: datetime
+        self, session: AsyncSession, connection_id: uuid.UUID, resource: str, newest: datetime
     ) -> None:
-        """Move the cursor forward only (a slower run never moves it back)."""
+        """Move a cursor forward only (a slower run never moves it back)."""
         cursor = await session.get(
-            PaymentSyncCursor, (connection_id, INVOICES_CURSOR), with_for_update=True
+            PaymentSyncCursor, (connection_id, resource), with_for_update=True
         )
         if cursor is None:
             session.add(
                 PaymentSyncCursor(
-                    connection_id=connection_id, resource=INVOICES_CURSOR, modified_since=newest
+                    connection_id=connection_id, resource=resource, modified_since=newest
                 )
             )
         elif _aware(cursor.modified_since) < newest:

@@ -34,4 +34,10 @@ class PaymentSyncSettings(ServiceSettings):
         gt=0,
         description="How often connections due a reference-data refresh are looked for",
     )
+    balances_refresh_interval_seconds: float = Field(
+        default=6 * 3600,
+        gt=0,
+        description="How often a payments job also refreshes the balances of every linked "
+        "account and contact (overdue amounts grow with time alone, unreported by Xero)",
+    )
     http_timeout_seconds: float = Field(default=30.0, gt=0)
