@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 
 async def eventually(condition: Callable[[], bool], *, within: float = 10.0) -> None:
@@ -12,3 +12,14 @@ async def eventually(condition: Callable[[], bool], *, within: float = 10.0) -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(0.02)
+
+
+async def eventually_async(
+    condition: Callable[[], Awaitable[bool]], *, within: float = 10.0
+) -> None:
+    """`eventually` for a condition that has to ask over the network."""
+    deadline = time.monotonic() + within
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within} s")
+        await asyncio.sleep(0.05)

@@ -48,6 +48,11 @@ class ConnectionChanged(BusMessage):
     topic: ClassVar[str] = "connections.changed"
     profile: ConnectionSyncProfile
     syncable: bool
+    reauthorisation_needed: dict[Provider, str] = Field(
+        default_factory=dict,
+        description="Provider -> why a person must connect it again; invoice-sync writes the "
+        "Xero one on the connector record in Dynamics, since no job runs until it is fixed",
+    )
 
 
 class ConnectionArchived(BusMessage):

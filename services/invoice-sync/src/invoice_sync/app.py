@@ -6,7 +6,7 @@ import httpx
 from dxc_shared.bus import RetryPolicy, Subscription
 from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.infrastructure import Infrastructure
-from dxc_shared.messages import SyncInvoicesJob
+from dxc_shared.messages import ConnectionChanged, SyncInvoicesJob
 from dxc_shared.service import Service
 
 from invoice_sync.exporter import InvoiceExporter
@@ -57,6 +57,11 @@ def create_service(
                 max_attempts=settings.job_max_attempts, backoff=(2.0, 10.0, 30.0, 60.0, 120.0)
             ),
             concurrency=settings.job_concurrency,
+        )
+    )
+    service.subscribe(
+        Subscription(
+            "invoice-sync.connection-changed", ConnectionChanged, exporter.on_connection_changed
         )
     )
     return service

@@ -53,6 +53,7 @@ from dxc_shared.db import Database
 from dxc_shared.dynamics.schema import ConnectorStatus
 from dxc_shared.logging import get_logger
 from dxc_shared.messages import (
+    ConnectionChanged,
     ConnectionSyncProfile,
     SyncFailure,
     SyncInvoicesJob,
@@ -120,6 +121,12 @@ class RunReport:
         self.failures.append(
             SyncFailure(record_id=invoice.id, record_number=invoice.number, message=message)
         )
+
+
+def reauthorisation_text(provider: str, message: str) -> str:
+    """What the connector record in Dynamics says when a grant must be renewed."""
+    system = "Xero" if provider == "xero" else "Dynamics 365"
+    return f"The connection to {system} needs to be authorised again: {message}"
 
 
 def idempotency_key(kind: str, pairs: Iterable[str], body: Sequence[JSON]) -> str:
@@ -223,13 +230,7 @@ class InvoiceExporter:
             )
             await self._publish(profile, run_id, report)
             return "failed"
-        dataverse = DataverseClient(
-            self._http,
-            org_url=profile.dynamics_org_url,
-            access_token=BrokeredToken(
-                self._token_broker, connection_id, "dynamics", resource=profile.dynamics_org_url
-            ),
-        )
+        dataverse = self._dataverse(connection_id, profile.dynamics_org_url)
         xero = XeroAccountingClient(
             self._http,
             base_url=self._xero_api_url,
@@ -254,6 +255,37 @@ class InvoiceExporter:
             report.xero_calls = xero.calls
         await self._publish(profile, run_id, report)
         return result
+
+    async def on_connection_changed(self, message: ConnectionChanged, _: MessageContext) -> None:
+        """A lost Xero grant stops the jobs (the connection is no longer due), so no run would
+        tell Dynamics users why nothing syncs: say it on the connector record now. (Without the
+        Dynamics grant there is no way to write there; the portal shows that one.)"""
+        profile = message.profile
+        xero_message = message.reauthorisation_needed.get("xero")
+        if not xero_message or "dynamics" in message.reauthorisation_needed:
+            return
+        if not profile.dynamics_org_url:
+            return
+        gateway = DynamicsGateway(self._dataverse(profile.connection_id, profile.dynamics_org_url))
+        try:
+            connector = await gateway.connector(profile.connection_id)
+            if connector is not None:
+                await gateway.set_connector_status(
+                    connector,
+                    ConnectorStatus.REAUTHORISATION_NEEDED,
+                    reauthorisation_text("xero", xero_message),
+                )
+        except (ReauthorisationNeeded, CredentialMissing):
+            logger.info("invoice_sync.reauthorisation_not_written", reason="no Dynamics grant")
+
+    def _dataverse(self, connection_id: uuid.UUID, org_url: str) -> DataverseClient:
+        return DataverseClient(
+            self._http,
+            org_url=org_url,
+            access_token=BrokeredToken(
+                self._token_broker, connection_id, "dynamics", resource=org_url
+            ),
+        )
 
     async def _publish(
         self, profile: ConnectionSyncProfile, run_id: uuid.UUID, report: RunReport
@@ -357,8 +389,7 @@ class _Run:
         self.report.failures.extend(await cancellations.run())
 
     async def _stop_for_reauthorisation(self, provider: str, message: str) -> None:
-        system = "Xero" if provider == "xero" else "Dynamics 365"
-        text = f"The connection to {system} needs to be authorised again: {message}"
+        text = reauthorisation_text(provider, message)
         if provider == "xero" and self.connector is not None:
             await self.gateway.set_connector_status(
                 self.connector, ConnectorStatus.REAUTHORISATION_NEEDED, text

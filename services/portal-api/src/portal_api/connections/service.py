@@ -161,7 +161,18 @@ def announce(session: AsyncSession, state: ConnectionState) -> None:
     session.add(state.connection)
     enqueue(
         session,
-        ConnectionChanged(profile=state.profile(), syncable=state.syncable),
+        ConnectionChanged(
+            profile=state.profile(),
+            syncable=state.syncable,
+            reauthorisation_needed={
+                provider: error
+                for provider, error in (
+                    ("xero", state.connection.xero_error),
+                    ("dynamics", state.connection.dynamics_error),
+                )
+                if error
+            },
+        ),
         headers={"connection_id": str(state.connection.id)},
     )
 
