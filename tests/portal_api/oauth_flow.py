@@ -13,6 +13,7 @@ import httpx
 
 from tests.portal_api.conftest import PORTAL_URL, WEB_URL
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox
+from tests.support.xero_sandbox import XeroSandbox
 
 
 def _get(url: str, **kwargs: Any) -> httpx.Response:
@@ -73,3 +74,57 @@ def portal_page(response: httpx.Response, connection_id: str) -> dict[str, str]:
     assert f"{location.scheme}://{location.netloc}" == WEB_URL
     assert location.path == f"/connections/{connection_id}"
     return {key: values[0] for key, values in parse_qs(location.query).items()}
+
+
+def settings_reviewed_in_dynamics(dynamics: RunningDynamicsSandbox, connection_id: str) -> None:
+    """A Dynamics user opens the connector's settings, reviews them and saves the row."""
+    token = dynamics.user_access_token()
+    api = f"{dynamics.org_url()}/api/data/v9.2"
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    connectors = httpx.get(
+        f"{api}/dxc_connectors",
+        params={"$filter": f"dxc_connectionid eq '{connection_id}'", "$select": "dxc_connectorid"},
+        headers=headers,
+    )
+    connectors.raise_for_status()
+    [connector] = connectors.json()["value"]
+    created = httpx.post(
+        f"{api}/dxc_connectorsettings",
+        json={
+            "dxc_name": "Settings",
+            "dxc_usexeroinvoicenumber": False,
+            "dxc_createcontacts": True,
+            "dxc_createproducts": False,
+            "dxc_defaultinvoicestatus": 100000002,
+            "dxc_defaultsalesaccountcode": "200",
+            "dxc_createcreditnotes": True,
+            "dxc_ConnectorId@odata.bind": f"/dxc_connectors({connector['dxc_connectorid']})",
+        },
+        headers=headers,
+    )
+    assert created.status_code == 204, created.text
+
+
+async def ready_connection(
+    browser: httpx.AsyncClient,
+    xero: XeroSandbox,
+    dynamics: RunningDynamicsSandbox,
+    name: str = "Contoso",
+) -> str:
+    """A connection with both sides connected, organisations chosen and tables installed."""
+    cid: str = (await browser.post("/v1/connections", json={"name": name})).json()["id"]
+    url = f"/v1/connections/{cid}"
+    assert portal_page(await connect_xero(browser, cid), cid) == {"connected": "xero"}
+    chosen = await browser.put(
+        f"{url}/xero/organisation", json={"tenant_id": xero.settings.demo_tenant_id}
+    )
+    assert chosen.status_code == 200, chosen.text
+    page = await connect_dynamics(browser, cid, dynamics)
+    assert portal_page(page, cid) == {"connected": "dynamics"}
+    picked = await browser.put(
+        f"{url}/dynamics/organisation", json={"org_url": dynamics.org_url("demo")}
+    )
+    assert picked.status_code == 200, picked.text
+    installed = await browser.post(f"{url}/dynamics/install")
+    assert installed.status_code == 200, installed.text
+    return cid

@@ -74,6 +74,16 @@ async def test_another_users_connection_is_not_found(portal: Portal) -> None:
             ("GET", url, None),
             ("PATCH", url, {"name": "Theirs now"}),
             ("DELETE", url, None),
+            ("POST", f"{url}/xero/authorize", None),
+            ("GET", f"{url}/dynamics/organisations", None),
+            ("PUT", f"{url}/xero/organisation", {"tenant_id": "x"}),
+            ("POST", f"{url}/dynamics/install", None),
+            ("GET", f"{url}/checklist", None),
+            ("POST", f"{url}/refresh", None),
+            ("GET", f"{url}/activity", None),
+            ("POST", f"{url}/sync", None),
+            ("POST", f"{url}/subscription", {"plan": "starter"}),
+            ("DELETE", f"{url}/subscription", None),
         ):
             response = await stranger.request(method, path, json=body)
             assert response.status_code == 404, (method, path, response.text)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import httpx
+from dxc_shared.bus import Subscription
 from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.infrastructure import Infrastructure
+from dxc_shared.messages import CredentialNeedsReauthorisation, SyncRunCompleted
 from dxc_shared.service import Service
 
+from portal_api.activity.endpoints import router as activity_router
+from portal_api.activity.service import ActivityHandlers
 from portal_api.auth.endpoints import router as auth_router
+from portal_api.billing.endpoints import router as billing_router
 from portal_api.billing.payments import FakePaymentProvider, PaymentProvider
 from portal_api.connections.endpoints import router as connections_router
 from portal_api.context import PortalContext
@@ -15,9 +20,17 @@ from portal_api.kit.email import EmailRelay, MailboxSender, MailSender, SmtpSend
 from portal_api.kit.errors import install_error_handlers
 from portal_api.oauth.endpoints import router as oauth_router
 from portal_api.settings import PortalApiSettings
+from portal_api.setup.endpoints import router as setup_router
 
 SERVICE_NAME = "portal-api"
-ROUTERS = (auth_router, connections_router, oauth_router)
+ROUTERS = (
+    auth_router,
+    connections_router,
+    oauth_router,
+    setup_router,
+    billing_router,
+    activity_router,
+)
 
 
 def mail_sender(settings: PortalApiSettings) -> MailSender:
@@ -71,4 +84,16 @@ def create_service(
     )
     service.app.state.email_relay = relay
     service.run_in_background(relay.run)
+
+    handlers = ActivityHandlers(infrastructure.database)
+    service.subscribe(
+        Subscription("portal-api.sync-run-completed", SyncRunCompleted, handlers.on_run_completed)
+    )
+    service.subscribe(
+        Subscription(
+            "portal-api.reauthorisation-needed",
+            CredentialNeedsReauthorisation,
+            handlers.on_reauthorisation_needed,
+        )
+    )
     return service

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from portal_api.activity import service
+from portal_api.activity.schemas import ActivityOut, SyncRequestedOut
+from portal_api.auth.dependencies import CurrentUser
+from portal_api.connections import service as connections
+from portal_api.context import Session
+from portal_api.kit.errors import error_responses
+
+router = APIRouter(prefix="/v1/connections/{connection_id}", tags=["activity"])
+
+
+@router.get(
+    "/activity",
+    summary="The connection's last sync runs, newest first: counts, ids and messages",
+    responses=error_responses(401, 404, 422),
+)
+async def activity(connection_id: uuid.UUID, current: CurrentUser, session: Session) -> ActivityOut:
+    state = await connections.owned_state(session, current.user, connection_id)
+    return await service.activity(session, state)
+
+
+@router.post(
+    "/sync",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Sync now",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def sync_now(
+    connection_id: uuid.UUID, current: CurrentUser, session: Session
+) -> SyncRequestedOut:
+    state = await connections.owned_state(session, current.user, connection_id)
+    service.request_sync(session, state)
+    return SyncRequestedOut(message="A sync will start in a moment.")

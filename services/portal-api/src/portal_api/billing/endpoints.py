@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from portal_api.auth.dependencies import CurrentUser
+from portal_api.billing import service
+from portal_api.billing.plans import PLANS
+from portal_api.billing.schemas import BillingIn, BillingOut, PlanOut, SubscribeIn
+from portal_api.connections import service as connections
+from portal_api.connections.schemas import ConnectionOut
+from portal_api.context import Context, Session
+from portal_api.kit.errors import error_responses
+
+router = APIRouter(prefix="/v1", tags=["billing"])
+
+
+@router.get("/plans", summary="The plans on sale")
+async def plans() -> list[PlanOut]:
+    return [PlanOut(**vars(plan)) for plan in PLANS.values()]
+
+
+@router.get("/billing", summary="Your billing details", responses=error_responses(401))
+async def get_billing(current: CurrentUser, session: Session) -> BillingOut:
+    return service.billing_out(await service.details_of(session, current.user))
+
+
+@router.put(
+    "/billing",
+    summary="Update your billing details; a `card_token` from the payment provider replaces the "
+    "card",
+    responses=error_responses(401, 402, 403, 422),
+)
+async def put_billing(
+    body: BillingIn, current: CurrentUser, session: Session, context: Context
+) -> BillingOut:
+    return await service.update(session, context.payments, current.user, body)
+
+
+@router.post(
+    "/connections/{connection_id}/subscription",
+    summary="Subscribe the connection to a plan (charges the card on file)",
+    responses=error_responses(401, 402, 403, 404, 409, 422),
+)
+async def subscribe(
+    connection_id: uuid.UUID,
+    body: SubscribeIn,
+    current: CurrentUser,
+    session: Session,
+    context: Context,
+) -> ConnectionOut:
+    state = await connections.open_state(session, current.user, connection_id)
+    return (await service.subscribe(session, context, current.user, state, body.plan)).out()
+
+
+@router.delete(
+    "/connections/{connection_id}/subscription",
+    summary="Cancel: deactivates and archives the connection; no more syncing",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def cancel(
+    connection_id: uuid.UUID, current: CurrentUser, session: Session, context: Context
+) -> ConnectionOut:
+    state = await connections.open_state(session, current.user, connection_id)
+    return (await service.cancel(session, context, state)).out()

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, StringConstraints
+
+from portal_api.auth.schemas import Email
+from portal_api.connections.schemas import PlanCode
+
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Text100 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+Text32 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
+Country = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern="^[A-Za-z]{2}$")
+]
+
+
+class PlanOut(BaseModel):
+    code: str
+    name: str
+    monthly_price: Decimal
+    currency: str
+    sync_interval_seconds: int
+    max_invoices_per_month: int
+
+
+class PaymentMethodOut(BaseModel):
+    brand: str
+    last4: str
+
+
+class BillingIn(BaseModel):
+    name: Text200 | None = None
+    email: Email | None = None
+    address_line1: Text200 | None = None
+    address_line2: Text200 | None = None
+    city: Text100 | None = None
+    postcode: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
+    country: Country | None = None
+    vat_number: Text32 | None = None
+    card_token: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+
+
+class BillingOut(BaseModel):
+    name: str | None
+    email: str | None
+    address_line1: str | None
+    address_line2: str | None
+    city: str | None
+    postcode: str | None
+    country: str | None
+    vat_number: str | None
+    payment_method: PaymentMethodOut | None
+
+
+class SubscribeIn(BaseModel):
+    plan: PlanCode

@@ -1,0 +1,172 @@
+"""Install into Dynamics, the checklist, and re-reading what lives in Dynamics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dxc_shared.dynamics import installer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal_api.connections import service as connections
+from portal_api.connections.service import ConnectionState
+from portal_api.context import PortalContext
+from portal_api.kit.errors import Conflict, PortalError
+from portal_api.setup import dynamics
+from portal_api.setup.schemas import (
+    ChecklistOut,
+    ChecklistStep,
+    ConnectionWithSettings,
+    DynamicsSettings,
+    InstallOut,
+)
+
+
+async def install(
+    session: AsyncSession, context: PortalContext, state: ConnectionState
+) -> InstallOut:
+    client = dynamics.dataverse(session, context, state)
+    try:
+        result = await dynamics.install(client, state)
+    except dynamics.DATAVERSE_ERRORS as error:
+        raise dynamics.dataverse_problem(error) from error
+    await connections.touch(session, state)
+    return result
+
+
+@dataclass
+class SettingsRead:
+    settings: DynamicsSettings | None
+    problem: str | None = None
+
+
+async def _settings(
+    session: AsyncSession, context: PortalContext, state: ConnectionState
+) -> SettingsRead:
+    connection = state.connection
+    if not connection.tables_installed or connection.dynamics_connector_id is None:
+        return SettingsRead(None, "Install the connector's tables in Dynamics 365 first.")
+    if connection.archived_at is not None:
+        return SettingsRead(None, "This connection is archived.")
+    if connection.dynamics_error:
+        return SettingsRead(None, connection.dynamics_error)
+    client = dynamics.dataverse(session, context, state)
+    try:
+        return SettingsRead(await dynamics.read_settings(client, connection.dynamics_connector_id))
+    except dynamics.DATAVERSE_ERRORS as error:
+        return SettingsRead(None, dynamics.dataverse_problem(error).detail)
+    except PortalError as error:  # no token: the problem is the tip
+        return SettingsRead(None, error.detail)
+
+
+async def refresh(
+    session: AsyncSession, context: PortalContext, state: ConnectionState
+) -> ConnectionWithSettings:
+    """Re-read from Dynamics: the settings row and the signed-in user's privileges."""
+    if not state.connection.tables_installed:
+        raise Conflict("Install the connector's tables in Dynamics 365 first.")
+    client = dynamics.dataverse(session, context, state)
+    try:
+        state.connection.missing_privileges = await installer.missing_privileges(client)
+        connector = state.connection.dynamics_connector_id or await dynamics.ensure_connector(
+            client, state
+        )
+        state.connection.dynamics_connector_id = connector
+        settings = await dynamics.read_settings(client, connector)
+    except dynamics.DATAVERSE_ERRORS as error:
+        raise dynamics.dataverse_problem(error) from error
+    await connections.touch(session, state)
+    return ConnectionWithSettings(**state.out().model_dump(), settings=settings)
+
+
+async def checklist(
+    session: AsyncSession, context: PortalContext, state: ConnectionState
+) -> ChecklistOut:
+    c = state.connection
+    read = await _settings(session, context, state)
+    missing = c.missing_privileges or []
+    trial_end = state.trial_ends_at.strftime("%d %B %Y")
+    steps = [
+        ChecklistStep(
+            key="xero_connected",
+            title="Connect to Xero",
+            done=c.xero_connected and c.xero_error is None,
+            tip=c.xero_error
+            or (
+                "Connected to Xero."
+                if c.xero_connected
+                else "Choose Connect to Xero and sign in with a Xero user who can see the "
+                "organisation's invoices."
+            ),
+        ),
+        ChecklistStep(
+            key="xero_organisation",
+            title="Choose the Xero organisation",
+            done=c.xero_tenant_id is not None,
+            tip=f"Syncing with {c.xero_tenant_name}."
+            if c.xero_tenant_id
+            else "Pick the Xero organisation to send invoices to.",
+        ),
+        ChecklistStep(
+            key="dynamics_connected",
+            title="Connect to Dynamics 365",
+            done=c.dynamics_connected and c.dynamics_error is None,
+            tip=c.dynamics_error
+            or (
+                "Connected to Dynamics 365."
+                if c.dynamics_connected
+                else "Choose Connect to Dynamics and sign in with your Microsoft work account."
+            ),
+        ),
+        ChecklistStep(
+            key="dynamics_organisation",
+            title="Choose the Dynamics 365 organisation",
+            done=c.dynamics_org_url is not None,
+            tip=f"Syncing with {c.dynamics_org_name} ({c.dynamics_org_url})."
+            if c.dynamics_org_url
+            else "Pick the Dynamics 365 organisation whose invoices should go to Xero.",
+        ),
+        ChecklistStep(
+            key="tables_installed",
+            title="Install the connector in Dynamics 365",
+            done=c.tables_installed,
+            tip="The connector's tables and columns are in Dynamics 365."
+            if c.tables_installed
+            else "Choose Install to create the connector's tables and columns in Dynamics 365.",
+        ),
+        ChecklistStep(
+            key="permissions",
+            title="Dynamics 365 permissions",
+            done=c.tables_installed and not missing,
+            tip=(
+                "The signed-in Dynamics 365 user may do everything the connector needs."
+                if c.tables_installed and not missing
+                else "Ask your Dynamics 365 administrator for a security role that lets you "
+                + "; ".join(missing)
+                + ", then choose Refresh."
+                if missing
+                else "Install the connector first; its permissions are checked then."
+            ),
+        ),
+        ChecklistStep(
+            key="settings_reviewed",
+            title="Review the connector settings in Dynamics 365",
+            done=read.settings is not None,
+            tip="The settings are in Dynamics 365 (Xero connector settings)."
+            if read.settings is not None
+            else read.problem
+            or "Open Xero connector settings in Dynamics 365, create the settings for this "
+            "connector (invoice numbers, contacts, products, default status and accounts), "
+            "save them, then choose Refresh.",
+        ),
+        ChecklistStep(
+            key="subscription_active",
+            title="Subscription",
+            done=state.plan_active,
+            tip=f"Subscribed to the {state.subscription.plan} plan."
+            if state.subscription_active and state.subscription is not None
+            else f"Your free trial runs until {trial_end}; subscribe before then to keep syncing."
+            if state.trial_active
+            else "Your free trial has ended. Subscribe to a plan to start syncing again.",
+        ),
+    ]
+    return ChecklistOut(complete=all(step.done for step in steps), steps=steps)
