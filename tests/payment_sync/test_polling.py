@@ -155,3 +155,24 @@ async def test_a_balance_that_falls_overdue_without_a_change_in_xero_is_refreshe
     assert (run.error, run.failed, run.succeeded) == (None, 0, 1)
     row = await connection.dynamics_row(schema.ACCOUNT.entity_set, account)
     assert (row["dxc_outstandingbalance"], row["dxc_overduebalance"]) == (115.0, 115.0)
+
+
+async def test_a_payment_removed_in_xero_reopens_the_paid_invoice(connection: Connection) -> None:
+    contact = connection.xero_contact("Coho Winery")
+    invoice = connection.xero_invoice(contact, 10)
+    account = await connection.dynamics_account("Coho Winery", contact)
+    exported = await connection.exported_invoice(account, invoice)
+    payment = connection.xero_payment(invoice["InvoiceID"], 11.5)
+    await connection.poll()
+    assert (await connection.dynamics_row(schema.INVOICE.entity_set, exported))["statecode"] == 2
+
+    connection.xero.clock.advance(5)
+    connection.xero_admin(
+        "payments", "Payments", [{"PaymentID": payment["PaymentID"], "Status": "DELETED"}]
+    )
+    run = await connection.poll()
+
+    assert (run.error, run.failed) == (None, 0)
+    row = await connection.dynamics_row(schema.INVOICE.entity_set, exported)
+    assert (row["statecode"], row["statuscode"]) == (0, 1)  # Active again
+    assert (row["dxc_xerostatus"], row["dxc_amountdue"]) == ("AUTHORISED", 11.5)

@@ -92,9 +92,9 @@ async def test_a_payment_reaches_dynamics_through_the_webhook(
     deliveries = connection.xero.admin("GET", "webhooks/deliveries").json()
     assert {d["status"] for d in deliveries if d["url"] == webhooks} == {200}
     assert sample(EVENTS, {"result": "accepted"}) > accepted
+    await connection.bus.next_run(connection.connection_id, "payments", after=0)
     runs = connection.bus.runs_of(connection.connection_id, "payments")
-    assert runs
-    assert all(run.failed == 0 for run in runs)
+    assert all((run.failed, run.error) == (0, None) for run in runs)
 
 
 async def test_xero_intent_to_receive_check_passes(xero: XeroSandbox, webhooks: str) -> None:

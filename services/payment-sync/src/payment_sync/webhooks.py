@@ -83,7 +83,7 @@ async def xero_webhook(request: Request) -> Response:
             invoices[tenant].add(resource)
         elif category == "CONTACT":
             contacts[tenant].add(resource)
-    tenants = set(invoices) | set(contacts)
+    tenants = {str(event.get("tenantId") or "").lower() for event in events} - {""}
     database: Database = request.app.state.database
     async with database.unit_of_work() as session:
         connections = (
@@ -104,6 +104,8 @@ async def xero_webhook(request: Request) -> Response:
         for connection_id, tenant_id in connections:
             tenant = str(tenant_id).lower()
             known.add(tenant)
+            if not invoices[tenant] and not contacts[tenant]:
+                continue  # e.g. credit notes only: what they change on invoices, polling finds
             enqueue(
                 session,
                 XeroChangesNotified(
