@@ -45,8 +45,9 @@ build_web() {
     return 0
   fi
   local hash
-  hash=$(cd web && find src public index.html package.json package-lock.json tsconfig.json \
-    vite.config.ts -type f 2>/dev/null | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)
+  # public/ is optional (Vite copies it as is when present).
+  hash=$(cd web && find src $(ls -d public 2>/dev/null) index.html package.json package-lock.json \
+    tsconfig.json vite.config.ts -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)
   if [[ -f web/dist/.sources-hash && "$(cat web/dist/.sources-hash)" == "$hash" ]]; then
     return 0
   fi
