@@ -176,3 +176,16 @@ async def test_a_payment_removed_in_xero_reopens_the_paid_invoice(connection: Co
     row = await connection.dynamics_row(schema.INVOICE.entity_set, exported)
     assert (row["statecode"], row["statuscode"]) == (0, 1)  # Active again
     assert (row["dxc_xerostatus"], row["dxc_amountdue"]) == ("AUTHORISED", 11.5)
+
+
+async def test_a_connection_xero_no_longer_lets_in_is_reported_not_retried(
+    connection: Connection,
+) -> None:
+    # The user disconnects the app in Xero: the grant dies, token-broker cannot refresh it.
+    connection.xero.admin("POST", f"organisations/{connection.tenant_id}/revoke-grants")
+
+    run = await connection.poll()
+
+    assert run.error is not None
+    assert "reconnect Xero" in run.error
+    assert (run.succeeded, run.failed) == (0, 0)
