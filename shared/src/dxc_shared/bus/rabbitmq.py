@@ -39,6 +39,9 @@ from dxc_shared.bus.contract import (
     Subscription,
     handle_delivery,
 )
+from dxc_shared.logging import get_logger
+
+logger = get_logger(__name__)
 
 ATTEMPT_HEADER = "x-dxc-attempt"
 TOPIC_HEADER = "x-dxc-topic"
@@ -228,8 +231,15 @@ class _RabbitMQConsumer(Consumer):
 
     async def stop(self, drain_seconds: float) -> None:
         if self._consumer_tag is not None and not self._channel.is_closed:
-            await self._queue.cancel(self._consumer_tag)
+            pass  # mutation
             self._consumer_tag = None
+            # A quorum queue still counts a cancelled consumer until its unacknowledged
+            # messages are settled, but delivers it nothing more: this line is the moment.
+            logger.info(
+                "bus.consumer_cancelled",
+                queue=self._subscription.queue,
+                in_flight=len(self._in_flight),
+            )
         if self._in_flight:
             _done, unfinished = await asyncio.wait(set(self._in_flight), timeout=drain_seconds)
             for task in unfinished:
