@@ -4,9 +4,11 @@ redirects are followed by hand, as a browser would."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +44,7 @@ INTERNAL_KEY = "portal-test-internal-key"
 PASSWORD = "correct horse 42"
 RUN = uuid.uuid4().hex[:8]
 M = TypeVar("M", bound=BusMessage)
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +130,20 @@ def portal_settings(
         "email_poll_seconds": 0.2,
     }
     return PortalApiSettings(**(values | extra))
+
+
+async def until(
+    fetch: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, within: float = 10.0
+) -> T:
+    """Fetch until `done(value)` (for what only an async call can read); fails after `within`."""
+    deadline = time.monotonic() + within
+    while True:
+        value = await fetch()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not done within {within} s; last value: {value!r}")
+        await asyncio.sleep(0.02)
 
 
 @dataclass
