@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -120,6 +120,98 @@ class World:
     async def invoice_ids(self) -> dict[str, str]:
         rows = await self.dataverse.query("invoices", select=["invoiceid", "invoicenumber"])
         return {str(row["invoicenumber"]): str(row["invoiceid"]) for row in rows}
+
+    async def ids_of(self, entity_set: str, key: str, name: str) -> dict[str, str]:
+        rows = await self.dataverse.query(entity_set, select=[key, name])
+        return {str(row[name]): str(row[key]) for row in rows}
+
+    async def new_invoice(
+        self,
+        number: str,
+        *,
+        customer: tuple[str, str] | None = ("account", "Fabrikam Ltd"),
+        price_list: str | None = "Retail NZD",
+        delivered: date | None = None,
+        lines: list[JSON] | None = None,
+        currency: str = "NZD",
+        **columns: Any,
+    ) -> str:
+        """An active invoice with lines; `lines` are invoicedetail payloads where `product` is a
+        product number, or write-ins with `productdescription` and `priceperunit`."""
+        currencies = await self.ids_of(
+            "transactioncurrencies", "transactioncurrencyid", "isocurrencycode"
+        )
+        if currency not in currencies:
+            currencies[currency] = self.seed(
+                "transactioncurrency",
+                [
+                    {
+                        "currencyname": currency,
+                        "isocurrencycode": currency,
+                        "currencysymbol": currency,
+                        "exchangerate": 1.0,
+                        "currencyprecision": 2,
+                    }
+                ],
+            )[0]
+        payload: JSON = {
+            "invoicenumber": number,
+            "name": f"Invoice {number}",
+            "datedelivered": (delivered or datetime.now(UTC).date()).isoformat(),
+            "transactioncurrencyid@odata.bind": f"/transactioncurrencies({currencies[currency]})",
+            **columns,
+        }
+        if customer is not None:
+            kind, name = customer
+            if kind == "account":
+                found = await self.ids_of("accounts", "accountid", "name")
+            else:
+                found = await self.ids_of("contacts", "contactid", "fullname")
+            payload[f"customerid_{kind}@odata.bind"] = f"/{kind}s({found[name]})"
+        if price_list is not None:
+            levels = await self.ids_of("pricelevels", "pricelevelid", "name")
+            payload["pricelevelid@odata.bind"] = f"/pricelevels({levels[price_list]})"
+        invoice_id = self.seed("invoice", [payload])[0]
+        products = await self.ids_of("products", "productid", "productnumber")
+        details = []
+        for line in lines if lines is not None else [{"product": "WIDGET-A", "quantity": 2}]:
+            detail = {k: v for k, v in line.items() if k != "product"}
+            detail["invoiceid@odata.bind"] = f"/invoices({invoice_id})"
+            detail["transactioncurrencyid@odata.bind"] = (
+                f"/transactioncurrencies({currencies[currency]})"
+            )
+            if "product" in line:
+                detail["productid@odata.bind"] = f"/products({products[str(line['product'])]})"
+                detail.setdefault("isproductoverridden", False)
+            else:
+                detail.setdefault("isproductoverridden", True)
+            details.append(detail)
+        if details:
+            self.seed("invoicedetail", details)
+        return invoice_id
+
+    def xero_contact(self, name: str) -> str:
+        """A contact someone already keeps in Xero."""
+        response = self.xero.admin(
+            "POST",
+            f"organisations/{self.xero.tenant}/contacts",
+            json={"Contacts": [{"Name": name}]},
+        )
+        response.raise_for_status()
+        contact_id: str = response.json()["Contacts"][0]["ContactID"]
+        return contact_id
+
+    async def xero_reference_row(self, entity_set: str, **columns: Any) -> str:
+        """A row of the connector's Xero tax rates or chart of accounts, as payment-sync keeps
+        them, for per-line overrides."""
+        return await self.dataverse.create(
+            entity_set,
+            {
+                "dxc_name": "Xero reference row",
+                **{f"dxc_{name}": value for name, value in columns.items()},
+                "dxc_ConnectorId@odata.bind": f"/{CONNECTOR.entity_set}({self.connector_id})",
+            },
+        )
 
     async def hand_over(self, *invoice_ids: str) -> None:
         """What a user does to say "ready to sync": set the invoice's connector lookup."""
