@@ -112,6 +112,26 @@ async def test_a_connection_that_is_not_syncable_is_never_dispatched(
     assert running.invoice_jobs_for(connection.connection_id) == []
 
 
+async def test_a_connection_stops_being_due_when_its_trial_ends(
+    running: RunningScheduler,
+) -> None:
+    now = datetime.now(UTC)
+    in_trial, trial_over = profile(), profile()
+    await running.publish.publish(
+        ConnectionChanged(profile=in_trial, syncable=True, active_until=now + timedelta(days=3))
+    )
+    await running.publish.publish(
+        ConnectionChanged(
+            profile=trial_over, syncable=True, active_until=now - timedelta(seconds=1)
+        )
+    )
+    await running.publish.publish(SyncRequested(connection_id=trial_over.connection_id))
+
+    await eventually(lambda: len(running.invoice_jobs_for(in_trial.connection_id)) == 1)
+    await asyncio.sleep(0.5)  # ten ticks
+    assert running.invoice_jobs_for(trial_over.connection_id) == []
+
+
 async def test_sync_now_dispatches_before_the_interval_is_up(running: RunningScheduler) -> None:
     connection = profile(interval=3600)
     await running.publish.publish(ConnectionChanged(profile=connection, syncable=True))

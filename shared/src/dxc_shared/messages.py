@@ -48,6 +48,12 @@ class ConnectionChanged(BusMessage):
     topic: ClassVar[str] = "connections.changed"
     profile: ConnectionSyncProfile
     syncable: bool
+    active_until: datetime | None = Field(
+        default=None,
+        description="When the plan stops paying for syncing (the trial's end without a "
+        "subscription); None while a subscription is active. Time alone ends a trial, with no "
+        "change to announce, so the scheduler checks this itself.",
+    )
     reauthorisation_needed: dict[Provider, str] = Field(
         default_factory=dict,
         description="Provider -> why a person must connect it again; invoice-sync writes the "

@@ -29,7 +29,7 @@ from dxc_shared.messages import (
 )
 from dxc_shared.outbox import enqueue_all
 from prometheus_client import Counter, Histogram
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 
 from scheduler.models import ConnectionSchedule
 
@@ -80,6 +80,7 @@ class Scheduler:
                 schedule.next_due_at = self._clock()  # newly ready: sync at once
             schedule.profile = profile.model_dump(mode="json")
             schedule.syncable = message.syncable
+            schedule.active_until = message.active_until
         if message.syncable:
             self.wake.set()
 
@@ -96,6 +97,9 @@ class Scheduler:
             schedule = await session.get(ConnectionSchedule, message.connection_id)
             if schedule is None or not schedule.syncable:
                 logger.info("scheduler.sync_request_ignored", reason="not syncable")
+                return
+            if schedule.active_until and _aware(schedule.active_until) <= self._clock():
+                logger.info("scheduler.sync_request_ignored", reason="trial over")
                 return
             schedule.next_due_at = self._clock()
         self.wake.set()
@@ -120,7 +124,14 @@ class Scheduler:
                 await session.execute(
                     select(ConnectionSchedule.connection_id, ConnectionSchedule.profile)
                     .add_columns(ConnectionSchedule.next_due_at)
-                    .where(ConnectionSchedule.syncable, ConnectionSchedule.next_due_at <= now)
+                    .where(
+                        ConnectionSchedule.syncable,
+                        ConnectionSchedule.next_due_at <= now,
+                        or_(
+                            ConnectionSchedule.active_until.is_(None),
+                            ConnectionSchedule.active_until > now,
+                        ),
+                    )
                     .order_by(ConnectionSchedule.next_due_at)
                     .limit(self._batch_size)
                     .with_for_update(skip_locked=True)

@@ -164,6 +164,7 @@ def announce(session: AsyncSession, state: ConnectionState) -> None:
         ConnectionChanged(
             profile=state.profile(),
             syncable=state.syncable,
+            active_until=None if state.subscription_active else aware(state.trial_ends_at),
             reauthorisation_needed={
                 provider: error
                 for provider, error in (
