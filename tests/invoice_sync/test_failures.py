@@ -1,0 +1,85 @@
+"""Failures are per invoice, in words a finance user acts on; the rest of the run goes on, and
+setting the export status back to No retries a fixed invoice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dxc_shared.dynamics.schema import ExportStatus, SyncOutcome
+from prometheus_client import REGISTRY
+
+from tests.invoice_sync.conftest import World
+
+
+def failures_counted(reason: str) -> float:
+    return REGISTRY.get_sample_value("dxc_invoice_sync_failures_total", {"reason": reason}) or 0.0
+
+
+async def test_each_bad_invoice_fails_alone_with_its_reason_and_a_fix_retries_it(
+    world_factory: Any,
+) -> None:
+    world: World = await world_factory()
+    unknown_account = await world.xero_reference_row("dxc_xeroaccounts", code="999")
+    invalid_tax = await world.xero_reference_row("dxc_xerotaxrates", taxtype="BOGUS")
+    good = await world.new_invoice("F-1")
+    bad_account = await world.new_invoice(
+        "F-2",
+        lines=[
+            {
+                "product": "WIDGET-A",
+                "quantity": 1,
+                "dxc_AccountId@odata.bind": f"/dxc_xeroaccounts({unknown_account})",
+            }
+        ],
+    )
+    bad_tax = await world.new_invoice(
+        "F-3",
+        lines=[
+            {
+                "productdescription": "Consulting",
+                "quantity": 2,
+                "priceperunit": 100,
+                "dxc_TaxRateId@odata.bind": f"/dxc_xerotaxrates({invalid_tax})",
+            }
+        ],
+    )
+    bad_currency = await world.new_invoice("F-4", currency="JPY")
+    await world.hand_over(good, bad_account, bad_tax, bad_currency)
+    before = {
+        reason: failures_counted(reason)
+        for reason in ("account_code_unknown", "tax_type_invalid", "currency_not_enabled")
+    }
+
+    run = await world.sync()
+
+    assert (run.succeeded, run.failed, run.error) == (1, 3, None)
+    messages = {failure.record_number: failure.message for failure in run.failures}
+    assert messages["F-2"].startswith(
+        "The account code '999' is not in Xero's chart of accounts (or is archived)."
+    )
+    assert messages["F-3"].startswith(
+        "The tax type 'BOGUS' does not exist in Xero or cannot be used on sales invoices."
+    )
+    assert messages["F-4"].startswith("The currency JPY is not enabled in Xero.")
+    for number, invoice_id in (("F-2", bad_account), ("F-3", bad_tax), ("F-4", bad_currency)):
+        assert (await world.invoice(invoice_id))["dxc_exportstatus"] == ExportStatus.FAILED
+        [history] = await world.history(invoice_id)
+        assert (history["dxc_outcome"], history["dxc_message"]) == (
+            SyncOutcome.FAILED,
+            messages[number],
+        )
+    assert (await world.invoice(good))["dxc_exportstatus"] == ExportStatus.YES
+    assert len(world.xero_invoices()) == 1
+    for reason, count in before.items():
+        assert failures_counted(reason) == count + 1
+
+    # A person fixes the account and sets the export status back to No.
+    await world.dataverse.update("dxc_xeroaccounts", unknown_account, {"dxc_code": "200"})
+    await world.dataverse.update("invoices", bad_account, {"dxc_exportstatus": ExportStatus.NO})
+    run = await world.sync()
+
+    assert (run.succeeded, run.failed) == (1, 0)
+    assert (await world.invoice(bad_account))["dxc_exportstatus"] == ExportStatus.YES
+    outcomes = [row["dxc_outcome"] for row in await world.history(bad_account)]
+    assert outcomes == [SyncOutcome.FAILED, SyncOutcome.SUCCESS]
+    assert len(world.xero_invoices()) == 2
