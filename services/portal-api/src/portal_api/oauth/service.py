@@ -84,8 +84,10 @@ async def finish(
             "started in another browser). Start connecting again from the connection page.",
             field="state",
         )
-    await session.delete(pending)
+    # Read before the first write: on SQLite (the embedded mode) a flushed DELETE holds the
+    # database's one write lock, and token-broker, writing the grant below, would wait for it.
     state = await connections.open_state(session, current.user, pending.connection_id)
+    await session.delete(pending)
     if error or not code:
         return state, providers.denial_message(provider, error or "no_code", error_description)
     try:
