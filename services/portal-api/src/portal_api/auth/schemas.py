@@ -6,10 +6,13 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from portal_api.kit.text import Name, Token, no_control_characters
+
 MIN_PASSWORD = 10
 
 
 def _email(value: str) -> str:
+    no_control_characters(value)
     local, at, domain = value.partition("@")
     if not at or not local or "." not in domain or " " in value or domain.startswith("."):
         raise ValueError("Enter a valid e-mail address, like name@company.com")
@@ -28,8 +31,6 @@ Email = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=320), AfterValidator(_email)
 ]
 Password = Annotated[str, Field(max_length=128), AfterValidator(_password)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Token = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class RegisterIn(BaseModel):

@@ -7,10 +7,8 @@ from pydantic import BaseModel, StringConstraints
 
 from portal_api.auth.schemas import Email
 from portal_api.connections.schemas import PlanCode
+from portal_api.kit.text import Text20, Text32, Text100, Text200, Token
 
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Text100 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
-Text32 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
 Country = Annotated[
     str, StringConstraints(strip_whitespace=True, to_upper=True, pattern="^[A-Za-z]{2}$")
 ]
@@ -36,10 +34,10 @@ class BillingIn(BaseModel):
     address_line1: Text200 | None = None
     address_line2: Text200 | None = None
     city: Text100 | None = None
-    postcode: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
+    postcode: Text20 | None = None
     country: Country | None = None
     vat_number: Text32 | None = None
-    card_token: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    card_token: Token | None = None
 
 
 class BillingOut(BaseModel):

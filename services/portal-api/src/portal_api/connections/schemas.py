@@ -6,9 +6,10 @@ import zoneinfo
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field
 
 from portal_api.billing.plans import DEFAULT_PLAN, PLANS
+from portal_api.kit.text import Name
 
 Status = Literal["draft", "active", "reauthorisation_needed", "cancelled", "archived"]
 
@@ -35,9 +36,7 @@ def _plan(value: str) -> str:
 
 TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_time_zone)]
 PlanCode = Annotated[str, Field(max_length=32), AfterValidator(_plan)]
-ConnectionName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
-]
+ConnectionName = Name
 
 
 class ConnectionIn(BaseModel):

@@ -60,7 +60,7 @@ async def callback(
     current: CurrentUser,
     session: Session,
     context: Context,
-    state: Annotated[str, Query(min_length=1, max_length=64)],
+    state: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
     code: QueryText = None,
     error: QueryText = None,
     error_description: QueryText = None,

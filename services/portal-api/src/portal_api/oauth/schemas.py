@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from typing import Annotated
+from pydantic import BaseModel
 
-from pydantic import BaseModel, StringConstraints
-
-Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]
+from portal_api.kit.text import Identifier
 
 
 class AuthorizeOut(BaseModel):
