@@ -30,9 +30,11 @@ def serve_in_thread(
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
     startup_timeout: float = 15.0,
+    port: int | None = None,
 ) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 and yield its base URL (no trailing slash)."""
-    port = free_port()
+    """Serve `app` on 127.0.0.1 (on `port`, for an app that must know its address before it
+    starts; else a free one) and yield its base URL (no trailing slash)."""
+    port = port or free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
