@@ -147,7 +147,7 @@ async def test_sigterm_lets_the_job_in_hand_finish_and_takes_no_new_one(
 
     assert worker.process.returncode == -signal.SIGTERM, worker.log.read_text()
     assert markers(tmp_path, in_hand, "finished") == [worker.pid]
-    assert markers(tmp_path, later, "started") == []
+    assert markers(tmp_path, later, "started") == [], worker.log.read_text()
     # The finished job was acknowledged (not back in the queue); the later one waits there.
     assert await waiting_in_queue(rabbitmq_url, broker) == 1
 

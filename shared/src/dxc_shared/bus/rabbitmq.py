@@ -202,11 +202,18 @@ class _RabbitMQConsumer(Consumer):
         self._dead_letter_queue = dead_letter_queue
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._consumer_tag: str | None = None
+        self._stopping = False
 
     async def start(self) -> None:
         self._consumer_tag = await self._queue.consume(self._on_message, no_ack=False)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        if self._stopping:
+            # Delivered around or even after the cancel (RabbitMQ may still deliver to a
+            # cancelled quorum-queue consumer that holds unacknowledged messages). Leave it
+            # unacknowledged: closing the channel returns it to the queue. (A nack would have
+            # it redelivered here at once, again and again.)
+            return
         task = asyncio.current_task()
         assert task is not None
         self._in_flight.add(task)
@@ -230,8 +237,9 @@ class _RabbitMQConsumer(Consumer):
             self._in_flight.discard(task)
 
     async def stop(self, drain_seconds: float) -> None:
+        self._stopping = True
         if self._consumer_tag is not None and not self._channel.is_closed:
-            pass  # mutation
+            await self._queue.cancel(self._consumer_tag)
             self._consumer_tag = None
             # A quorum queue still counts a cancelled consumer until its unacknowledged
             # messages are settled, but delivers it nothing more: this line is the moment.
