@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,12 +107,33 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    item.stash.setdefault(FAILED, False)
+    if report.when == "call" and report.failed:
+        item.stash[FAILED] = True
+    return report
+
+
+FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def page(browser: Browser, stack: Stack) -> Iterator[Page]:
+def page(
+    browser: Browser, stack: Stack, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Page]:
     context = browser.new_context(base_url=stack.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(20_000)
     page = context.new_page()
     yield page
+    if request.node.stash.get(FAILED, False):
+        # What the browser showed when the test failed, and what the server logged.
+        shot = tmp_path / "failure.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"page at failure: {page.url}, screenshot {shot}, server log {stack.log}")
     context.close()
 
 

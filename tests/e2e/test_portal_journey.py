@@ -5,14 +5,19 @@ organisations → install the tables → checklist green → subscribe → sync 
 from __future__ import annotations
 
 import re
+import time
 import uuid
+from collections.abc import Callable
 
+import httpx
 import pytest
-from dxc_shared.dynamics.schema import SETTINGS
+from dxc_shared.dynamics.schema import CONNECTOR, SETTINGS, SETTINGS_CONNECTOR
+from dynamics_sandbox.settings import DynamicsSandboxSettings
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Stack, screenshot
 from tests.e2e.mailbox import wait_for_link
+from tests.support.dynamics_sandbox import RunningDynamicsSandbox
 
 PASSWORD = "correct horse battery staple 7"
 XERO_USER = ("demo@xero-sandbox.example", "demo")
@@ -101,7 +106,7 @@ def create_connection(page: Page) -> str:
 
 
 def connect_xero(page: Page) -> None:
-    xero = page.get_by_role("region", name="Xero")
+    xero = page.get_by_role("region", name="Xero", exact=True)
     xero.get_by_role("button", name="Connect to Xero").click()
     page.get_by_label("Email address").fill(XERO_USER[0])
     page.get_by_label("Password").fill(XERO_USER[1])
@@ -117,7 +122,7 @@ def connect_xero(page: Page) -> None:
 
 
 def connect_dynamics(page: Page) -> None:
-    dynamics = page.get_by_role("region", name="Dynamics 365")
+    dynamics = page.get_by_role("region", name="Dynamics 365", exact=True)
     dynamics.get_by_role("button", name="Connect to Dynamics 365").click()
     page.get_by_placeholder("Email").fill(DYNAMICS_USER[0])
     page.get_by_placeholder("Password").fill(DYNAMICS_USER[1])
@@ -129,7 +134,7 @@ def connect_dynamics(page: Page) -> None:
     if accept.is_visible():
         accept.click()
     expect(page.get_by_role("status").filter(has_text="Dynamics 365 is connected")).to_be_visible()
-    dynamics = page.get_by_role("region", name="Dynamics 365")
+    dynamics = page.get_by_role("region", name="Dynamics 365", exact=True)
     dynamics.get_by_label("Dynamics 365 organisation").select_option(index=0)
     dynamics.get_by_role("button", name="Use this organisation").click()
     expect(dynamics).to_contain_text("Connected to")
@@ -144,21 +149,42 @@ def install_tables(page: Page) -> None:
     expect(install).to_contain_text("Installed.")
 
 
-def review_settings_in_dynamics(stack: Stack, page: Page) -> None:
-    """The person reviews the connector's settings in Dynamics 365 (saving the settings row
-    there), then has the portal read them again."""
-    with stack.api() as client:
+def review_settings_in_dynamics(stack: Stack, page: Page, connection_id: str) -> None:
+    """The person saves the connector's settings in Dynamics 365 (as the demo user, through
+    the Web API), then has the portal read them again."""
+    sandbox = RunningDynamicsSandbox(
+        f"{stack.url}/sandbox/dynamics",
+        DynamicsSandboxSettings(
+            demo_redirect_uris=[f"{stack.url}/portal-api/v1/oauth/dynamics/callback"]
+        ),
+    )
+    headers = {"Authorization": f"Bearer {sandbox.user_access_token()}"}
+    web_api = f"{sandbox.org_url()}/api/data/v9.2"
+    with httpx.Client(base_url=web_api, headers=headers, timeout=30) as client:
+        connectors = client.get(
+            f"/{CONNECTOR.entity_set}",
+            params={"$filter": f"dxc_connectionid eq '{connection_id}'"},
+        )
+        connectors.raise_for_status()
+        (connector,) = connectors.json()["value"]
         client.post(
-            f"/sandbox/dynamics/sandbox-admin/orgs/demo/records/{SETTINGS.logical_name}",
-            json={"dxc_createcontacts": True, "dxc_createproducts": True},
+            f"/{SETTINGS.entity_set}",
+            json={
+                "dxc_name": "Fisher Joinery NZ",
+                "dxc_createcontacts": True,
+                "dxc_createproducts": True,
+                "dxc_defaultsalesaccountcode": "200",
+                **SETTINGS_CONNECTOR.bind(CONNECTOR.entity_set, connector[CONNECTOR.primary_id]),
+            },
         ).raise_for_status()
     page.get_by_role("button", name="Re-read settings from Dynamics 365").click()
-    expect(page.get_by_role("region", name="Settings")).to_contain_text("Settings")
+    expect(page.get_by_role("region", name="Settings", exact=True)).to_contain_text("200")
+    checklist_step(page, "settings_reviewed")
 
 
 def enter_billing_details(page: Page) -> None:
     """Billing details with a card: a declined card is refused beside the card field first."""
-    page.get_by_role("link", name="Billing").click()
+    page.get_by_role("link", name="Billing", exact=True).click()
     expect(page.get_by_role("heading", name="Billing details")).to_be_visible()
     for label, value in (
         ("Name on invoices", "Fisher Joinery Ltd"),
@@ -166,9 +192,9 @@ def enter_billing_details(page: Page) -> None:
         ("Address line 1", "12 Sawmill Road"),
         ("City", "Nelson"),
         ("Postcode", "7010"),
-        ("Country", "New Zealand"),
     ):
         page.get_by_label(label).fill(value)
+    page.get_by_label("Country").select_option("NZ")
     card = page.get_by_label("New card token (optional)")
     card.fill("tok_declined")
     page.get_by_role("button", name="Save billing details").click()
@@ -178,6 +204,15 @@ def enter_billing_details(page: Page) -> None:
     expect(page.get_by_role("status").filter(has_text="Billing details saved")).to_be_visible()
     expect(page.get_by_text("Payment method: visa ending 4242")).to_be_visible()
     screenshot(page, "05-billing")
+
+
+def refresh_until(page: Page, condition: Callable[[], bool], within: float = 30.0) -> None:
+    """Press Refresh on the activity page until `condition` holds."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, f"not seen within {within} s"
+        page.wait_for_timeout(500)
+        page.get_by_role("button", name="Refresh").click()
 
 
 def checklist_step(page: Page, key: str) -> None:
@@ -198,7 +233,7 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
     connect_xero(page)
     connect_dynamics(page)
     install_tables(page)
-    review_settings_in_dynamics(stack, page)
+    review_settings_in_dynamics(stack, page, connection_id)
     enter_billing_details(page)
     page.goto(f"/connections/{connection_id}")
 
@@ -221,8 +256,15 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
 
     page.get_by_role("link", name="Sync activity").click()
     expect(page.get_by_role("heading", name="Sync activity: Fisher Joinery NZ")).to_be_visible()
+    runs = page.get_by_role("list", name="Recent sync runs").locator(":scope > li")
+    expect(runs.first).to_be_visible()  # subscribing made the connection due at once
+    expect(page.get_by_role("list", name="Recent sync runs")).to_contain_text(
+        "Invoices: Dynamics 365 → Xero"
+    )
+    before = runs.count()
     page.get_by_role("button", name="Sync now").click()
     expect(page.get_by_role("status").filter(has_text="Sync requested")).to_be_visible()
+    refresh_until(page, lambda: runs.count() > before)
     screenshot(page, "06-activity")
 
     page.get_by_role("link", name="Back to the connection").click()
@@ -232,7 +274,7 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
     expect(page.locator(".badge")).to_have_text(re.compile("Archived|Cancelled"))
     expect(subscription).to_contain_text("no longer syncs")
 
-    page.get_by_role("link", name="Connections").click()
+    page.get_by_role("link", name="Connections", exact=True).click()
     expect(page.get_by_role("link", name="Fisher Joinery NZ")).to_have_count(0)
 
 

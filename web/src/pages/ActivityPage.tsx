@@ -6,17 +6,18 @@ import type { Activity, Connection, SyncRun } from "../types";
 import { useLoad } from "../useLoad";
 import { ErrorMessage, Notice, Page, formatDate, useAction } from "../ui";
 
+// SyncRunCompleted's directions, in words.
 const DIRECTIONS: Record<string, string> = {
-  dynamics_to_xero: "Dynamics 365 → Xero",
-  xero_to_dynamics: "Xero → Dynamics 365",
-  invoices: "Dynamics 365 → Xero",
-  payments: "Xero → Dynamics 365",
+  invoices: "Invoices: Dynamics 365 → Xero",
+  cancellations: "Cancelled invoices: Dynamics 365 → Xero",
+  payments: "Status, payments and balances: Xero → Dynamics 365",
+  "reference-data": "Tax rates, accounts and themes: Xero → Dynamics 365",
 };
 
 function RunCard({ run }: { run: SyncRun }) {
   return (
     <li className={`card run ${run.error || run.failed > 0 ? "run-failed" : ""}`}>
-      <h2>{DIRECTIONS[run.direction] ?? run.direction.replaceAll("_", " ")}</h2>
+      <h2>{DIRECTIONS[run.direction] ?? run.direction}</h2>
       <p>
         Started {formatDate(run.started_at)} · {run.finished_at ? `finished ${formatDate(run.finished_at)}` : "running"}
       </p>

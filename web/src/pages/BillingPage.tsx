@@ -1,10 +1,13 @@
-import { useEffect, useState } from "react";
+import { Fragment, useEffect, useState } from "react";
 import type { FormEvent } from "react";
 
 import { api } from "../api";
 import type { Billing } from "../types";
 import { useLoad } from "../useLoad";
-import { ErrorMessage, Field, Notice, Page, useAction } from "../ui";
+import { countryOptions } from "../options";
+import { ErrorMessage, Field, Notice, Page, SelectField, useAction } from "../ui";
+
+const COUNTRIES = countryOptions();
 
 const FIELDS = [
   { name: "name", label: "Name on invoices", autoComplete: "organization" },
@@ -13,15 +16,14 @@ const FIELDS = [
   { name: "address_line2", label: "Address line 2 (optional)", autoComplete: "address-line2" },
   { name: "city", label: "City", autoComplete: "address-level2" },
   { name: "postcode", label: "Postcode", autoComplete: "postal-code" },
-  { name: "country", label: "Country", autoComplete: "country-name" },
   { name: "vat_number", label: "VAT number (optional)", autoComplete: "off" },
 ] as const;
 
-type FieldName = (typeof FIELDS)[number]["name"];
+type FieldName = (typeof FIELDS)[number]["name"] | "country";
 type Values = Record<FieldName | "card_token", string>;
 
 function valuesOf(billing: Billing | undefined): Values {
-  const values = { card_token: "" } as Values;
+  const values = { card_token: "", country: billing?.country ?? "" } as Values;
   for (const field of FIELDS) values[field.name] = billing?.[field.name] ?? "";
   return values;
 }
@@ -60,16 +62,28 @@ export function BillingPage() {
       </p>
       <form onSubmit={submit} noValidate>
         {FIELDS.map((field) => (
-          <Field
-            key={field.name}
-            label={field.label}
-            name={field.name}
-            type={"type" in field ? field.type : "text"}
-            autoComplete={field.autoComplete}
-            value={values[field.name]}
-            onChange={(e) => setValues((v) => ({ ...v, [field.name]: e.target.value }))}
-            error={action.error}
-          />
+          <Fragment key={field.name}>
+            <Field
+              label={field.label}
+              name={field.name}
+              type={"type" in field ? field.type : "text"}
+              autoComplete={field.autoComplete}
+              value={values[field.name]}
+              onChange={(e) => setValues((v) => ({ ...v, [field.name]: e.target.value }))}
+              error={action.error}
+            />
+            {field.name === "postcode" && (
+              <SelectField
+                label="Country"
+                name="country"
+                autoComplete="country"
+                value={values.country}
+                onChange={(e) => setValues((v) => ({ ...v, country: e.target.value }))}
+                options={COUNTRIES}
+                error={action.error}
+              />
+            )}
+          </Fragment>
         ))}
         <Field
           label="New card token (optional)"
@@ -80,7 +94,7 @@ export function BillingPage() {
           onChange={(e) => setValues((v) => ({ ...v, card_token: e.target.value }))}
           error={action.error}
         />
-        <ErrorMessage error={action.error} fields={[...FIELDS.map((f) => f.name), "card_token"]} />
+        <ErrorMessage error={action.error} fields={[...FIELDS.map((f) => f.name), "country", "card_token"]} />
         <button type="submit" disabled={action.pending}>
           Save billing details
         </button>
