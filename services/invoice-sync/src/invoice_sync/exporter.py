@@ -42,6 +42,7 @@ from dxc_shared.clients.dataverse import (
 )
 from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.clients.xero_accounting import (
+    ElementResult,
     XeroAccountingClient,
     XeroError,
     XeroRateLimited,
@@ -96,7 +97,7 @@ from invoice_sync.tokens import BrokeredToken
 logger = get_logger(__name__)
 
 JSON = dict[str, Any]
-XERO_BATCH = 50
+XERO_BATCH = 50  # invoices, contacts or items per Xero batch write
 TRANSIENT = (XeroUnavailable, XeroRateLimited, DataverseUnavailable, DataverseThrottled)
 _GONE = {"DELETED", "VOIDED"}
 
@@ -613,11 +614,14 @@ class _Run:
             for customer in missing:
                 result[customer.id] = mapping.contact_missing(customer.name)
             return result
-        bodies = [mapping.contact_json(customer) for customer in missing]
-        created = await self.xero.create_contacts(
-            bodies,
-            idempotency_key=idempotency_key("contacts", [c.id for c in missing], bodies),
-        )
+        created: list[ElementResult] = []
+        for start in range(0, len(missing), XERO_BATCH):
+            chunk = missing[start : start + XERO_BATCH]
+            bodies = [mapping.contact_json(customer) for customer in chunk]
+            created += await self.xero.create_contacts(
+                bodies,
+                idempotency_key=idempotency_key("contacts", [c.id for c in chunk], bodies),
+            )
         for customer, element in zip(missing, created, strict=False):
             if element.ok:
                 contact_id = str(element.element["ContactID"])
@@ -650,11 +654,15 @@ class _Run:
             if code.lower() not in existing
         }
         if missing and self.settings.create_products:
-            bodies = [mapping.item_json(product) for product in missing.values()]
-            created = await self.xero.create_items(
-                bodies,
-                idempotency_key=idempotency_key("items", [p.id for p in missing.values()], bodies),
-            )
+            created: list[ElementResult] = []
+            new_products = list(missing.values())
+            for start in range(0, len(new_products), XERO_BATCH):
+                chunk = new_products[start : start + XERO_BATCH]
+                bodies = [mapping.item_json(product) for product in chunk]
+                created += await self.xero.create_items(
+                    bodies,
+                    idempotency_key=idempotency_key("items", [p.id for p in chunk], bodies),
+                )
             made = {
                 str(element.element.get("Code", "")).lower() for element in created if element.ok
             }
