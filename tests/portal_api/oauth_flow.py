@@ -10,8 +10,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
+from dynamics_sandbox.settings import DynamicsSandboxSettings
 
-from tests.portal_api.conftest import PORTAL_URL, WEB_URL
+from tests.portal_api.conftest import WEB_URL
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox
 from tests.support.xero_sandbox import XeroSandbox
 
@@ -26,8 +27,9 @@ def _post(url: str, **kwargs: Any) -> httpx.Response:
 
 async def back_to_portal(browser: httpx.AsyncClient, location: str) -> httpx.Response:
     """Follow the provider's redirect to the portal's callback, as the browser does."""
-    assert location.startswith(f"{PORTAL_URL}/v1/oauth/"), location
-    return await browser.get(location.removeprefix(PORTAL_URL))
+    portal_url = str(browser.base_url).rstrip("/")
+    assert location.startswith(f"{portal_url}/v1/oauth/"), location
+    return await browser.get(location.removeprefix(portal_url))
 
 
 async def authorize_url(browser: httpx.AsyncClient, connection_id: str, provider: str) -> str:
@@ -46,9 +48,12 @@ async def connect_xero(browser: httpx.AsyncClient, connection_id: str) -> httpx.
 
 
 async def connect_dynamics(
-    browser: httpx.AsyncClient, connection_id: str, dynamics: RunningDynamicsSandbox
+    browser: httpx.AsyncClient,
+    connection_id: str,
+    dynamics: RunningDynamicsSandbox | DynamicsSandboxSettings,
 ) -> httpx.Response:
     """Microsoft's sign-in page: the form is filled in with the demo user's password."""
+    settings = dynamics if isinstance(dynamics, DynamicsSandboxSettings) else dynamics.settings
     url = await authorize_url(browser, connection_id, "dynamics")
     page = await asyncio.to_thread(_get, url)
     assert page.status_code == 200, page.text
@@ -58,8 +63,8 @@ async def connect_dynamics(
         for name, value in re.findall(r"type='hidden' name='([^']+)' value='([^']*)'", page.text)
     }
     form = fields | {
-        "username": dynamics.settings.demo_user,
-        "password": dynamics.settings.demo_password,
+        "username": settings.demo_user,
+        "password": settings.demo_password,
         "step": "login",
     }
     signed_in = await asyncio.to_thread(_post, action, data=form)
@@ -67,11 +72,13 @@ async def connect_dynamics(
     return await back_to_portal(browser, signed_in.headers["location"])
 
 
-def portal_page(response: httpx.Response, connection_id: str) -> dict[str, str]:
+def portal_page(
+    response: httpx.Response, connection_id: str, web_url: str = WEB_URL
+) -> dict[str, str]:
     """Where the callback sent the browser: the connection's page and its query."""
     assert response.status_code == 303, response.text
     location = urlparse(response.headers["location"])
-    assert f"{location.scheme}://{location.netloc}" == WEB_URL
+    assert f"{location.scheme}://{location.netloc}" == web_url
     assert location.path == f"/connections/{connection_id}"
     return {key: values[0] for key, values in parse_qs(location.query).items()}
 
