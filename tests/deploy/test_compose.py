@@ -135,3 +135,18 @@ def _seconds(duration: str) -> float:
     match = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", duration)
     assert match, duration
     return int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
+
+
+def test_grafana_reads_sync_activity_through_the_read_only_role(config: dict[str, Any]) -> None:
+    services = config["services"]
+    reader = services["grafana-reader"]
+    assert reader["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    mounts = {volume["target"]: Path(volume["source"]) for volume in reader["volumes"]}
+    assert mounts["/sql/grafana-reader.sql"] == DEPLOY / "postgres/grafana-reader.sql"
+    assert "reader=dxc_grafana" in reader["command"]
+    grafana = services["grafana"]
+    assert grafana["depends_on"]["grafana-reader"]["condition"] == "service_completed_successfully"
+    datasources = (DEPLOY / "grafana/provisioning/datasources/dxc.yml").read_text()
+    assert "user: dxc_grafana" in datasources
+    assert "password: $DXC_GRAFANA_DB_PASSWORD" in datasources
+    assert grafana["environment"]["DXC_GRAFANA_DB_PASSWORD"]
