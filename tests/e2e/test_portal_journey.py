@@ -105,13 +105,23 @@ def create_connection(page: Page) -> str:
     return match.group(1)
 
 
-def connect_xero(page: Page) -> None:
-    xero = page.get_by_role("region", name="Xero", exact=True)
-    xero.get_by_role("button", name="Connect to Xero").click()
+def sign_in_to_xero(page: Page, decision: str) -> None:
+    page.get_by_role("region", name="Xero", exact=True).get_by_role(
+        "button", name="Connect to Xero"
+    ).click()
     page.get_by_label("Email address").fill(XERO_USER[0])
     page.get_by_label("Password").fill(XERO_USER[1])
     page.get_by_role("button", name="Log in").click()
-    page.get_by_role("button", name="Allow access").click()
+    page.get_by_role("button", name=decision).click()
+
+
+def connect_xero(page: Page) -> None:
+    # Cancelling on Xero's consent page brings the person back with the reason shown.
+    sign_in_to_xero(page, "Cancel")
+    expect(page.get_by_role("alert").filter(has_text="The connection was not made")).to_be_visible()
+    assert "error=" in page.url
+    sign_in_to_xero(page, "Allow access")
+    xero = page.get_by_role("region", name="Xero", exact=True)
     expect(page.get_by_role("status").filter(has_text="Xero is connected")).to_be_visible()
     assert "connected=xero" in page.url
     picker = xero.get_by_label("Xero organisation")
@@ -275,7 +285,29 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
     expect(subscription).to_contain_text("no longer syncs")
 
     page.get_by_role("link", name="Connections", exact=True).click()
+    expect(page.get_by_role("heading", name="Your connections")).to_be_visible()
     expect(page.get_by_role("link", name="Fisher Joinery NZ")).to_have_count(0)
+
+    reset_password(page, stack, email)
+
+
+def reset_password(page: Page, stack: Stack, email: str) -> None:
+    """Forgotten password: the emailed link sets a new one, which then logs in."""
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_role("button", name="Email me a reset link").click()
+    expect(page.get_by_role("status")).to_contain_text("we have emailed it a link")
+    page.goto(wait_for_link(stack.data_dir, email, "/reset-password"))
+    new_password = f"{PASSWORD} renewed"
+    page.get_by_label("Password", exact=True).fill(new_password)
+    page.get_by_label("Repeat the password").fill(new_password)
+    page.get_by_role("button", name="Change password").click()
+    page.get_by_role("link", name="Log in", exact=True).last.click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(new_password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Your connections")).to_be_visible()
 
 
 def test_pages_fit_a_phone_and_work_from_the_keyboard(page: Page) -> None:
