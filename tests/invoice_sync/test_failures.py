@@ -83,3 +83,19 @@ async def test_each_bad_invoice_fails_alone_with_its_reason_and_a_fix_retries_it
     outcomes = [row["dxc_outcome"] for row in await world.history(bad_account)]
     assert outcomes == [SyncOutcome.FAILED, SyncOutcome.SUCCESS]
     assert len(world.xero_invoices()) == 2
+
+
+async def test_a_mapping_to_a_column_dynamics_does_not_have_stops_the_run_in_words(
+    world_factory: Any,
+) -> None:
+    world: World = await world_factory(field_mappings={"new_ponumber": "Reference"})
+    invoice_id = await world.new_invoice("F-9")
+    await world.hand_over(invoice_id)
+
+    run = await world.sync()
+
+    assert run.error is not None
+    assert run.error.startswith("Dynamics 365 refused a request of the connector:")
+    assert "new_ponumber" in run.error
+    assert (await world.invoice(invoice_id))["dxc_exportstatus"] is None
+    assert world.xero_invoices() == []

@@ -37,6 +37,7 @@ from dxc_shared.bus import MessageContext
 from dxc_shared.clients.dataverse import (
     BatchOperation,
     DataverseClient,
+    DataverseError,
     DataverseThrottled,
     DataverseUnavailable,
 )
@@ -371,6 +372,12 @@ class _Run:
                 "The connection is not authorised with both Xero and Dynamics: connect them "
                 "in the portal."
             ) from missing
+        except DataverseError as refused:
+            # Retrying the same request cannot help (e.g. the mapping template names a column
+            # the invoice table does not have): say so instead of retrying.
+            raise RunStopped(
+                f"Dynamics 365 refused a request of the connector: {refused.message}"
+            ) from refused
         except TRANSIENT as error:
             if not self.last_attempt:
                 raise
@@ -480,7 +487,7 @@ class _Run:
             )
         for start in range(0, len(prepared), XERO_BATCH):
             await self._create_batch(prepared[start : start + XERO_BATCH])
-        await self._write_back([], [], final=True)
+        await self._write_back([], final=True)
 
     # -- earlier attempts ------------------------------------------------------------------
 
@@ -548,7 +555,7 @@ class _Run:
                 {e.invoice.id: (e.xero_invoice_id, e.xero_number) for e in linked},
             )
             count_invoice("linked", len(linked))
-            await self._write_back(linked, [])
+            await self._write_back(linked)
         return to_create
 
     def _match(
@@ -719,7 +726,7 @@ class _Run:
             if ready is not None:
                 LAG.observe(max(0.0, (now - ready).total_seconds()))
         count_invoice("exported", len(exported))
-        await self._write_back(exported, [])
+        await self._write_back(exported)
 
     def _exported(self, invoice: Invoice, element: JSON, message: str) -> Exported:
         xero_id = str(element["InvoiceID"])
@@ -740,14 +747,12 @@ class _Run:
         count_failure(failure.reason)
         self.failed_queue.append(Failed(invoice, failure.message))
 
-    async def _write_back(
-        self, exported: list[Exported], failed: list[Failed], *, final: bool = False
-    ) -> None:
+    async def _write_back(self, exported: list[Exported], *, final: bool = False) -> None:
         """One `$batch`: a change set per invoice (its Xero columns or its failure, and a sync
         history row), plus the customers' new Xero contact ids. Failures queue up until the
         next batch goes (or the run ends), so they cost no extra request."""
         assert self.connector is not None
-        failed = [*failed, *self.failed_queue]
+        failed = self.failed_queue
         if not final and not exported:
             return
         now = datetime.now(UTC)
