@@ -189,3 +189,34 @@ async def test_a_connection_xero_no_longer_lets_in_is_reported_not_retried(
     assert run.error is not None
     assert "reconnect Xero" in run.error
     assert (run.succeeded, run.failed) == (0, 0)
+
+
+async def test_an_invoice_another_worker_marks_paid_meanwhile_is_not_a_failure(
+    connection: Connection,
+) -> None:
+    contact = connection.xero_contact("Contoso Pharmaceuticals")
+    invoice = connection.xero_invoice(contact, 100)
+    account = await connection.dynamics_account("Contoso Pharmaceuticals", contact)
+    exported = await connection.exported_invoice(account, invoice)
+    connection.xero_payment(invoice["InvoiceID"], 115)
+    # This job's write-back waits a moment at Dynamics; meanwhile another worker (the webhook
+    # path) writes the same payment and marks the invoice Paid, which makes it read-only.
+    connection.dynamics.admin(
+        "POST",
+        "faults",
+        json={"kind": "latency", "path": "*$batch", "latency_seconds": 1.0, "remaining": 1},
+    ).raise_for_status()
+    poll = asyncio.create_task(connection.poll())
+    await asyncio.sleep(0.5)
+    await connection.dataverse.update(
+        schema.INVOICE.entity_set, exported, {"dxc_xerostatus": "PAID", "dxc_amountdue": 0}
+    )
+    await connection.dataverse.update(
+        schema.INVOICE.entity_set, exported, {"statecode": 2, "statuscode": 100001}
+    )
+
+    report = await poll
+
+    assert (report.error, report.failed) == (None, 0), report
+    row = await connection.dynamics_row(schema.INVOICE.entity_set, exported)
+    assert (row["statecode"], row["dxc_xerostatus"]) == (2, "PAID")

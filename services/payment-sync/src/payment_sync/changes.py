@@ -15,7 +15,7 @@ a polling window, writes nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -126,13 +126,7 @@ class ChangeWriter:
     # -- invoices --------------------------------------------------------------------------
 
     async def _invoices(self, changes: XeroChanges) -> tuple[WriteOutcome, set[str]]:
-        rows = await rows_where_in(
-            self._dataverse,
-            schema.INVOICE.entity_set,
-            "dxc_xeroinvoiceid",
-            changes.invoice_ids,
-            select=INVOICE_COLUMNS,
-        )
+        rows = await self._invoice_rows(changes.invoice_ids)
         if not rows:
             return WriteOutcome(), set()
         exported = {str(row["dxc_xeroinvoiceid"]).lower() for row in rows}
@@ -143,9 +137,45 @@ class ChangeWriter:
                 read[str(fetched["InvoiceID"]).lower()] = fetched
         short_code = await self._short_code()
 
+        outcome, contacts = WriteOutcome(), set[str]()
+        # Each invoice's writes carry the ETag it was read with: one that changed meanwhile (a
+        # person's edit, another worker marking it Paid) is read again and written once more.
+        for last_round in (False, True):
+            conflicted = await self._write_invoices(
+                rows, read, short_code, outcome, contacts, report_conflicts=last_round
+            )
+            if not conflicted:
+                break
+            rows = await self._invoice_rows(conflicted)
+        logger.info(
+            "payment_sync.invoices_written",
+            written=outcome.succeeded,
+            failed=len(outcome.failures),
+        )
+        return outcome, contacts
+
+    async def _invoice_rows(self, xero_invoice_ids: Iterable[str]) -> list[JSON]:
+        return await rows_where_in(
+            self._dataverse,
+            schema.INVOICE.entity_set,
+            "dxc_xeroinvoiceid",
+            xero_invoice_ids,
+            select=INVOICE_COLUMNS,
+        )
+
+    async def _write_invoices(
+        self,
+        rows: list[JSON],
+        read: dict[str, JSON],
+        short_code: str | None,
+        outcome: WriteOutcome,
+        contacts: set[str],
+        *,
+        report_conflicts: bool,
+    ) -> list[str]:
+        """Write what differs; returns the Xero ids of the invoices changed meanwhile."""
         change_sets: list[list[BatchOperation]] = []
         written: list[tuple[JSON, JSON, list[str]]] = []
-        contacts: set[str] = set()
         for row in rows:
             invoice = read.get(str(row["dxc_xeroinvoiceid"]).lower())
             if invoice is None:
@@ -158,12 +188,15 @@ class ChangeWriter:
                 change_sets.append(operations)
                 written.append((row, invoice, kinds))
         if not change_sets:
-            return WriteOutcome(), contacts
+            return []
         results = await self._dataverse.batch(change_sets)
         check_transient(results)
-        outcome = WriteOutcome()
+        conflicted: list[str] = []
         for (row, invoice, kinds), result in zip(written, results, strict=True):
             failed = next((r for r in result if not r.ok), None)
+            if failed is not None and failed.status == 412 and not report_conflicts:
+                conflicted.append(str(row["dxc_xeroinvoiceid"]))
+                continue
             if failed is not None:
                 outcome.failures.append(
                     SyncFailure(
@@ -177,12 +210,7 @@ class ChangeWriter:
             outcome.succeeded += 1
             for kind in kinds:
                 INVOICES_UPDATED.labels(kind).inc()
-        logger.info(
-            "payment_sync.invoices_written",
-            written=outcome.succeeded,
-            failed=len(outcome.failures),
-        )
-        return outcome, contacts
+        return conflicted
 
     def _invoice_operations(
         self, row: JSON, invoice: JSON, short_code: str | None
@@ -201,17 +229,26 @@ class ChangeWriter:
         if link:
             wanted["dxc_xerourl"] = link
         changed = changed_columns(row, wanted)
-        operations: list[BatchOperation] = []
-        entity_set, row_id = schema.INVOICE.entity_set, str(row["invoiceid"])
+        bodies: list[JSON] = []
         if state == PAID:
             # Xero no longer shows it paid (a payment was removed): reopen, then update.
-            operations.append(patch(entity_set, row_id, {"statecode": ACTIVE, "statuscode": NEW}))
+            bodies.append({"statecode": ACTIVE, "statuscode": NEW})
         if changed:
-            operations.append(patch(entity_set, row_id, changed))
+            bodies.append(changed)
         if paid:
-            operations.append(
-                patch(entity_set, row_id, {"statecode": PAID, "statuscode": PAID_COMPLETE})
+            bodies.append({"statecode": PAID, "statuscode": PAID_COMPLETE})
+        # The change set is atomic: its first write, made only if the row is still as it was
+        # read, guards the rest.
+        etag = str(row.get("@odata.etag", "*"))
+        operations = [
+            patch(
+                schema.INVOICE.entity_set,
+                str(row["invoiceid"]),
+                body,
+                if_match=etag if index == 0 else "*",
             )
+            for index, body in enumerate(bodies)
+        ]
         kinds = [
             kind
             for kind, happened in (

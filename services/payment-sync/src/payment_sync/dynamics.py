@@ -41,9 +41,10 @@ async def rows_where_in(
     return rows
 
 
-def patch(entity_set: str, row_id: str, body: JSON) -> BatchOperation:
-    """Update only (`If-Match: *`): never create a row a person deleted meanwhile."""
-    return BatchOperation("PATCH", f"{entity_set}({row_id})", body, {"If-Match": "*"})
+def patch(entity_set: str, row_id: str, body: JSON, *, if_match: str = "*") -> BatchOperation:
+    """Update only (`If-Match`): never create a row a person deleted meanwhile; with an ETag,
+    only if the row is still as it was read."""
+    return BatchOperation("PATCH", f"{entity_set}({row_id})", body, {"If-Match": if_match})
 
 
 def same(current: Any, wanted: Any) -> bool:
