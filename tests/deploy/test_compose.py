@@ -89,7 +89,8 @@ def test_every_service_runs_after_the_migration_with_its_required_settings(
         assert not unknown, f"{command} has no such settings: {sorted(unknown)}"
         assert service["environment"][f"{entry.prefix}PORT"] == "8000"  # the health check's port
         shutdown = float(service["environment"][f"{entry.prefix}SHUTDOWN_TIMEOUT_SECONDS"])
-        assert shutdown + 10 <= _seconds(service["stop_grace_period"])
+        # uvicorn drains HTTP for up to the timeout, then the service drains its messages.
+        assert 2 * shutdown + 5 <= _seconds(service["stop_grace_period"])
 
 
 def test_the_migration_job_and_the_sandboxes_run_from_the_same_image(

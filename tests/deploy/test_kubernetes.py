@@ -148,9 +148,10 @@ def test_the_grace_period_covers_the_drain_after_sigterm() -> None:
         pre_stop = container["lifecycle"]["preStop"]["exec"]["command"]
         assert pre_stop[0] == "sleep"
         shutdown = float(config[f"{SERVICES[name].prefix}SHUTDOWN_TIMEOUT_SECONDS"])
-        # preStop, then SIGTERM: in-flight messages get the shutdown timeout, and the outbox
-        # drain and connection close need a few seconds more before SIGKILL.
-        assert pod["terminationGracePeriodSeconds"] >= int(pre_stop[1]) + shutdown + 5
+        # preStop, then SIGTERM: uvicorn waits up to the shutdown timeout for open requests,
+        # then in-flight messages get the shutdown timeout, and the outbox drain and connection
+        # close need a few seconds more before SIGKILL.
+        assert pod["terminationGracePeriodSeconds"] >= int(pre_stop[1]) + 2 * shutdown + 5
 
 
 def test_every_deployment_has_a_disruption_budget() -> None:
