@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from portal_api.oauth.providers import redirect_uri
+from portal_api.settings import PortalApiSettings
 
 from tests.deploy.catalogue import DEPLOY, ROOT, SERVICES, console_scripts
 
@@ -151,3 +153,24 @@ def test_grafana_reads_sync_activity_through_the_read_only_role(config: dict[str
     assert "user: dxc_grafana" in datasources
     assert "password: $DXC_GRAFANA_DB_PASSWORD" in datasources
     assert grafana["environment"]["DXC_GRAFANA_DB_PASSWORD"]
+
+
+def test_the_portal_and_the_oauth_callbacks_share_one_origin(config: dict[str, Any]) -> None:
+    services = config["services"]
+    web = services["web"]
+    assert web["build"]["dockerfile"] == "deploy/web/Dockerfile"
+    nginx = (DEPLOY / "web/nginx.conf").read_text()
+    (proxied,) = re.findall(r"location (/\S+/) \{\s*proxy_pass http://portal-api:8000/;", nginx)
+    published = {port["published"]: port["target"] for port in web["ports"]}
+    origin = f"http://localhost:{next(iter(published))}"
+    portal_env = services["portal-api"]["environment"]
+    assert portal_env["PORTAL_API_WEB_URL"] == origin
+    assert portal_env["PORTAL_API_PUBLIC_URL"] == origin + proxied.rstrip("/")
+    # The sandboxes accept exactly the callbacks portal-api will send people back to.
+    settings = PortalApiSettings.model_validate(
+        {key.removeprefix("PORTAL_API_").lower(): value for key, value in portal_env.items()}
+    )
+    for provider, sandbox in (("xero", "XERO_SANDBOX"), ("dynamics", "DYNAMICS_SANDBOX")):
+        sandbox_env = services[f"{provider}-sandbox"]["environment"]
+        allowed = json.loads(sandbox_env[f"{sandbox}_DEMO_REDIRECT_URIS"])
+        assert allowed == [redirect_uri(settings, provider)]
