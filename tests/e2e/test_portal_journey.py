@@ -105,10 +105,9 @@ def create_connection(page: Page) -> str:
     return match.group(1)
 
 
-def sign_in_to_xero(page: Page, decision: str) -> None:
-    page.get_by_role("region", name="Xero", exact=True).get_by_role(
-        "button", name="Connect to Xero"
-    ).click()
+def sign_in_to_xero(page: Page, decision: str, *, again: bool = False) -> None:
+    button = "Reconnect to Xero" if again else "Connect to Xero"
+    page.get_by_role("region", name="Xero", exact=True).get_by_role("button", name=button).click()
     page.get_by_label("Email address").fill(XERO_USER[0])
     page.get_by_label("Password").fill(XERO_USER[1])
     page.get_by_role("button", name="Log in").click()
@@ -216,6 +215,32 @@ def enter_billing_details(page: Page) -> None:
     screenshot(page, "05-billing")
 
 
+def revoked_in_xero_and_reconnected(page: Page, stack: Stack) -> None:
+    """The customer disconnects the app in Xero: the next run fails and says so, the connection
+    page asks to connect again, and connecting again clears it."""
+    with stack.api() as client:
+        tenant = client.get("/sandbox/xero/sandbox-admin/organisations").json()
+        demo = next(o["tenant_id"] for o in tenant if o["name"] == "Demo Company (NZ)")
+        client.post(f"/sandbox/xero/sandbox-admin/organisations/{demo}/revoke-grants")
+    page.get_by_role("button", name="Sync now").click()
+    failed_run = page.locator(".run-failed").filter(
+        has_text=re.compile("reconnect Xero|Connect to Xero again|authorised again")
+    )
+    refresh_until(page, lambda: failed_run.count() > 0)
+    screenshot(page, "07-activity-xero-revoked")
+
+    page.get_by_role("link", name="Back to the connection").click()
+    sign_in_to_xero(page, "Allow access", again=True)
+    expect(page.get_by_role("status").filter(has_text="Xero is connected")).to_be_visible()
+    page.get_by_role("link", name="Sync activity").click()
+    payments = page.get_by_role("list", name="Recent sync runs").locator(":scope > li")
+    payments = payments.filter(has_text="Xero → Dynamics 365").filter(has_text="Status")
+    before = payments.count()
+    page.get_by_role("button", name="Sync now").click()
+    refresh_until(page, lambda: payments.count() > before)
+    expect(payments.first).not_to_have_class(re.compile("run-failed"))
+
+
 def refresh_until(page: Page, condition: Callable[[], bool], within: float = 30.0) -> None:
     """Press Refresh on the activity page until `condition` holds."""
     deadline = time.monotonic() + within
@@ -277,6 +302,8 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
     refresh_until(page, lambda: runs.count() > before)
     screenshot(page, "06-activity")
 
+    revoked_in_xero_and_reconnected(page, stack)
+
     page.get_by_role("link", name="Back to the connection").click()
     subscription = page.get_by_role("region", name="Subscription")
     subscription.get_by_role("button", name="Cancel subscription").click()
@@ -328,6 +355,6 @@ def test_pages_fit_a_phone_and_work_from_the_keyboard(page: Page) -> None:
         page.goto(path)
         assert page.evaluate(fits), path
     page.goto("/register")
-    screenshot(page, "07-register-phone")
+    screenshot(page, "08-register-phone")
     page.goto("/connections/does-not-matter")
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
