@@ -185,15 +185,17 @@ def test_the_migration_job_runs_dxc_migrate_with_its_secret() -> None:
     assert pod["securityContext"]["runAsNonRoot"] is True
 
 
-def _job_queue(command: str, namespace: str) -> str:
+def _queues(command: str, namespace: str) -> tuple[str, set[str]]:
+    """The worker's job queue and every queue it consumes, as named on RabbitMQ."""
     service = SERVICES[command].build(namespace)
-    queues = [
-        subscription.queue
+    broker = RabbitMQBroker("amqp://unused", namespace)
+    jobs = [
+        broker.queue_name(subscription.queue)
         for subscription in service.subscriptions
         if subscription.message_type is SCALED_WORKERS[command]
     ]
-    assert len(queues) == 1, f"{command} should consume {SCALED_WORKERS[command].__name__} once"
-    return RabbitMQBroker("amqp://unused", namespace).queue_name(queues[0])
+    assert len(jobs) == 1, f"{command} should consume {SCALED_WORKERS[command].__name__} once"
+    return jobs[0], {broker.queue_name(s.queue) for s in service.subscriptions}
 
 
 def test_keda_scales_the_workers_on_their_job_queues() -> None:
@@ -204,9 +206,12 @@ def test_keda_scales_the_workers_on_their_job_queues() -> None:
     assert not by_kind(documents, "HorizontalPodAutoscaler"), "KEDA owns the HPAs here"
     for command in SCALED_WORKERS:
         namespace = config[f"{SERVICES[command].prefix}BUS_NAMESPACE"]
-        (rabbitmq,) = [t for t in scaled[command]["spec"]["triggers"] if t["type"] == "rabbitmq"]
-        assert rabbitmq["metadata"]["queueName"] == _job_queue(command, namespace)
-        assert rabbitmq["metadata"]["mode"] == "QueueLength"
+        job_queue, consumed = _queues(command, namespace)
+        triggers = [t for t in scaled[command]["spec"]["triggers"] if t["type"] == "rabbitmq"]
+        queues = {trigger["metadata"]["queueName"] for trigger in triggers}
+        assert job_queue in queues, f"{command} does not scale on its job queue {job_queue}"
+        assert queues <= consumed, f"{command} scales on queues it does not read: {queues}"
+        assert all(trigger["metadata"]["mode"] == "QueueLength" for trigger in triggers)
 
 
 def test_without_keda_the_workers_scale_on_cpu() -> None:
