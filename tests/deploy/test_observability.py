@@ -165,3 +165,29 @@ def test_every_metric_name_check_can_fail() -> None:
     }
     with pytest.raises(ValueError, match="unclosed left parenthesis"):
         metric_names("sum(rate(a_total[5m])")
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.stem)
+def test_dashboard_layout_and_data_sources_resolve(path: Path) -> None:
+    dashboard = json.loads(path.read_text())
+    provisioned = yaml.safe_load(
+        (DEPLOY / "grafana" / "provisioning" / "datasources" / "dxc.yml").read_text()
+    )["datasources"]
+    uids = {source["uid"]: source["type"] for source in provisioned}
+    variables = {variable["name"]: variable for variable in dashboard["templating"]["list"]}
+    panels = dashboard["panels"]
+    assert len({panel["id"] for panel in panels}) == len(panels), "panel ids must be unique"
+    for panel in panels:
+        grid = panel["gridPos"]
+        assert grid["x"] + grid["w"] <= 24, panel["title"]
+        for target in [panel, *panel.get("targets", [])]:
+            datasource = target.get("datasource")
+            if datasource is None:
+                continue
+            uid = datasource["uid"]
+            if uid.startswith("${"):
+                variable = variables[uid[2:-1]]
+                assert variable["type"] == "datasource"
+                uid = variable["current"]["value"]
+            assert uid in uids, f"{panel['title']}: no provisioned data source {uid}"
+            assert uids[uid] == datasource["type"], panel["title"]
