@@ -230,6 +230,9 @@ def revoked_in_xero_and_reconnected(page: Page, stack: Stack) -> None:
     screenshot(page, "07-activity-xero-revoked")
 
     page.get_by_role("link", name="Back to the connection").click()
+    expect(
+        page.get_by_role("alert").filter(has_text="Status, payments and balances")
+    ).to_contain_text("failed")
     sign_in_to_xero(page, "Allow access", again=True)
     expect(page.get_by_role("status").filter(has_text="Xero is connected")).to_be_visible()
     page.get_by_role("link", name="Sync activity").click()

@@ -7,7 +7,7 @@ import { useLoad } from "../useLoad";
 import { ErrorMessage, Notice, Page, formatDate, useAction } from "../ui";
 
 // SyncRunCompleted's directions, in words.
-const DIRECTIONS: Record<string, string> = {
+export const DIRECTIONS: Record<string, string> = {
   invoices: "Invoices: Dynamics 365 → Xero",
   cancellations: "Cancelled invoices: Dynamics 365 → Xero",
   payments: "Status, payments and balances: Xero → Dynamics 365",

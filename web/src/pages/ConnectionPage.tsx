@@ -4,12 +4,15 @@ import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom"
 
 import { api } from "../api";
 import { planOptions, timeZoneOptions } from "../options";
+import { DIRECTIONS } from "./ActivityPage";
 import type {
+  Activity,
   Checklist,
   Connection,
   DynamicsOrganisation,
   InstallResult,
   Plan,
+  SyncRun,
   XeroOrganisation,
 } from "../types";
 import { useLoad } from "../useLoad";
@@ -86,6 +89,7 @@ export function ConnectionPage() {
       <p>
         <Link to={`/connections/${c.id}/activity`}>Sync activity</Link>
       </p>
+      {!closed && <SyncProblems connectionId={c.id} />}
       <ChecklistPanel checklist={checklist.data} error={checklist.error} />
       {!closed && (
         <>
@@ -97,6 +101,26 @@ export function ConnectionPage() {
       <SettingsPanel connection={c} onUpdated={updated} disabled={closed} />
       <SubscriptionPanel connection={c} onUpdated={updated} />
     </Page>
+  );
+}
+
+/** The latest run of each kind that failed as a whole (a revoked grant, say), so the problem
+ * shows where the fix is made, not only on the activity page. */
+function SyncProblems({ connectionId }: { connectionId: string }) {
+  const activity = useLoad<Activity>(`/v1/connections/${connectionId}/activity`);
+  const latest = new Map<string, SyncRun>();
+  for (const run of activity.data?.runs ?? []) if (!latest.has(run.direction)) latest.set(run.direction, run);
+  const problems = [...latest.values()].filter((run) => run.error);
+  if (problems.length === 0) return null;
+  return (
+    <div className="error-region" role="alert">
+      <h2 className="visually-hidden">Sync problems</h2>
+      {problems.map((run) => (
+        <p className="error" key={run.direction}>
+          {DIRECTIONS[run.direction] ?? run.direction} failed {formatDate(run.started_at)}: {run.error}
+        </p>
+      ))}
+    </div>
   );
 }
 
