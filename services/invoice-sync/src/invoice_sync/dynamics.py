@@ -147,7 +147,6 @@ class Invoice:
     date_delivered: date | None
     due_date: date | None
     modified_on: datetime | None
-    has_price_list: bool
     lines: list[Line]
     row: JSON = field(repr=False)  # for the custom field mappings
 
@@ -406,7 +405,6 @@ def _invoice(row: JSON) -> Invoice:
         date_delivered=_date(row.get("datedelivered")),
         due_date=_date(row.get("duedate")),
         modified_on=_datetime(row.get("modifiedon")),
-        has_price_list=bool(row.get("_pricelevelid_value")),
         lines=lines,
         row=row,
     )

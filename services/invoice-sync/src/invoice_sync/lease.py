@@ -46,19 +46,13 @@ def _rowcount(result: object) -> int:
 class Lease:
     """A held lease; `check()` raises `LeaseLost` once it is known to be gone."""
 
-    def __init__(self, leases: Leases, connection_id: uuid.UUID) -> None:
-        self._leases = leases
+    def __init__(self, connection_id: uuid.UUID) -> None:
         self.connection_id = connection_id
         self.lost = False
 
     def check(self) -> None:
         if self.lost:
             raise LeaseLost(f"the lease on connection {self.connection_id} was taken over")
-
-    async def renew(self) -> None:
-        if not await self._leases.renew(self.connection_id):
-            self.lost = True
-        self.check()
 
 
 class Leases:
@@ -167,7 +161,7 @@ class Leases:
     @contextlib.asynccontextmanager
     async def kept_alive(self, connection_id: uuid.UUID) -> AsyncIterator[Lease]:
         """Renew the lease in the background while the block runs."""
-        lease = Lease(self, connection_id)
+        lease = Lease(connection_id)
 
         async def renew_forever() -> None:
             while True:
