@@ -162,3 +162,6 @@ async def test_two_workers_with_jobs_for_one_connection_at_once_create_nothing_t
     world.xero.admin("DELETE", "faults")
     await _exported_once(world, invoice_ids)
     assert sum(run.failed for run in world.runs) == 0
+    contacts = [c.name for c in world.xero_org.contacts.values()]
+    assert contacts.count("Fabrikam Ltd") == 1
+    assert [i.code for i in world.xero_org.items.values()].count("WIDGET-A") == 1
