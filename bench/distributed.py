@@ -1,0 +1,299 @@
+"""The distributed benchmark: invoices from Dynamics into Xero through the whole stack.
+
+    python3 -m uv run python -m bench.distributed --connections 20 --invoices 500 --latency-ms 100
+
+Starts the stack as separate processes (bench/stack.py: PostgreSQL, RabbitMQ, both sandboxes
+with Xero's real rate limits, the five services, --invoice-workers and --payment-workers worker
+processes), provisions the connections, seeds each one's invoices (mixed kinds) and then:
+
+1. hands every connection's invoices over at once (latency --latency-ms per vendor call) and
+   waits until each is in Xero: invoices per minute overall and per connection, beside the
+   ceiling Xero's per-organisation limit (60 calls a minute) allows at the measured calls per
+   invoice; Xero and Dataverse calls per invoice (the sandboxes' call logs, and the workers' own
+   counts); sync lag from "handed over" to "created in Xero" (Xero's UpdatedDateUTC);
+2. sets the latency to 0, hands over as many invoices again and reads the workers' CPU time
+   (/proc/<pid>/stat): CPU seconds per 1,000 invoices;
+3. runs bench/scheduler_dispatch.py (10,000 due connections dispatched in one tick).
+
+Prints the table and writes bench/results/distributed.json. Everything it started is removed
+at the end, Ctrl-C included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bench import scheduler_dispatch
+from bench.provision import BenchInvoice, Connection, Provisioner, provision_all, xero_time
+from bench.report import RESULTS_DIR, report
+from bench.stack import Stack, StackOptions, sample_sum, sigterm_as_interrupt
+
+XERO_MINUTE_LIMIT = 60
+XERO_BATCH = 50
+
+
+@dataclass
+class Phase:
+    invoices: int
+    seconds: float
+    xero_calls: int
+    xero_throttled: int
+    dataverse_calls: int
+    worker_xero_calls: float
+    worker_dataverse_calls: float
+    cpu_seconds: float
+    invoice_sync_cpu_seconds: float
+    lags: list[float]
+    per_connection_rate: list[float]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+async def exported_so_far(stack: Stack) -> float:
+    """Invoices the invoice-sync workers have settled (exported, linked or failed)."""
+    total = 0.0
+    for worker in stack.invoice_workers:
+        samples = await stack.metrics(worker)
+        total += sample_sum(samples, "dxc_invoice_sync_invoices_total")
+    return total
+
+
+async def worker_calls(stack: Stack) -> tuple[float, float]:
+    xero = dataverse = 0.0
+    for worker in stack.workers:
+        samples = await stack.metrics(worker)
+        xero += sample_sum(samples, "dxc_vendor_calls_total", vendor="xero")
+        dataverse += sample_sum(samples, "dxc_vendor_calls_total", vendor="dataverse")
+    return xero, dataverse
+
+
+async def run_phase(
+    stack: Stack,
+    provisioner: Provisioner,
+    connections: list[Connection],
+    batches: list[list[BenchInvoice]],
+    within: float,
+) -> Phase:
+    await stack.xero_admin("DELETE", "calls")
+    await stack.dynamics_admin("DELETE", "calls")
+    for connection in connections:
+        connection.handover_calls = 0
+    settled_before = await exported_so_far(stack)
+    calls_before = await worker_calls(stack)
+    cpu_before = {w.name: w.cpu_seconds() for w in stack.workers}
+    started = time.time()
+    await asyncio.gather(
+        *(provisioner.hand_over(c, batch) for c, batch in zip(connections, batches, strict=True))
+    )
+    total = sum(len(batch) for batch in batches)
+    deadline = time.monotonic() + within
+    while await exported_so_far(stack) - settled_before < total:
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"only {await exported_so_far(stack) - settled_before:.0f} of {total} invoices "
+                f"settled within {within:.0f} s; logs in {stack.log_dir}"
+            )
+        await asyncio.sleep(1)
+    seconds = time.time() - started
+    cpu = {w.name: w.cpu_seconds() - cpu_before[w.name] for w in stack.workers}
+    calls_after = await worker_calls(stack)
+
+    xero_log: list[dict[str, Any]] = await stack.xero_admin("GET", "calls")
+    api_calls = [c for c in xero_log if "/api.xro/" in c["path"]]
+    dataverse_calls = 0
+    for connection in connections:
+        log = await stack.dynamics_admin("GET", "calls", params={"org": connection.org})
+        dataverse_calls += sum(1 for c in log if "/api/data/" in c["path"])
+        dataverse_calls -= connection.handover_calls  # the bench's own $batch requests
+
+    lags: list[float] = []
+    rates: list[float] = []
+    for connection, batch in zip(connections, batches, strict=True):
+        reader = await provisioner.xero_reader(connection)
+        created = {
+            invoice["Reference"]: xero_time(invoice["UpdatedDateUTC"])
+            for invoice in await reader.invoices()
+            if invoice.get("Status") not in ("DELETED", "VOIDED")
+        }
+        missing = [i.number for i in batch if i.number not in created]
+        if missing:
+            raise RuntimeError(f"connection {connection.index}: not in Xero: {missing[:5]}...")
+        connection_lags = [created[i.number] - (i.ready_at or started) for i in batch]
+        lags.extend(connection_lags)
+        span = max(created[i.number] for i in batch) - min(i.ready_at or started for i in batch)
+        rates.append(len(batch) / max(span, 1e-3) * 60)
+    return Phase(
+        invoices=total,
+        seconds=seconds,
+        xero_calls=len(api_calls),
+        xero_throttled=sum(1 for c in api_calls if c["status"] == 429),
+        dataverse_calls=dataverse_calls,
+        worker_xero_calls=calls_after[0] - calls_before[0],
+        worker_dataverse_calls=calls_after[1] - calls_before[1],
+        cpu_seconds=sum(cpu.values()),
+        invoice_sync_cpu_seconds=sum(cpu[w.name] for w in stack.invoice_workers),
+        lags=lags,
+        per_connection_rate=rates,
+    )
+
+
+async def measure(arguments: argparse.Namespace) -> None:
+    options = StackOptions(
+        invoice_workers=arguments.invoice_workers,
+        payment_workers=arguments.payment_workers,
+        latency_ms=arguments.latency_ms,
+        log_level=arguments.log_level,
+    )
+    async with (
+        Stack(options) as stack,
+        Provisioner(stack, sync_interval_seconds=arguments.sync_interval) as provisioner,
+    ):
+        print(
+            f"stack up ({len(stack.processes)} processes, logs in {stack.log_dir}); provisioning "
+            f"{arguments.connections} connections x {2 * arguments.invoices} invoices",
+            flush=True,
+        )
+        connections = await provision_all(
+            provisioner, arguments.connections, 2 * arguments.invoices
+        )
+        for connection in connections:
+            await provisioner.announce(connection)
+        half = arguments.invoices
+        print(f"phase 1: {arguments.latency_ms:g} ms per vendor call", flush=True)
+        timed = await run_phase(
+            stack,
+            provisioner,
+            connections,
+            [c.invoices[:half] for c in connections],
+            arguments.timeout,
+        )
+        print("phase 2: latency 0, CPU time", flush=True)
+        await stack.set_latency(0)
+        cpu = await run_phase(
+            stack,
+            provisioner,
+            connections,
+            [c.invoices[half:] for c in connections],
+            arguments.timeout,
+        )
+        processes = len(stack.processes)
+
+    scheduler: dict[str, Any] = {}
+    if arguments.scheduler_connections:
+        await scheduler_dispatch.measure(arguments.scheduler_connections, 500)
+        scheduler = json.loads((RESULTS_DIR / "scheduler_dispatch.json").read_text())["figures"]
+
+    per_invoice_xero = timed.xero_calls / timed.invoices
+    ceiling = XERO_MINUTE_LIMIT / per_invoice_xero if per_invoice_xero else float("inf")
+    rows: list[tuple[str, Any, str]] = [
+        ("connections", arguments.connections, ""),
+        ("invoices (phase 1)", timed.invoices, f"{arguments.latency_ms:g} ms per vendor call"),
+        (
+            "invoices/minute overall",
+            timed.invoices / timed.seconds * 60,
+            "hand-over to last in Xero",
+        ),
+        (
+            "invoices/minute per connection (median)",
+            statistics.median(timed.per_connection_rate),
+            f"min {min(timed.per_connection_rate):,.0f}",
+        ),
+        (
+            "per-connection ceiling (invoices/minute)",
+            ceiling,
+            f"{XERO_MINUTE_LIMIT} Xero calls/min / Xero calls per invoice; batch bound "
+            f"{XERO_MINUTE_LIMIT * XERO_BATCH:,}",
+        ),
+        ("Xero calls per invoice", per_invoice_xero, "target <= 0.15 (sandbox log, all services)"),
+        (
+            "Xero calls per invoice (workers' own count)",
+            timed.worker_xero_calls / timed.invoices,
+            f"{timed.xero_throttled} answered 429",
+        ),
+        ("Dataverse calls per invoice", timed.dataverse_calls / timed.invoices, "sandbox log"),
+        (
+            "Dataverse calls per invoice (workers' own count)",
+            timed.worker_dataverse_calls / timed.invoices,
+            "",
+        ),
+        ("sync lag p50 (s)", percentile(timed.lags, 0.5), "handed over -> created in Xero"),
+        (
+            "sync lag p95 (s)",
+            percentile(timed.lags, 0.95),
+            f"target <= {arguments.sync_interval + 10} s (poll interval + 10 s)",
+        ),
+        ("sync lag max (s)", max(timed.lags), ""),
+        (
+            "worker CPU s per 1,000 invoices",
+            cpu.cpu_seconds / cpu.invoices * 1000,
+            "latency 0; all invoice-sync + payment-sync processes; target <= 2 s",
+        ),
+        (
+            "invoice-sync CPU s per 1,000 invoices",
+            cpu.invoice_sync_cpu_seconds / cpu.invoices * 1000,
+            "latency 0",
+        ),
+    ]
+    if scheduler:
+        rows.append(
+            (
+                "scheduler: dispatch 10,000 due connections (s)",
+                scheduler["dispatch time (s)"],
+                f"{scheduler['due connections']:,} connections; target <= 2 s",
+            )
+        )
+    report(
+        "distributed",
+        rows,
+        {
+            "arguments": vars(arguments),
+            "processes": processes,
+            "phase_1_seconds": timed.seconds,
+            "phase_2_seconds": cpu.seconds,
+            "xero_calls": timed.xero_calls,
+            "dataverse_calls": timed.dataverse_calls,
+        },
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, default=20)
+    parser.add_argument("--invoices", type=int, default=500, help="per connection and phase")
+    parser.add_argument("--latency-ms", type=float, default=100.0)
+    parser.add_argument("--invoice-workers", type=int, default=2)
+    parser.add_argument("--payment-workers", type=int, default=1)
+    parser.add_argument(
+        "--sync-interval", type=int, default=60, help="each connection's poll interval (s)"
+    )
+    parser.add_argument("--timeout", type=float, default=1800.0, help="per phase (s)")
+    parser.add_argument(
+        "--scheduler-connections",
+        type=int,
+        default=10_000,
+        help="due connections for the scheduler figure (0 skips it)",
+    )
+    parser.add_argument("--log-level", default="WARNING")
+    arguments = parser.parse_args(argv)
+    with sigterm_as_interrupt():
+        try:
+            asyncio.run(measure(arguments))
+        except KeyboardInterrupt:
+            print("interrupted; the stack was torn down", file=sys.stderr)
+            sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
