@@ -356,7 +356,8 @@ class Provisioner:
                 results = await connection.dataverse.batch(
                     [[BatchOperation("PATCH", f"invoices({i.invoice_id})", bind)] for i in pending]
                 )
-            except (DataverseUnavailable, DataverseThrottled):
+            except (DataverseUnavailable, DataverseThrottled, httpx.HTTPError):
+                # token-broker restarting, or Dataverse down or throttling: try again.
                 await asyncio.sleep(1)
                 continue
             now = time.time()
