@@ -102,6 +102,12 @@ def check_response(case: Case, live: LivePortal) -> None:
     where = f"{case.method} {case.formatted_path}"
     assert response.status_code < 500, f"{where} -> {response.status_code}: {response.text[:500]}"
     if response.status_code >= 400:
+        headers = {name.lower(): values for name, values in response.headers.items()}
+        if not headers.get("content-type", [""])[0].startswith("application/json"):
+            # uvicorn itself refuses a request line or header it cannot parse (plain text 400)
+            # before the app sees it; every answer of the app is JSON.
+            assert response.status_code == 400, (where, response.text[:300])
+            return
         body = response.json()
         assert isinstance(body.get("detail"), str), (where, body)
         assert body["detail"], (where, body)

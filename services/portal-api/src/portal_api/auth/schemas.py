@@ -14,7 +14,13 @@ MIN_PASSWORD = 10
 def _email(value: str) -> str:
     no_control_characters(value)
     local, at, domain = value.partition("@")
-    if not at or not local or "." not in domain or " " in value or domain.startswith("."):
+    if (
+        not at
+        or not local
+        or "." not in domain
+        or domain.startswith(".")
+        or any(c.isspace() for c in value)
+    ):
         raise ValueError("Enter a valid e-mail address, like name@company.com")
     return value.lower()
 
