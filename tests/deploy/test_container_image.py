@@ -3,10 +3,22 @@ every workspace member present, non-root, a health check on /healthz."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
 
 from tests.deploy.catalogue import ROOT, SERVICES, console_scripts, workspace_members
+
+# What .dockerignore keeps out of the build context, for the directories the build copies.
+IGNORED_IN_CONTEXT = shutil.ignore_patterns(
+    "__pycache__", "*.pyc", ".venv", ".mypy_cache", ".ruff_cache", "node_modules"
+)
 
 
 @dataclass(frozen=True)
@@ -91,3 +103,70 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
         if line.strip() and not line.startswith("#")
     }
     assert {".git", ".venv", "**/__pycache__", ".dxc", "tests"} <= ignored
+
+
+def test_the_build_stage_installs_a_working_environment_from_what_it_copies(
+    tmp_path: Path,
+) -> None:
+    """Replays the build stage without Docker: its COPYs into an empty directory and its
+    `uv sync` steps there, in order, so the dependency step sees only the manifests. The
+    environment must then run without the source tree (non-editable installs)."""
+    uv = os.environ.get("UV") or shutil.which("uv")  # `uv run` names itself in $UV
+    if uv is None:
+        pytest.skip("uv is not on this machine")
+    instructions = dockerfile_instructions()
+    build_stage = next(ins.stage for ins in instructions if "uv sync" in ins.arguments)
+    workdir = tmp_path / "src"
+    workdir.mkdir()
+    environment = tmp_path / "venv"
+    env = {
+        **os.environ,
+        "UV_PROJECT_ENVIRONMENT": str(environment),
+        "UV_PYTHON": sys.base_prefix + "/bin/python3.11",
+        "UV_COMPILE_BYTECODE": "0",  # the image compiles; correctness doesn't depend on it
+        "UV_LINK_MODE": "copy",
+    }
+    env.pop("VIRTUAL_ENV", None)
+    synced = 0
+    for ins in instructions:
+        if ins.stage != build_stage:
+            continue
+        if ins.keyword == "COPY" and "--from" not in ins.arguments:
+            words = [word for word in ins.arguments.split() if not word.startswith("--")]
+            destination = workdir / words[-1]
+            for source in words[:-1]:
+                origin = ROOT / source
+                target = destination / origin.name if words[-1].endswith("/") else destination
+                if origin.is_dir():
+                    shutil.copytree(origin, target, ignore=IGNORED_IN_CONTEXT, dirs_exist_ok=True)
+                else:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(origin, target)
+        elif ins.keyword == "RUN" and "uv sync" in ins.arguments:
+            command = ins.arguments[ins.arguments.index("uv sync") :].split()
+            result = subprocess.run(
+                [uv, *command[1:]],
+                cwd=workdir,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            assert result.returncode == 0, f"{' '.join(command)}:\n{result.stderr}"
+            synced += 1
+    assert synced == 2
+    shutil.rmtree(workdir)
+    scripts = {path.name for path in (environment / "bin").iterdir()}
+    assert {*SERVICES, "dxc-migrate", "xero-sandbox", "dynamics-sandbox"} <= scripts
+    check = subprocess.run(
+        [
+            str(environment / "bin" / "python"),
+            "-c",
+            "import dxc_shared.db.migrate as m, portal_api.main, scheduler.main, "
+            "invoice_sync.main, payment_sync.main, token_broker.main; "
+            "print(len(list((m.MIGRATIONS_DIR / 'versions').glob('0*.py'))))",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stderr
+    assert int(check.stdout) >= 1, "the migrations did not make it into the wheel"
