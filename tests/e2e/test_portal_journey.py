@@ -11,7 +11,13 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from dxc_shared.dynamics.schema import CONNECTOR, SETTINGS, SETTINGS_CONNECTOR
+from dxc_shared.dynamics.schema import (
+    CONNECTOR,
+    INVOICE_CONNECTOR,
+    SETTINGS,
+    SETTINGS_CONNECTOR,
+    ExportStatus,
+)
 from dynamics_sandbox.settings import DynamicsSandboxSettings
 from playwright.sync_api import Page, expect
 
@@ -23,6 +29,7 @@ PASSWORD = "correct horse battery staple 7"
 XERO_USER = ("demo@xero-sandbox.example", "demo")
 DYNAMICS_USER = ("alex@contoso-demo.example", "demo")
 SECOND_XERO_ORG = "Kiwi Traders Ltd"
+HANDED_OVER = ("INV-1001", "INV-1002")
 
 
 def prepare_sandboxes(stack: Stack) -> None:
@@ -158,37 +165,89 @@ def install_tables(page: Page) -> None:
     expect(install).to_contain_text("Installed.")
 
 
-def review_settings_in_dynamics(stack: Stack, page: Page, connection_id: str) -> None:
-    """The person saves the connector's settings in Dynamics 365 (as the demo user, through
-    the Web API), then has the portal read them again."""
-    sandbox = RunningDynamicsSandbox(
-        f"{stack.url}/sandbox/dynamics",
-        DynamicsSandboxSettings(
-            demo_redirect_uris=[f"{stack.url}/portal-api/v1/oauth/dynamics/callback"]
-        ),
-    )
-    headers = {"Authorization": f"Bearer {sandbox.user_access_token()}"}
-    web_api = f"{sandbox.org_url()}/api/data/v9.2"
-    with httpx.Client(base_url=web_api, headers=headers, timeout=30) as client:
-        connectors = client.get(
+class InDynamics:
+    """What the person does inside Dynamics 365: the demo user's calls to the Web API."""
+
+    def __init__(self, stack: Stack, connection_id: str) -> None:
+        sandbox = RunningDynamicsSandbox(
+            f"{stack.url}/sandbox/dynamics",
+            DynamicsSandboxSettings(
+                demo_redirect_uris=[f"{stack.url}/portal-api/v1/oauth/dynamics/callback"]
+            ),
+        )
+        self.client = httpx.Client(
+            base_url=f"{sandbox.org_url()}/api/data/v9.2",
+            headers={"Authorization": f"Bearer {sandbox.user_access_token()}"},
+            timeout=30,
+        )
+        connectors = self.client.get(
             f"/{CONNECTOR.entity_set}",
             params={"$filter": f"dxc_connectionid eq '{connection_id}'"},
         )
         connectors.raise_for_status()
         (connector,) = connectors.json()["value"]
-        client.post(
+        self.connector_id: str = connector[CONNECTOR.primary_id]
+
+    def save_settings(self, sales_account: str) -> None:
+        self.client.post(
             f"/{SETTINGS.entity_set}",
             json={
                 "dxc_name": "Fisher Joinery NZ",
                 "dxc_createcontacts": True,
                 "dxc_createproducts": True,
-                "dxc_defaultsalesaccountcode": "200",
-                **SETTINGS_CONNECTOR.bind(CONNECTOR.entity_set, connector[CONNECTOR.primary_id]),
+                "dxc_defaultsalesaccountcode": sales_account,
+                **SETTINGS_CONNECTOR.bind(CONNECTOR.entity_set, self.connector_id),
             },
         ).raise_for_status()
+
+    def change_sales_account(self, sales_account: str) -> None:
+        rows = self.client.get(f"/{SETTINGS.entity_set}").json()["value"]
+        for row in rows:
+            self.client.patch(
+                f"/{SETTINGS.entity_set}({row[SETTINGS.primary_id]})",
+                json={"dxc_defaultsalesaccountcode": sales_account},
+            ).raise_for_status()
+
+    def hand_over(self, *numbers: str, **changes: object) -> None:
+        """Give invoices to the connector (or, with `changes`, update those given)."""
+        for number in numbers:
+            invoices = self.client.get(
+                "/invoices", params={"$filter": f"invoicenumber eq '{number}'"}
+            )
+            (invoice,) = invoices.json()["value"]
+            given = INVOICE_CONNECTOR.bind(CONNECTOR.entity_set, self.connector_id)
+            self.client.patch(
+                f"/invoices({invoice['invoiceid']})", json=changes or given
+            ).raise_for_status()
+
+
+def review_settings_in_dynamics(page: Page, dynamics: InDynamics) -> None:
+    """The person saves the connector's settings in Dynamics 365 with a sales account Xero does
+    not have, hands two invoices over, then has the portal read the settings again."""
+    dynamics.save_settings(sales_account="999")
+    dynamics.hand_over(*HANDED_OVER)
     page.get_by_role("button", name="Re-read settings from Dynamics 365").click()
-    expect(page.get_by_role("region", name="Settings", exact=True)).to_contain_text("200")
+    expect(page.get_by_role("region", name="Settings", exact=True)).to_contain_text("999")
     checklist_step(page, "settings_reviewed")
+
+
+def failures_fixed_in_dynamics(page: Page, dynamics: InDynamics) -> None:
+    """The run's failures name the invoices and say why; fixed in Dynamics, they go to Xero."""
+    runs = page.get_by_role("list", name="Recent sync runs").locator(":scope > li")
+    invoices = runs.filter(has_text="Invoices: Dynamics 365 → Xero")
+    failed = invoices.filter(has=page.get_by_role("table"))
+    refresh_until(page, lambda: failed.count() > 0)
+    for number in HANDED_OVER:
+        expect(failed.first.get_by_role("row").filter(has_text=number)).to_contain_text(
+            "The account code '999' is not in Xero's chart of accounts"
+        )
+    screenshot(page, "06-activity-failures")
+
+    dynamics.change_sales_account("200")
+    dynamics.hand_over(*HANDED_OVER, dxc_exportstatus=ExportStatus.NO.value)
+    page.get_by_role("button", name="Sync now").click()
+    succeeded = invoices.filter(has_text=f"{len(HANDED_OVER)} succeeded")
+    refresh_until(page, lambda: succeeded.count() > 0)
 
 
 def enter_billing_details(page: Page) -> None:
@@ -283,7 +342,8 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
     connect_xero(page)
     connect_dynamics(page)
     install_tables(page)
-    review_settings_in_dynamics(stack, page, connection_id)
+    dynamics = InDynamics(stack, connection_id)
+    review_settings_in_dynamics(page, dynamics)
     enter_billing_details(page)
     page.goto(f"/connections/{connection_id}")
 
@@ -315,6 +375,8 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
     page.get_by_role("button", name="Sync now").click()
     expect(page.get_by_role("status").filter(has_text="Sync requested")).to_be_visible()
     refresh_until(page, lambda: runs.count() > before)
+    failures_fixed_in_dynamics(page, dynamics)
+    dynamics.client.close()
     screenshot(page, "06-activity")
 
     revoked_in_xero_and_reconnected(page, stack)
