@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-RESULTS_DIR = Path(__file__).parent / "results"
+# Where the JSON goes; DXC_BENCH_RESULTS_DIR moves it (the test suite keeps the repo's untouched).
+RESULTS_DIR = Path(os.environ.get("DXC_BENCH_RESULTS_DIR") or Path(__file__).parent / "results")
 
 
 def machine() -> dict[str, Any]:
@@ -30,7 +31,7 @@ def report(name: str, rows: list[tuple[str, Any, str]], details: dict[str, Any])
     for label, value, note in rows:
         shown = f"{value:,.3f}" if isinstance(value, float) else f"{value:,}"
         print(f"  {label:<{width}}  {shown:>14}  {note}")
-    RESULTS_DIR.mkdir(exist_ok=True)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}.json"
     figures = {label: value for label, value, _ in rows}
     path.write_text(json.dumps({"figures": figures, "machine": machine(), **details}, indent=2))

@@ -388,6 +388,7 @@ async def run(arguments: argparse.Namespace) -> bool:
             stack, provisioner, connections, revoked, arguments.drain_timeout
         )
         restarts_by_crash = sum(p.starts - 1 for p in stack.workers)
+        leftovers = {"database": stack.database_name, "namespace": stack.namespace}
 
     print("\nchecks")
     for item in checks:
@@ -414,6 +415,10 @@ async def run(arguments: argparse.Namespace) -> bool:
         {
             "arguments": vars(arguments),
             "kills": chaos.kills,
+            "restarts": chaos.restarts,
+            "revoked_connection": chaos.revoked,
+            # Removed by the teardown; named so a test can make sure they are gone.
+            **leftovers,
             "checks": {c.name: c.violations for c in checks},
         },
     )
