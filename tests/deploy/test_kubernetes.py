@@ -9,6 +9,8 @@ import pytest
 from dxc_shared.bus.rabbitmq import RabbitMQBroker
 from dxc_shared.db.migrate import MigrateSettings
 from dxc_shared.messages import SyncInvoicesJob, SyncPaymentsJob
+from fastapi.routing import APIRoute
+from payment_sync.webhooks import router as webhooks_router
 
 from tests.deploy.catalogue import DEPLOY, SERVICES, console_scripts
 from tests.deploy.kustomize import Document, name_of, pod_spec, render
@@ -91,12 +93,17 @@ def test_the_prometheus_operator_component_selects_the_service_pods() -> None:
     assert monitor["kind"] == "PodMonitor"
     endpoints = monitor["spec"]["podMetricsEndpoints"]
     assert [endpoint["port"] for endpoint in endpoints] == ["http"]
-    base = render(K8S / "base")
-    for deployment in by_kind(base, "Deployment").values():
-        labels = deployment["spec"]["template"]["metadata"]["labels"]
+    deployments = by_kind(render(K8S / "base"), "Deployment")
+    for name in SERVICES:
+        labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
         assert all(
             labels.get(k) == v for k, v in monitor["spec"]["selector"]["matchLabels"].items()
         )
+    web = pod_spec(deployments["web"])
+    assert web is not None
+    assert "http" not in {port["name"] for port in web["containers"][0]["ports"]}, (
+        "the portal's nginx has no /metrics: its port must not be the one scraped"
+    )
 
 
 def _config(documents: list[Document]) -> dict[str, str]:
@@ -107,7 +114,7 @@ def _config(documents: list[Document]) -> dict[str, str]:
 def test_each_service_is_deployed_with_probes_resources_and_its_settings() -> None:
     documents = render(K8S / "base")
     deployments = by_kind(documents, "Deployment")
-    assert set(deployments) == set(SERVICES)
+    assert set(deployments) == {*SERVICES, "web"}
     config = _config(documents)
     for name, entry in SERVICES.items():
         pod = pod_spec(deployments[name])
@@ -141,8 +148,9 @@ def test_each_service_is_deployed_with_probes_resources_and_its_settings() -> No
 def test_the_grace_period_covers_the_drain_after_sigterm() -> None:
     documents = render(K8S / "base")
     config = _config(documents)
-    for name, deployment in by_kind(documents, "Deployment").items():
-        pod = pod_spec(deployment)
+    deployments = by_kind(documents, "Deployment")
+    for name in SERVICES:
+        pod = pod_spec(deployments[name])
         assert pod is not None
         (container,) = pod["containers"]
         pre_stop = container["lifecycle"]["preStop"]["exec"]["command"]
@@ -237,30 +245,45 @@ def _pods(documents: list[Document]) -> dict[str, Endpoint]:
     return pods
 
 
+def _listens_on(documents: list[Document]) -> dict[str, int]:
+    ports = {}
+    for document in documents:
+        pod = pod_spec(document)
+        if document["kind"] == "Deployment" and pod is not None:
+            ports[name_of(document)] = pod["containers"][0]["ports"][0]["containerPort"]
+    return ports
+
+
 def test_network_policies_allow_only_the_flows_the_architecture_needs() -> None:
     documents = render(K8S / "overlays" / "keda")
     policies = [doc for doc in documents if doc["kind"] == "NetworkPolicy"]
     pods = _pods(documents)
+    port = _listens_on(documents)
     anything = Endpoint.of("elsewhere", {"app": "anything"})
 
-    between_services = {
+    between_pods = {
         (source, destination)
         for source, source_pod in pods.items()
         for destination, destination_pod in pods.items()
-        if source != destination and allows(policies, source_pod, destination_pod, 8000)
+        if destination in port
+        and source != destination
+        and allows(policies, source_pod, destination_pod, port[destination])
     }
-    assert between_services == {
+    assert between_pods == {
+        ("web", "portal-api"),
         ("portal-api", "token-broker"),
         ("invoice-sync", "token-broker"),
         ("payment-sync", "token-broker"),
     }
     ingress_controller = Endpoint.of("ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"})
-    assert {
-        name for name, pod in pods.items() if allows(policies, ingress_controller, pod, 8000)
-    } == {
-        "portal-api",
-        "payment-sync",
+    reachable = {
+        name
+        for name, pod in pods.items()
+        if name in port and allows(policies, ingress_controller, pod, port[name])
     }
+    assert reachable == {"web", "payment-sync"}
+    assert not allows_egress_outside(policies, pods["web"], 5432)
+    assert not allows_egress_outside(policies, pods["web"], 443)
     prometheus = Endpoint.of("monitoring", {"app.kubernetes.io/name": "prometheus"})
     for name in SERVICES:
         assert allows(policies, prometheus, pods[name], 8000)
@@ -282,3 +305,24 @@ def test_overlays_only_add_to_the_base() -> None:
     for path in OVERLAYS:
         rendered = {(doc["kind"], name_of(doc)) for doc in render(path)}
         assert base <= rendered, f"{path.name} lost {base - rendered}"
+
+
+def test_the_ingress_routes_the_portal_and_xero_webhooks() -> None:
+    documents = render(K8S / "base")
+    (ingress,) = by_kind(documents, "Ingress").values()
+    services = by_kind(documents, "Service")
+    routes = {
+        path["path"]: path["backend"]["service"]
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    }
+    assert routes["/"]["name"] == "web"
+    webhook_paths = {route.path for route in webhooks_router.routes if isinstance(route, APIRoute)}
+    (webhook,) = webhook_paths & set(routes)
+    assert routes[webhook]["name"] == "payment-sync"
+    for backend in routes.values():
+        ports = {port["name"] for port in services[backend["name"]]["spec"]["ports"]}
+        assert backend["port"]["name"] in ports
+    nginx = (DEPLOY / "web" / "nginx.conf").read_text()
+    portal_api = services["portal-api"]["spec"]["ports"][0]["port"]
+    assert f"proxy_pass http://portal-api:{portal_api}/;" in nginx
