@@ -27,7 +27,8 @@ async def test_register_confirm_and_the_trial(portal: Portal) -> None:
         )
         assert again.status_code == 409
         assert again.json() == {
-            "detail": "An account with this e-mail address already exists.",
+            "detail": "An account with this e-mail address already exists. Sign in, or reset "
+            "the password if you never chose one.",
             "field": "email",
         }
 

@@ -50,7 +50,11 @@ async def _email_token(session: AsyncSession, user: User, purpose: str) -> str:
 
 async def register(session: AsyncSession, settings: PortalApiSettings, data: RegisterIn) -> User:
     if await repository.user_by_email(session, data.email) is not None:
-        raise Conflict("An account with this e-mail address already exists.", field="email")
+        raise Conflict(
+            "An account with this e-mail address already exists. Sign in, or reset the "
+            "password if you never chose one.",
+            field="email",
+        )
     now = utcnow()
     user = User(
         email=data.email,
