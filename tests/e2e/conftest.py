@@ -137,6 +137,22 @@ def page(
     context.close()
 
 
+AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def assert_accessible(page: Page) -> None:
+    """axe-core (the npm package web/ installs) finds nothing serious or critical on the page."""
+    assert AXE.is_file(), "web/node_modules lacks axe-core: source scripts/_bootstrap.sh"
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not serious, f"{page.url}:\n" + "\n".join(serious)
+
+
 def screenshot(page: Page, name: str) -> Path:
     """A full-page screenshot in docs/screenshots (DXC_E2E_SCREENSHOTS elsewhere)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

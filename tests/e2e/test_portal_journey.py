@@ -21,7 +21,7 @@ from dxc_shared.dynamics.schema import (
 from dynamics_sandbox.settings import DynamicsSandboxSettings
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Stack, screenshot
+from tests.e2e.conftest import Stack, assert_accessible, screenshot
 from tests.e2e.mailbox import wait_for_link
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox
 
@@ -64,6 +64,7 @@ def register_and_confirm(page: Page, stack: Stack, email: str) -> None:
     page.get_by_label("Your name").fill("Dana Fisher")
     page.get_by_label("Company name").fill("Fisher Joinery")
     screenshot(page, "01-register")
+    assert_accessible(page)
     page.get_by_role("button", name="Register").click()
     expect(page.get_by_role("status")).to_contain_text("Open the link in the email")
 
@@ -96,6 +97,7 @@ def log_out_and_in(page: Page, email: str) -> None:
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_contain_text("not correct")
     screenshot(page, "02-login-error")
+    assert_accessible(page)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Password").press("Enter")
     expect(page.get_by_role("heading", name="Your connections")).to_be_visible()
@@ -242,6 +244,7 @@ def failures_fixed_in_dynamics(page: Page, dynamics: InDynamics) -> None:
             "The account code '999' is not in Xero's chart of accounts"
         )
     screenshot(page, "06-activity-failures")
+    assert_accessible(page)
 
     dynamics.change_sales_account("200")
     dynamics.hand_over(*HANDED_OVER, dxc_exportstatus=ExportStatus.NO.value)
@@ -272,6 +275,7 @@ def enter_billing_details(page: Page) -> None:
     expect(page.get_by_role("status").filter(has_text="Billing details saved")).to_be_visible()
     expect(page.get_by_text("Payment method: visa ending 4242")).to_be_visible()
     screenshot(page, "05-billing")
+    assert_accessible(page)
 
 
 def revoked_in_xero_and_reconnected(page: Page, stack: Stack) -> None:
@@ -338,6 +342,7 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
     checklist = page.get_by_role("region", name="Checklist")
     expect(checklist).to_contain_text("Xero")
     screenshot(page, "03-new-connection")
+    assert_accessible(page)
 
     connect_xero(page)
     connect_dynamics(page)
@@ -363,6 +368,7 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
     ):
         checklist_step(page, key)
     screenshot(page, "04-connection-ready")
+    assert_accessible(page)
 
     page.get_by_role("link", name="Sync activity").click()
     expect(page.get_by_role("heading", name="Sync activity: Fisher Joinery NZ")).to_be_visible()
@@ -428,9 +434,12 @@ def test_pages_fit_a_phone_and_work_from_the_keyboard(page: Page) -> None:
         expect(control).to_be_focused()
     fits = "document.documentElement.scrollWidth <= window.innerWidth"
     assert page.evaluate(fits)
-    for path in ("/register", "/reset-password", "/confirm"):
+    assert_accessible(page)
+    for path in ("/register", "/reset-password", "/confirm", "/nowhere"):
         page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
         assert page.evaluate(fits), path
+        assert_accessible(page)
     page.goto("/register")
     screenshot(page, "08-register-phone")
     page.goto("/connections/does-not-matter")
