@@ -37,6 +37,16 @@ REQUIRED_SECRETS = {
         "DYNAMICS_CLIENT_ID": "test-client",
         "DYNAMICS_CLIENT_SECRET": "test-secret",
     },
+    "portal-api": {
+        "TOKEN_BROKER_URL": "http://127.0.0.1:9",
+        "TOKEN_BROKER_API_KEY": "test-internal-key",
+        "XERO_CLIENT_ID": "test-client",
+        "DYNAMICS_CLIENT_ID": "test-client",
+    },
+    "invoice-sync": {
+        "TOKEN_BROKER_URL": "http://127.0.0.1:9",
+        "TOKEN_BROKER_API_KEY": "test-internal-key",
+    },
     "payment-sync": {
         "TOKEN_BROKER_URL": "http://127.0.0.1:9",
         "TOKEN_BROKER_API_KEY": "test-internal-key",
@@ -46,7 +56,7 @@ REQUIRED_SECRETS = {
 
 
 def _wait_until_ready(base_url: str, process: subprocess.Popen[bytes]) -> httpx.Response:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # generous: a loaded CI machine starts them slowly
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"exited early with {process.returncode}")
