@@ -114,6 +114,24 @@ def create_connection(page: Page) -> str:
     return match.group(1)
 
 
+def change_settings(page: Page) -> None:
+    """A rejected change is explained beside its field; a good one is saved."""
+    settings = page.get_by_role("region", name="Settings", exact=True)
+    name = settings.get_by_label("Connection name")
+    name.fill("")
+    settings.get_by_role("button", name="Save settings").click()
+    expect(name).to_have_attribute("aria-invalid", "true")
+    expect(name).to_be_focused()
+    name.fill("Fisher Joinery NZ")
+    settings.get_by_label("Plan").select_option("growth")
+    settings.get_by_label("Time zone").select_option("Pacific/Chatham")
+    settings.get_by_role("button", name="Save settings").click()
+    expect(settings.get_by_role("status")).to_have_text("Saved.")
+    page.reload()
+    expect(settings.get_by_label("Plan")).to_have_value("growth")
+    expect(settings.get_by_label("Time zone")).to_have_value("Pacific/Chatham")
+
+
 def sign_in_to_xero(page: Page, decision: str, *, again: bool = False) -> None:
     button = "Reconnect to Xero" if again else "Connect to Xero"
     page.get_by_role("region", name="Xero", exact=True).get_by_role("button", name=button).click()
@@ -343,6 +361,7 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
     expect(checklist).to_contain_text("Xero")
     screenshot(page, "03-new-connection")
     assert_accessible(page)
+    change_settings(page)
 
     connect_xero(page)
     connect_dynamics(page)

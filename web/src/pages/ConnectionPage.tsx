@@ -369,9 +369,12 @@ function SettingsPanel({ connection, onUpdated, disabled }: PanelProps & { disab
   async function submit(event: FormEvent) {
     event.preventDefault();
     setSaved(false);
-    const fresh = await save.run(() =>
-      api.patch<Connection>(`/v1/connections/${connection.id}`, { name, time_zone: timeZone, plan }),
-    );
+    // Only what changed: an unchosen time zone or plan is left as it is.
+    const changes: Record<string, string> = {};
+    if (name !== connection.name) changes.name = name;
+    if (timeZone && timeZone !== connection.time_zone) changes.time_zone = timeZone;
+    if (plan && plan !== connection.plan) changes.plan = plan;
+    const fresh = await save.run(() => api.patch<Connection>(`/v1/connections/${connection.id}`, changes));
     if (fresh) {
       onUpdated(fresh);
       setSaved(true);
