@@ -4,6 +4,8 @@ require, and the wiring checked against the services' code: settings, queues, sh
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import kubernetes_validate
 import pytest
 from dxc_shared.bus.rabbitmq import RabbitMQBroker
@@ -13,7 +15,13 @@ from fastapi.routing import APIRoute
 from payment_sync.webhooks import router as webhooks_router
 
 from tests.deploy.catalogue import DEPLOY, SERVICES, console_scripts
-from tests.deploy.kustomize import Document, name_of, pod_spec, render
+from tests.deploy.kustomize import (
+    Document,
+    UnsupportedKustomization,
+    name_of,
+    pod_spec,
+    render,
+)
 from tests.deploy.network_policy import Endpoint, allows, allows_egress_outside
 
 K8S = DEPLOY / "k8s"
@@ -121,6 +129,7 @@ def test_each_service_is_deployed_with_probes_resources_and_its_settings() -> No
         assert pod is not None
         (container,) = pod["containers"]
         assert container["command"] == [name]
+        assert container["image"] == "ghcr.io/dx-connector/dx-connector:latest"
         assert name in console_scripts()
         ports = {port["name"]: port["containerPort"] for port in container["ports"]}
         assert int(config[f"{entry.prefix}PORT"]) == ports["http"]
@@ -326,3 +335,9 @@ def test_the_ingress_routes_the_portal_and_xero_webhooks() -> None:
     nginx = (DEPLOY / "web" / "nginx.conf").read_text()
     portal_api = services["portal-api"]["spec"]["ports"][0]["port"]
     assert f"proxy_pass http://portal-api:{portal_api}/;" in nginx
+
+
+def test_the_renderer_refuses_what_it_does_not_implement(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text("resources: []\npatches: []\n")
+    with pytest.raises(UnsupportedKustomization, match="patches"):
+        render(tmp_path)
