@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from dxc.demo import hand_over
 from dxc.embedded import create_embedded_app
 from dxc_shared.clients.dataverse import DataverseClient
 from dxc_shared.dynamics.schema import (
     CONNECTOR,
-    INVOICE_CONNECTOR,
     SETTINGS,
     SETTINGS_CONNECTOR,
     DefaultInvoiceStatus,
@@ -143,13 +143,8 @@ async def test_an_invoice_goes_to_xero_and_its_payment_comes_back(tmp_path: Path
                     **SETTINGS_CONNECTOR.bind(CONNECTOR.entity_set, connector_id),
                 },
             )
-            [invoice] = await dataverse.query(
-                "invoices", select=["invoiceid"], filter="invoicenumber eq 'INV-1001'"
-            )
-            invoice_id = invoice["invoiceid"]
-            await dataverse.update(
-                "invoices", invoice_id, INVOICE_CONNECTOR.bind(CONNECTOR.entity_set, connector_id)
-            )
+            # What a Dynamics user does to say "ready": the demo's `dxc hand-over`.
+            [invoice_id] = await hand_over(url, ["INV-1001"])
 
             async def row() -> dict[str, Any]:
                 [found] = await dataverse.query(

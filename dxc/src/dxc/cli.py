@@ -1,13 +1,17 @@
-"""`dxc dev`: run the whole product in one process (embedded mode)."""
+"""The `dxc` command: `dxc dev` runs the whole product in one process (embedded mode); `dxc
+hand-over` plays the Dynamics user in its demo."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
+from typing import Literal
 
 import uvicorn
 from dxc_shared.logging import configure_logging
 
+from dxc import demo
 from dxc.embedded import create_embedded_app
 
 
@@ -23,14 +27,35 @@ def main() -> None:
         "--data-dir", type=Path, default=Path(".dxc"), help="where the SQLite database lives"
     )
     dev.add_argument("--log-format", choices=["json", "console"], default="console")
+    hand_over = commands.add_parser(
+        "hand-over",
+        help="in the embedded mode's Dynamics sandbox, hand invoices to the connector (what a "
+        "Dynamics user does by setting an invoice's Connector field)",
+    )
+    hand_over.add_argument("invoice_numbers", nargs="+", metavar="INVOICE_NUMBER")
+    hand_over.add_argument("--url", default="http://127.0.0.1:8080", help="where dxc dev runs")
+    hand_over.add_argument("--org", default="demo", help="the Dynamics sandbox organisation")
     args = parser.parse_args()
 
-    configure_logging("embedded", fmt=args.log_format)
-    print(f"dx-connector embedded mode: http://{args.host}:{args.port}/", flush=True)
+    if args.command == "hand-over":
+        try:
+            ids = asyncio.run(demo.hand_over(args.url, args.invoice_numbers, org=args.org))
+        except demo.HandOverError as error:
+            raise SystemExit(f"dxc hand-over: {error}") from None
+        print(f"handed {len(ids)} invoice(s) to the connector; the next sync takes them to Xero")
+        return
+    run_embedded(args.host, args.port, args.data_dir, args.log_format)
+
+
+def run_embedded(
+    host: str, port: int, data_dir: Path, log_format: Literal["json", "console"]
+) -> None:
+    configure_logging("embedded", fmt=log_format)
+    print(f"dx-connector embedded mode: http://{host}:{port}/", flush=True)
     uvicorn.run(
-        create_embedded_app(args.data_dir, f"http://{args.host}:{args.port}"),
-        host=args.host,
-        port=args.port,
+        create_embedded_app(data_dir, f"http://{host}:{port}"),
+        host=host,
+        port=port,
         log_config=None,
         timeout_graceful_shutdown=20,
     )
