@@ -12,13 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from dxc.demo import hand_over
+from dxc.demo import hand_over, review_settings
 from dxc.embedded import create_embedded_app
 from dxc_shared.clients.dataverse import DataverseClient
 from dxc_shared.dynamics.schema import (
-    CONNECTOR,
-    SETTINGS,
-    SETTINGS_CONNECTOR,
     DefaultInvoiceStatus,
     ExportStatus,
 )
@@ -121,30 +118,21 @@ async def test_an_invoice_goes_to_xero_and_its_payment_comes_back(tmp_path: Path
             assert installed.status_code == 200, installed.text
             assert (await browser.get(f"/v1/connections/{cid}")).json()["status"] == "active"
 
-            # In Dynamics: settings reviewed (AUTHORISED, so it can be paid) and an invoice
-            # handed to the connector.
+            # In Dynamics, as its user (the demo's `dxc review-settings`): settings saved with
+            # AUTHORISED, so the invoice can be paid; the checklist is then complete.
+            await review_settings(url, default_status=DefaultInvoiceStatus.AUTHORISED)
+            assert (await browser.post(f"/v1/connections/{cid}/refresh")).status_code == 200
+            assert (await browser.get(f"/v1/connections/{cid}/checklist")).json()["complete"]
+
+            # What a Dynamics user does to say "ready": the demo's `dxc hand-over`.
+            [invoice_id] = await hand_over(url, ["INV-1001"])
+
             user_token = await asyncio.to_thread(dynamics.user_access_token, "demo")
 
             async def as_user() -> str:
                 return user_token
 
             dataverse = DataverseClient(outside, org_url=org_url, access_token=as_user)
-            [connector] = await dataverse.query(
-                CONNECTOR.entity_set,
-                select=[CONNECTOR.primary_id],
-                filter=f"dxc_connectionid eq '{cid}'",
-            )
-            connector_id = connector[CONNECTOR.primary_id]
-            await dataverse.create(
-                SETTINGS.entity_set,
-                {
-                    "dxc_name": "Settings",
-                    "dxc_defaultinvoicestatus": DefaultInvoiceStatus.AUTHORISED.value,
-                    **SETTINGS_CONNECTOR.bind(CONNECTOR.entity_set, connector_id),
-                },
-            )
-            # What a Dynamics user does to say "ready": the demo's `dxc hand-over`.
-            [invoice_id] = await hand_over(url, ["INV-1001"])
 
             async def row() -> dict[str, Any]:
                 [found] = await dataverse.query(

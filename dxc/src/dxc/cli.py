@@ -1,5 +1,5 @@
-"""The `dxc` command: `dxc dev` runs the whole product in one process (embedded mode); `dxc
-hand-over` plays the Dynamics user in its demo."""
+"""The `dxc` command: `dxc dev` runs the whole product in one process (embedded mode);
+`dxc review-settings` and `dxc hand-over` play the Dynamics user in its demo."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import uvicorn
+from dxc_shared.dynamics.schema import DefaultInvoiceStatus
 from dxc_shared.logging import configure_logging
 
 from dxc import demo
@@ -33,18 +34,35 @@ def main() -> None:
         "Dynamics user does by setting an invoice's Connector field)",
     )
     hand_over.add_argument("invoice_numbers", nargs="+", metavar="INVOICE_NUMBER")
-    hand_over.add_argument("--url", default="http://127.0.0.1:8080", help="where dxc dev runs")
-    hand_over.add_argument("--org", default="demo", help="the Dynamics sandbox organisation")
+    review = commands.add_parser(
+        "review-settings",
+        help="in the embedded mode's Dynamics sandbox, save the connector's settings (what a "
+        "Dynamics user does in its settings form)",
+    )
+    review.add_argument(
+        "--default-status",
+        choices=[status.name for status in DefaultInvoiceStatus],
+        default=DefaultInvoiceStatus.AUTHORISED.name,
+        help="the status new invoices get in Xero (AUTHORISED lets them be paid)",
+    )
+    for command in (hand_over, review):
+        command.add_argument("--url", default="http://127.0.0.1:8080", help="where dxc dev runs")
+        command.add_argument("--org", default="demo", help="the Dynamics sandbox organisation")
     args = parser.parse_args()
 
-    if args.command == "hand-over":
-        try:
-            ids = asyncio.run(demo.hand_over(args.url, args.invoice_numbers, org=args.org))
-        except demo.HandOverError as error:
-            raise SystemExit(f"dxc hand-over: {error}") from None
-        print(f"handed {len(ids)} invoice(s) to the connector; the next sync takes them to Xero")
+    if args.command == "dev":
+        run_embedded(args.host, args.port, args.data_dir, args.log_format)
         return
-    run_embedded(args.host, args.port, args.data_dir, args.log_format)
+    try:
+        if args.command == "hand-over":
+            ids = asyncio.run(demo.hand_over(args.url, args.invoice_numbers, org=args.org))
+            print(f"handed {len(ids)} invoice(s) to the connector; the next sync takes them")
+        else:
+            status = DefaultInvoiceStatus[args.default_status]
+            asyncio.run(demo.review_settings(args.url, org=args.org, default_status=status))
+            print("settings saved; choose Refresh on the connection's page in the portal")
+    except demo.HandOverError as error:
+        raise SystemExit(f"dxc {args.command}: {error}") from None
 
 
 def run_embedded(

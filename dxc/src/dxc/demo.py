@@ -1,9 +1,9 @@
-"""`dxc hand-over`: the demo's stand-in for a Dynamics 365 user setting an invoice's Connector
-field (the "ready to sync" signal), since the Dynamics sandbox has no user interface.
+"""The demo's stand-in for a Dynamics 365 user, since the Dynamics sandbox has no user
+interface: `dxc review-settings` saves the connector's settings row, `dxc hand-over` sets
+invoices' Connector field (the "ready to sync" signal).
 
-It signs in to the embedded mode's Dynamics sandbox as its demo user (pre-approved, so no page
-is shown), finds the connector record the portal's install created, and points the given
-invoices at it; the next sync takes them to Xero.
+Both sign in to the embedded mode's Dynamics sandbox as its demo user (pre-approved, so no page
+is shown) and work on the connector record the portal's install created.
 """
 
 from __future__ import annotations
@@ -11,12 +11,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 from dxc_shared.clients.dataverse import DataverseClient, odata_literal
-from dxc_shared.dynamics.schema import CONNECTOR, INVOICE, INVOICE_CONNECTOR
+from dxc_shared.dynamics.schema import (
+    CONNECTOR,
+    INVOICE,
+    INVOICE_CONNECTOR,
+    SETTINGS,
+    SETTINGS_CONNECTOR,
+    DefaultInvoiceStatus,
+)
 from dynamics_sandbox.settings import DynamicsSandboxSettings
 
 
@@ -63,11 +71,10 @@ async def _sign_in(http: httpx.AsyncClient, public_url: str, org_url: str) -> st
     return token
 
 
-async def hand_over(
-    public_url: str, invoice_numbers: Sequence[str], *, org: str = "demo"
-) -> list[str]:
-    """Hand the invoices with these numbers to the organisation's connector; returns their
-    ids."""
+@asynccontextmanager
+async def _demo_user(public_url: str, org: str) -> AsyncIterator[tuple[DataverseClient, str]]:
+    """A Dataverse client signed in as the demo user, and the organisation's newest connector
+    record (the one the portal's install created)."""
     public_url = public_url.rstrip("/")
     org_url = f"{public_url}/sandbox/dynamics/orgs/{org}"
     async with httpx.AsyncClient(timeout=30) as http:
@@ -90,7 +97,15 @@ async def hand_over(
                 f"no connector in the Dynamics organisation '{org}' yet: create a connection in "
                 "the portal, connect both sides and install the tables first"
             )
-        connector_id = str(connectors[0][CONNECTOR.primary_id])
+        yield dataverse, str(connectors[0][CONNECTOR.primary_id])
+
+
+async def hand_over(
+    public_url: str, invoice_numbers: Sequence[str], *, org: str = "demo"
+) -> list[str]:
+    """Hand the invoices with these numbers to the organisation's connector; returns their
+    ids."""
+    async with _demo_user(public_url, org) as (dataverse, connector_id):
         numbers = " or ".join(f"invoicenumber eq {odata_literal(n)}" for n in invoice_numbers)
         invoices = await dataverse.query(
             INVOICE.entity_set, select=["invoiceid", "invoicenumber"], filter=numbers
@@ -105,3 +120,35 @@ async def hand_over(
                 INVOICE_CONNECTOR.bind(CONNECTOR.entity_set, connector_id),
             )
         return [str(row["invoiceid"]) for row in invoices]
+
+
+async def review_settings(
+    public_url: str,
+    *,
+    org: str = "demo",
+    default_status: DefaultInvoiceStatus = DefaultInvoiceStatus.AUTHORISED,
+    create_credit_notes: bool = True,
+) -> None:
+    """Save the connector's settings row, as a Dynamics user does in its form (the portal's
+    checklist waits for it). The rest keeps the documented defaults."""
+    body = {
+        "dxc_defaultinvoicestatus": default_status.value,
+        "dxc_createcreditnotes": create_credit_notes,
+    }
+    async with _demo_user(public_url, org) as (dataverse, connector_id):
+        rows = await dataverse.query(
+            SETTINGS.entity_set,
+            select=[SETTINGS.primary_id],
+            filter=f"{SETTINGS_CONNECTOR.value_property} eq {connector_id}",
+        )
+        if rows:
+            await dataverse.update(SETTINGS.entity_set, str(rows[0][SETTINGS.primary_id]), body)
+        else:
+            await dataverse.create(
+                SETTINGS.entity_set,
+                {
+                    "dxc_name": "Settings",
+                    **body,
+                    **SETTINGS_CONNECTOR.bind(CONNECTOR.entity_set, connector_id),
+                },
+            )
