@@ -36,7 +36,7 @@ from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.clients.xero_accounting import XeroAccountingClient
 from dxc_shared.dynamics.installer import install
 from dxc_shared.dynamics.schema import CONNECTOR, INVOICE_CONNECTOR, ConnectorStatus
-from dxc_shared.messages import ConnectionChanged, ConnectionSyncProfile
+from dxc_shared.messages import ConnectionChanged, ConnectionSyncProfile, SyncRequested
 
 from bench.stack import AMQP_URL, INTERNAL_API_KEY, Stack
 
@@ -197,6 +197,13 @@ class Provisioner:
         dispatching its jobs, the workers learn its profile."""
         await self.bus.publish(
             ConnectionChanged(profile=connection.profile, syncable=True),
+            headers={"connection_id": str(connection.connection_id)},
+        )
+
+    async def sync_now(self, connection: Connection) -> None:
+        """A person pressing "Sync now" in the portal: the scheduler dispatches at once."""
+        await self.bus.publish(
+            SyncRequested(connection_id=connection.connection_id),
             headers={"connection_id": str(connection.connection_id)},
         )
 
