@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from dxc_shared.bus import Subscription
 from dxc_shared.clients.token_broker import TokenBrokerClient
@@ -18,6 +20,7 @@ from portal_api.connections.endpoints import router as connections_router
 from portal_api.context import PortalContext
 from portal_api.kit.email import EmailRelay, MailboxSender, MailSender, SmtpSender
 from portal_api.kit.errors import install_error_handlers
+from portal_api.kit.housekeeping import run_housekeeping
 from portal_api.oauth.endpoints import router as oauth_router
 from portal_api.settings import PortalApiSettings
 from portal_api.setup.endpoints import router as setup_router
@@ -84,6 +87,11 @@ def create_service(
     )
     service.app.state.email_relay = relay
     service.run_in_background(relay.run)
+
+    login_window = timedelta(seconds=settings.login_window_seconds)
+    service.run_in_background(
+        lambda: run_housekeeping(infrastructure.database, login_window=login_window)
+    )
 
     handlers = ActivityHandlers(infrastructure.database)
     service.subscribe(

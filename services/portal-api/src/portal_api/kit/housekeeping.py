@@ -1,0 +1,48 @@
+"""Forget what has expired: sessions, e-mail links, OAuth states, old login attempts and sent
+e-mails. Every replica may run it; the deletes are idempotent."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from dxc_shared.db import Database
+from dxc_shared.logging import get_logger
+from sqlalchemy import delete, or_
+
+from portal_api.auth.models import AuthSession, EmailToken, LoginAttempt
+from portal_api.kit.email import OutgoingEmail
+from portal_api.kit.time import utcnow
+from portal_api.oauth.models import OAuthState
+
+logger = get_logger(__name__)
+
+SENT_EMAIL_KEPT = timedelta(days=7)
+
+
+async def purge_expired(database: Database, *, login_window: timedelta) -> int:
+    now = utcnow()
+    removed = 0
+    async with database.unit_of_work() as session:
+        for statement in (
+            delete(AuthSession).where(AuthSession.expires_at <= now),
+            delete(OAuthState).where(OAuthState.expires_at <= now),
+            delete(EmailToken).where(
+                or_(EmailToken.expires_at <= now, EmailToken.used_at.is_not(None))
+            ),
+            delete(LoginAttempt).where(LoginAttempt.attempted_at <= now - login_window),
+            delete(OutgoingEmail).where(OutgoingEmail.sent_at <= now - SENT_EMAIL_KEPT),
+        ):
+            result = await session.execute(statement)
+            removed += int(getattr(result, "rowcount", 0) or 0)
+    return removed
+
+
+async def run_housekeeping(
+    database: Database, *, login_window: timedelta, every_seconds: float = 3600
+) -> None:
+    while True:
+        removed = await purge_expired(database, login_window=login_window)
+        if removed:
+            logger.info("housekeeping.purged", rows=removed)
+        await asyncio.sleep(every_seconds)
