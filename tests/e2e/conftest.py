@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
 
 from tests.support.http_server import free_port
 
@@ -151,6 +151,21 @@ def assert_accessible(page: Page) -> None:
         if v["impact"] in ("serious", "critical")
     ]
     assert not serious, f"{page.url}:\n" + "\n".join(serious)
+
+
+PHONE: ViewportSize = {"width": 375, "height": 740}
+
+
+def assert_fits_a_phone(page: Page) -> None:
+    """At 375 px wide the page needs no sideways scrolling."""
+    size = page.viewport_size
+    page.set_viewport_size(PHONE)
+    try:
+        width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], f"{page.url} is {width[0]} px wide at {width[1]} px"
+    finally:
+        if size is not None:
+            page.set_viewport_size(size)
 
 
 def screenshot(page: Page, name: str) -> Path:

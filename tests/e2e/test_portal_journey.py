@@ -21,7 +21,7 @@ from dxc_shared.dynamics.schema import (
 from dynamics_sandbox.settings import DynamicsSandboxSettings
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Stack, assert_accessible, screenshot
+from tests.e2e.conftest import PHONE, Stack, assert_accessible, assert_fits_a_phone, screenshot
 from tests.e2e.mailbox import wait_for_link
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox
 
@@ -263,6 +263,7 @@ def failures_fixed_in_dynamics(page: Page, dynamics: InDynamics) -> None:
         )
     screenshot(page, "06-activity-failures")
     assert_accessible(page)
+    assert_fits_a_phone(page)
 
     dynamics.change_sales_account("200")
     dynamics.hand_over(*HANDED_OVER, dxc_exportstatus=ExportStatus.NO.value)
@@ -294,6 +295,7 @@ def enter_billing_details(page: Page) -> None:
     expect(page.get_by_text("Payment method: visa ending 4242")).to_be_visible()
     screenshot(page, "05-billing")
     assert_accessible(page)
+    assert_fits_a_phone(page)
 
 
 def revoked_in_xero_and_reconnected(page: Page, stack: Stack) -> None:
@@ -361,6 +363,7 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
     expect(checklist).to_contain_text("Xero")
     screenshot(page, "03-new-connection")
     assert_accessible(page)
+    assert_fits_a_phone(page)
     change_settings(page)
 
     connect_xero(page)
@@ -388,6 +391,7 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
         checklist_step(page, key)
     screenshot(page, "04-connection-ready")
     assert_accessible(page)
+    assert_fits_a_phone(page)
 
     page.get_by_role("link", name="Sync activity").click()
     expect(page.get_by_role("heading", name="Sync activity: Fisher Joinery NZ")).to_be_visible()
@@ -440,7 +444,7 @@ def reset_password(page: Page, stack: Stack, email: str) -> None:
 
 
 def test_pages_fit_a_phone_and_work_from_the_keyboard(page: Page) -> None:
-    page.set_viewport_size({"width": 375, "height": 740})
+    page.set_viewport_size(PHONE)
     page.goto("/login")
     # Focus starts on the page's heading, and Tab walks the form in reading order.
     expect(page.get_by_role("heading", name="Log in")).to_be_focused()
@@ -451,13 +455,12 @@ def test_pages_fit_a_phone_and_work_from_the_keyboard(page: Page) -> None:
     ):
         page.keyboard.press("Tab")
         expect(control).to_be_focused()
-    fits = "document.documentElement.scrollWidth <= window.innerWidth"
-    assert page.evaluate(fits)
+    assert_fits_a_phone(page)
     assert_accessible(page)
     for path in ("/register", "/reset-password", "/confirm", "/nowhere"):
         page.goto(path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
-        assert page.evaluate(fits), path
+        assert_fits_a_phone(page)
         assert_accessible(page)
     page.goto("/register")
     screenshot(page, "08-register-phone")
