@@ -12,6 +12,9 @@ import asyncpg
 import pytest
 from dxc_shared.db.migrate import upgrade
 
+from tests.support.dynamics_sandbox import RunningDynamicsSandbox, running_dynamics_sandbox
+from tests.support.xero_sandbox import XeroSandbox, running_xero_sandbox
+
 POSTGRES_ADMIN_DSN = os.environ.get(
     "DXC_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -62,3 +65,17 @@ def rabbitmq_url() -> str:
 def bus_namespace() -> Iterator[str]:
     """Exchange and queue prefix unique to one test."""
     return f"dxc-test-{RUN_ID}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def dynamics() -> Iterator[RunningDynamicsSandbox]:
+    """The Dynamics sandbox over real HTTP, one per test module (a module may override it)."""
+    with running_dynamics_sandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def xero() -> Iterator[XeroSandbox]:
+    """The Xero sandbox over real HTTP, one per test module (a module may override it)."""
+    with running_xero_sandbox() as sandbox:
+        yield sandbox

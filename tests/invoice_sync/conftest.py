@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -42,27 +42,14 @@ from xero_sandbox.models import Organisation
 from tests.support.dynamics_sandbox import (
     RunningDynamicsSandbox,
     pkce_pair,
-    running_dynamics_sandbox,
 )
 from tests.support.polling import eventually
 from tests.support.rabbitmq import delete_topology
-from tests.support.xero_sandbox import VERIFIER, XeroSandbox, running_xero_sandbox
+from tests.support.xero_sandbox import VERIFIER, XeroSandbox
 
 API_KEY = "internal-test-key"
 KEY = Fernet.generate_key().decode()
 JSON = dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-def dynamics() -> Iterator[RunningDynamicsSandbox]:
-    with running_dynamics_sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture(scope="module")
-def xero() -> Iterator[XeroSandbox]:
-    with running_xero_sandbox() as sandbox:
-        yield sandbox
 
 
 @dataclass

@@ -38,12 +38,11 @@ from token_broker.settings import TokenBrokerSettings
 from tests.support.dynamics_sandbox import (
     RunningDynamicsSandbox,
     pkce_pair,
-    running_dynamics_sandbox,
 )
 from tests.support.http_server import serve_in_thread
 from tests.support.polling import eventually
 from tests.support.rabbitmq import delete_topology
-from tests.support.xero_sandbox import VERIFIER, XeroSandbox, running_xero_sandbox
+from tests.support.xero_sandbox import VERIFIER, XeroSandbox
 
 API_KEY = "payment-sync-test-internal-key"
 WEBHOOK_KEY = "payment-sync-test-webhook-key"
@@ -52,18 +51,6 @@ WEBHOOK_KEY = "payment-sync-test-webhook-key"
 @pytest.fixture(scope="module")
 def namespace() -> str:
     return f"dxc-test-payment-sync-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture(scope="module")
-def dynamics() -> Iterator[RunningDynamicsSandbox]:
-    with running_dynamics_sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture(scope="module")
-def xero() -> Iterator[XeroSandbox]:
-    with running_xero_sandbox() as sandbox:
-        yield sandbox
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -15,13 +15,7 @@ from dxc_shared.clients.dataverse import (
     DataverseUnavailable,
 )
 
-from tests.support.dynamics_sandbox import RunningDynamicsSandbox, running_dynamics_sandbox
-
-
-@pytest.fixture(scope="module")
-def dynamics() -> Iterator[RunningDynamicsSandbox]:
-    with running_dynamics_sandbox() as sandbox:
-        yield sandbox
+from tests.support.dynamics_sandbox import RunningDynamicsSandbox
 
 
 @pytest.fixture

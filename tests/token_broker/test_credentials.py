@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,26 +27,13 @@ from token_broker.settings import TokenBrokerSettings
 from tests.support.dynamics_sandbox import (
     RunningDynamicsSandbox,
     pkce_pair,
-    running_dynamics_sandbox,
 )
 from tests.support.polling import eventually
 from tests.support.rabbitmq import delete_namespace_exchanges, delete_topology
-from tests.support.xero_sandbox import VERIFIER, XeroSandbox, running_xero_sandbox
+from tests.support.xero_sandbox import VERIFIER, XeroSandbox
 
 API_KEY = "internal-test-key"
 KEY = Fernet.generate_key().decode()
-
-
-@pytest.fixture(scope="module")
-def dynamics() -> Iterator[RunningDynamicsSandbox]:
-    with running_dynamics_sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture(scope="module")
-def xero() -> Iterator[XeroSandbox]:
-    with running_xero_sandbox() as sandbox:
-        yield sandbox
 
 
 def broker_settings(
