@@ -152,9 +152,16 @@ def connect_xero(page: Page) -> None:
     assert "connected=xero" in page.url
     picker = xero.get_by_label("Xero organisation")
     expect(picker.locator("option")).to_have_count(2)
+    picker.select_option(label=SECOND_XERO_ORG)
+    xero.get_by_role("button", name="Use this organisation").click()
+    expect(xero).to_contain_text(f"Connected to {SECOND_XERO_ORG}")
+    # On second thoughts: the other organisation.
+    xero.get_by_role("button", name="Change Xero organisation").click()
+    expect(picker).to_be_focused()
     picker.select_option(label="Demo Company (NZ)")
     xero.get_by_role("button", name="Use this organisation").click()
     expect(xero).to_contain_text("Connected to Demo Company (NZ)")
+    expect(picker).to_have_count(0)
 
 
 def connect_dynamics(page: Page) -> None:

@@ -69,7 +69,8 @@ export function ConnectionPage() {
       {connected && connected in PROVIDER_NAMES && (
         <Notice>
           <p>
-            {PROVIDER_NAMES[connected as Provider]} is connected. Choose the organisation below.{" "}
+            {PROVIDER_NAMES[connected as Provider]} is connected.
+            {!(connected === "xero" ? c.xero.tenant_id : c.dynamics.org_url) && " Choose the organisation below."}{" "}
             <button type="button" className="link-button" onClick={dismiss}>
               Dismiss
             </button>
@@ -184,7 +185,9 @@ interface PickerProps<O> {
 }
 
 function OrganisationPicker<O>({ connectionId, provider, current, valueOf, labelOf, bodyOf, onUpdated }: PickerProps<O>) {
-  const organisations = useLoad<O[]>(`/v1/connections/${connectionId}/${provider}/organisations`);
+  // With an organisation chosen the picker stays closed until the person asks to change it.
+  const [open, setOpen] = useState(current === null);
+  const organisations = useLoad<O[]>(open ? `/v1/connections/${connectionId}/${provider}/organisations` : null);
   const [choice, setChoice] = useState<string | null>(null);
   const action = useAction();
   const options = (organisations.data ?? []).map((o) => ({ value: valueOf(o), label: labelOf(o) }));
@@ -195,9 +198,19 @@ function OrganisationPicker<O>({ connectionId, provider, current, valueOf, label
     const fresh = await action.run(() =>
       api.put<Connection>(`/v1/connections/${connectionId}/${provider}/organisation`, bodyOf(selected)),
     );
-    if (fresh) onUpdated(fresh);
+    if (fresh) {
+      setOpen(false);
+      onUpdated(fresh);
+    }
   }
 
+  if (!open) {
+    return (
+      <button type="button" onClick={() => setOpen(true)}>
+        Change {PROVIDER_NAMES[provider]} organisation
+      </button>
+    );
+  }
   if (organisations.error) return <ErrorMessage error={organisations.error} />;
   if (!organisations.data) return <p role="status">Loading organisations…</p>;
   if (options.length === 0) return <p className="error">This account has no organisations to choose from.</p>;
@@ -211,6 +224,7 @@ function OrganisationPicker<O>({ connectionId, provider, current, valueOf, label
         onChange={(e) => setChoice(e.target.value)}
         options={options}
         error={action.error}
+        autoFocus={current !== null}
       />
       <button type="submit" disabled={action.pending || selected === current}>
         Use this organisation
