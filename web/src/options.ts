@@ -5,8 +5,8 @@ export function planLabel(plan: Plan): string {
   const money = Number.isFinite(price)
     ? new Intl.NumberFormat(undefined, { style: "currency", currency: plan.currency }).format(price)
     : `${plan.monthly_price} ${plan.currency}`;
-  const minutes = Math.round(plan.sync_interval_seconds / 60);
-  const every = minutes >= 1 ? `syncs every ${minutes} min` : `syncs every ${plan.sync_interval_seconds} s`;
+  const seconds = plan.sync_interval_seconds;
+  const every = seconds % 60 === 0 ? `syncs every ${seconds / 60} min` : `syncs every ${seconds} s`;
   const limit = plan.max_invoices_per_month ? `, up to ${plan.max_invoices_per_month} invoices a month` : "";
   return `${plan.name}: ${money} a month, ${every}${limit}`;
 }

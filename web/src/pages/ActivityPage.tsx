@@ -75,7 +75,7 @@ export function ActivityPage() {
         <button type="button" onClick={syncNow} disabled={sync.pending}>
           Sync now
         </button>{" "}
-        <button type="button" onClick={activity.reload}>
+        <button type="button" className="secondary" onClick={activity.reload}>
           Refresh
         </button>
       </div>

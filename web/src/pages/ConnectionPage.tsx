@@ -166,7 +166,7 @@ function ConnectButton({ connectionId, provider, again }: { connectionId: string
   }
   return (
     <div>
-      <button type="button" onClick={connect} disabled={action.pending}>
+      <button type="button" className={again ? "secondary" : undefined} onClick={connect} disabled={action.pending}>
         {again ? `Reconnect to ${PROVIDER_NAMES[provider]}` : `Connect to ${PROVIDER_NAMES[provider]}`}
       </button>
       <ErrorMessage error={action.error} />
@@ -206,7 +206,7 @@ function OrganisationPicker<O>({ connectionId, provider, current, valueOf, label
 
   if (!open) {
     return (
-      <button type="button" onClick={() => setOpen(true)}>
+      <button type="button" className="secondary" onClick={() => setOpen(true)}>
         Change {PROVIDER_NAMES[provider]} organisation
       </button>
     );
@@ -344,7 +344,12 @@ function InstallPanel({ connection, onUpdated }: PanelProps) {
         )}
       </p>
       {!ready && <p className="hint">Choose the Dynamics 365 organisation first.</p>}
-      <button type="button" onClick={install} disabled={!ready || action.pending}>
+      <button
+        type="button"
+        className={connection.tables_installed ? "secondary" : undefined}
+        onClick={install}
+        disabled={!ready || action.pending}
+      >
         {action.pending ? "Installing…" : connection.tables_installed ? "Check and repair tables" : "Install tables"}
       </button>
       <ErrorMessage error={action.error} />
@@ -484,7 +489,8 @@ function SubscriptionPanel({ connection, onUpdated }: PanelProps) {
     <Section title="Subscription" id="subscription">
       {subscription && (
         <p>
-          {active ? "Subscribed" : `Subscription ${subscription.status}`} · plan {subscription.plan} · since{" "}
+          {active ? "Subscribed" : `Subscription ${subscription.status}`} · plan{" "}
+          {plans.data?.find((p) => p.code === subscription.plan)?.name ?? subscription.plan} · since{" "}
           {formatDate(subscription.started_at)}
           {subscription.cancelled_at && <> · cancelled {formatDate(subscription.cancelled_at)}</>}
         </p>
@@ -514,7 +520,7 @@ function SubscriptionPanel({ connection, onUpdated }: PanelProps) {
           <button type="button" className="danger" onClick={confirmCancel} disabled={cancel.pending}>
             Yes, cancel and archive
           </button>{" "}
-          <button type="button" onClick={() => setConfirming(false)}>
+          <button type="button" className="secondary" onClick={() => setConfirming(false)}>
             Keep subscription
           </button>
           <ErrorMessage error={cancel.error} />
