@@ -3,58 +3,93 @@ build the activity page (ids and messages only), newest first, the last 100 kept
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from dxc_shared.bus import MessageContext
 from dxc_shared.messages import (
     ConnectionChanged,
     CredentialNeedsReauthorisation,
     SyncFailure,
     SyncRunCompleted,
 )
+from portal_api.activity.service import ActivityHandlers
 
-from tests.portal_api.conftest import Bus, Portal, until
+from tests.portal_api.conftest import INTERNAL_KEY, Bus, Portal, until
 from tests.portal_api.oauth_flow import ready_connection
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox
 from tests.support.polling import eventually
 from tests.support.xero_sandbox import XeroSandbox
 
-REVOKED = "The Xero authorisation has expired or was revoked. Connect to Xero again in the portal."
+REVOKED = (
+    "The Dynamics 365 authorisation was revoked (the password changed or access was "
+    "withdrawn). Connect to Dynamics 365 again in the portal."
+)
 
 
-async def test_reauthorisation_is_shown_and_stops_syncing(
-    portal: Portal, bus: Bus, xero: XeroSandbox, dynamics: RunningDynamicsSandbox
+async def test_a_grant_that_dies_under_a_worker_is_shown_and_stops_syncing(
+    portal: Portal,
+    bus: Bus,
+    xero: XeroSandbox,
+    dynamics: RunningDynamicsSandbox,
+    token_broker_url: str,
 ) -> None:
     async with portal.signed_up() as browser:
         cid = await ready_connection(browser, xero, dynamics)
         url = f"/v1/connections/{cid}"
         assert (await browser.get(url)).json()["status"] == "active"
 
-        await bus.publish(
-            CredentialNeedsReauthorisation(
-                connection_id=uuid.UUID(cid), provider="xero", message=REVOKED
+        # A worker asks token-broker for a token that needs a refresh, after the user's
+        # sessions were revoked at Microsoft: token-broker publishes the event.
+        await asyncio.to_thread(dynamics.revoke_demo_user_sessions)
+        async with httpx.AsyncClient(
+            base_url=token_broker_url, headers={"Authorization": f"Bearer {INTERNAL_KEY}"}
+        ) as worker:
+            refused = await worker.post(
+                f"/v1/connections/{cid}/credentials/dynamics/access-token",
+                json={"resource": dynamics.base_url},
             )
-        )
+        assert refused.status_code == 409
 
         async def connection_now() -> dict[str, Any]:
             body: dict[str, Any] = (await browser.get(url)).json()
             return body
 
         connection = await until(connection_now, lambda c: c["status"] == "reauthorisation_needed")
-        assert connection["xero"]["error"] == REVOKED
-        assert connection["dynamics"]["error"] is None
+        assert connection["dynamics"]["error"] == REVOKED
+        assert connection["xero"]["error"] is None
         await eventually(lambda: not bus.of(ConnectionChanged, cid)[-1].syncable)
+        assert bus.of(ConnectionChanged, cid)[-1].reauthorisation_needed == {"dynamics": REVOKED}
 
         steps = {s["key"]: s for s in (await browser.get(f"{url}/checklist")).json()["steps"]}
-        assert steps["xero_connected"] == {
-            "key": "xero_connected",
-            "title": "Connect to Xero",
+        assert steps["dynamics_connected"] == {
+            "key": "dynamics_connected",
+            "title": "Connect to Dynamics 365",
             "done": False,
             "tip": REVOKED,
         }
         assert (await browser.post(f"{url}/sync")).status_code == 409
+
+
+async def test_a_late_event_does_not_mark_a_working_grant_as_dead(
+    portal: Portal, xero: XeroSandbox, dynamics: RunningDynamicsSandbox
+) -> None:
+    handlers: ActivityHandlers = portal.app.state.activity_handlers
+    async with portal.signed_up() as browser:
+        cid = await ready_connection(browser, xero, dynamics)
+        stale = CredentialNeedsReauthorisation(
+            connection_id=uuid.UUID(cid), provider="xero", message="Connect to Xero again."
+        )
+        context = MessageContext(
+            message_id="m1", topic=stale.topic, attempt=1, headers={"connection_id": cid}
+        )
+        await handlers.on_reauthorisation_needed(stale, context)
+        connection = (await browser.get(f"/v1/connections/{cid}")).json()
+        assert connection["status"] == "active"
+        assert connection["xero"]["error"] is None
 
 
 def run(connection_id: str, minute: int, **extra: object) -> SyncRunCompleted:

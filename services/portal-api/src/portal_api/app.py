@@ -93,7 +93,8 @@ def create_service(
         lambda: run_housekeeping(infrastructure.database, login_window=login_window)
     )
 
-    handlers = ActivityHandlers(infrastructure.database)
+    handlers = ActivityHandlers(infrastructure.database, context.token_broker)
+    service.app.state.activity_handlers = handlers
     service.subscribe(
         Subscription("portal-api.sync-run-completed", SyncRunCompleted, handlers.on_run_completed)
     )

@@ -4,6 +4,7 @@ message is handled in its own unit of work; redeliveries change nothing."""
 from __future__ import annotations
 
 from dxc_shared.bus import MessageContext
+from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.db import Database
 from dxc_shared.logging import get_logger
 from dxc_shared.messages import CredentialNeedsReauthorisation, SyncRequested, SyncRunCompleted
@@ -65,8 +66,9 @@ def request_sync(session: AsyncSession, state: ConnectionState) -> None:
 
 
 class ActivityHandlers:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, token_broker: TokenBrokerClient) -> None:
         self._database = database
+        self._token_broker = token_broker
 
     async def on_run_completed(self, message: SyncRunCompleted, _context: MessageContext) -> None:
         async with self._database.unit_of_work() as session:
@@ -109,6 +111,13 @@ class ActivityHandlers:
     async def on_reauthorisation_needed(
         self, message: CredentialNeedsReauthorisation, _context: MessageContext
     ) -> None:
+        # token-broker holds the truth: an event that arrives after the person connected again
+        # (the bus may lag) must not mark a working grant as dead.
+        statuses = await self._token_broker.statuses(message.connection_id)
+        current = next((s for s in statuses if s.provider == message.provider), None)
+        if current is None or current.status != "reauthorisation_needed":
+            logger.info("activity.stale_reauthorisation_ignored", provider=message.provider)
+            return
         async with self._database.unit_of_work() as session:
             connection = await session.get(Connection, message.connection_id, with_for_update=True)
             if connection is None or connection.archived_at is not None:
@@ -116,5 +125,5 @@ class ActivityHandlers:
             user = await session.get(User, connection.user_id)
             assert user is not None  # connections are deleted with their user
             state = await connections.state_of(session, user, connection)
-            set_side(state, message.provider, error=message.message)
+            set_side(state, message.provider, error=current.message or message.message)
             await connections.touch(session, state)
