@@ -163,3 +163,21 @@ async def test_the_whole_journey(
         assert (await browser.get(url)).json()["status"] == "archived"
         listed = (await browser.get("/v1/connections")).json()
         assert [(c["id"], c["status"]) for c in listed] == [(cid, "archived")]
+
+        metrics = (await browser.get("/metrics")).text
+        for series in (
+            "dxc_portal_signups_total",
+            'dxc_portal_logins_total{result="ok"}',
+            'dxc_portal_emails_total{result="sent"}',
+            'dxc_portal_oauth_callbacks_total{provider="xero",result="connected"}',
+            'dxc_portal_oauth_callbacks_total{provider="dynamics",result="connected"}',
+        ):
+            assert metric_value(metrics, series) >= 1, series
+
+
+def metric_value(exposition: str, series: str) -> float:
+    for line in exposition.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name == series:
+            return float(value)
+    raise AssertionError(f"{series} is not exposed")

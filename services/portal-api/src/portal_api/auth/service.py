@@ -16,6 +16,7 @@ from portal_api.kit.email import enqueue_email
 from portal_api.kit.errors import Conflict, PortalError
 from portal_api.kit.security import hash_password, new_token, token_hash, verify_password
 from portal_api.kit.time import aware, utcnow
+from portal_api.metrics import LOGINS, SIGNUPS
 from portal_api.settings import PortalApiSettings
 
 CONFIRM = "confirm"
@@ -76,6 +77,7 @@ async def register(session: AsyncSession, settings: PortalApiSettings, data: Reg
             f"{_link(settings, 'confirm', token)}\n\nThe link works for 3 days.\n"
         ),
     )
+    SIGNUPS.inc()
     return user
 
 
@@ -130,6 +132,7 @@ async def login(
     failures, oldest = await repository.recent_failures(session, email, ip, now - window)
     if failures >= settings.login_max_failures and oldest is not None:
         wait = math.ceil((aware(oldest) + window - now).total_seconds())
+        LOGINS.labels("throttled").inc()
         raise PortalError(
             429,
             "Too many failed sign-in attempts. Wait a few minutes and try again, or reset your "
@@ -139,8 +142,10 @@ async def login(
     user = await repository.user_by_email(session, email)
     if user is None or not verify_password(password, user.password_hash):
         session.add(LoginAttempt(email=email, ip=ip, succeeded=False, attempted_at=now))
+        LOGINS.labels("wrong").inc()
         raise PortalError(401, "The e-mail address or password is not correct.", keep_changes=True)
     await repository.forget_attempts(session, email, ip)
+    LOGINS.labels("ok").inc()
     return await start_session(session, settings, user)
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal_api.kit.time import utcnow
+from portal_api.metrics import EMAILS
 
 logger = get_logger(__name__)
 
@@ -148,8 +149,10 @@ class EmailRelay:
                         timedelta(seconds=30 * 2**row.attempts), MAX_BACKOFF
                     )
                     logger.warning("email.send_failed", attempts=row.attempts, error=row.last_error)
+                    EMAILS.labels("failed").inc()
                     continue
                 row.sent_at = now
+                EMAILS.labels("sent").inc()
                 sent += 1
         return sent
 

@@ -13,6 +13,7 @@ from portal_api.connections import service as connections
 from portal_api.connections.schemas import ConnectionOut
 from portal_api.context import Context, Session
 from portal_api.kit.errors import error_responses
+from portal_api.metrics import OAUTH_CALLBACKS
 from portal_api.oauth import service
 from portal_api.oauth.schemas import (
     AuthorizeOut,
@@ -75,6 +76,7 @@ async def callback(
         error=error,
         error_description=error_description,
     )
+    OAUTH_CALLBACKS.labels(provider, "failed" if failure else "connected").inc()
     query = {"error": failure} if failure else {"connected": provider}
     page = f"{context.settings.web_url.rstrip('/')}/connections/{connection_state.connection.id}"
     return RedirectResponse(f"{page}?{urlencode(query)}", status_code=status.HTTP_303_SEE_OTHER)
