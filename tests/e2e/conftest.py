@@ -14,13 +14,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect, sync_playwright
 
 from tests.support.http_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("DXC_E2E_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(os.environ.get("DXC_E2E_SCREENSHOTS", REPO / "docs" / "screenshots"))
+# Generous waits: installing the connector or a sync run can take seconds on a busy CI machine.
+expect.set_options(timeout=20_000)
 # The flags a headless chromium needs on a machine without a display or outside network.
 CHROMIUM_ARGS = [
     "--no-sandbox",
