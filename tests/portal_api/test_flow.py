@@ -5,9 +5,11 @@ all green → subscribe → cancel → archived."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 from dxc_shared.dynamics.schema import TABLES
 from dxc_shared.messages import ConnectionArchived, ConnectionChanged, SyncRequested
+from portal_api.billing.payments import FakePaymentProvider
 
 from tests.portal_api.conftest import PASSWORD, Bus, Portal
 from tests.portal_api.oauth_flow import (
@@ -146,6 +148,9 @@ async def test_the_whole_journey(
         assert connection["subscription"]["status"] == "active"
         assert connection["subscription"]["plan"] == connection["plan"] == "growth"
         assert connection["status"] == "active"
+        payments: FakePaymentProvider = portal.app.state.portal.payments
+        [(_reference, _customer, amount, currency)] = payments.charges  # this module's only one
+        assert (amount, currency) == (Decimal("79.00"), "GBP")
         await eventually(
             lambda: bus.of(ConnectionChanged, cid)[-1].profile.sync_interval_seconds == 30
         )
