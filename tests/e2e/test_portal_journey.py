@@ -400,6 +400,12 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
     assert_accessible(page)
     assert_fits_a_phone(page)
 
+    page.get_by_role("link", name="Connections", exact=True).click()
+    card = page.get_by_role("list", name="Connections").get_by_role("listitem").first
+    expect(card).to_contain_text("Active")
+    expect(card).to_contain_text("Xero: connected (Demo Company (NZ))")
+    card.get_by_role("link", name="Fisher Joinery NZ").click()
+
     page.get_by_role("link", name="Sync activity").click()
     expect(page.get_by_role("heading", name="Sync activity: Fisher Joinery NZ")).to_be_visible()
     runs = page.get_by_role("list", name="Recent sync runs").locator(":scope > li")
