@@ -9,8 +9,8 @@ export function Page({ title, children }: { title: string; children: ReactNode }
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     document.title = `${title} · dx-connector`;
-    heading.current?.focus();
   }, [title]);
+  useEffect(() => heading.current?.focus(), []);
   return (
     <>
       <h1 ref={heading} tabIndex={-1}>
@@ -171,7 +171,7 @@ const STATUS_LABELS: Record<string, string> = {
   draft: "Draft",
   active: "Active",
   reauthorisation_needed: "Needs re-authorisation",
-  cancelled: "Cancelled",
+  cancelled: "Trial ended",
   archived: "Archived",
 };
 

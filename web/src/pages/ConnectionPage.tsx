@@ -58,7 +58,9 @@ export function ConnectionPage() {
   }
   const c = connection.data;
   if (!c) return <p role="status">Loading…</p>;
-  const closed = c.status === "cancelled" || c.status === "archived";
+  // Archived (cancelled by the customer) takes no more changes; "cancelled" (the trial ended
+  // unpaid) can still subscribe.
+  const closed = c.status === "archived";
 
   return (
     <Page title={c.name}>
@@ -466,7 +468,7 @@ function SubscriptionPanel({ connection, onUpdated }: PanelProps) {
   const navigate = useNavigate();
   const subscription = connection.subscription;
   const active = subscription?.status === "active";
-  const closed = connection.status === "cancelled" || connection.status === "archived";
+  const closed = connection.status === "archived";
   const chosen = plan ?? connection.plan ?? plans.data?.[0]?.code ?? "";
 
   async function submit(event: FormEvent) {
