@@ -13,10 +13,7 @@ the way a user says "ready to sync": by setting the invoice's connector lookup.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import re
-import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -39,6 +36,7 @@ from dxc_shared.dynamics.schema import CONNECTOR, INVOICE_CONNECTOR, ConnectorSt
 from dxc_shared.messages import ConnectionChanged, ConnectionSyncProfile, SyncRequested
 
 from bench.stack import AMQP_URL, INTERNAL_API_KEY, Stack
+from tests.support.dynamics_sandbox import pkce_pair
 
 JSON = dict[str, Any]
 XERO_CLIENT_ID = "DEMOCLIENTID0000000000000000000"
@@ -57,12 +55,6 @@ KINDS = ("products", "write-in", "note", "foreign-currency")
 ACCOUNTS = ("Contoso Pharmaceuticals (NZ)", "Fabrikam Ltd", "Northwind Traders")
 CONTACTS = ("Yvonne McKay",)
 PRODUCTS = ("WIDGET-A", "CONS-100", "SUPPORT-Y")
-
-
-def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def _code_from(response: httpx.Response) -> str:

@@ -37,6 +37,8 @@ import httpx
 from cryptography.fernet import Fernet
 from dxc_shared.db.migrate import upgrade
 
+from tests.support.http_server import free_port
+
 POSTGRES_ADMIN_DSN = os.environ.get(
     "DXC_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -54,15 +56,6 @@ SERVICE_PREFIXES = {
     "invoice-sync": "INVOICE_SYNC_",
     "payment-sync": "PAYMENT_SYNC_",
 }
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
