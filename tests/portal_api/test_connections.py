@@ -103,3 +103,28 @@ async def test_time_zones_are_iana_names(portal: Portal) -> None:
     assert "Europe/London" in zones
     assert "Pacific/Auckland" in zones
     assert zones == sorted(zones)
+
+
+async def test_the_mapping_template_is_validated_and_sent_to_the_workers(
+    portal: Portal, bus: Bus
+) -> None:
+    async with portal.signed_up() as browser:
+        created = (await browser.post("/v1/connections", json={"name": "Mapped"})).json()
+        url = f"/v1/connections/{created['id']}"
+
+        wrong_field = await browser.patch(url, json={"field_mappings": {"name": "Total"}})
+        assert wrong_field.status_code == 422
+        assert wrong_field.json()["field"] == "field_mappings"
+        assert "not 'Total'" in wrong_field.json()["detail"]
+        wrong_column = await browser.patch(
+            url, json={"field_mappings": {"Name; DROP": "Reference"}}
+        )
+        assert wrong_column.status_code == 422
+        assert "logical name" in wrong_column.json()["detail"]
+
+        mapped = await browser.patch(url, json={"field_mappings": {"description": "Reference"}})
+        assert mapped.status_code == 200, mapped.text
+        assert mapped.json()["field_mappings"] == {"description": "Reference"}
+        await eventually(lambda: len(bus.of(ConnectionChanged, created["id"])) == 2)
+        profile = bus.of(ConnectionChanged, created["id"])[1].profile
+        assert profile.field_mappings == {"description": "Reference"}

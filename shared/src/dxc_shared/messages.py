@@ -22,6 +22,10 @@ class CredentialNeedsReauthorisation(BusMessage):
     message: str
 
 
+# The Xero invoice fields a connection's mapping template may fill from a Dynamics column.
+MAPPABLE_XERO_INVOICE_FIELDS = frozenset({"Reference", "BrandingThemeID"})
+
+
 class ConnectionSyncProfile(BaseModel):
     """What the scheduler and the workers need to know about a connection. portal-api owns it
     and sends it with every change; nobody else reads portal-api's tables."""

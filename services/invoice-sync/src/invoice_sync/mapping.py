@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dxc_shared.messages import MAPPABLE_XERO_INVOICE_FIELDS
+
 from invoice_sync.dynamics import ConnectorSettings, Customer, Invoice, Line, Product, ReferenceData
 from invoice_sync.metrics import FailureReason
 
@@ -15,8 +17,6 @@ JSON = dict[str, Any]
 ITEM_CODE_MAX = 30
 ITEM_NAME_MAX = 50
 REFERENCE_MAX = 255
-# Xero invoice fields a connection's mapping template may fill from a Dynamics column.
-MAPPABLE_FIELDS = frozenset({"Reference", "BrandingThemeID"})
 RETRY_HINT = "Fix it, then set the invoice's Xero export status back to No to try again."
 
 
@@ -126,7 +126,11 @@ def invoice_json(
         body["InvoiceNumber"] = invoice.number
     for column, target in mappings.items():
         value = invoice.row.get(column.lower())
-        if target in MAPPABLE_FIELDS and target != "Reference" and value not in (None, ""):
+        if (
+            target in MAPPABLE_XERO_INVOICE_FIELDS
+            and target != "Reference"
+            and value not in (None, "")
+        ):
             body[target] = str(value)
     return body
 

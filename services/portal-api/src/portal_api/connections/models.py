@@ -34,6 +34,7 @@ class Connection(Base):
     tables_installed: Mapped[bool] = mapped_column(Boolean, default=False)
     missing_privileges: Mapped[list[str] | None] = mapped_column(JSON)
     dynamics_connector_id: Mapped[str | None] = mapped_column(String(64))
+    field_mappings: Mapped[dict[str, str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

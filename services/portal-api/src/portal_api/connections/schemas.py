@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 import zoneinfo
 from datetime import datetime
 from typing import Annotated, Literal
 
+from dxc_shared.messages import MAPPABLE_XERO_INVOICE_FIELDS
 from pydantic import AfterValidator, BaseModel, Field
 
 from portal_api.billing.plans import DEFAULT_PLAN, PLANS
@@ -34,7 +36,32 @@ def _plan(value: str) -> str:
     return value
 
 
+def _field_mappings(value: dict[str, str]) -> dict[str, str]:
+    for column, target in value.items():
+        if not _COLUMN.fullmatch(column):
+            raise ValueError(
+                f"'{column}' is not a Dynamics invoice column name: use its logical name, "
+                "lower case (e.g. description)"
+            )
+        if target not in MAPPABLE_XERO_INVOICE_FIELDS:
+            raise ValueError(
+                f"A Dynamics column can fill one of the Xero fields "
+                f"{', '.join(sorted(MAPPABLE_XERO_INVOICE_FIELDS))}, not '{target}'"
+            )
+    return value
+
+
+_COLUMN = re.compile(r"[a-z_][a-z0-9_]{0,99}")
 TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_time_zone)]
+FieldMappings = Annotated[
+    dict[str, str],
+    Field(
+        max_length=20,
+        description="The mapping template: Dynamics invoice column (logical name) -> Xero "
+        'invoice field, e.g. {"description": "Reference"}',
+    ),
+    AfterValidator(_field_mappings),
+]
 PlanCode = Annotated[str, Field(max_length=32), AfterValidator(_plan)]
 ConnectionName = Name
 
@@ -49,6 +76,7 @@ class ConnectionPatch(BaseModel):
     name: ConnectionName | None = None
     time_zone: TimeZone | None = None
     plan: PlanCode | None = None
+    field_mappings: FieldMappings | None = None
 
 
 class SubscriptionOut(BaseModel):
@@ -84,5 +112,6 @@ class ConnectionOut(BaseModel):
     xero: XeroSide
     dynamics: DynamicsSide
     tables_installed: bool
+    field_mappings: dict[str, str]
     created_at: datetime
     updated_at: datetime

@@ -97,6 +97,7 @@ class ConnectionState:
             dynamics_org_url=c.dynamics_org_url,
             time_zone=c.time_zone,
             sync_interval_seconds=PLANS[c.plan].sync_interval_seconds,
+            field_mappings=c.field_mappings or {},
         )
 
     def out(self) -> ConnectionOut:
@@ -129,6 +130,7 @@ class ConnectionState:
                 error=c.dynamics_error,
             ),
             tables_installed=c.tables_installed,
+            field_mappings=c.field_mappings or {},
             created_at=aware(c.created_at),
             updated_at=aware(c.updated_at),
         )
@@ -222,6 +224,8 @@ async def update(
         if state.subscription_active and state.subscription is not None:
             state.subscription.plan = patch.plan
         connection.plan = patch.plan
+    if patch.field_mappings is not None:
+        connection.field_mappings = patch.field_mappings
     return await touch(session, state)
 
 
