@@ -358,3 +358,25 @@ async def test_forgetting_a_xero_grant_revokes_it_at_xero(
         xero.http.get, f"{xero.base}/connections", headers={"Authorization": f"Bearer {token}"}
     )
     assert after.status_code == 401
+
+
+async def test_a_token_the_provider_refused_is_refreshed_or_shows_the_grant_is_gone(
+    settings: TokenBrokerSettings, xero: XeroSandbox
+) -> None:
+    async with token_broker(settings) as client:
+        connection_id = await connect_xero(client, xero)
+        url = f"/v1/connections/{connection_id}/credentials/xero/access-token"
+        held = (await client.post(url, json={})).json()["access_token"]
+
+        renewed = (await client.post(url, json={"rejected_token": held})).json()["access_token"]
+        assert renewed != held
+        # A worker still reporting the old token gets the new one, without another refresh.
+        assert (await client.post(url, json={"rejected_token": held})).json()[
+            "access_token"
+        ] == renewed
+
+        await asyncio.to_thread(xero.admin, "POST", f"organisations/{xero.tenant}/revoke-grants")
+        assert (await client.post(url, json={})).json()["access_token"] == renewed  # not expired
+        refused = await client.post(url, json={"rejected_token": renewed})
+        assert refused.status_code == 409
+        assert "Connect to Xero again" in refused.json()["detail"]["message"]

@@ -3,6 +3,7 @@ looks like from outside (never its refresh token) and the ways a token request c
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -53,3 +54,9 @@ class ReauthorisationDetail(BaseModel):
 
     code: str = "reauthorisation_needed"
     message: str
+
+
+# What vendor clients take: the access token for their next call, and (optionally) where to
+# hand back a token the vendor refused before it expired.
+AccessTokenSource = Callable[[], Awaitable[str]]
+TokenRejected = Callable[[str], Awaitable[None]]

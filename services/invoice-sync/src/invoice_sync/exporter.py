@@ -41,7 +41,7 @@ from dxc_shared.clients.dataverse import (
     DataverseThrottled,
     DataverseUnavailable,
 )
-from dxc_shared.clients.token_broker import TokenBrokerClient
+from dxc_shared.clients.token_broker import BrokeredToken, TokenBrokerClient
 from dxc_shared.clients.xero_accounting import (
     ElementResult,
     XeroAccountingClient,
@@ -93,7 +93,6 @@ from invoice_sync.metrics import (
     count_job,
 )
 from invoice_sync.models import ExportState, InvoiceExport
-from invoice_sync.tokens import BrokeredToken
 
 logger = get_logger(__name__)
 
@@ -233,11 +232,13 @@ class InvoiceExporter:
             await self._publish(profile, run_id, report)
             return "failed"
         dataverse = self._dataverse(connection_id, profile.dynamics_org_url)
+        xero_token = BrokeredToken(self._token_broker, connection_id, "xero")
         xero = XeroAccountingClient(
             self._http,
             base_url=self._xero_api_url,
             tenant_id=profile.xero_tenant_id,
-            access_token=BrokeredToken(self._token_broker, connection_id, "xero"),
+            access_token=xero_token,
+            token_rejected=xero_token.rejected,
         )
         gateway = DynamicsGateway(dataverse)
         work = _Run(self, profile, gateway, xero, lease, report, last_attempt)
@@ -281,12 +282,9 @@ class InvoiceExporter:
             logger.info("invoice_sync.reauthorisation_not_written", reason="no Dynamics grant")
 
     def _dataverse(self, connection_id: uuid.UUID, org_url: str) -> DataverseClient:
+        token = BrokeredToken(self._token_broker, connection_id, "dynamics", resource=org_url)
         return DataverseClient(
-            self._http,
-            org_url=org_url,
-            access_token=BrokeredToken(
-                self._token_broker, connection_id, "dynamics", resource=org_url
-            ),
+            self._http, org_url=org_url, access_token=token, token_rejected=token.rejected
         )
 
     async def _publish(

@@ -1,23 +1,19 @@
 """The typed vendor clients of one connection's run, with tokens from token-broker.
 
 A run asks token-broker once per provider and reuses the token while it has more than a minute
-left, instead of asking before every call.
+left, instead of asking before every call; a token the vendor refuses is handed back, so a lost
+grant is found out at once (see dxc_shared.clients.token_broker.BrokeredToken).
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import httpx
-from dxc_shared.clients.dataverse import AccessTokenSource, DataverseClient
-from dxc_shared.clients.token_broker import TokenBrokerClient
+from dxc_shared.clients.dataverse import DataverseClient
+from dxc_shared.clients.token_broker import BrokeredToken, TokenBrokerClient
 from dxc_shared.clients.xero_accounting import XeroAccountingClient
-from dxc_shared.credentials import AccessToken
-from dxc_shared.messages import ConnectionSyncProfile, Provider
-
-TOKEN_REUSE_MARGIN = timedelta(seconds=60)
+from dxc_shared.messages import ConnectionSyncProfile
 
 
 class ConnectionUnusable(Exception):
@@ -48,31 +44,22 @@ class VendorFactory:
         if not profile.dynamics_org_url:
             raise ConnectionUnusable("No Dynamics 365 organisation is chosen for this connection.")
         connection_id = profile.connection_id
+        xero_token = BrokeredToken(self._tokens, connection_id, "xero")
+        dynamics_token = BrokeredToken(
+            self._tokens, connection_id, "dynamics", resource=profile.dynamics_org_url
+        )
         return Vendors(
             xero=XeroAccountingClient(
                 self._http,
                 base_url=self._xero_api_url,
                 tenant_id=profile.xero_tenant_id,
-                access_token=self._token_source(connection_id, "xero"),
+                access_token=xero_token,
+                token_rejected=xero_token.rejected,
             ),
             dataverse=DataverseClient(
                 self._http,
                 org_url=profile.dynamics_org_url,
-                access_token=self._token_source(
-                    connection_id, "dynamics", profile.dynamics_org_url
-                ),
+                access_token=dynamics_token,
+                token_rejected=dynamics_token.rejected,
             ),
         )
-
-    def _token_source(
-        self, connection_id: uuid.UUID, provider: Provider, resource: str | None = None
-    ) -> AccessTokenSource:
-        cached: AccessToken | None = None
-
-        async def access_token() -> str:
-            nonlocal cached
-            if cached is None or cached.expires_at - datetime.now(UTC) < TOKEN_REUSE_MARGIN:
-                cached = await self._tokens.access_token(connection_id, provider, resource=resource)
-            return cached.access_token
-
-        return access_token

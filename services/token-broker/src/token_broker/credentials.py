@@ -111,9 +111,16 @@ class CredentialService:
         return credential
 
     async def access_token(
-        self, connection_id: uuid.UUID, provider: Provider, *, resource: str | None = None
+        self,
+        connection_id: uuid.UUID,
+        provider: Provider,
+        *,
+        resource: str | None = None,
+        rejected: str | None = None,
     ) -> AccessToken:
-        """A token valid for at least the refresh margin, refreshing it if needed."""
+        """A token valid for at least the refresh margin, refreshing it if needed, or if it is
+        the `rejected` one (the provider refused it: the grant may be gone). A worker that
+        reports a token another worker already replaced gets the replacement, no refresh."""
         reauthorisation: str | None = None
         async with self._lock(connection_id, provider), self._database.unit_of_work() as session:
             credential = await self._get(session, connection_id, provider, for_update=True)
@@ -124,7 +131,7 @@ class CredentialService:
                     provider, credential.status_message or "Reconnect in the portal."
                 )
             cached = self._usable_access_token(credential, resource)
-            if cached is not None:
+            if cached is not None and cached.access_token != rejected:
                 return cached
             assert credential.refresh_token_ciphertext is not None
             try:

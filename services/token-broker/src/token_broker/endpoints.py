@@ -105,7 +105,9 @@ async def access_token(
     connection_id: uuid.UUID, provider: Provider, body: AccessTokenRequest, service: Credentials
 ) -> AccessToken:
     try:
-        issued = await service.access_token(connection_id, provider, resource=body.resource)
+        issued = await service.access_token(
+            connection_id, provider, resource=body.resource, rejected=body.rejected_token
+        )
     except CredentialMissing as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
     except ReauthorisationNeeded as error:

@@ -16,3 +16,9 @@ class AccessTokenRequest(BaseModel):
         description="Dynamics only: the organisation URL (or discovery service URL) the token "
         "is for",
     )
+    rejected_token: str | None = Field(
+        default=None,
+        max_length=8192,
+        description="An access token the provider has just refused (401): if it is the one "
+        "held, it is not handed out again but refreshed, which shows whether the grant is gone",
+    )

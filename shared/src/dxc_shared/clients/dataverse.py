@@ -24,9 +24,9 @@ from dxc_shared.clients.vendor_metrics import (
     VENDOR_RATE_LIMIT_WAIT,
     VENDOR_THROTTLED,
 )
+from dxc_shared.credentials import AccessTokenSource, TokenRejected
 
 JSON = dict[str, Any]
-AccessTokenSource = Callable[[], Awaitable[str]]
 Sleep = Callable[[float], Awaitable[None]]
 
 MAX_BATCH_REQUESTS = 1000
@@ -99,6 +99,7 @@ class DataverseClient:
         *,
         org_url: str,
         access_token: AccessTokenSource,
+        token_rejected: TokenRejected | None = None,
         api_version: str = "v9.2",
         max_wait_seconds: float = 60.0,
         sleep: Sleep = asyncio.sleep,
@@ -106,6 +107,7 @@ class DataverseClient:
         self._http = http
         self.api_url = f"{org_url.rstrip('/')}/api/data/{api_version}"
         self._access_token = access_token
+        self._token_rejected = token_rejected
         self._max_wait = max_wait_seconds
         self._sleep = sleep
         self.calls = 0
@@ -134,8 +136,10 @@ class DataverseClient:
             base_headers.setdefault("Content-Type", "application/json")
         elif isinstance(body, bytes):
             content = body
+        renewed = False
         while True:
-            base_headers["Authorization"] = f"Bearer {await self._access_token()}"
+            token = await self._access_token()
+            base_headers["Authorization"] = f"Bearer {token}"
             started = time.perf_counter()
             try:
                 response = await self._http.request(
@@ -162,6 +166,11 @@ class DataverseClient:
                 raise DataverseUnavailable(
                     f"{operation}: Dataverse answered {response.status_code}"
                 )
+            if response.status_code == 401 and self._token_rejected is not None and not renewed:
+                # Refused before it expired (the grant revoked?): hand it back and try once more.
+                renewed = True
+                await self._token_rejected(token)
+                continue
             if response.status_code == 404 and allow_not_found:
                 return None
             if response.status_code >= 400:

@@ -7,6 +7,7 @@ drop it afterwards.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -18,6 +19,9 @@ from dxc_shared.credentials import (
     ReauthorisationNeeded,
 )
 from dxc_shared.messages import Provider
+
+# A token this close to expiry is asked for again rather than used.
+_REUSE_MARGIN = timedelta(seconds=60)
 
 
 class TokenBrokerClient:
@@ -52,13 +56,19 @@ class TokenBrokerClient:
         return CredentialStatus.model_validate(response.json())
 
     async def access_token(
-        self, connection_id: uuid.UUID, provider: Provider, *, resource: str | None = None
+        self,
+        connection_id: uuid.UUID,
+        provider: Provider,
+        *,
+        resource: str | None = None,
+        rejected: str | None = None,
     ) -> AccessToken:
         """A token valid for at least a few minutes; for Dynamics, for `resource` (an
-        organisation URL, or the discovery service)."""
+        organisation URL, or the discovery service). `rejected`: a token the provider has just
+        refused, so token-broker refreshes instead of handing it out again."""
         response = await self._client.post(
             self._url(connection_id, "credentials", provider, "access-token"),
-            json={"resource": resource},
+            json={"resource": resource, "rejected_token": rejected},
             headers=self._headers,
         )
         if response.status_code == 404:
@@ -81,3 +91,42 @@ class TokenBrokerClient:
         )
         if response.status_code != 404:
             response.raise_for_status()
+
+
+class BrokeredToken:
+    """One connection's access token for one provider, for a vendor client: asked of
+    token-broker when needed, kept in memory until shortly before it expires, and given back
+    when the provider refuses it (`rejected`), which makes token-broker refresh it, or
+    report that the grant is gone (`ReauthorisationNeeded`)."""
+
+    def __init__(
+        self,
+        broker: TokenBrokerClient,
+        connection_id: uuid.UUID,
+        provider: Provider,
+        *,
+        resource: str | None = None,
+    ) -> None:
+        self._broker = broker
+        self._connection_id = connection_id
+        self._provider = provider
+        self._resource = resource
+        self._token: AccessToken | None = None
+
+    async def __call__(self) -> str:
+        token = self._token
+        if token is None or _aware(token.expires_at) - _REUSE_MARGIN <= datetime.now(UTC):
+            token = await self._broker.access_token(
+                self._connection_id, self._provider, resource=self._resource
+            )
+            self._token = token
+        return token.access_token
+
+    async def rejected(self, access_token: str) -> None:
+        self._token = await self._broker.access_token(
+            self._connection_id, self._provider, resource=self._resource, rejected=access_token
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

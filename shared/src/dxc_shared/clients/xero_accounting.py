@@ -27,9 +27,9 @@ from dxc_shared.clients.vendor_metrics import (
     VENDOR_RATE_LIMIT_WAIT,
     VENDOR_THROTTLED,
 )
+from dxc_shared.credentials import AccessTokenSource, TokenRejected
 
 JSON = dict[str, Any]
-AccessTokenSource = Callable[[], Awaitable[str]]
 Sleep = Callable[[float], Awaitable[None]]
 
 # Xero's `where` filters go in the query string; keep each under a safe URL length.
@@ -108,6 +108,7 @@ class XeroAccountingClient:
         base_url: str,
         tenant_id: str,
         access_token: AccessTokenSource,
+        token_rejected: TokenRejected | None = None,
         max_wait_seconds: float = 65.0,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -116,6 +117,7 @@ class XeroAccountingClient:
         self._base_url = base_url.rstrip("/")
         self._tenant_id = tenant_id
         self._access_token = access_token
+        self._token_rejected = token_rejected
         self._max_wait = max_wait_seconds
         self._sleep = sleep
         self._clock = clock
@@ -141,9 +143,11 @@ class XeroAccountingClient:
             headers["Idempotency-Key"] = idempotency_key[:128]
         if if_modified_since:
             headers["If-Modified-Since"] = if_modified_since.strftime("%Y-%m-%dT%H:%M:%S")
+        renewed = False
         while True:
             await self._respect_limits()
-            headers["Authorization"] = f"Bearer {await self._access_token()}"
+            token = await self._access_token()
+            headers["Authorization"] = f"Bearer {token}"
             started = time.perf_counter()
             try:
                 response = await self._http.request(
@@ -166,6 +170,13 @@ class XeroAccountingClient:
             if response.status_code >= 500:
                 raise XeroUnavailable(f"{operation}: Xero answered {response.status_code}")
             if response.status_code in (401, 403):
+                if self._token_rejected is not None and not renewed:
+                    # Refused before it expired: revoked, or the app disconnected. Hand it back
+                    # (a refresh tells which, and a lost grant reaches the portal) and try once
+                    # more with whatever comes back.
+                    renewed = True
+                    await self._token_rejected(token)
+                    continue
                 raise XeroUnauthorised(response.status_code, _message(response))
             if response.status_code == 404 and allow_not_found:
                 return None
