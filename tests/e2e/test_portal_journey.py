@@ -22,8 +22,8 @@ from dynamics_sandbox.settings import DynamicsSandboxSettings
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import PHONE, Stack, assert_accessible, assert_fits_a_phone, screenshot
-from tests.e2e.mailbox import wait_for_link
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox
+from tests.support.mailbox import wait_for_link
 
 PASSWORD = "correct horse battery staple 7"
 XERO_USER = ("demo@xero-sandbox.example", "demo")

@@ -21,9 +21,9 @@ from dxc_shared.dynamics.schema import (
 )
 from dynamics_sandbox.settings import DynamicsSandboxSettings
 
-from tests.e2e.mailbox import wait_for_link
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox
 from tests.support.http_server import free_port, serve_in_thread
+from tests.support.mailbox import wait_for_link
 from tests.support.polling import eventually_async
 
 PASSWORD = "correct horse battery staple 42"
