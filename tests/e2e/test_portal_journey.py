@@ -131,6 +131,17 @@ def change_settings(page: Page) -> None:
     expect(settings.get_by_label("Plan")).to_have_value("growth")
     expect(settings.get_by_label("Time zone")).to_have_value("Pacific/Chatham")
 
+    reference = settings.get_by_label("Xero Reference from column")
+    reference.fill("Customer PO")
+    settings.get_by_role("button", name="Save settings").click()
+    expect(reference).to_have_attribute("aria-invalid", "true")
+    expect(settings).to_contain_text("is not a Dynamics invoice column name")
+    reference.fill("description")
+    settings.get_by_role("button", name="Save settings").click()
+    expect(settings.get_by_role("status")).to_have_text("Saved.")
+    page.reload()
+    expect(settings.get_by_label("Xero Reference from column")).to_have_value("description")
+
 
 def sign_in_to_xero(page: Page, decision: str, *, again: bool = False) -> None:
     button = "Reconnect to Xero" if again else "Connect to Xero"

@@ -80,6 +80,7 @@ export interface Connection {
   xero: XeroLink;
   dynamics: DynamicsLink;
   tables_installed: boolean;
+  field_mappings: Record<string, string>;
   created_at: string;
   updated_at: string;
 }

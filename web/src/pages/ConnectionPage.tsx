@@ -370,12 +370,20 @@ function InstallPanel({ connection, onUpdated }: PanelProps) {
   );
 }
 
+/** The Dynamics column the connection's mapping template reads for a Xero field, or "". */
+function columnFilling(connection: Connection, xeroField: string): string {
+  const found = Object.entries(connection.field_mappings ?? {}).find(([, target]) => target === xeroField);
+  return found ? found[0] : "";
+}
+
 function SettingsPanel({ connection, onUpdated, disabled }: PanelProps & { disabled: boolean }) {
   const plans = useLoad<Plan[]>("/v1/plans");
   const zones = useLoad<string[]>("/v1/time-zones");
   const [name, setName] = useState(connection.name);
   const [timeZone, setTimeZone] = useState(connection.time_zone ?? "");
   const [plan, setPlan] = useState(connection.plan ?? "");
+  const [referenceColumn, setReferenceColumn] = useState(columnFilling(connection, "Reference"));
+  const [themeColumn, setThemeColumn] = useState(columnFilling(connection, "BrandingThemeID"));
   const [saved, setSaved] = useState(false);
   const save = useAction();
   const refresh = useAction();
@@ -385,16 +393,24 @@ function SettingsPanel({ connection, onUpdated, disabled }: PanelProps & { disab
     setName(connection.name);
     setTimeZone(connection.time_zone ?? "");
     setPlan(connection.plan ?? "");
-  }, [connection.name, connection.time_zone, connection.plan]);
+    setReferenceColumn(columnFilling(connection, "Reference"));
+    setThemeColumn(columnFilling(connection, "BrandingThemeID"));
+  }, [connection]);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setSaved(false);
     // Only what changed: an unchosen time zone or plan is left as it is.
-    const changes: Record<string, string> = {};
+    const changes: Record<string, unknown> = {};
     if (name !== connection.name) changes.name = name;
     if (timeZone && timeZone !== connection.time_zone) changes.time_zone = timeZone;
     if (plan && plan !== connection.plan) changes.plan = plan;
+    const mappings: Record<string, string> = {};
+    if (referenceColumn.trim()) mappings[referenceColumn.trim()] = "Reference";
+    if (themeColumn.trim()) mappings[themeColumn.trim()] = "BrandingThemeID";
+    if (JSON.stringify(mappings) !== JSON.stringify(connection.field_mappings ?? {})) {
+      changes.field_mappings = mappings;
+    }
     const fresh = await save.run(() => api.patch<Connection>(`/v1/connections/${connection.id}`, changes));
     if (fresh) {
       onUpdated(fresh);
@@ -423,7 +439,28 @@ function SettingsPanel({ connection, onUpdated, disabled }: PanelProps & { disab
           <Field label="Connection name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={save.error} />
           <SelectField label="Time zone" name="time_zone" value={timeZone} onChange={(e) => setTimeZone(e.target.value)} options={zoneOptions} error={save.error} />
           <SelectField label="Plan" name="plan" value={plan} onChange={(e) => setPlan(e.target.value)} options={planOptions(plans.data)} error={save.error} />
-          <ErrorMessage error={save.error} fields={["name", "time_zone", "plan"]} />
+          <fieldset>
+            <legend>Mapping template</legend>
+            <p className="hint">
+              Fill Xero fields from a column of the Dynamics 365 invoice: its logical name, e.g. description.
+              Leave empty for the default.
+            </p>
+            <Field
+              label="Xero Reference from column"
+              name="field_mappings"
+              value={referenceColumn}
+              onChange={(e) => setReferenceColumn(e.target.value)}
+              error={save.error}
+            />
+            <Field
+              label="Xero branding theme from column"
+              name="field_mappings"
+              value={themeColumn}
+              onChange={(e) => setThemeColumn(e.target.value)}
+              error={save.error}
+            />
+          </fieldset>
+          <ErrorMessage error={save.error} fields={["name", "time_zone", "plan", "field_mappings"]} />
           <button type="submit" disabled={save.pending}>
             Save settings
           </button>
