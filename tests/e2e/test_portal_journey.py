@@ -410,6 +410,9 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
     screenshot(page, "04-connection-ready")
     assert_accessible(page)
     assert_fits_a_phone(page)
+    settings = page.get_by_role("region", name="Settings", exact=True)
+    settings.get_by_role("button", name="Copy Xero tax rates and accounts to Dynamics 365").click()
+    expect(settings).to_contain_text("will be in Dynamics 365 in a moment")
 
     page.get_by_role("link", name="Connections", exact=True).click()
     card = page.get_by_role("list", name="Connections").get_by_role("listitem").first

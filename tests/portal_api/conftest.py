@@ -23,7 +23,12 @@ from dxc_shared.bus import MessageContext, Subscription
 from dxc_shared.bus.contract import BusMessage
 from dxc_shared.bus.rabbitmq import RabbitMQBroker
 from dxc_shared.infrastructure import Infrastructure
-from dxc_shared.messages import ConnectionArchived, ConnectionChanged, SyncRequested
+from dxc_shared.messages import (
+    ConnectionArchived,
+    ConnectionChanged,
+    ReferenceDataRefreshRequested,
+    SyncRequested,
+)
 from dxc_shared.service import Service
 from dynamics_sandbox.app import create_app as create_dynamics_sandbox
 from dynamics_sandbox.settings import DynamicsSandboxSettings
@@ -256,7 +261,12 @@ async def bus(rabbitmq_url: str, namespace: str) -> AsyncIterator[Bus]:
     listener = Bus(broker)
     subscriptions: list[Subscription[Any]] = [
         Subscription(f"test-listener.{kind.__name__}", kind, listener.collect)
-        for kind in (ConnectionChanged, ConnectionArchived, SyncRequested)
+        for kind in (
+            ConnectionChanged,
+            ConnectionArchived,
+            SyncRequested,
+            ReferenceDataRefreshRequested,
+        )
     ]
     consumers = [await broker.consume(subscription) for subscription in subscriptions]
     yield listener

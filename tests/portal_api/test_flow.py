@@ -8,7 +8,12 @@ import asyncio
 from decimal import Decimal
 
 from dxc_shared.dynamics.schema import TABLES
-from dxc_shared.messages import ConnectionArchived, ConnectionChanged, SyncRequested
+from dxc_shared.messages import (
+    ConnectionArchived,
+    ConnectionChanged,
+    ReferenceDataRefreshRequested,
+    SyncRequested,
+)
 from portal_api.billing.payments import FakePaymentProvider
 
 from tests.portal_api.conftest import PASSWORD, Bus, Portal
@@ -157,6 +162,8 @@ async def test_the_whole_journey(
 
         assert (await browser.post(f"{url}/sync")).status_code == 202
         await eventually(lambda: len(bus.of(SyncRequested, cid)) == 1)
+        assert (await browser.post(f"{url}/reference-data")).status_code == 202
+        await eventually(lambda: len(bus.of(ReferenceDataRefreshRequested, cid)) == 1)
 
         cancelled = await browser.delete(f"{url}/subscription")
         assert cancelled.status_code == 200, cancelled.text
@@ -165,6 +172,7 @@ async def test_the_whole_journey(
         assert cancelled.json()["subscription"]["cancelled_at"] is not None
         await eventually(lambda: len(bus.of(ConnectionArchived, cid)) == 1)
         assert (await browser.post(f"{url}/sync")).status_code == 409
+        assert (await browser.post(f"{url}/reference-data")).status_code == 409
         assert (await browser.get(url)).json()["status"] == "archived"
         listed = (await browser.get("/v1/connections")).json()
         assert [(c["id"], c["status"]) for c in listed] == [(cid, "archived")]

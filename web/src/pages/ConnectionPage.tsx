@@ -387,6 +387,8 @@ function SettingsPanel({ connection, onUpdated, disabled }: PanelProps & { disab
   const [saved, setSaved] = useState(false);
   const save = useAction();
   const refresh = useAction();
+  const referenceData = useAction();
+  const [referenceDataMessage, setReferenceDataMessage] = useState<string | null>(null);
   const [settings, setSettings] = useState<Record<string, unknown> | null>(null);
 
   useEffect(() => {
@@ -416,6 +418,14 @@ function SettingsPanel({ connection, onUpdated, disabled }: PanelProps & { disab
       onUpdated(fresh);
       setSaved(true);
     }
+  }
+
+  async function copyReferenceData() {
+    setReferenceDataMessage(null);
+    const answer = await referenceData.run(() =>
+      api.post<{ message: string }>(`/v1/connections/${connection.id}/reference-data`),
+    );
+    if (answer) setReferenceDataMessage(answer.message);
   }
 
   async function reread() {
@@ -476,6 +486,15 @@ function SettingsPanel({ connection, onUpdated, disabled }: PanelProps & { disab
         Re-read settings from Dynamics 365
       </button>
       <ErrorMessage error={refresh.error} />
+      <p className="hint">
+        Tax rates, accounts and branding themes are copied from Xero to Dynamics 365 on connect and every few
+        hours; after a change in Xero, copy them now.
+      </p>
+      <button type="button" onClick={copyReferenceData} disabled={disabled || referenceData.pending}>
+        Copy Xero tax rates and accounts to Dynamics 365
+      </button>
+      <ErrorMessage error={referenceData.error} />
+      {referenceDataMessage && <Notice>{referenceDataMessage}</Notice>}
       {settings && (
         <div role="status" aria-live="polite">
           {Object.keys(settings).length === 0 ? (

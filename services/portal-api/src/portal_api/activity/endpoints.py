@@ -36,3 +36,20 @@ async def sync_now(
     state = await connections.owned_state(session, current.user, connection_id)
     service.request_sync(session, state)
     return SyncRequestedOut(message="A sync will start in a moment.")
+
+
+@router.post(
+    "/reference-data",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Copy Xero's tax rates, accounts and branding themes to Dynamics 365 now",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def refresh_reference_data(
+    connection_id: uuid.UUID, current: CurrentUser, session: Session
+) -> SyncRequestedOut:
+    state = await connections.owned_state(session, current.user, connection_id)
+    service.request_reference_data(session, state)
+    return SyncRequestedOut(
+        message="Xero's tax rates, accounts and branding themes will be in Dynamics 365 in a "
+        "moment."
+    )

@@ -3,11 +3,16 @@ message is handled in its own unit of work; redeliveries change nothing."""
 
 from __future__ import annotations
 
-from dxc_shared.bus import MessageContext
+from dxc_shared.bus import BusMessage, MessageContext
 from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.db import Database
 from dxc_shared.logging import get_logger
-from dxc_shared.messages import CredentialNeedsReauthorisation, SyncRequested, SyncRunCompleted
+from dxc_shared.messages import (
+    CredentialNeedsReauthorisation,
+    ReferenceDataRefreshRequested,
+    SyncRequested,
+    SyncRunCompleted,
+)
 from dxc_shared.outbox import enqueue
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,6 +56,16 @@ async def activity(session: AsyncSession, state: ConnectionState) -> ActivityOut
 
 
 def request_sync(session: AsyncSession, state: ConnectionState) -> None:
+    _ask_workers(session, state, SyncRequested(connection_id=state.connection.id))
+
+
+def request_reference_data(session: AsyncSession, state: ConnectionState) -> None:
+    """Xero's tax rates, accounts and branding themes copied to Dynamics now, not at the next
+    slow refresh (after a change in Xero's chart of accounts, say)."""
+    _ask_workers(session, state, ReferenceDataRefreshRequested(connection_id=state.connection.id))
+
+
+def _ask_workers(session: AsyncSession, state: ConnectionState, request: BusMessage) -> None:
     if not state.syncable:
         reason = (
             "This connection is archived."
@@ -58,11 +73,7 @@ def request_sync(session: AsyncSession, state: ConnectionState) -> None:
             else "Finish the checklist first: this connection is not ready to sync."
         )
         raise Conflict(reason)
-    enqueue(
-        session,
-        SyncRequested(connection_id=state.connection.id),
-        headers={"connection_id": str(state.connection.id)},
-    )
+    enqueue(session, request, headers={"connection_id": str(state.connection.id)})
 
 
 class ActivityHandlers:
