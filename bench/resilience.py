@@ -209,7 +209,11 @@ async def wait_until_settled(
                 )
                 continue
             invoices = await dynamics_invoices(connection)
-            waiting += sum(1 for r in invoices.values() if r["dxc_exportstatus"] is None)
+            waiting += sum(
+                1
+                for i in connection.invoices
+                if i.ready_at is not None and invoices[i.number]["dxc_exportstatus"] is None
+            )
         if not waiting:
             return
         print(f"  waiting for {waiting} invoices to settle", flush=True)
@@ -263,11 +267,9 @@ async def check(
             if row["dxc_exportstatus"] == ExportStatus.FAILED:
                 counts["failed"] += 1
             if found and row["dxc_exportstatus"] == ExportStatus.YES:
-                xero = found[0]
-                if (row["dxc_xeroinvoiceid"], row["dxc_xeroinvoicenumber"]) != (
-                    xero["InvoiceID"],
-                    xero["InvoiceNumber"],
-                ):
+                named = (row["dxc_xeroinvoiceid"], row["dxc_xeroinvoicenumber"])
+                if named not in {(x["InvoiceID"], x["InvoiceNumber"]) for x in found}:
+                    xero = found[0]
                     status.append(
                         f"{name}: {invoice.number} says {row['dxc_xeroinvoicenumber']} / "
                         f"{row['dxc_xeroinvoiceid']}, Xero has {xero['InvoiceNumber']} / "
