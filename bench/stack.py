@@ -357,9 +357,8 @@ class Stack:
         if self.proxy is not None:
             self.proxy.stop()
         with contextlib.suppress(Exception):
-            await self.delete_topology()
-        with contextlib.suppress(Exception):
             await self.http.aclose()
+        # The database first: it cannot hang, while a broker in trouble can.
         if self._database_created:
             admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
             try:
@@ -367,6 +366,8 @@ class Stack:
             finally:
                 await admin.close()
             self._database_created = False
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.delete_topology(), 60)
         if self.options.log_dir is None and not self.options.keep_logs:
             shutil.rmtree(self.log_dir, ignore_errors=True)
         elif self.processes:
@@ -518,7 +519,7 @@ class Stack:
             capture_output=True,
             text=True,
             check=True,
-            timeout=120,
+            timeout=60,
         )
         rows = json.loads(output.stdout or "[]")
         return sorted(
