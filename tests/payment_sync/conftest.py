@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 from dxc_shared.bus import MessageContext, Subscription
 from dxc_shared.bus.contract import BusMessage
 from dxc_shared.bus.rabbitmq import RabbitMQBroker
@@ -32,8 +31,6 @@ from dxc_shared.messages import (
 from payment_sync.app import create_service as create_payment_sync
 from payment_sync.settings import PaymentSyncSettings
 from prometheus_client import REGISTRY
-from token_broker.app import create_service as create_token_broker
-from token_broker.settings import TokenBrokerSettings
 
 from tests.support.dynamics_sandbox import (
     RunningDynamicsSandbox,
@@ -42,9 +39,13 @@ from tests.support.dynamics_sandbox import (
 from tests.support.http_server import serve_in_thread
 from tests.support.polling import eventually
 from tests.support.rabbitmq import delete_topology
+from tests.support.token_broker import (
+    INTERNAL_API_KEY,
+    token_broker_served,
+    token_broker_settings,
+)
 from tests.support.xero_sandbox import VERIFIER, XeroSandbox
 
-API_KEY = "payment-sync-test-internal-key"
 WEBHOOK_KEY = "payment-sync-test-webhook-key"
 
 
@@ -75,23 +76,14 @@ def token_broker_url(
     rabbitmq_url: str,
     namespace: str,
 ) -> Iterator[str]:
-    settings = TokenBrokerSettings(
+    settings = token_broker_settings(
         database_url=migrated_postgres,
         broker_url=rabbitmq_url,
-        bus_namespace=namespace,
-        encryption_keys=Fernet.generate_key().decode(),
-        internal_api_key=API_KEY,
-        xero_client_id=xero.settings.demo_client_id,
-        xero_client_secret=xero.settings.demo_client_secret,
-        xero_token_url=f"{xero.base}/connect/token",
-        xero_revocation_url=f"{xero.base}/connect/revocation",
-        dynamics_client_id=dynamics.settings.demo_client_id,
-        dynamics_client_secret=dynamics.settings.demo_client_secret,
-        dynamics_token_url=dynamics.token_url,
+        namespace=namespace,
+        xero=xero,
+        dynamics=dynamics,
     )
-    service = create_token_broker(Infrastructure.from_settings(settings), settings)
-    service.owns_infrastructure = True
-    with serve_in_thread(service.app) as url:
+    with token_broker_served(settings) as url:
         yield url
 
 
@@ -115,7 +107,7 @@ def payment_sync(
         broker_url=rabbitmq_url,
         bus_namespace=namespace,
         token_broker_url=token_broker_url,
-        token_broker_api_key=API_KEY,
+        token_broker_api_key=INTERNAL_API_KEY,
         xero_webhook_key=WEBHOOK_KEY,
         xero_api_url=xero.api(""),
         xero_web_url=xero.base,
@@ -331,7 +323,7 @@ async def connection(
     ).raise_for_status()
 
     async with httpx.AsyncClient(timeout=20) as http:
-        tokens = TokenBrokerClient(token_broker_url, API_KEY, client=http)
+        tokens = TokenBrokerClient(token_broker_url, INTERNAL_API_KEY, client=http)
         code = await asyncio.to_thread(xero.authorize)
         await tokens.store_authorization_code(
             connection_id,

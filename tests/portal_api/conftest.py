@@ -18,7 +18,6 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from cryptography.fernet import Fernet
 from dxc_shared.bus import MessageContext, Subscription
 from dxc_shared.bus.contract import BusMessage
 from dxc_shared.bus.rabbitmq import RabbitMQBroker
@@ -34,18 +33,20 @@ from dynamics_sandbox.app import create_app as create_dynamics_sandbox
 from dynamics_sandbox.settings import DynamicsSandboxSettings
 from portal_api.app import create_service
 from portal_api.settings import PortalApiSettings
-from token_broker.app import create_service as create_token_broker
-from token_broker.settings import TokenBrokerSettings
 
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox
 from tests.support.http_server import serve_in_thread
 from tests.support.polling import eventually
 from tests.support.rabbitmq import delete_namespace_exchanges, delete_topology
+from tests.support.token_broker import (
+    INTERNAL_API_KEY,
+    token_broker_served,
+    token_broker_settings,
+)
 from tests.support.xero_sandbox import XeroSandbox, running_xero_sandbox
 
 PORTAL_URL = "http://portal.test"
 WEB_URL = "http://web.test"
-INTERNAL_KEY = "portal-test-internal-key"
 PASSWORD = "correct horse 42"
 RUN = uuid.uuid4().hex[:8]
 M = TypeVar("M", bound=BusMessage)
@@ -84,23 +85,14 @@ def token_broker_url(
     rabbitmq_url: str,
     namespace: str,
 ) -> Iterator[str]:
-    settings = TokenBrokerSettings(
+    settings = token_broker_settings(
         database_url=migrated_postgres,
         broker_url=rabbitmq_url,
-        bus_namespace=namespace,
-        encryption_keys=Fernet.generate_key().decode(),
-        internal_api_key=INTERNAL_KEY,
-        xero_client_id=xero.settings.demo_client_id,
-        xero_client_secret=xero.settings.demo_client_secret,
-        xero_token_url=f"{xero.base}/connect/token",
-        xero_revocation_url=f"{xero.base}/connect/revocation",
-        dynamics_client_id=dynamics.settings.demo_client_id,
-        dynamics_client_secret=dynamics.settings.demo_client_secret,
-        dynamics_token_url=dynamics.token_url,
+        namespace=namespace,
+        xero=xero,
+        dynamics=dynamics,
     )
-    service = create_token_broker(Infrastructure.from_settings(settings), settings)
-    service.owns_infrastructure = True
-    with serve_in_thread(service.app) as url:
+    with token_broker_served(settings) as url:
         yield url
 
 
@@ -122,7 +114,7 @@ def portal_settings(
         "public_url": PORTAL_URL,
         "web_url": WEB_URL,
         "token_broker_url": token_broker_url,
-        "token_broker_api_key": INTERNAL_KEY,
+        "token_broker_api_key": INTERNAL_API_KEY,
         "xero_client_id": xero.settings.demo_client_id if xero else "unused",
         "xero_authorize_url": f"{xero.base if xero else 'http://unused'}/identity/connect/authorize",
         "xero_connections_url": f"{xero.base if xero else 'http://unused'}/connections",

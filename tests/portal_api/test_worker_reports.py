@@ -18,10 +18,11 @@ from dxc_shared.messages import (
 )
 from portal_api.activity.service import ActivityHandlers
 
-from tests.portal_api.conftest import INTERNAL_KEY, Bus, Portal, until
+from tests.portal_api.conftest import Bus, Portal, until
 from tests.portal_api.oauth_flow import ready_connection
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox
 from tests.support.polling import eventually
+from tests.support.token_broker import INTERNAL_API_KEY
 from tests.support.xero_sandbox import XeroSandbox
 
 REVOKED = (
@@ -46,7 +47,7 @@ async def test_a_grant_that_dies_under_a_worker_is_shown_and_stops_syncing(
         # sessions were revoked at Microsoft: token-broker publishes the event.
         await asyncio.to_thread(dynamics.revoke_demo_user_sessions)
         async with httpx.AsyncClient(
-            base_url=token_broker_url, headers={"Authorization": f"Bearer {INTERNAL_KEY}"}
+            base_url=token_broker_url, headers={"Authorization": f"Bearer {INTERNAL_API_KEY}"}
         ) as worker:
             refused = await worker.post(
                 f"/v1/connections/{cid}/credentials/dynamics/access-token",
