@@ -108,6 +108,9 @@ class SyncFailure(BaseModel):
     message: str = Field(description="Why, in words a finance user understands")
 
 
+SyncDirection = Literal["invoices", "payments", "reference-data", "cancellations"]
+
+
 class SyncRunCompleted(BusMessage):
     """invoice-sync / payment-sync -> portal-api: one job finished; the portal's sync activity
     page is built from these."""
@@ -115,7 +118,7 @@ class SyncRunCompleted(BusMessage):
     topic: ClassVar[str] = "sync.run-completed"
     connection_id: uuid.UUID
     job_id: uuid.UUID
-    direction: Literal["invoices", "payments", "reference-data", "cancellations"]
+    direction: SyncDirection
     started_at: datetime
     finished_at: datetime
     succeeded: int = Field(ge=0, description="Records written on the other side")

@@ -1,0 +1,50 @@
+"""One run's report: what it synced, what failed and why, published as `SyncRunCompleted`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dxc_shared.messages import SyncDirection, SyncFailure, SyncRunCompleted
+from dxc_shared.outbox import enqueue
+
+
+@dataclass
+class RunReport:
+    connection_id: uuid.UUID
+    job_id: uuid.UUID
+    direction: SyncDirection
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    succeeded: int = 0
+    failures: list[SyncFailure] = field(default_factory=list)
+    error: str | None = None
+
+    def fail(self, record_id: str, record_number: str | None, message: str) -> None:
+        self.failures.append(
+            SyncFailure(record_id=record_id, record_number=record_number, message=message)
+        )
+
+    def completed(self, finished_at: datetime | None = None) -> SyncRunCompleted:
+        return SyncRunCompleted(
+            connection_id=self.connection_id,
+            job_id=self.job_id,
+            direction=self.direction,
+            started_at=self.started_at,
+            finished_at=finished_at or datetime.now(UTC),
+            succeeded=self.succeeded,
+            failed=len(self.failures),
+            failures=self.failures,
+            error=self.error,
+        )
+
+    def publish(self, session: AsyncSession, finished_at: datetime | None = None) -> None:
+        """Put the report in the outbox of `session`: it goes out only if that transaction
+        (which records the run's effect) commits."""
+        enqueue(
+            session,
+            self.completed(finished_at),
+            headers={"connection_id": str(self.connection_id)},
+        )

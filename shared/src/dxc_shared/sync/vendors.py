@@ -1,0 +1,60 @@
+"""The vendor clients of one connection's run, with tokens from token-broker.
+
+A run asks token-broker once per provider and reuses the token while it has more than a minute
+left; a token the vendor refuses is handed back, so a lost grant is found out at once (see
+dxc_shared.clients.token_broker.BrokeredToken).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import httpx
+
+from dxc_shared.clients.dataverse import DataverseClient
+from dxc_shared.clients.token_broker import BrokeredToken, TokenBrokerClient
+from dxc_shared.clients.xero_accounting import XeroAccountingClient
+from dxc_shared.messages import ConnectionSyncProfile
+from dxc_shared.sync.errors import RunBlocked
+
+
+@dataclass(frozen=True)
+class Vendors:
+    xero: XeroAccountingClient
+    dataverse: DataverseClient
+
+
+class VendorFactory:
+    def __init__(
+        self, tokens: TokenBrokerClient, http: httpx.AsyncClient, *, xero_api_url: str
+    ) -> None:
+        self._tokens = tokens
+        self._http = http
+        self._xero_api_url = xero_api_url
+
+    def for_connection(self, profile: ConnectionSyncProfile) -> Vendors:
+        """Both clients of a connection; `RunBlocked` while an organisation is not chosen."""
+        if not profile.xero_tenant_id or not profile.dynamics_org_url:
+            raise RunBlocked(
+                "The connection has no Dynamics 365 or no Xero organisation chosen yet: finish "
+                "connecting both in the portal."
+            )
+        xero_token = BrokeredToken(self._tokens, profile.connection_id, "xero")
+        return Vendors(
+            xero=XeroAccountingClient(
+                self._http,
+                base_url=self._xero_api_url,
+                tenant_id=profile.xero_tenant_id,
+                access_token=xero_token,
+                token_rejected=xero_token.rejected,
+            ),
+            dataverse=self.dataverse(profile.connection_id, profile.dynamics_org_url),
+        )
+
+    def dataverse(self, connection_id: uuid.UUID, org_url: str) -> DataverseClient:
+        """The Dataverse client alone (for work that needs no Xero organisation)."""
+        token = BrokeredToken(self._tokens, connection_id, "dynamics", resource=org_url)
+        return DataverseClient(
+            self._http, org_url=org_url, access_token=token, token_rejected=token.rejected
+        )
