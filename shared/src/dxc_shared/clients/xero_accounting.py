@@ -308,13 +308,6 @@ class XeroAccountingClient:
 
     # -- contacts and items ----------------------------------------------------------------
 
-    async def contacts_named(self, names: Sequence[str]) -> list[JSON]:
-        found: list[JSON] = []
-        for chunk in _chunks(sorted(set(names)), _WHERE_CHUNK):
-            where = " OR ".join(f"Name=={quote_where(name)}" for name in chunk)
-            found.extend(await self._get_all("Contacts", params={"where": where}))
-        return found
-
     async def contacts_matching(
         self, *, numbers: Sequence[str] = (), names: Sequence[str] = ()
     ) -> list[JSON]:
