@@ -12,12 +12,6 @@ _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 CENT = Decimal("0.01")
 
 
-def ms_date(value: date | datetime) -> str:
-    """``/Date(1552262400000+0000)/``: dates are midnight UTC, datetimes keep their time."""
-    moment = value if isinstance(value, datetime) else datetime.combine(value, time(tzinfo=UTC))
-    return f"/Date({int(moment.timestamp() * 1000)}+0000)/"
-
-
 def ms_timestamp(value: datetime) -> str:
     """The envelope's ``DateTimeUTC`` has no offset: ``/Date(1552357736850)/``."""
     return f"/Date({int(value.timestamp() * 1000)})/"
