@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 # Words Xero spells in capitals inside a name (InvoiceID, UpdatedDateUTC).
 _CAPITALS = {"id": "ID", "utc": "UTC"}
@@ -60,7 +61,10 @@ def _to_date(value: object) -> object:
 def ms_date(value: date | datetime) -> str:
     """A date (midnight UTC) or a moment as Xero writes it: ``/Date(1552262400000+0000)/``."""
     moment = value if isinstance(value, datetime) else datetime.combine(value, time(tzinfo=UTC))
-    return f"/Date({int(moment.timestamp() * 1000)}+0000)/"
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    # Integer arithmetic: a float timestamp times 1000 can land a millisecond short.
+    milliseconds = (moment - _EPOCH) // timedelta(milliseconds=1)
+    return f"/Date({milliseconds}+0000)/"
 
 
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
