@@ -4,8 +4,10 @@ Python names are snake_case; Xero's JSON names are their aliases (``invoice_id``
 ``InvoiceID``, ``updated_date_utc`` is ``UpdatedDateUTC``). The client parses Xero's answers with
 ``from_xero`` and the Xero sandbox writes its answers with ``to_xero``, so both stand on one
 definition. Every field is optional, as in Xero's OpenAPI: which fields the connector relies on
-is said by ``CONNECTOR_READS`` (Xero names, dotted through nested documents), and the sandbox's
-contract test checks that the sandbox writes each of them.
+is said by ``CONNECTOR_READS`` (Xero names, dotted through nested documents; fields the
+connector only filters on with ``where`` count too, as the filter sees the written document), and
+the sandbox's contract test checks that the sandbox writes each of them. Reading a new Xero field
+in the connector means adding it here, so the contract test asks the sandbox for it.
 
 Money is `Decimal` (a JSON number on the wire); dates are Xero's ``/Date(1700000000000+0000)/``
 (ISO strings are accepted too).
@@ -301,7 +303,7 @@ class ItemDetails(XeroDocument):
 
 
 class Item(Written):
-    CONNECTOR_READS = ("ItemID", "Code")
+    CONNECTOR_READS = ("Code",)
 
     item_id: str | None = None
     code: str | None = None
