@@ -32,7 +32,7 @@ Json = dict[str, Any]
 
 
 @dataclass(frozen=True)
-class Written:
+class Answers:
     """What the sandbox answered, each document as the client returned it."""
 
     documents: dict[type[XeroDocument], list[Json]]
@@ -55,7 +55,7 @@ async def _client(sandbox: XeroSandbox, http: httpx.AsyncClient) -> XeroAccounti
 
 
 @pytest.fixture
-async def written(sandbox: XeroSandbox) -> AsyncIterator[Written]:
+async def answers_by_document(sandbox: XeroSandbox) -> AsyncIterator[Answers]:
     """One of each document with every optional part the connector uses populated, written
     and read back by the connector's client."""
     async with httpx.AsyncClient(timeout=30) as http:
@@ -145,7 +145,7 @@ async def written(sandbox: XeroSandbox) -> AsyncIterator[Written]:
             date="2025-03-02",
             idempotency_key="contract-allocation",
         )
-        yield Written(
+        yield Answers(
             {
                 Invoice: [
                     *invoices,
@@ -188,9 +188,9 @@ DOCUMENTS = [
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda document: document.__name__)
 def test_the_sandbox_writes_every_field_the_connector_reads(
-    written: Written, document: type[XeroDocument]
+    answers_by_document: Answers, document: type[XeroDocument]
 ) -> None:
-    answers = written.documents[document]
+    answers = answers_by_document.documents[document]
     assert answers, f"the sandbox answered no {document.__name__}"
     for answer in answers:
         assert unwritten_reads(document.from_xero(answer)) == [], answer
@@ -198,9 +198,9 @@ def test_the_sandbox_writes_every_field_the_connector_reads(
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda document: document.__name__)
 def test_the_documents_declare_everything_the_sandbox_writes(
-    written: Written, document: type[XeroDocument]
+    answers_by_document: Answers, document: type[XeroDocument]
 ) -> None:
     """Parsing drops undeclared fields, so an answer that survives a round trip unchanged has
     none: the shared documents describe the sandbox's answers completely."""
-    for answer in written.documents[document]:
+    for answer in answers_by_document.documents[document]:
         assert document.from_xero(answer).to_xero() == answer
