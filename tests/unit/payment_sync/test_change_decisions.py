@@ -367,7 +367,7 @@ def test_balances_go_to_accounts_and_contacts_by_their_own_ids() -> None:
 
 
 def test_receivables_are_keyed_by_lower_case_contact_id() -> None:
-    contacts = [
+    contacts: list[JSON] = [
         {"ContactID": "ABC", "Balances": {"AccountsReceivable": {"Outstanding": 5}}},
         {"ContactID": "def", "Balances": None},
         {"ContactID": "0A1"},

@@ -49,7 +49,7 @@ def rate_row(tax_type: str = "OUTPUT2", **columns: Any) -> JSON:
     }
 
 
-INACTIVE_ROW = {Common.STATE: RowState.INACTIVE.value}
+INACTIVE_ROW: JSON = {Common.STATE: RowState.INACTIVE.value}
 
 
 @pytest.mark.parametrize(
