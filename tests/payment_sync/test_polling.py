@@ -188,7 +188,8 @@ async def test_a_connection_xero_no_longer_lets_in_is_reported_not_retried(
 
     # The refused token went back to token-broker, whose refresh found the grant gone.
     assert run.error == (
-        "The Xero authorisation has expired or was revoked. Connect to Xero again in the portal."
+        "The connection to Xero needs to be authorised again: The Xero authorisation has "
+        "expired or was revoked. Connect to Xero again in the portal."
     )
     assert (run.succeeded, run.failed) == (0, 0)
 
