@@ -67,7 +67,7 @@ def test_concurrent_limit(small_limits: XeroSandbox) -> None:
     sandbox.admin(
         "POST",
         "faults",
-        json={"kind": "latency", "latency_seconds": 0.5, "path_pattern": "Organisation"},
+        json={"kind": "latency", "latency_seconds": 0.5, "path": "*Organisation*"},
     )
     with ThreadPoolExecutor(3) as pool:
         responses = list(
@@ -137,9 +137,9 @@ def test_faults(xero: Xero) -> None:
         json={
             "kind": "error",
             "status": 503,
-            "path_pattern": "/Invoices",
+            "path": "*/Invoices*",
             "count": 2,
-            "tenant_id": sandbox.tenant,
+            "organisation": sandbox.tenant,
         },
     )
     assert fault.status_code == 201
@@ -165,7 +165,7 @@ def test_faults(xero: Xero) -> None:
     sandbox.admin(
         "POST",
         "faults",
-        json={"kind": "error", "status": 502, "path_pattern": "^/connect/token$", "count": 1},
+        json={"kind": "error", "status": 502, "path": "/connect/token", "count": 1},
     )
     assert sandbox.token_request(grant_type="refresh_token", refresh_token="x").status_code == 502
 

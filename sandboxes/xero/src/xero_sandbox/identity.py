@@ -97,11 +97,21 @@ async def token(request: Request) -> Response:
             return _error("invalid_grant")
         return JSONResponse(issue_tokens(state, grant, _issuer(request)))
     if grant_type == "refresh_token":
+        _revoke_grant_fault(state, request, form.get("refresh_token", ""))
         refreshed = redeem_refresh_token(state, form.get("refresh_token", ""), client.client_id)
         if refreshed is None:
             return _error("invalid_grant")
         return JSONResponse(issue_tokens(state, refreshed, _issuer(request)))
     return _error("unsupported_grant_type")
+
+
+def _revoke_grant_fault(state: SandboxState, request: Request, refresh_token: str) -> None:
+    """A "revoke_grant" fault: the user revoked the app just before this refresh."""
+    record = state.refresh_tokens.get(refresh_token)
+    grant = state.grants.get(record.grant_id) if record else None
+    path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+    if grant is not None and state.faults.take("POST", path, None, {"revoke_grant"}).faults:
+        state.revoke_grants(grant.client_id, grant.user_id)
 
 
 @router.post("/connect/revocation")
