@@ -13,7 +13,7 @@ from fnmatch import fnmatchcase
 from typing import Any, Generic, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 FaultKind = Literal["error", "throttle", "latency", "timeout", "revoke_grant"]
 # The kinds that act on any call; `revoke_grant` acts only where a grant is refreshed.
@@ -22,6 +22,9 @@ _ANSWERING = frozenset({"error", "throttle", "timeout"})
 
 
 class Fault(BaseModel):
+    # A misspelt or outdated field is refused rather than leaving a fault that matches all calls.
+    model_config = ConfigDict(extra="forbid")
+
     kind: FaultKind
     path: str = Field(
         "*", description="a glob over the whole path below the sandbox root, e.g. */Invoices"
