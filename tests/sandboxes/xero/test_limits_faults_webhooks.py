@@ -182,6 +182,23 @@ def test_revoked_grant_fault(xero: Xero) -> None:
     assert refreshed.json() == {"error": "invalid_grant"}
 
 
+def test_revoke_grant_fault_on_refresh(xero: Xero) -> None:
+    sandbox, headers = xero
+    tokens = sandbox.tokens()
+    sandbox.admin(
+        "POST", "faults", json={"kind": "revoke_grant", "path": "/connect/token", "count": 1}
+    ).raise_for_status()
+    # Only a refresh spends it: the fault is still there after other calls.
+    assert sandbox.http.get(sandbox.api("Contacts"), headers=headers).status_code == 200
+    assert len(sandbox.admin("GET", "faults").json()) == 1
+    refreshed = sandbox.token_request(
+        grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+    )
+    assert refreshed.json() == {"error": "invalid_grant"}
+    assert sandbox.admin("GET", "faults").json() == []
+    assert sandbox.http.get(sandbox.api("Contacts"), headers=headers).status_code == 401
+
+
 def test_call_log(xero: Xero) -> None:
     sandbox, headers = xero
     sandbox.admin("DELETE", "calls")
