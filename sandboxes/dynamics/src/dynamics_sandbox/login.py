@@ -3,14 +3,13 @@ OpenID configuration document."""
 
 from __future__ import annotations
 
-import base64
 import html
 from typing import Any
 
 import jwt
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sandbox_kit.login import hidden_inputs, html_page, redirect_back
+from sandbox_kit.login import client_credentials, hidden_inputs, html_page, redirect_back
 
 from .dataverse import base_url
 from .identity import AppRegistration, OAuthError, User
@@ -216,17 +215,6 @@ async def authorize_submit(tenant: str, request: Request) -> Response:
 # --- token ------------------------------------------------------------------------------------
 
 
-def _client_credentials_from(
-    request: Request, form: dict[str, str]
-) -> tuple[str | None, str | None]:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("basic "):
-        decoded = base64.b64decode(header[6:]).decode("utf-8")
-        client_id, _, secret = decoded.partition(":")
-        return client_id, secret
-    return form.get("client_id"), form.get("client_secret")
-
-
 @router.post("/{tenant}/oauth2/v2.0/token")
 async def token(tenant: str, request: Request) -> Response:
     sandbox = _state(request)
@@ -245,7 +233,7 @@ def _grant(sandbox: SandboxState, request: Request, form: dict[str, str]) -> dic
     identity = sandbox.identity
     root_path = request.scope.get("root_path", "")
     grant_type = form.get("grant_type")
-    client_id, secret = _client_credentials_from(request, form)
+    client_id, secret = client_credentials(request, form)
     app = identity.app(client_id)
     if grant_type == "authorization_code":
         identity.authenticate_client(app, secret, required=False)

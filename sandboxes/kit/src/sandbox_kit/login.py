@@ -1,11 +1,15 @@
-"""Helpers of the sandboxes' sign-in and consent pages: the HTML shell, hidden form fields that
-carry the authorize request through the pages, and the redirect back to the app."""
+"""Helpers of the sandboxes' sign-in: the HTML shell of the sign-in and consent pages, hidden
+form fields that carry the authorize request through the pages, the redirect back to the app,
+and the client credentials a token request carries."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import html
 from urllib.parse import urlencode
 
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 
@@ -31,3 +35,17 @@ def redirect_back(redirect_uri: str, params: dict[str, str]) -> RedirectResponse
     separator = "&" if "?" in redirect_uri else "?"
     query = urlencode({k: v for k, v in params.items() if v})
     return RedirectResponse(f"{redirect_uri}{separator}{query}", status_code=302)
+
+
+def client_credentials(request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
+    """The client id and secret of a token request: HTTP Basic, else the form's
+    client_id/client_secret. A Basic header that does not decode names no client."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(header[6:].strip()).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None, None
+        client_id, _, secret = decoded.partition(":")
+        return client_id, secret
+    return form.get("client_id"), form.get("client_secret")

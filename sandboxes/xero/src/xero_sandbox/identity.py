@@ -4,13 +4,13 @@ rotation), revocation, and the connections (authorised tenants) of a token."""
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from sandbox_kit.login import client_credentials
 
 from .errors import unauthenticated
 from .formats import utc_string
@@ -34,24 +34,11 @@ def _issuer(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str | None]:
-    """HTTP Basic (Xero's documented way) or client_id/client_secret in the body."""
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("basic "):
-        try:
-            decoded = base64.b64decode(header[6:].strip()).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            return "", None
-        client_id, _, secret = decoded.partition(":")
-        return client_id, secret
-    return form.get("client_id", ""), form.get("client_secret")
-
-
 def _authenticate_client(
     state: SandboxState, request: Request, form: dict[str, str]
 ) -> OAuthClient | None:
-    client_id, secret = _client_credentials(request, form)
-    client = state.clients.get(client_id)
+    client_id, secret = client_credentials(request, form)
+    client = state.clients.get(client_id or "")
     if client is None:
         return None
     if client.client_secret is None:
