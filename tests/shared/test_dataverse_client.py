@@ -100,17 +100,17 @@ async def test_batch_change_sets_commit_or_fail_alone(client: DataverseClient) -
 async def test_throttling_is_waited_out_or_raised(
     client: DataverseClient, dynamics: RunningDynamicsSandbox, waits: list[float]
 ) -> None:
-    fault = {"kind": "throttle", "path": "*accounts*", "retry_after": 2, "remaining": 1}
+    fault = {"kind": "throttle", "path": "*accounts*", "retry_after": 2, "count": 1}
     await asyncio.to_thread(dynamics.admin, "POST", "faults", json=fault)
     assert await client.query("accounts", select=["name"], top=1)
     assert waits == [2.0]
 
-    long_fault = {"kind": "throttle", "path": "*accounts*", "retry_after": 300, "remaining": 1}
+    long_fault = {"kind": "throttle", "path": "*accounts*", "retry_after": 300, "count": 1}
     await asyncio.to_thread(dynamics.admin, "POST", "faults", json=long_fault)
     with pytest.raises(DataverseThrottled):
         await client.query("accounts", select=["name"], top=1)
 
-    outage = {"kind": "error", "path": "*accounts*", "status": 503, "remaining": 1}
+    outage = {"kind": "error", "path": "*accounts*", "status": 503, "count": 1}
     await asyncio.to_thread(dynamics.admin, "POST", "faults", json=outage)
     with pytest.raises(DataverseUnavailable):
         await client.query("accounts", select=["name"], top=1)
