@@ -43,7 +43,7 @@ from tests.support.dynamics_sandbox import (
     RunningDynamicsSandbox,
     pkce_pair,
 )
-from tests.support.polling import eventually
+from tests.support.polling import WITHIN, eventually
 from tests.support.rabbitmq import delete_topology
 from tests.support.xero_sandbox import VERIFIER, XeroSandbox
 
@@ -238,7 +238,7 @@ class World:
 
     # -- running a job ----------------------------------------------------------------------
 
-    async def sync(self, *, within: float = 60.0) -> SyncRunCompleted:
+    async def sync(self, *, within: float = WITHIN) -> SyncRunCompleted:
         """Publish an invoice job as the scheduler does and wait for the report of the run that
         does its work: the job's own run, or, when the previous job's worker still held the
         connection's lease, the rerun that worker makes for it (reported under an id of its own,
