@@ -17,6 +17,7 @@ from dxc_shared.messages import XeroChangesNotified
 from payment_sync.webhooks.service import signature_of
 
 from tests.payment_sync.conftest import WEBHOOK_KEY, Connection, PaymentSyncUnderTest, sample
+from tests.support.polling import WITHIN
 from tests.support.xero_sandbox import XeroSandbox
 
 EVENTS = "dxc_payment_sync_webhook_events_total"
@@ -62,8 +63,8 @@ async def post(url: str, body: bytes, signature: str) -> httpx.Response:
 
 
 async def until(connection: Connection, invoice_id: str, condition: Any) -> JSON:
-    """The Dynamics invoice once `condition(row)` holds (fails after 15 s)."""
-    deadline = time.monotonic() + 15
+    """The Dynamics invoice once `condition(row)` holds (fails after WITHIN s)."""
+    deadline = time.monotonic() + WITHIN
     while True:
         row = await connection.dynamics_row(schema.INVOICE.entity_set, invoice_id)
         if condition(row):

@@ -34,9 +34,10 @@ from dynamics_sandbox.settings import DynamicsSandboxSettings
 from portal_api.app import create_service
 from portal_api.settings import PortalApiSettings
 
+from tests.conftest import new_bus_namespace
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox
 from tests.support.http_server import serve_in_thread
-from tests.support.polling import eventually
+from tests.support.polling import WITHIN, eventually
 from tests.support.rabbitmq import delete_namespace_exchanges, delete_topology
 from tests.support.token_broker import (
     INTERNAL_API_KEY,
@@ -48,7 +49,6 @@ from tests.support.xero_sandbox import XeroSandbox, running_xero_sandbox
 PORTAL_URL = "http://portal.test"
 WEB_URL = "http://web.test"
 PASSWORD = "correct horse 42"
-RUN = uuid.uuid4().hex[:8]
 M = TypeVar("M", bound=BusMessage)
 T = TypeVar("T")
 
@@ -56,7 +56,7 @@ T = TypeVar("T")
 @pytest.fixture(scope="module")
 def namespace() -> str:
     """One bus namespace for the module: token-broker publishes where portal-api listens."""
-    return f"dxc-portal-test-{RUN}-{uuid.uuid4().hex[:6]}"
+    return new_bus_namespace()
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def portal_settings(
 
 
 async def until(
-    fetch: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, within: float = 10.0
+    fetch: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, within: float = WITHIN
 ) -> T:
     """Fetch until `done(value)` (for what only an async call can read); fails after `within`."""
     deadline = time.monotonic() + within
