@@ -65,7 +65,7 @@ async def test_concurrency_limit_with_latency_fault(dv: Dv) -> None:
             "kind": "latency",
             "latency_seconds": 5.0,
             "path": "/orgs/demo/api/data/v9.2/accounts*",
-            "remaining": 2,
+            "count": 2,
         },
     )
     async with httpx.AsyncClient(timeout=60) as client:
