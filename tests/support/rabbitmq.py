@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterable
+from typing import Any
 
 import aio_pika
 from dxc_shared.bus import Subscription
@@ -15,7 +16,7 @@ from dxc_shared.bus.rabbitmq import RabbitMQBroker
 async def delete_topology(
     url: str,
     broker: RabbitMQBroker,
-    subscriptions: Iterable[Subscription[object]],  # type: ignore[type-var]
+    subscriptions: Iterable[Subscription[Any]],
 ) -> None:
     await delete_queues(url, broker.namespace, subscriptions)
     await delete_namespace_exchanges(url, broker.namespace)
@@ -24,7 +25,7 @@ async def delete_topology(
 async def delete_queues(
     url: str,
     namespace: str,
-    subscriptions: Iterable[Subscription[object]],  # type: ignore[type-var]
+    subscriptions: Iterable[Subscription[Any]],
 ) -> None:
     """Delete the queues a broker declares in `namespace` to consume `subscriptions`: each one's
     queue, dead-letter queue and retry queues. Call it once the consumers are stopped: a running
