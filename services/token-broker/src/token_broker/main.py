@@ -10,7 +10,7 @@ from token_broker.settings import TokenBrokerSettings
 
 
 def main() -> None:
-    run_service(TokenBrokerSettings(), create_service)
+    run_service(TokenBrokerSettings, create_service)
 
 
 def rotate_keys() -> None:
