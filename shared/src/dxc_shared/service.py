@@ -299,4 +299,7 @@ def run_service(
         port=settings.port,
         log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1; a service that needs the
+        # client's address reads it through the proxies its own settings trust.
+        proxy_headers=False,
     )
