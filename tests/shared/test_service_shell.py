@@ -12,9 +12,9 @@ from typing import ClassVar
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from dxc_shared import service as service_module
 from dxc_shared.bus import BusMessage, MessageContext, Subscription
 from dxc_shared.infrastructure import Infrastructure
-from dxc_shared import service as service_module
 from dxc_shared.service import Service
 
 from tests.support.polling import eventually, eventually_async
