@@ -152,7 +152,8 @@ class Service:
                 now = time.monotonic()
                 if health.failing_for(now, self.loop_backoff_max) == 0.0:
                     failures, health.failing_since = 0, now
-                delay = min(FIRST_LOOP_BACKOFF * 2**failures, self.loop_backoff_max)
+                # The exponent is capped: a loop failing for days must not overflow the float.
+                delay = min(FIRST_LOOP_BACKOFF * 2 ** min(failures, 32), self.loop_backoff_max)
                 failures += 1
                 logger.warning(
                     "service.background_loop_failed",
