@@ -44,16 +44,18 @@ FIRST_LOOP_BACKOFF = 1.0
 @dataclass
 class LoopHealth:
     """A background loop's failure streak: since when it has been failing (monotonic seconds,
-    None when it is not) and when it was last restarted."""
+    None when it is not) and when it was last restarted (None while it waits to be)."""
 
     name: str
     failing_since: float | None = None
-    restarted_at: float = 0.0
+    restarted_at: float | None = None
 
     def failing_for(self, now: float, recovered_after: float) -> float:
         """How long the loop has been failing; a loop that has run `recovered_after` seconds
         since its last restart without crashing again counts as recovered."""
-        if self.failing_since is None or now - self.restarted_at >= recovered_after:
+        if self.failing_since is None:
+            return 0.0
+        if self.restarted_at is not None and now - self.restarted_at >= recovered_after:
             return 0.0
         return now - self.failing_since
 
@@ -163,6 +165,7 @@ class Service:
                     retry_in_seconds=delay,
                     exc_info=failures == 1,
                 )
+                health.restarted_at = None
                 await asyncio.sleep(delay)
                 health.restarted_at = time.monotonic()
 
