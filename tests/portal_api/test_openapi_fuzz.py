@@ -74,6 +74,7 @@ def live_portal(
         xero=xero,
         dynamics=dynamics,
         login_max_failures=1000,
+        login_account_max_failures=1000,
     )
     service = create_service(Infrastructure.from_settings(portal), portal)
     service.owns_infrastructure = True

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import ClassVar
 
 import pytest
 from dxc_shared.bus import BusMessage, MessageContext, Subscription
+from dxc_shared.bus.contract import Envelope, Publisher
 from dxc_shared.bus.rabbitmq import RabbitMQBroker
+from dxc_shared.db import Database
 from dxc_shared.infrastructure import Infrastructure
 from dxc_shared.logging import log_context
 from dxc_shared.outbox import OutboxMessage, OutboxRelay, enqueue
@@ -104,3 +107,29 @@ async def test_rows_left_by_a_crash_are_relayed_by_the_next_relay(stack: Stack) 
     await eventually(lambda: len(stack.received) == 1)
     assert stack.received[0][0].invoice_id == "INV-4"
     assert await stack.pending_rows() == 0
+
+
+class BrokerDown(Publisher):
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    async def _send(self, envelope: Envelope) -> None:
+        self.attempts += 1
+        raise ConnectionError("the broker does not answer")
+
+
+async def test_the_relay_backs_off_while_publishing_fails(migrated_sqlite: str) -> None:
+    database = Database(migrated_sqlite)
+    async with database.unit_of_work() as session:
+        enqueue(session, InvoiceSynced(invoice_id="INV-5"))
+    broker = BrokerDown()
+    relay = OutboxRelay(database, broker, sweep_interval=0.01)
+    relay.start()
+    await asyncio.sleep(1.0)
+    with pytest.raises(ConnectionError):
+        await relay.stop()  # its last hand-over fails too
+    await database.dispose()
+
+    # Every 10 ms that would be some hundred attempts; doubling waits (20, 40, ... 640 ms) make
+    # it six or so.
+    assert 3 <= broker.attempts <= 8, broker.attempts

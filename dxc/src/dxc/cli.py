@@ -76,4 +76,5 @@ def run_embedded(
         port=port,
         log_config=None,
         timeout_graceful_shutdown=20,
+        proxy_headers=False,  # no proxy in front: X-Forwarded-For is the client's own words
     )

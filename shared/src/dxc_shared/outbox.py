@@ -71,6 +71,9 @@ async def enqueue_all(
         session.info[_PENDING_KEY] = True
 
 
+MAX_RELAY_BACKOFF = 60.0
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -105,15 +108,29 @@ class OutboxRelay:
         await self.relay_pending()
 
     async def _run(self) -> None:
+        """Sweep every `sweep_interval`, or at once after a commit. After consecutive failures
+        (the database or the broker down) the sweep waits twice as long each time, up to
+        MAX_RELAY_BACKOFF, and only the first failure of a streak logs its traceback."""
+        failures = 0
         while True:
+            backoff = min(self._sweep_interval * 2 ** min(failures, 16), MAX_RELAY_BACKOFF)
+            wait = max(self._sweep_interval, backoff)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._sweep_interval)
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
             self._wake.clear()
             try:
                 await self.relay_pending()
-            except Exception:
+            except Exception as error:
+                failures += 1
                 OUTBOX_RELAY_FAILURES.inc()
-                logger.warning("outbox.relay_failed", exc_info=True)
+                logger.warning(
+                    "outbox.relay_failed",
+                    error=f"{type(error).__name__}: {error}"[:500],
+                    failures=failures,
+                    exc_info=failures == 1,
+                )
+            else:
+                failures = 0
 
     async def relay_pending(self) -> int:
         """Publish every pending message; returns how many were published."""
