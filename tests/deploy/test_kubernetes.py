@@ -371,3 +371,21 @@ def test_the_renderer_refuses_what_it_does_not_implement(tmp_path: Path) -> None
     (tmp_path / "kustomization.yaml").write_text("resources: []\npatches: []\n")
     with pytest.raises(UnsupportedKustomization, match="patches"):
         render(tmp_path)
+
+
+def test_every_deployment_spreads_its_replicas_over_nodes() -> None:
+    for documents in (render(path) for path in OVERLAYS):
+        for name, deployment in by_kind(documents, "Deployment").items():
+            pod = pod_spec(deployment)
+            assert pod is not None
+            constraints = {c["topologyKey"]: c for c in pod.get("topologySpreadConstraints", [])}
+            by_node = constraints.get("kubernetes.io/hostname")
+            assert by_node, f"{name}: both replicas may land on one node"
+            assert by_node["whenUnsatisfiable"] == "DoNotSchedule", name
+            assert by_node["maxSkew"] == 1, name
+            for constraint in constraints.values():
+                # The constraint counts this Deployment's pods, and those of its current
+                # revision only (else a rolling update's old pods skew the count).
+                selector = constraint["labelSelector"]["matchLabels"]
+                assert selector == deployment["spec"]["selector"]["matchLabels"], name
+                assert constraint["matchLabelKeys"] == ["pod-template-hash"], name
