@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 import pytest
@@ -12,6 +13,7 @@ from dxc_shared.bus.rabbitmq import RabbitMQBroker
 from dxc_shared.infrastructure import Infrastructure
 from dxc_shared.logging import log_context
 from dxc_shared.outbox import OutboxMessage, OutboxRelay, enqueue
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from tests.support.polling import eventually
@@ -104,3 +106,33 @@ async def test_rows_left_by_a_crash_are_relayed_by_the_next_relay(stack: Stack) 
     await eventually(lambda: len(stack.received) == 1)
     assert stack.received[0][0].invoice_id == "INV-4"
     assert await stack.pending_rows() == 0
+
+
+async def test_the_relay_measures_what_waits(stack: Stack) -> None:
+    await stack.infrastructure.relay.stop()
+    database = stack.infrastructure.database
+    async with database.sessionmaker() as session:
+        enqueue(session, InvoiceSynced(invoice_id="INV-5"))
+        session.add(OutboxMessage(**_aged_row(minutes=10)))
+        await session.commit()
+
+    relay = OutboxRelay(database, stack.infrastructure.broker)
+    await relay.measure_backlog()
+    assert REGISTRY.get_sample_value("dxc_outbox_messages_pending") == 2
+    age = REGISTRY.get_sample_value("dxc_outbox_oldest_pending_age_seconds")
+    assert age is not None
+    assert 600 <= age < 660
+
+    await relay.relay_pending()
+    await relay.measure_backlog()
+    assert REGISTRY.get_sample_value("dxc_outbox_messages_pending") == 0
+    assert REGISTRY.get_sample_value("dxc_outbox_oldest_pending_age_seconds") == 0
+
+
+def _aged_row(*, minutes: int) -> dict[str, object]:
+    return {
+        "topic": InvoiceSynced.topic,
+        "body": InvoiceSynced(invoice_id="INV-OLD").model_dump_json(),
+        "headers": {},
+        "created_at": datetime.now(UTC) - timedelta(minutes=minutes),
+    }
