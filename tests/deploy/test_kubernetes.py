@@ -96,11 +96,17 @@ def test_custom_resources_have_what_their_definitions_require(
 
 def test_the_prometheus_operator_component_selects_the_service_pods() -> None:
     documents = render(K8S / "components" / "prometheus-operator")
-    (monitor,) = documents
+    assert {doc["kind"] for doc in documents} == {"PodMonitor", "PrometheusRule"}
+    (monitor,) = by_kind(documents, "PodMonitor").values()
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
-    assert monitor["kind"] == "PodMonitor"
     endpoints = monitor["spec"]["podMetricsEndpoints"]
     assert [endpoint["port"] for endpoint in endpoints] == ["http"]
+    # The alerting rules select services by a `service` label, as compose's targets have.
+    (relabeling,) = endpoints[0]["relabelings"]
+    assert relabeling == {
+        "sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
+        "targetLabel": "service",
+    }
     deployments = by_kind(render(K8S / "base"), "Deployment")
     for name in SERVICES:
         labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
