@@ -101,3 +101,19 @@ def test_the_prometheus_rule_is_generated_from_the_rule_files() -> None:
     assert resource["apiVersion"] == "monitoring.coreos.com/v1"
     groups = [group for path in RULE_FILES for group in yaml.safe_load(path.read_text())["groups"]]
     assert resource["spec"] == {"groups": groups}
+
+
+@pytest.mark.parametrize(
+    "document",
+    [ROOT / "docs" / "operations.md", *sorted(RUNBOOKS.glob("*.md"))],
+    ids=lambda path: path.name,
+)
+def test_the_operations_documents_link_to_what_exists(document: Path) -> None:
+    for target in re.findall(r"\]\(([^)#]+\.md)\)", document.read_text()):
+        assert (document.parent / target).is_file(), f"{document.name} links to {target}"
+
+
+def test_the_readme_leads_to_the_operations_documents() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "(docs/operations.md)" in readme
+    assert "(docs/runbooks/README.md)" in readme
