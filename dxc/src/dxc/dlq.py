@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 from aio_pika.exceptions import AMQPConnectionError, ChannelNotFoundEntity
 from dxc_shared.bus.rabbitmq import REASON_HEADER, from_amqp, to_amqp
 
@@ -112,14 +112,14 @@ def _text(value: object) -> str:
 
 
 class DeadLetterQueues:
-    def __init__(self, connection: AbstractRobustConnection, namespace: str) -> None:
+    def __init__(self, connection: AbstractConnection, namespace: str) -> None:
         self._connection = connection
         self._namespace = namespace
 
     @classmethod
     @asynccontextmanager
     async def connect(cls, url: str, namespace: str) -> AsyncIterator[DeadLetterQueues]:
-        connection = await aio_pika.connect_robust(url)
+        connection = await aio_pika.connect(url)
         async with connection:
             yield cls(connection, namespace)
 
