@@ -164,7 +164,7 @@ class Service:
         return router
 
     async def _check_dependencies(self) -> dict[str, str]:
-        """ "ok" or why not, per dependency; also recorded as dxc_dependency_up."""
+        """Each dependency's check result ("ok", or why not); also set as dxc_dependency_up."""
         checks = {
             "database": self.infrastructure.database.ping,
             "bus": self.infrastructure.broker.ping,
