@@ -222,3 +222,26 @@ def test_the_tool_knows_every_subscription() -> None:
         for subscription in entry.build().subscriptions
     }
     assert set(SUBSCRIPTION_QUEUES) == subscribed
+
+
+async def test_a_message_nobody_can_take_stays_in_the_dead_letter_queue(
+    rabbitmq_url: str, bus_namespace: str
+) -> None:
+    """The DLQ copy goes only once RabbitMQ confirmed the replayed one was queued: with the
+    service's queue gone, the publish is returned and the message stays."""
+    dlq = f"{bus_namespace}.gone.dlq"
+    envelope = Envelope.of(run_completed(uuid.uuid4()))
+    connection = await aio_pika.connect(rabbitmq_url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.declare_queue(dlq, durable=True, arguments={"x-queue-type": "quorum"})
+        try:
+            await channel.default_exchange.publish(to_amqp(envelope), routing_key=dlq)
+            async with DeadLetterQueues.connect(rabbitmq_url, bus_namespace) as queues:
+                with pytest.raises(DeadLetterError, match="it stays in the DLQ"):
+                    await queues.replay("gone", message_id=envelope.message_id)
+                assert await queues.counts(["gone"]) == {"gone": 1}
+                (left,) = await queues.show("gone")
+                assert left.message_id == envelope.message_id
+        finally:
+            await channel.queue_delete(dlq)

@@ -23,7 +23,7 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
-from aio_pika.exceptions import AMQPConnectionError, ChannelNotFoundEntity
+from aio_pika.exceptions import AMQPConnectionError, ChannelNotFoundEntity, DeliveryError
 from dxc_shared.bus.rabbitmq import REASON_HEADER, from_amqp, to_amqp
 
 # Every subscription of the services (tests/dxc/test_dlq.py checks this against their code).
@@ -196,9 +196,16 @@ class DeadLetterQueues:
                     },
                 )
                 # Confirmed (and routed: mandatory) before the DLQ lets the message go.
-                await channel.default_exchange.publish(
-                    to_amqp(fresh), routing_key=self._name(queue), mandatory=True
-                )
+                try:
+                    await channel.default_exchange.publish(
+                        to_amqp(fresh), routing_key=self._name(queue), mandatory=True
+                    )
+                except DeliveryError:
+                    raise DeadLetterError(
+                        f"{self._name(queue)} did not take message {envelope.message_id} (is the "
+                        f"service's queue there?): it stays in the DLQ, with the "
+                        f"{len(replayed)} replayed before it gone"
+                    ) from None
                 await message.ack()
                 replayed.append(envelope.message_id)
                 if message_id is not None:
