@@ -69,14 +69,16 @@ ensure_browser() {
 }
 
 # Debian's nginx (the portal's nginx.conf, run in tests/deploy) and promtool (from the prometheus
-# package: the alerting rules' unit tests); their tests skip themselves without them.
+# package: the alerting rules' unit tests); their tests skip themselves without them. The tests
+# run their own nginx; the servers the packages start under systemd are stopped.
 ensure_deploy_tools() {
-  apt_install /usr/sbin/nginx nginx-light "the nginx tests"
-  apt_install /usr/bin/promtool prometheus "the alerting rule tests"
+  apt_install /usr/sbin/nginx nginx-light "the nginx tests" nginx
+  apt_install /usr/bin/promtool prometheus "the alerting rule tests" prometheus
 }
 
-# apt_install BINARY PACKAGE PURPOSE: install PACKAGE with apt-get unless BINARY exists, where
-# we may (as root, or in CI with password-less sudo).
+# apt_install BINARY PACKAGE PURPOSE [SERVICE]: install PACKAGE with apt-get unless BINARY
+# exists, where we may (as root, or in CI with password-less sudo), and stop and disable the
+# systemd SERVICE it starts.
 apt_install() {
   if [[ -x "$1" ]] || ! command -v apt-get >/dev/null; then return 0; fi
   local sudo=()
@@ -86,5 +88,8 @@ apt_install() {
   echo "installing Debian's $2 for $3..." >&2
   { "${sudo[@]}" apt-get update -q \
     && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends \
-      "$2"; } >&2 || echo "$2 could not be installed: $3 will skip" >&2
+      "$2"; } >&2 || { echo "$2 could not be installed: $3 will skip" >&2; return 0; }
+  if [[ -n "${4:-}" && -d /run/systemd/system ]]; then
+    "${sudo[@]}" systemctl disable --now "$4" >&2 || true
+  fi
 }
