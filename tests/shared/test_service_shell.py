@@ -54,6 +54,17 @@ async def test_not_ready_when_the_database_does_not_answer() -> None:
     assert body["checks"]["bus"] == "ok"
 
 
+async def test_metrics_say_which_dependency_does_not_answer() -> None:
+    unreachable = "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"
+    service = Service("probe", Infrastructure.create(unreachable, "memory://", "test"))
+    await service.infrastructure.broker.connect()
+    async with await _client(service) as client:
+        response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert 'dxc_dependency_up{dependency="database"} 0.0' in response.text
+    assert 'dxc_dependency_up{dependency="bus"} 1.0' in response.text
+
+
 async def test_not_ready_when_the_bus_is_down(infrastructure: Infrastructure) -> None:
     service = Service("probe", infrastructure)  # broker never connected
     async with await _client(service) as client:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, String, Text, Uuid, delete, insert, select
+from sqlalchemy import JSON, DateTime, String, Text, Uuid, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,7 +25,12 @@ from dxc_shared.bus.contract import BusMessage, Envelope, Publisher
 from dxc_shared.db.base import Base
 from dxc_shared.db.database import Database
 from dxc_shared.logging import current_log_context, get_logger
-from dxc_shared.metrics import OUTBOX_RELAY_FAILURES, OUTBOX_RELAYED
+from dxc_shared.metrics import (
+    OUTBOX_OLDEST_PENDING_AGE,
+    OUTBOX_PENDING,
+    OUTBOX_RELAY_FAILURES,
+    OUTBOX_RELAYED,
+)
 
 logger = get_logger(__name__)
 
@@ -131,6 +136,28 @@ class OutboxRelay:
                 )
             else:
                 failures = 0
+            try:
+                await self.measure_backlog()
+            except Exception as error:  # the relay's failure above has said why, once
+                logger.warning(
+                    "outbox.backlog_unmeasured", error=f"{type(error).__name__}: {error}"[:500]
+                )
+
+    async def measure_backlog(self) -> None:
+        """Record what still waits (e.g. the bus is down): dxc_outbox_* gauges."""
+        async with self._database.unit_of_work() as session:
+            pending, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(OutboxMessage.created_at)).select_from(
+                        OutboxMessage
+                    )
+                )
+            ).one()
+        OUTBOX_PENDING.set(pending)
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)  # SQLite keeps no time zone
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+        OUTBOX_OLDEST_PENDING_AGE.set(max(age, 0.0))
 
     async def relay_pending(self) -> int:
         """Publish every pending message; returns how many were published."""

@@ -30,7 +30,12 @@ from dxc_shared.logging import (
     log_context,
     new_correlation_id,
 )
-from dxc_shared.metrics import HTTP_REQUEST_DURATION, HTTP_REQUESTS, render_latest
+from dxc_shared.metrics import (
+    DEPENDENCY_UP,
+    HTTP_REQUEST_DURATION,
+    HTTP_REQUESTS,
+    render_latest,
+)
 from dxc_shared.settings import ServiceSettings, SettingsError, load_settings
 
 logger = get_logger(__name__)
@@ -206,17 +211,7 @@ class Service:
             responses={503: {"description": "A dependency does not answer"}},
         )
         async def readyz() -> JSONResponse:
-            checks = {
-                "database": self.infrastructure.database.ping,
-                "bus": self.infrastructure.broker.ping,
-            }
-            results: dict[str, str] = {}
-            for check_name, check in checks.items():
-                try:
-                    await asyncio.wait_for(check(), timeout=3.0)
-                    results[check_name] = "ok"
-                except Exception as error:
-                    results[check_name] = f"failing: {type(error).__name__}: {error}"
+            results = await self._check_dependencies()
             ready = all(result == "ok" for result in results.values())
             return JSONResponse(
                 {"status": "ready" if ready else "not ready", "checks": results},
@@ -225,10 +220,28 @@ class Service:
 
         @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
         async def metrics() -> Response:
+            # Checked here too, so an unreachable database or bus is a series to alert on.
+            await self._check_dependencies()
             body, content_type = render_latest()
             return Response(body, media_type=content_type)
 
         return router
+
+    async def _check_dependencies(self) -> dict[str, str]:
+        """Each dependency's check result ("ok", or why not); also set as dxc_dependency_up."""
+        checks = {
+            "database": self.infrastructure.database.ping,
+            "bus": self.infrastructure.broker.ping,
+        }
+        results: dict[str, str] = {}
+        for check_name, check in checks.items():
+            try:
+                await asyncio.wait_for(check(), timeout=3.0)
+                results[check_name] = "ok"
+            except Exception as error:
+                results[check_name] = f"failing: {type(error).__name__}: {error}"
+            DEPENDENCY_UP.labels(check_name).set(1 if results[check_name] == "ok" else 0)
+        return results
 
     async def publish(self, message: BusMessage) -> None:
         """Publish without a transaction (e.g. relaying a webhook); inside a unit of work use
