@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 from .conftest import Sandbox
 
 
-def test_code_flow_gives_tokens_and_refresh_rotates(sandbox: Sandbox) -> None:
+def test_code_flow_gives_tokens_and_a_used_refresh_token_stays_valid(sandbox: Sandbox) -> None:
     tokens = sandbox.tokens()
     assert tokens["token_type"] == "Bearer"
     assert 3000 <= tokens["expires_in"] <= 3600
@@ -16,9 +16,25 @@ def test_code_flow_gives_tokens_and_refresh_rotates(sandbox: Sandbox) -> None:
     refreshed = sandbox.token_request(grant_type="refresh_token", refresh_token=first)
     assert refreshed.status_code == 200
     assert refreshed.json()["refresh_token"] != first
+    # Entra does not revoke a refresh token when it is redeemed: a refresh race succeeds.
     again = sandbox.token_request(grant_type="refresh_token", refresh_token=first)
-    assert again.status_code == 400
-    assert again.json()["error"] == "invalid_grant"
+    assert again.status_code == 200, again.text
+
+
+def test_unknown_resource_is_aadsts500011(sandbox: Sandbox) -> None:
+    for scope in ("https://nope.example/.default", f"{sandbox.base}/orgs/missing/.default"):
+        response = sandbox.token_request(grant_type="client_credentials", scope=scope)
+        assert response.status_code == 400
+        assert response.json()["error"] == "invalid_resource"
+        assert response.json()["error_codes"] == [500011]
+
+
+def test_unknown_tenant_is_aadsts90002(sandbox: Sandbox) -> None:
+    response = sandbox.http.get(
+        f"{sandbox.base}/11111111-2222-3333-4444-555555555555/v2.0/.well-known/openid-configuration"
+    )
+    assert response.status_code == 400
+    assert response.json()["error_codes"] == [90002]
 
 
 def test_no_refresh_token_without_offline_access(sandbox: Sandbox) -> None:
