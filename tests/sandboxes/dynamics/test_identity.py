@@ -197,3 +197,26 @@ def test_unknown_app_and_bad_redirect_show_error_page(sandbox: Sandbox) -> None:
         },
     )
     assert "AADSTS50011" in bad_redirect.text
+
+
+def test_response_modes(sandbox: Sandbox) -> None:
+    params = {
+        "client_id": sandbox.settings.demo_client_id,
+        "response_type": "code",
+        "redirect_uri": sandbox.settings.demo_redirect_uris[0],
+        "scope": f"{sandbox.org_url()}/user_impersonation",
+        "state": "s1",
+        "login_hint": sandbox.settings.demo_user,
+    }
+    url = f"{sandbox.base}/common/oauth2/v2.0/authorize"
+    fragment = sandbox.http.get(url, params={**params, "response_mode": "fragment"})
+    assert fragment.status_code == 302
+    location = urlparse(fragment.headers["location"])
+    assert not location.query
+    assert parse_qs(location.fragment)["state"] == ["s1"]
+    posted = sandbox.http.get(url, params={**params, "response_mode": "form_post"})
+    assert posted.status_code == 200
+    assert 'name="code"' in posted.text
+    unknown = sandbox.http.get(url, params={**params, "response_mode": "carrier_pigeon"})
+    assert unknown.status_code == 400
+    assert "carrier_pigeon" in unknown.text

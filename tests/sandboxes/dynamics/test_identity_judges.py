@@ -61,17 +61,18 @@ class TlsSandbox:
         return f"{self.base}/orgs/demo"
 
     def sign_in(self, auth_uri: str) -> dict[str, str]:
-        """Fill in the sign-in page as a person would; the redirect's query parameters."""
+        """Fill in the sign-in page as a person would; the parameters of the authorization
+        response (from the redirect's query, or from the form a form_post answer submits)."""
         page = self.http.get(auth_uri)
         assert page.status_code == 200, page.text
-        action = re.search(r"action='([^']+)'", page.text)
-        assert action is not None
-        hidden = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
-        form = {k: html.unescape(v) for k, v in hidden.items()}
+        action, form = _form(page.text)
         answer = self.http.post(
-            html.unescape(action.group(1)),
-            data={**form, "step": "login", "username": USER, "password": PASSWORD},
+            action, data={**form, "step": "login", "username": USER, "password": PASSWORD}
         )
+        if answer.status_code == 200:
+            redirect_uri, response = _form(answer.text)
+            assert redirect_uri == REDIRECT_URI
+            return response
         assert answer.status_code == 302, answer.text
         return dict(parse_qsl(urlparse(answer.headers["location"]).query))
 
@@ -93,6 +94,14 @@ class TlsSandbox:
         url = f"{self.authority}/v2.0/.well-known/openid-configuration"
         body: dict[str, Any] = self.http.get(url).json()
         return body
+
+
+def _form(page: str) -> tuple[str, dict[str, str]]:
+    """The action and hidden fields of the page's form."""
+    action = re.search(r"action='([^']+)'", page)
+    assert action is not None, page
+    hidden = re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page)
+    return html.unescape(action.group(1)), {k: html.unescape(v) for k, v in hidden}
 
 
 @pytest.fixture
@@ -197,6 +206,20 @@ def test_msal_public_client_signs_in_with_pkce(tls_sandbox: TlsSandbox) -> None:
     refused = client.acquire_token_by_auth_code_flow(flow, response)
     assert refused["error"] == "invalid_grant"
     assert 501481 in refused["error_codes"]
+
+
+def test_msal_signs_in_with_the_form_post_response_mode(tls_sandbox: TlsSandbox) -> None:
+    registered = tls_sandbox.app(public_client=True)
+    client = msal.PublicClientApplication(
+        registered["client_id"], authority=tls_sandbox.authority, instance_discovery=False
+    )
+    flow = client.initiate_auth_code_flow(
+        [f"{tls_sandbox.org_url}/.default"], redirect_uri=REDIRECT_URI, response_mode="form_post"
+    )
+    response = tls_sandbox.sign_in(flow["auth_uri"])
+    assert set(response) >= {"code", "state"}
+    result = client.acquire_token_by_auth_code_flow(flow, response)
+    assert "access_token" in result, result
 
 
 def test_msal_is_refused_a_token_for_an_unknown_resource(tls_sandbox: TlsSandbox) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import html
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sandbox_kit.login import client_credentials, hidden_inputs, html_page, redirect_back
 
 from .dataverse import base_url
@@ -29,8 +30,11 @@ _AUTHORIZE_PARAMS = (
     "code_challenge",
     "code_challenge_method",
     "response_type",
+    "response_mode",
     "nonce",
 )
+# How the code goes back to the app (auth code flow page, `response_mode`); query by default.
+_RESPONSE_MODES = ("query", "fragment", "form_post")
 # Entra's multi-tenant authority names; a personal-account ("consumers") sign-in is not emulated.
 _MULTI_TENANT = ("common", "organizations")
 
@@ -76,7 +80,7 @@ async def openid_configuration(tenant: str, request: Request) -> Response:
             "token_endpoint": f"{root}/{tenant}/oauth2/v2.0/token",
             "jwks_uri": f"{root}/{tenant}/discovery/v2.0/keys",
             "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
+            "response_modes_supported": list(_RESPONSE_MODES),
             "subject_types_supported": ["pairwise"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
@@ -175,7 +179,7 @@ def _finish(
     try:
         scope = sandbox.identity.parse_scope(params.get("scope"), base_url(request))
     except OAuthError as error:
-        return redirect_back(params["redirect_uri"], _error_params(error, params))
+        return _respond(params, _error_params(error, params))
     code = sandbox.identity.issue_code(
         app,
         user,
@@ -188,7 +192,39 @@ def _finish(
     result = {"code": code, "session_state": str(user.object_id)}
     if params.get("state"):
         result["state"] = params["state"]
-    return redirect_back(params["redirect_uri"], result)
+    return _respond(params, result)
+
+
+def _respond(params: dict[str, str], result: dict[str, str]) -> Response:
+    """The authorization response in the mode the app asked for: the redirect URI's query or
+    fragment, or a form the browser posts to it (form_post)."""
+    redirect_uri = params["redirect_uri"]
+    mode = params.get("response_mode") or "query"
+    if mode == "fragment":
+        fragment = urlencode({k: v for k, v in result.items() if v})
+        return RedirectResponse(f"{redirect_uri}#{fragment}", status_code=302)
+    if mode == "form_post":
+        body = (
+            f"<form method='post' action='{html.escape(redirect_uri, quote=True)}'>"
+            f"{hidden_inputs({k: v for k, v in result.items() if v})}"
+            "<noscript><button type='submit'>Continue</button></noscript></form>"
+            "<script>document.forms[0].submit()</script>"
+        )
+        return html_page("Working...", body, style="")
+    return redirect_back(redirect_uri, result)
+
+
+def _unknown_response_mode(params: dict[str, str]) -> HTMLResponse | None:
+    mode = params.get("response_mode")
+    if mode is None or mode in _RESPONSE_MODES:
+        return None
+    # Entra documents no AADSTS code for this; the page says what is wrong without one.
+    body = (
+        "<h1>Sign in</h1><p>Sorry, but we're having trouble signing you in.</p>"
+        f"<p>The response_mode '{html.escape(mode)}' is not supported: use one of "
+        f"{', '.join(_RESPONSE_MODES)}.</p>"
+    )
+    return _page("Sign in", body, 400)
 
 
 def _error_params(error: OAuthError, params: dict[str, str]) -> dict[str, str]:
@@ -215,11 +251,14 @@ async def authorize(tenant: str, request: Request) -> Response:
         app = _validated(sandbox, tenant, params)
     except OAuthError as error:
         return _error_page(error)
+    unknown_mode = _unknown_response_mode(params)
+    if unknown_mode is not None:
+        return unknown_mode
     if params.get("response_type") != "code":
         problem = OAuthError(
             "unsupported_response_type", 900144, "The response_type must be 'code'."
         )
-        return redirect_back(params["redirect_uri"], _error_params(problem, params))
+        return _respond(params, _error_params(problem, params))
     user = sandbox.identity.user(params.get("login_hint", ""))
     if user is not None and user.auto_approve:
         return _finish(sandbox, request, app, user, params)  # the documented pre-approved shortcut
@@ -237,6 +276,9 @@ async def authorize_submit(tenant: str, request: Request) -> Response:
         app = _validated(sandbox, tenant, params)
     except OAuthError as error:
         return _error_page(error)
+    unknown_mode = _unknown_response_mode(params)
+    if unknown_mode is not None:
+        return unknown_mode
     action = str(request.url)
     key = sandbox.settings.token_signing_key
     step = form.get("step")
@@ -273,7 +315,7 @@ async def authorize_submit(tenant: str, request: Request) -> Response:
         return _error_page(OAuthError("invalid_request", 90014, "The sign-in session has expired."))
     if step != "consent":
         declined = OAuthError("access_denied", 65004, "User declined to consent to access the app.")
-        return redirect_back(params["redirect_uri"], _error_params(declined, params))
+        return _respond(params, _error_params(declined, params))
     sandbox.identity.consents.add((user.object_id, app.client_id))
     return _finish(sandbox, request, app, user, params)
 
