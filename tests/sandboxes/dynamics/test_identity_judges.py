@@ -7,6 +7,7 @@ test CA (trustme) that `requests` trusts through REQUESTS_CA_BUNDLE."""
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 import ssl
@@ -21,8 +22,10 @@ import httpx
 import jwt
 import msal
 import pytest
+import requests
 import trustme
 from azure.identity import AuthorizationCodeCredential
+from cryptography import x509
 from dynamics_sandbox.app import create_app
 from dynamics_sandbox.settings import DynamicsSandboxSettings
 
@@ -51,6 +54,8 @@ class TlsSandbox:
     client_secret: str
     user_object_id: str
     http: httpx.Client
+    # MSAL's HTTP session, closed before the server stops (it keeps connections alive).
+    msal_session: requests.Session
 
     @property
     def authority(self) -> str:
@@ -117,6 +122,7 @@ def tls_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tls
     with (
         serve_in_thread(app, ssl_certfile=str(cert_path), ssl_keyfile=str(cert_path)) as base,
         httpx.Client(verify=ssl.create_default_context(cafile=str(ca_path)), timeout=30) as http,
+        requests.Session() as msal_session,
     ):
         user = http.post(
             f"{base}/sandbox-admin/users",
@@ -131,6 +137,7 @@ def tls_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tls
             client_secret=settings.demo_client_secret,
             user_object_id=user["object_id"],
             http=http,
+            msal_session=msal_session,
         )
 
 
@@ -157,6 +164,7 @@ def test_msal_confidential_client_signs_in_with_pkce_and_refreshes(
         client_credential=registered["client_secret"],
         authority=tls_sandbox.authority,
         instance_discovery=False,
+        http_client=tls_sandbox.msal_session,
     )
     flow = client.initiate_auth_code_flow(
         [f"{tls_sandbox.org_url}/user_impersonation"], redirect_uri=REDIRECT_URI
@@ -188,7 +196,10 @@ def test_msal_confidential_client_signs_in_with_pkce_and_refreshes(
 def test_msal_public_client_signs_in_with_pkce(tls_sandbox: TlsSandbox) -> None:
     registered = tls_sandbox.app(public_client=True)
     client = msal.PublicClientApplication(
-        registered["client_id"], authority=tls_sandbox.authority, instance_discovery=False
+        registered["client_id"],
+        authority=tls_sandbox.authority,
+        instance_discovery=False,
+        http_client=tls_sandbox.msal_session,
     )
     flow = client.initiate_auth_code_flow(
         [f"{tls_sandbox.org_url}/.default"], redirect_uri=REDIRECT_URI
@@ -211,7 +222,10 @@ def test_msal_public_client_signs_in_with_pkce(tls_sandbox: TlsSandbox) -> None:
 def test_msal_signs_in_with_the_form_post_response_mode(tls_sandbox: TlsSandbox) -> None:
     registered = tls_sandbox.app(public_client=True)
     client = msal.PublicClientApplication(
-        registered["client_id"], authority=tls_sandbox.authority, instance_discovery=False
+        registered["client_id"],
+        authority=tls_sandbox.authority,
+        instance_discovery=False,
+        http_client=tls_sandbox.msal_session,
     )
     flow = client.initiate_auth_code_flow(
         [f"{tls_sandbox.org_url}/.default"], redirect_uri=REDIRECT_URI, response_mode="form_post"
@@ -228,6 +242,7 @@ def test_msal_is_refused_a_token_for_an_unknown_resource(tls_sandbox: TlsSandbox
         client_credential=tls_sandbox.client_secret,
         authority=tls_sandbox.authority,
         instance_discovery=False,
+        http_client=tls_sandbox.msal_session,
     )
     result = client.acquire_token_for_client(["https://nope.example/.default"])
     assert result["error"] == "invalid_resource"
@@ -279,6 +294,7 @@ def test_pyjwt_verifies_tokens_with_the_published_keys(tls_sandbox: TlsSandbox) 
         client_credential=registered["client_secret"],
         authority=tls_sandbox.authority,
         instance_discovery=False,
+        http_client=tls_sandbox.msal_session,
     )
     flow = client.initiate_auth_code_flow(
         [f"{tls_sandbox.org_url}/user_impersonation"], redirect_uri=REDIRECT_URI
@@ -303,7 +319,20 @@ def test_pyjwt_verifies_tokens_with_the_published_keys(tls_sandbox: TlsSandbox) 
     assert id_claims["nonce"] == result["id_token_claims"]["nonce"]
     assert set(id_claims) <= ID_TOKEN_CLAIMS
 
+    assert "x5t" not in jwt.get_unverified_header(id_token)  # a v1.0-only header
+    # The published certificate (x5c) holds the same key, as Entra's key set does.
+    [published] = tls_sandbox.http.get(discovery["jwks_uri"]).json()["keys"]
+    certificate = x509.load_der_x509_certificate(base64.b64decode(published["x5c"][0]))
+    jwt.decode(
+        id_token,
+        certificate.public_key(),  # type: ignore[arg-type]
+        algorithms=["RS256"],
+        audience=registered["client_id"],
+    )
+
     access_token = result["access_token"]
+    header = jwt.get_unverified_header(access_token)
+    assert header["x5t"] == header["kid"] == published["kid"]
     access_claims = jwt.decode(
         access_token,
         keys.get_signing_key_from_jwt(access_token).key,

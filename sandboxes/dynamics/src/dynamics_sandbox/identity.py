@@ -525,7 +525,7 @@ class Identity:
                 unique_name=principal.name,
                 scp="user_impersonation",
             )
-        return self.key.sign(claims)
+        return self.key.sign(claims, x5t=True)
 
     def validate(self, token: str, resource: str, root_path: str) -> Principal | None:
         """The principal of a live access token for `resource`, else None (→ 401)."""
