@@ -29,6 +29,25 @@ def test_unknown_resource_is_aadsts500011(sandbox: Sandbox) -> None:
         assert response.json()["error_codes"] == [500011]
 
 
+def test_the_public_global_discovery_uri_names_the_discovery_service(sandbox: Sandbox) -> None:
+    refresh = sandbox.tokens()["refresh_token"]
+    token = sandbox.token_request(
+        grant_type="refresh_token",
+        refresh_token=refresh,
+        scope="https://globaldisco.crm.dynamics.com/user_impersonation",
+    ).json()["access_token"]
+    instances = sandbox.http.get(
+        f"{sandbox.base}/api/discovery/v2.0/Instances", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert instances.status_code == 200
+    assert (
+        sandbox.http.get(
+            f"{sandbox.api()}/WhoAmI", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 401
+    )
+
+
 def test_unknown_tenant_is_aadsts90002(sandbox: Sandbox) -> None:
     response = sandbox.http.get(
         f"{sandbox.base}/11111111-2222-3333-4444-555555555555/v2.0/.well-known/openid-configuration"

@@ -264,15 +264,12 @@ class Identity:
         Discovery Service, named with the sandbox's host (as called, or one of
         `resource_hosts`); anything else is AADSTS500011, as Entra answers for a resource
         principal missing from the tenant."""
-        parsed, own = urlparse(audience), urlparse(root)
+        host, own = urlparse(audience).netloc.lower(), urlparse(root)
         hosts = {own.netloc.lower(), *(h.lower() for h in self.settings.resource_hosts)}
         key = resource_key(audience, own.path)
-        if parsed.netloc.lower() == PUBLIC_DISCOVERY_HOST and not parsed.path.strip("/"):
-            return DISCOVERY
-        if (
-            parsed.netloc.lower() in hosts
-            and key is not None
-            and (key == DISCOVERY or self.hosts_org(key.removeprefix("org:")))
+        if key is not None and (
+            host == PUBLIC_DISCOVERY_HOST
+            or (host in hosts and (key == DISCOVERY or self.hosts_org(key.removeprefix("org:"))))
         ):
             return key
         raise OAuthError(
@@ -556,8 +553,12 @@ def issuer(root: str, tenant: str) -> str:
 
 def resource_key(audience: str, root_path: str) -> str | None:
     """Which of the sandbox's resources a resource URI names, by its path: an organisation
-    ("org:<uniquename>") or the discovery service (the sandbox's root); None for neither."""
-    path = urlparse(audience).path
+    ("org:<uniquename>") or the discovery service (the sandbox's root, or the public Global
+    Discovery Service's URI); None for neither."""
+    parsed = urlparse(audience)
+    path = parsed.path
+    if parsed.netloc.lower() == PUBLIC_DISCOVERY_HOST:
+        return DISCOVERY if not path.strip("/") else None
     match = _ORG_PATH.search(path)
     if match:
         return f"org:{match.group(1).lower()}"
