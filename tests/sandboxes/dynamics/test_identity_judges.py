@@ -33,7 +33,8 @@ from tests.support.http_server import serve_in_thread
 
 REDIRECT_URI = "http://localhost:8765/callback"
 USER, PASSWORD = "robin@contoso-demo.example", "s3cret-pass"
-# Every claim the access token and id token claims references list for these token kinds.
+# Claims that the access token and ID token claims references document (those a user
+# token of each kind may carry): the sandbox's tokens must carry no other.
 ACCESS_TOKEN_CLAIMS = {
     *("aud", "iss", "iat", "nbf", "exp", "aio", "acr", "amr", "appid", "appidacr", "idp"),
     *("name", "oid", "rh", "scp", "roles", "sub", "tid", "unique_name", "upn", "uti", "ver"),
