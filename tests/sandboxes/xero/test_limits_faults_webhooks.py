@@ -60,6 +60,17 @@ def test_app_minute_limit() -> None:
         assert statuses[2].headers["X-Rate-Limit-Problem"] == "appminute"
 
 
+def test_connections_count_towards_the_app_minute_limit() -> None:
+    with running_xero_sandbox(minute_limit=100, app_minute_limit=2) as sandbox:
+        headers = {"Authorization": sandbox.headers()["Authorization"]}
+        answers = [
+            sandbox.http.get(f"{sandbox.base}/connections", headers=headers) for _ in range(3)
+        ]
+        assert [a.headers.get("X-AppMinLimit-Remaining") for a in answers[:2]] == ["1", "0"]
+        assert answers[2].status_code == 429
+        assert answers[2].headers["X-Rate-Limit-Problem"] == "appminute"
+
+
 def test_concurrent_limit(small_limits: XeroSandbox) -> None:
     sandbox = small_limits
     sandbox.admin("PUT", "rate-limits", json={"minute_limit": 100, "day_limit": 100})

@@ -47,7 +47,8 @@ def authenticate(request: Request, resource: str) -> Principal | None:
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
         return None
-    principal = sandbox_of(request).identity.validate(header[7:].strip(), resource)
+    root_path = request.scope.get("root_path", "")
+    principal = sandbox_of(request).identity.validate(header[7:].strip(), resource, root_path)
     if principal is not None:
         request.state.user = principal.name
     return principal

@@ -18,6 +18,10 @@ class DynamicsSandboxSettings(SandboxSettings):
     access_token_lifetime_seconds: int = 3600
     refresh_token_lifetime_days: int = 90
     auth_code_lifetime_seconds: int = 600
+    # Hosts (host[:port]), besides the one a request came to, under which clients name this
+    # sandbox's organisations and discovery service in scopes: e.g. a browser signs in at
+    # localhost while the scope names the host services use. Other hosts are unknown resources.
+    resource_hosts: list[str] = Field(default_factory=list)
 
     # Dataverse service-protection limits, per user per organisation.
     limits_enabled: bool = True

@@ -15,6 +15,7 @@ from sandbox_kit.faults import Fault, FaultBook
 from .identity import Identity
 from .limits import LimitConfig, ServiceProtection
 from .settings import DynamicsSandboxSettings
+from .signing import SigningKey
 from .standard_tables import build_standard_schema
 from .store.engine import TableEngine
 from .store.values import EntityRef
@@ -102,14 +103,21 @@ class SandboxState:
     def __init__(self, settings: DynamicsSandboxSettings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
-        self.identity = Identity(settings, clock)
+        # One signing key for the life of the process, so a reset does not void published keys.
+        self.signing_key = SigningKey()
+        self.identity = self._new_identity()
         self.limits = ServiceProtection(LimitConfig.from_settings(settings), clock)
         self.faults: FaultBook[Fault] = FaultBook()
         self.orgs: dict[str, Organization] = {}
         self.calls: deque[CallRecord] = deque(maxlen=100_000)
 
+    def _new_identity(self) -> Identity:
+        return Identity(
+            self.settings, self.clock, self.signing_key, lambda name: self.org(name) is not None
+        )
+
     def reset(self) -> None:
-        self.identity = Identity(self.settings, self.clock)
+        self.identity = self._new_identity()
         self.limits = ServiceProtection(LimitConfig.from_settings(self.settings), self.clock)
         self.faults.clear()
         self.orgs.clear()

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ..errors import ValidationFailure, not_found
-from ..formats import new_id, parse_guid
+from ..formats import ZERO_GUID, new_id, parse_guid
 from ..models import ZERO, Contact, Organisation
 from .common import (
     ApiContext,
@@ -87,6 +87,13 @@ def contact_json(context: ApiContext, contact: Contact) -> Json:
     ).to_xero()
 
 
+def _failed_contact(element: Json) -> Json:
+    """A contact that failed validation, as in Xero's published example (xero_accounting.yaml,
+    PUT /Contacts, the 400 ValidationException): a contact never saved has the zero ContactID,
+    and HasValidationErrors is true."""
+    return {"ContactID": element.get("ContactID") or ZERO_GUID, "HasValidationErrors": True}
+
+
 def _name_taken(org: Organisation, name: str, except_id: str | None) -> bool:
     return any(
         c.status == "ACTIVE" and c.name.lower() == name.lower() and c.contact_id != except_id
@@ -149,6 +156,7 @@ async def _write(request: Request, context: ApiContext, *, allow_update: bool) -
         await read_elements(request, "Contacts"),
         lambda raw: save_contact(context, raw, allow_update=allow_update),
         lambda contact: contact_json(context, contact),
+        failure_fields=_failed_contact,
     )
 
 
@@ -182,6 +190,7 @@ async def update_contact(key: str, request: Request, context: Write) -> Response
         elements,
         lambda raw: save_contact(context, raw, allow_update=True),
         lambda saved: contact_json(context, saved),
+        failure_fields=_failed_contact,
     )
 
 

@@ -13,6 +13,7 @@ from ..formats import date_string, new_id, parse_date, parse_guid, to_decimal
 from ..models import Contact, Document, Item, LineItem, Organisation
 from ..tax import line_amount, line_tax, totals
 from .common import ApiContext, Json, number
+from .tracking import line_tracking
 
 LINE_AMOUNT_TYPES = {"Exclusive", "Inclusive", "NoTax"}
 SALES_TYPES = {"ACCREC", "ACCRECCREDIT"}
@@ -181,7 +182,7 @@ def build_lines(
                 discount_rate=discount,
                 line_amount=amount,
                 tax_amount=line_tax(amount, rate, line_amount_types),
-                tracking=list(raw.get("Tracking") or []),
+                tracking=line_tracking(org, raw.get("Tracking"), errors),
             )
         )
     return lines
