@@ -40,7 +40,7 @@ def handle(api: WebApi, request: ApiRequest, entity: Entity) -> ApiResponse:
         if "$select" in request.query
         else None
     )
-    validate(entity, options)
+    validate(api.schema, entity, options)
     since = 0
     if "$deltatoken" in request.query:
         match = _TOKEN.match(request.query["$deltatoken"])

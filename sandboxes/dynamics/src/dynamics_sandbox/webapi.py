@@ -175,7 +175,9 @@ class WebApi:
         options = parse_options(request.query)
         expander, applied = self.expander(request)
         expander.validate(entity, options)
-        rows = select_rows(entity, self.engine.rows(entity), options.filter, options.orderby)
+        rows = select_rows(
+            self.engine, entity, self.engine.rows(entity), options.filter, options.orderby
+        )
         return self.page(
             request, entity, rows, options, expander, applied, snapshot=self.engine.version
         )
@@ -264,7 +266,7 @@ class WebApi:
         rows = [
             r for r in self.engine.rows(child) if r.get(collection.referencing_attribute) == ref
         ]
-        rows = select_rows(child, rows, options.filter, options.orderby)
+        rows = select_rows(self.engine, child, rows, options.filter, options.orderby)
         return self.page(
             request, child, rows, options, expander, applied, snapshot=self.engine.version
         )
