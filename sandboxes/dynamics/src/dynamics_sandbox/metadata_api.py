@@ -7,11 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from .api_messages import ApiRequest, ApiResponse
-from .errors import DataverseError, bad_request, segment_not_found
+from .errors import INVALID_ARGUMENT, DataverseError, bad_request, segment_not_found
 from .metadata import (
+    LOOKUP_TYPES,
     Attribute,
     AttributeType,
     Entity,
+    EntityKey,
     Option,
     Relationship,
     attribute_from_json,
@@ -55,6 +57,10 @@ def handle(api: WebApi, request: ApiRequest, name: str, key: str | None, rest: s
             },
         )
     entity = _entity_by_key(api, key)
+    if not rest and request.method == "DELETE":
+        return _delete_entity(api, entity)
+    if not rest and request.method == "PUT":
+        return _update_entity(api, request, entity)
     if not rest:
         return _single(
             api,
@@ -74,6 +80,10 @@ def handle(api: WebApi, request: ApiRequest, name: str, key: str | None, rest: s
     if segment.startswith("Attributes("):
         attribute_key = segment[len("Attributes(") : -1]
         attribute = _attribute_by_key(entity, attribute_key)
+        if request.method == "DELETE":
+            return _delete_attribute(api, entity, attribute)
+        if request.method == "PUT":
+            return _update_attribute(api, request, entity, attribute)
         return _single(
             api,
             request,
@@ -81,6 +91,8 @@ def handle(api: WebApi, request: ApiRequest, name: str, key: str | None, rest: s
             attribute.to_json(entity, with_options=True),
             {},
         )
+    if segment == "Keys" or segment.startswith("Keys("):
+        return _keys(api, request, entity, segment)
     if segment in ("OneToManyRelationships", "ManyToOneRelationships"):
         side = "ReferencedEntity" if segment == "OneToManyRelationships" else "ReferencingEntity"
         rows = [r for r in _relationships_json(api) if r[side] == entity.logical_name]
@@ -326,3 +338,152 @@ def _create_relationship(api: WebApi, request: ApiRequest) -> ApiResponse:
         raise duplicate("column", lookup_schema)
     api.schema.add_relationship(relationship, lookup)
     return _created(api, f"RelationshipDefinitions({relationship.metadata_id})")
+
+
+# --- changing and deleting ------------------------------------------------------------------
+# Sources (Microsoft Learn): "Create and update table definitions using the Web API" (update
+# with PUT of the whole definition; MSCRM.MergeLabels), "Create columns" / "Update a column",
+# and "Delete tables" (only custom tables can be deleted, dependent components block it).
+
+# Dataverse's exact code for these refusals is not documented; InvalidArgument (README).
+_CANNOT_DELETE = INVALID_ARGUMENT
+
+
+def _immutable(body: dict[str, Any], current: dict[str, Any], names: tuple[str, ...]) -> None:
+    for name in names:
+        if name in body and body[name] != current[name]:
+            raise bad_request(f"The property '{name}' can't be changed once created.")
+
+
+def _update_entity(api: WebApi, request: ApiRequest, entity: Entity) -> ApiResponse:
+    api.require_customization("prvWriteEntity")
+    body = request.json()
+    _immutable(
+        body,
+        entity.to_json(),
+        ("LogicalName", "SchemaName", "EntitySetName", "PrimaryIdAttribute", "OwnershipType"),
+    )
+    entity.display_name = label_text(body.get("DisplayName"), entity.display_name)
+    entity.display_collection_name = label_text(
+        body.get("DisplayCollectionName"), entity.display_collection_name
+    )
+    entity.description = label_text(body.get("Description"), entity.description)
+    for prop, attr in (
+        ("ChangeTrackingEnabled", "change_tracking"),
+        ("HasNotes", "has_notes"),
+        ("HasActivities", "has_activities"),
+    ):
+        if isinstance(body.get(prop), bool):
+            setattr(entity, attr, body[prop])
+    return ApiResponse(204)
+
+
+def _delete_entity(api: WebApi, entity: Entity) -> ApiResponse:
+    api.require_customization("prvDeleteEntity")
+    if not entity.is_custom:
+        raise DataverseError(
+            400, _CANNOT_DELETE, f"The table '{entity.logical_name}' is not a custom table."
+        )
+    dependants = [
+        r.schema_name
+        for r in api.schema.relationships.values()
+        if r.referenced_entity == entity.logical_name
+        and r.referencing_entity != entity.logical_name
+    ]
+    if dependants:
+        raise DataverseError(
+            400,
+            _CANNOT_DELETE,
+            f"The table '{entity.logical_name}' cannot be deleted because other components "
+            f"depend on it: {', '.join(sorted(dependants))}.",
+        )
+    for name in [
+        n
+        for n, r in api.schema.relationships.items()
+        if r.referencing_entity == entity.logical_name
+    ]:
+        del api.schema.relationships[name]
+    del api.schema.entities[entity.logical_name]
+    api.engine.table(entity).clear()
+    return ApiResponse(204)
+
+
+def _update_attribute(
+    api: WebApi, request: ApiRequest, entity: Entity, attribute: Attribute
+) -> ApiResponse:
+    api.require_customization("prvWriteAttribute")
+    body = request.json()
+    current = attribute.to_json(entity, with_options=False)
+    _immutable(body, current, ("LogicalName", "SchemaName", "AttributeType"))
+    attribute.display_name = label_text(body.get("DisplayName"), attribute.display_name)
+    required = body.get("RequiredLevel")
+    if isinstance(required, dict) and isinstance(required.get("Value"), str):
+        attribute.required = required["Value"]
+    if isinstance(body.get("MaxLength"), int) and attribute.max_length is not None:
+        attribute.max_length = body["MaxLength"]
+    return ApiResponse(204)
+
+
+def _delete_attribute(api: WebApi, entity: Entity, attribute: Attribute) -> ApiResponse:
+    api.require_customization("prvDeleteAttribute")
+    if not attribute.is_custom:
+        raise DataverseError(
+            400,
+            _CANNOT_DELETE,
+            f"The column '{attribute.logical_name}' is not a custom column and can't be deleted.",
+        )
+    if attribute.type in LOOKUP_TYPES:
+        raise DataverseError(
+            400,
+            _CANNOT_DELETE,
+            f"The lookup column '{attribute.logical_name}' is deleted with its relationship.",
+        )
+    del entity.attributes[attribute.logical_name]
+    for record in api.engine.table(entity).values():
+        record.pop(attribute.logical_name, None)
+    return ApiResponse(204)
+
+
+def _keys(api: WebApi, request: ApiRequest, entity: Entity, segment: str) -> ApiResponse:
+    """``EntityDefinitions(...)/Keys``: list, create (POST), read or delete one alternate key."""
+    if segment == "Keys":
+        if request.method == "POST":
+            api.require_customization("prvWriteEntity")
+            body = request.json()
+            schema_name = require_custom_schema_name(body.get("SchemaName"), "key")
+            columns = body.get("KeyAttributes")
+            if not isinstance(columns, list) or not columns:
+                raise bad_request("KeyAttributes must list the key's columns.")
+            for name in columns:
+                found = entity.attribute(str(name))
+                if found is None:
+                    raise bad_request(
+                        f"The column '{name}' does not exist on '{entity.logical_name}'."
+                    )
+            if any(k.schema_name.lower() == schema_name.lower() for k in entity.keys):
+                raise duplicate("key", schema_name)
+            created = EntityKey(
+                schema_name,
+                [str(c) for c in columns],
+                label_text(body.get("DisplayName"), schema_name),
+            )
+            entity.keys.append(created)
+            return _created(
+                api, f"EntityDefinitions({entity.metadata_id})/Keys({created.metadata_id})"
+            )
+        rows = [k.to_json(entity) for k in entity.keys]
+        return _listing(api, request, "EntityDefinitions/Keys", rows, {})
+    wanted = segment[len("Keys(") : -1]
+    key_id = parse_guid(wanted)
+    logical = _key_value(wanted, "LogicalName")
+    key = next(
+        (k for k in entity.keys if k.metadata_id == key_id or k.schema_name.lower() == logical),
+        None,
+    )
+    if key is None:
+        raise DataverseError(404, "0x80040217", f"Could not find a key with {wanted}.")
+    if request.method == "DELETE":
+        api.require_customization("prvWriteEntity")
+        entity.keys.remove(key)
+        return ApiResponse(204)
+    return _single(api, request, "EntityDefinitions/Keys", key.to_json(entity), {})
