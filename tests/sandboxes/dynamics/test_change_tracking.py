@@ -107,4 +107,6 @@ def test_retention_is_the_organisations_setting(dv: Dv) -> None:
     assert answer.status_code == 200
     delta = _delta_link(sandbox, headers)
     sandbox.clock.advance(86400 + 1)
-    assert sandbox.http.get(delta, headers=sandbox.headers()).json()["error"]["code"] == "0x80044352"
+    assert (
+        sandbox.http.get(delta, headers=sandbox.headers()).json()["error"]["code"] == "0x80044352"
+    )
