@@ -367,7 +367,8 @@ def attribute_from_json(body: dict[str, Any]) -> Attribute:
     odata_type = (
         str(body.get("@odata.type", "")).lstrip("#").removeprefix("Microsoft.Dynamics.CRM.")
     )
-    kind: AttributeType | None = _TYPE_BY_METADATA_NAME.get(odata_type)
+    # CreateEntities takes the Complex* variants of the same types.
+    kind: AttributeType | None = _TYPE_BY_METADATA_NAME.get(odata_type.removeprefix("Complex"))
     if kind is None and isinstance(body.get("AttributeType"), str):
         kind = next((k for k in AttributeType if k.value == body["AttributeType"]), None)
     if kind is None or kind in (AttributeType.UNIQUEIDENTIFIER, AttributeType.STATE):

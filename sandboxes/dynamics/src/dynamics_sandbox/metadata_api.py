@@ -29,7 +29,13 @@ from .store.values import parse_guid
 from .webapi import WebApi
 
 SEGMENTS = frozenset(
-    {"EntityDefinitions", "RelationshipDefinitions", "PublishXml", "PublishAllXml"}
+    {
+        "EntityDefinitions",
+        "RelationshipDefinitions",
+        "PublishXml",
+        "PublishAllXml",
+        "CreateEntities",
+    }
 )
 _CAST_PREFIX = "Microsoft.Dynamics.CRM."
 
@@ -42,6 +48,8 @@ def handle(api: WebApi, request: ApiRequest, name: str, key: str | None, rest: s
         return ApiResponse(204)
     if name == "RelationshipDefinitions":
         return _relationships(api, request, key)
+    if name == "CreateEntities":
+        return _create_entities(api, request)
     if key is None:
         if request.method == "POST":
             return _create_entity(api, request)
@@ -214,8 +222,39 @@ def _created(api: WebApi, location: str) -> ApiResponse:
 
 
 def _create_entity(api: WebApi, request: ApiRequest) -> ApiResponse:
+    entity = _new_entity(api, request.json())
+    return _created(api, f"EntityDefinitions({entity.metadata_id})")
+
+
+def _create_entities(api: WebApi, request: ApiRequest) -> ApiResponse:
+    """The CreateEntities action (ComplexEntityMetadata items, created in one transaction),
+    which powerplatform-dataverse-client uses for ``tables.create``."""
+    if request.method != "POST":
+        raise DataverseError(405, "0x80060888", "CreateEntities is an action: use POST.")
+    items = request.json().get("Entities")
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise bad_request("Entities must be a list of ComplexEntityMetadata.")
+    created: list[Entity] = []
+    try:
+        for item in items:
+            created.append(_new_entity(api, item))
+    except DataverseError:
+        for entity in created:
+            del api.schema.entities[entity.logical_name]
+        raise
+    return ApiResponse(
+        200,
+        {
+            "@odata.context": (
+                f"{api.api_url}/$metadata#Microsoft.Dynamics.CRM.CreateEntitiesResponse"
+            ),
+            "EntityIds": [str(e.metadata_id) for e in created],
+        },
+    )
+
+
+def _new_entity(api: WebApi, body: dict[str, Any]) -> Entity:
     api.require_customization("prvCreateEntity")
-    body = request.json()
     schema_name = require_custom_schema_name(body.get("SchemaName"), "table")
     logical = schema_name.lower()
     attributes = [
@@ -238,6 +277,9 @@ def _create_entity(api: WebApi, request: ApiRequest) -> ApiResponse:
         is_custom=True,
         change_tracking=bool(body.get("ChangeTrackingEnabled", False)),
         ownership=str(body.get("OwnershipType") or "UserOwned"),
+        has_notes=bool(body.get("HasNotes", False)),
+        has_activities=bool(body.get("HasActivities", False)),
+        description=label_text(body.get("Description"), ""),
     )
     if entity.logical_name in api.schema.entities:
         raise duplicate("table", schema_name)
@@ -271,7 +313,7 @@ def _create_entity(api: WebApi, request: ApiRequest) -> ApiResponse:
     add_system_columns(api.schema, entity)
     for attribute in attributes:
         api.schema.add_attribute(entity, attribute)
-    return _created(api, f"EntityDefinitions({entity.metadata_id})")
+    return entity
 
 
 def _create_attribute(api: WebApi, request: ApiRequest, entity: Entity) -> ApiResponse:
