@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from .api_messages import ApiRequest, ApiResponse
 from .errors import CHANGE_TRACKING, bad_request
 from .metadata import Entity
-from .odata.options import QueryOptions, split_top_level
+from .odata.options import QueryOptions, split_top_level, unsupported_parameter
 from .paging import decode_skiptoken, link
 from .query import validate
 from .webapi import WebApi
@@ -26,6 +26,7 @@ _TOKEN = re.compile(r"^(\d+)!(\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2})$")
 _TOKEN_TIME = "%m/%d/%Y %H:%M:%S"
 EXPIRED_VERSION_STAMP = "0x80044352"
 _UNSUPPORTED = ("$filter", "$orderby", "$expand", "$top")
+_ACCEPTED = ("$select", "$deltatoken", "$skiptoken")
 
 
 def _delta_token(version: int, moment: datetime) -> str:
@@ -40,11 +41,13 @@ def handle(api: WebApi, request: ApiRequest, entity: Entity) -> ApiResponse:
             "ChangeTrackingEnabled on the table to retrieve changes.",
             CHANGE_TRACKING,
         )
-    for option in _UNSUPPORTED:
-        if option in request.query:
+    for option in request.query:
+        if option in _UNSUPPORTED:
             raise bad_request(
                 f'The "{option}" query parameter isn\'t supported when Change Tracking is enabled.'
             )
+        if option not in _ACCEPTED:
+            raise unsupported_parameter(option)
     options = QueryOptions(
         select=split_top_level(request.query["$select"], ",")
         if "$select" in request.query
