@@ -125,6 +125,17 @@ def test_impersonation_acts_as_the_named_user(dv: Dv) -> None:
         f"{api}/accounts?$top=1", headers={**headers, "CallerObjectId": other["object_id"]}
     )
     assert as_pat.status_code == 403
+    batch_boundary = "batch_impersonated"
+    part = (
+        "Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        f"GET {api}/WhoAmI HTTP/1.1\r\nMSCRMCallerID: {who.json()['UserId']}\r\n\r\n"
+    )
+    batch = sandbox.http.post(
+        f"{api}/$batch",
+        content=f"--{batch_boundary}\r\n{part}--{batch_boundary}--\r\n",
+        headers={**headers, "Content-Type": f"multipart/mixed; boundary={batch_boundary}"},
+    )
+    assert who.json()["UserId"] in batch.text
     sandbox.http.put(
         f"{sandbox.base}/sandbox-admin/orgs/demo/privileges/{sandbox.settings.demo_user}",
         json={"denied": ["prvActOnBehalfOfAnotherUser"]},

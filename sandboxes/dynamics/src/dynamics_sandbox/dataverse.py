@@ -102,12 +102,7 @@ async def web_api(org_name: str, version: str, path: str, request: Request) -> R
             body=await request.body(),
         )
         api = WebApi(org, principal, org.api_url(base_url(request)), sandbox.settings)
-        try:
-            api.impersonate(api_request.headers)
-        except DataverseError as error:
-            response = ApiResponse(error.status, error.body(), dict(error.headers))
-        else:
-            response = dispatch.handle(api, api_request)
+        response = dispatch.handle(api, api_request)
     finally:
         sandbox.limits.release(org.unique_name, key)
     return _render(response, sandbox.limits.remaining(org.unique_name, key))

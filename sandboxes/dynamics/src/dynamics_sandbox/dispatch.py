@@ -19,7 +19,8 @@ _SEGMENT = re.compile(r"^(?P<name>[A-Za-z0-9_.$]+)(?:\((?P<key>.*)\))?$")
 def handle(api: WebApi, request: ApiRequest) -> ApiResponse:
     """One OData request to one response; errors become their Dataverse answers."""
     try:
-        return _dispatch(api, request)
+        # Impersonation headers apply to the request (a batch: to all its parts) or to one part.
+        return _dispatch(api.acting_as(request.headers), request)
     except DataverseError as error:
         return error_response(error)
     except Exception:

@@ -4,6 +4,7 @@ answers a request; HTTP concerns (auth, limits, faults) live in the route."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import uuid
@@ -97,13 +98,13 @@ class WebApi:
 
     # --- security ---------------------------------------------------------------------------
 
-    def impersonate(self, headers: dict[str, str]) -> None:
-        """Act as the user named by ``MSCRMCallerID`` (a systemuserid) or ``CallerObjectId``
-        (an Entra object id), with that user's privileges, if the caller holds
-        prvActOnBehalfOfAnotherUser ("Impersonate another user using the Web API")."""
+    def acting_as(self, headers: dict[str, str]) -> WebApi:
+        """This API acting as the user named by ``MSCRMCallerID`` (a systemuserid) or
+        ``CallerObjectId`` (an Entra object id), with that user's privileges, if the caller
+        holds prvActOnBehalfOfAnotherUser ("Impersonate another user using the Web API")."""
         caller_id, object_id = headers.get("mscrmcallerid"), headers.get("callerobjectid")
         if caller_id is None and object_id is None:
-            return
+            return self
         if ACT_ON_BEHALF in self.denied():
             raise self.privilege_denied(ACT_ON_BEHALF, None)
         raw = caller_id if caller_id is not None else object_id
@@ -118,8 +119,10 @@ class WebApi:
         )
         if target is None:
             raise not_found("systemuser", wanted)
-        self.principal = replace(self.principal, object_id=target)
-        self.actor = self.org.systemuser_ref(target)
+        acting = copy.copy(self)
+        acting.principal = replace(self.principal, object_id=target)
+        acting.actor = self.org.systemuser_ref(target)
+        return acting
 
     def privilege_denied(self, privilege: str, entity: Entity | None) -> DataverseError:
         target = (
