@@ -31,6 +31,7 @@ def _numbers(sandbox: Sandbox, headers: dict[str, str], query: str) -> list[str]
         ("accounts?$skip=2", "0x80060888", "The query parameter $skip is not supported"),
         ("accounts?utm_source=x", "0x0", "The query parameter utm_source is not supported"),
         ("accounts(00000000-0000-0000-0000-000000000001)/name?$top=1", "0x80060888", None),
+        ("EntityDefinitions?$top=1", "0x80060888", "The query parameter $top is not supported"),
     ],
 )
 def test_unknown_query_parameters_are_refused(
@@ -42,6 +43,15 @@ def test_unknown_query_parameters_are_refused(
     assert response.json()["error"]["code"] == code
     if message:
         assert response.json()["error"]["message"] == message
+
+
+def test_writes_refuse_query_parameters_they_do_not_read(dv: Dv) -> None:
+    sandbox, headers = dv
+    response = sandbox.http.post(
+        f"{sandbox.api()}/accounts?$filter=name eq 'x'", json={"name": "x"}, headers=headers
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "The query parameter $filter is not supported"
 
 
 def test_boolean_and_null_literals(dv: Dv) -> None:

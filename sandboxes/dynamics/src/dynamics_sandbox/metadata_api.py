@@ -23,7 +23,7 @@ from .metadata import (
     require_custom_schema_name,
 )
 from .odata.filter import evaluate
-from .odata.options import QueryOptions, parse_options
+from .odata.options import QueryOptions, parse_options, unsupported_parameter
 from .standard_tables import add_system_columns
 from .store.values import parse_guid
 from .webapi import WebApi
@@ -119,6 +119,11 @@ def _options(request: ApiRequest, expansions: Expansions) -> QueryOptions:
     for item in filter(None, (e.split("(")[0].strip() for e in expand.split(","))):
         if item not in expansions:
             raise bad_request(f"Could not find a property named '{item}' on the metadata type.")
+    # Definitions queries take $select, $filter and $expand only ("Query table definitions
+    # using the Web API", Microsoft Learn).
+    for name in ("$orderby", "$top", "$count", "$skiptoken", "$deltatoken"):
+        if name in params:
+            raise unsupported_parameter(name)
     return parse_options(params)
 
 

@@ -170,6 +170,11 @@ class WebApi:
         self, request: ApiRequest, entity: Entity, key: str | None, rest: str
     ) -> ApiResponse:
         """A request to a table's collection (no `key`) or to one of its records."""
+        if request.method != "GET":
+            # Writes read $select/$expand (with return=representation) and $id ($ref) only.
+            extra = [k for k in request.query if k not in ("$select", "$expand", "$id")]
+            if extra:
+                raise unsupported_parameter(extra[0])
         if key is None:
             return self._collection(request, entity, rest)
         record_id = parse_guid(key.strip("'"))
