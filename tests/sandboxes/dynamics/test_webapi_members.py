@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .conftest import Sandbox
-from .test_metadata import CONNECTOR_TABLE
+from .test_metadata import CONNECTOR_TABLE, install
 
 Dv = tuple[Sandbox, dict[str, str]]
 
@@ -194,3 +194,29 @@ def test_table_and_column_definitions_update_and_delete(dv: Dv) -> None:
     )
     assert standard.status_code == 400
     assert sandbox.http.get(f"{api}/accounts?$top=1", headers=headers).status_code == 200
+
+
+def test_custom_relationship_delete_removes_its_lookup(dv: Dv) -> None:
+    sandbox, headers = dv
+    api = sandbox.api()
+    install(sandbox, headers)
+    relationship = f"{api}/RelationshipDefinitions(SchemaName='dxc_connector_invoice')"
+    # The table is referenced by the relationship: it cannot go first.
+    table = f"{api}/EntityDefinitions(LogicalName='dxc_connector')"
+    assert sandbox.http.delete(table, headers=headers).status_code == 400
+    assert sandbox.http.delete(relationship, headers=headers).status_code == 204
+    assert sandbox.http.get(relationship, headers=headers).status_code == 404
+    lookup = sandbox.http.get(
+        f"{api}/EntityDefinitions(LogicalName='invoice')/Attributes(LogicalName='dxc_connectorid')",
+        headers=headers,
+    )
+    assert lookup.status_code == 404
+    assert sandbox.http.delete(table, headers=headers).status_code == 204
+    standard = sandbox.http.delete(
+        f"{api}/RelationshipDefinitions(SchemaName='invoice_details')", headers=headers
+    )
+    assert standard.status_code == 400
+    listing = sandbox.http.delete(
+        f"{api}/EntityDefinitions(LogicalName='account')/Attributes", headers=headers
+    )
+    assert listing.status_code == 405

@@ -114,6 +114,10 @@ Expansions = dict[str, Callable[[dict[str, Any]], Any] | None]
 
 
 def _options(request: ApiRequest, expansions: Expansions) -> QueryOptions:
+    if request.method != "GET":
+        raise DataverseError(
+            405, "0x80060888", f"The HTTP method {request.method} is not allowed here."
+        )
     params = dict(request.query)
     expand = params.pop("$expand", "")
     for item in filter(None, (e.split("(")[0].strip() for e in expand.split(","))):
@@ -342,7 +346,28 @@ def _relationships(api: WebApi, request: ApiRequest, key: str | None) -> ApiResp
     row = next((r for r in rows if wanted in (r["SchemaName"], r["MetadataId"])), None)
     if row is None:
         raise DataverseError(404, "0x80040217", f"Could not find a relationship with {key}.")
+    if request.method == "DELETE":
+        return _delete_relationship(api, api.schema.relationships[row["SchemaName"]])
     return _single(api, request, "RelationshipDefinitions", row, {})
+
+
+def _delete_relationship(api: WebApi, relationship: Relationship) -> ApiResponse:
+    """Deleting a custom one-to-many relationship deletes its lookup column and the values."""
+    api.require_customization("prvDeleteAttribute")
+    if not relationship.is_custom:
+        raise DataverseError(
+            400,
+            _CANNOT_DELETE,
+            f"The relationship '{relationship.schema_name}' is not a custom relationship.",
+        )
+    del api.schema.relationships[relationship.schema_name]
+    referencing = api.schema.entity(relationship.referencing_entity)
+    column = relationship.referencing_attribute
+    if not api.schema.lookups_of(referencing, column):
+        referencing.attributes.pop(column, None)
+        for record in api.engine.table(referencing).values():
+            record.pop(column, None)
+    return ApiResponse(204)
 
 
 def _create_relationship(api: WebApi, request: ApiRequest) -> ApiResponse:
