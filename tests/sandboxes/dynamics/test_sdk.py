@@ -151,6 +151,20 @@ def test_sdk_table_and_column_operations(tls_sandbox: tuple[str, str]) -> None:
         assert [k.schema_name for k in client.tables.get_alternate_keys("new_Gadget")] == [
             key.schema_name
         ]
+        client.records.upsert(
+            "new_gadget",
+            [{"alternate_key": {"new_colour": "red"}, "record": {"new_size": 4}}],
+        )
+        client.records.upsert(
+            "new_gadget",
+            [
+                {"alternate_key": {"new_colour": "red"}, "record": {"new_size": 5}},
+                {"alternate_key": {"new_colour": "blue"}, "record": {"new_name": "G2"}},
+            ],
+        )
+        gadgets = client.records.list("new_gadget", select=["new_colour", "new_size"])
+        sizes = {g["new_colour"]: g["new_size"] for g in gadgets}
+        assert sizes == {"red": 5, "blue": None}
         client.tables.delete("new_Gadget")
         assert client.tables.get("new_Gadget") is None
 

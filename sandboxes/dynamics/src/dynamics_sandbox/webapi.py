@@ -620,10 +620,42 @@ class WebApi:
         self.engine.delete(entity, record_id)
         return ApiResponse(204)
 
+    def _upsert_target(self, entity: Entity, target: dict[str, Any]) -> dict[str, Any]:
+        """One UpsertMultiple target: ``@odata.id`` names the row by id or alternate key."""
+        reference = str(target.get("@odata.id", ""))
+        match = re.fullmatch(r"(?:.*/)?[A-Za-z0-9_]+\((.+)\)", reference)
+        if match is None:
+            raise bad_request("Each UpsertMultiple target needs its '@odata.id'.")
+        key = match.group(1)
+        values: dict[str, Any] = {}
+        record_id = parse_guid(key.strip("'"))
+        if record_id is None:
+            values = self._alternate_key(entity, key)
+            record_id = self._find_by_key(entity, values)
+        payload = {k: v for k, v in target.items() if not k.startswith("@")}
+        if record_id is not None and self.engine.find(entity, record_id) is not None:
+            record = self.engine.update(entity, record_id, payload, actor=self.actor)
+            created = False
+        else:
+            record = self.engine.create(
+                entity, {**payload, **values}, actor=self.actor, record_id=record_id
+            )
+            created = True
+        self._check_unique_keys(entity, record)
+        return {
+            "RecordCreated": created,
+            "Target": {entity.primary_id: str(record[entity.primary_id])},
+        }
+
     def _bulk_action(self, request: ApiRequest, entity: Entity, action: str) -> ApiResponse:
-        """CreateMultiple / UpdateMultiple: all targets in one transaction."""
+        """CreateMultiple / UpdateMultiple / UpsertMultiple: all targets in one transaction
+        ("Use bulk operation messages", Microsoft Learn)."""
         name = action.removeprefix("Microsoft.Dynamics.CRM.")
-        if request.method != "POST" or name not in ("CreateMultiple", "UpdateMultiple"):
+        if request.method != "POST" or name not in (
+            "CreateMultiple",
+            "UpdateMultiple",
+            "UpsertMultiple",
+        ):
             raise bad_request(f"Resource not found for the segment '{action}'.", "0x8006088a")
         targets = request.json().get("Targets")
         if not isinstance(targets, list) or not all(isinstance(t, dict) for t in targets):
@@ -637,6 +669,11 @@ class WebApi:
                 ]
                 context = f"{self.api_url}/$metadata#Microsoft.Dynamics.CRM.CreateMultipleResponse"
                 return ApiResponse(200, {"@odata.context": context, "Ids": ids})
+            if name == "UpsertMultiple":
+                self.require("Write", entity)
+                results = [self._upsert_target(entity, t) for t in targets]
+                context = f"{self.api_url}/$metadata#Microsoft.Dynamics.CRM.UpsertMultipleResponse"
+                return ApiResponse(200, {"@odata.context": context, "Results": results})
             for target in targets:
                 record_id = parse_guid(str(target.get(entity.primary_id, "")))
                 if record_id is None:
