@@ -141,7 +141,9 @@ def test_sdk_table_and_column_operations(tls_sandbox: tuple[str, str]) -> None:
         assert info is not None
         assert client.tables.add_columns("new_Gadget", {"new_Note": "memo"}) == ["new_Note"]
         client.tables.update_column("new_Gadget", "new_Colour", {"max_length": 30})
-        assert client.tables.get_column("new_Gadget", "new_colour")["MaxLength"] == 30
+        colour = client.tables.get_column("new_Gadget", "new_colour")
+        assert colour is not None
+        assert colour["MaxLength"] == 30
         client.tables.remove_columns("new_Gadget", ["new_Note"])
         names = [c["LogicalName"] for c in client.tables.list_columns("new_Gadget")]
         assert "new_note" not in names
