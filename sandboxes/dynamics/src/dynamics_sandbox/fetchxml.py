@@ -23,6 +23,7 @@ from .api_messages import ApiRequest, ApiResponse
 from .errors import DataverseError, bad_request
 from .metadata import CHOICE_TYPES, LOOKUP_TYPES, Attribute, AttributeType, Entity
 from .odata.filter import Call, Compare, CrmCall, Literal, Logical, Node, Not, Property, evaluate
+from .query import sort_key
 from .store.values import EntityRef, Record, parse_date, parse_datetime, to_json
 from .webapi import WebApi
 
@@ -343,7 +344,7 @@ def run(api: WebApi, request: ApiRequest, plan: Plan) -> ApiResponse:
             linked = [{**a, **b} for a in linked for b in extra]
         rows.extend((record, columns) for columns in linked)
     for name, descending in reversed(plan.orders):
-        rows.sort(key=lambda pair, n=name: _sort_key(pair[0].get(n)), reverse=descending)  # type: ignore[misc]
+        rows.sort(key=lambda pair, n=name: sort_key(pair[0].get(n)), reverse=descending)  # type: ignore[misc]
     if plan.distinct:
         seen: set[Any] = set()
         unique = []
@@ -382,17 +383,6 @@ def run(api: WebApi, request: ApiRequest, plan: Plan) -> ApiResponse:
 
 def _odata_name(entity: Entity, logical: str) -> str:
     return column(entity, logical).odata_name
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    value = _key(value)
-    if value is None:
-        return (0, 0)
-    if isinstance(value, str):
-        return (1, value.lower())
-    if isinstance(value, uuid.UUID):
-        return (1, str(value))
-    return (1, value)
 
 
 def handle(api: WebApi, request: ApiRequest, entity: Entity) -> ApiResponse:

@@ -69,7 +69,7 @@ def validate(schema: Schema, entity: Entity, options: QueryOptions) -> None:
         _validate_filter(schema, entity, options.filter)
 
 
-def _sort_key(value: Any) -> tuple[int, Any]:
+def sort_key(value: Any) -> tuple[int, Any]:
     # Nulls sort first in ascending order, as in SQL Server.
     if value is None:
         return (0, 0)
@@ -95,7 +95,7 @@ def select_rows(
     # Rows come in creation order; sorts are stable, so ties keep it and paging is stable.
     for name, descending in reversed(orderby):
         logical = property_attribute(entity, name).logical_name
-        rows.sort(key=lambda r, n=logical: _sort_key(r.get(n)), reverse=descending)  # type: ignore[misc]
+        rows.sort(key=lambda r, n=logical: sort_key(r.get(n)), reverse=descending)  # type: ignore[misc]
     return rows
 
 
