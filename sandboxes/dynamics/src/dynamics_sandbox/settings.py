@@ -32,6 +32,11 @@ class DynamicsSandboxSettings(SandboxSettings):
     # Simulated server execution time charged per request towards the execution-time limit.
     request_cost_seconds: float = 0.05
 
+    # Organization.ExpireChangeTrackingInDays of new organisations: delta tokens older than
+    # this are refused (Microsoft Learn, "Use change tracking to synchronize data with
+    # external systems": seven days by default).
+    change_tracking_retention_days: int = 7
+
     max_page_size: int = 5000
     max_batch_requests: int = 1000
     fault_timeout_seconds: float = 120.0

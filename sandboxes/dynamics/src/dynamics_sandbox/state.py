@@ -39,6 +39,8 @@ class Organization:
     members: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
     # Entra object id → privilege names withheld from that principal (e.g. prvWriteInvoice).
     denied: dict[uuid.UUID, set[str]] = field(default_factory=dict)
+    # The Organization table's ExpireChangeTrackingInDays: how long delta tokens stay valid.
+    expire_change_tracking_in_days: int = 7
 
     def url(self, base: str) -> str:
         return f"{base}/orgs/{self.unique_name}"
@@ -133,6 +135,7 @@ class SandboxState:
             tenant_id=tenant_id,
             engine=TableEngine(build_standard_schema(), self.clock),
             created=self.clock.now(),
+            expire_change_tracking_in_days=self.settings.change_tracking_retention_days,
         )
         self.orgs[key] = org
         return org
