@@ -1,0 +1,1 @@
+"""Plumbing the domains share: time zones, idempotency keys, the sync history row."""
