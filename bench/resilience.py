@@ -314,7 +314,8 @@ async def check(
                 reauth.append(f"{name}: connector says {row['dxc_status']}: {message!r}")
             else:
                 print(f"  {name} connector: {message}")
-        contacts = Counter(c["Name"] for c in await reader.contacts_named([*ACCOUNTS, *CONTACTS]))
+        xero_contacts = await reader.contacts_matching(names=[*ACCOUNTS, *CONTACTS])
+        contacts = Counter(contact["Name"] for contact in xero_contacts)
         items = Counter(i["Code"] for i in await reader.items_with_codes(PRODUCTS))
         duplicates.extend(f"{name}: contact {n!r} x{k}" for n, k in contacts.items() if k > 1)
         duplicates.extend(f"{name}: item {n!r} x{k}" for n, k in items.items() if k > 1)

@@ -114,20 +114,52 @@ def test_the_prometheus_operator_component_selects_the_service_pods() -> None:
     )
 
 
-def _config(documents: list[Document]) -> dict[str, str]:
-    data: dict[str, str] = by_kind(documents, "ConfigMap")["dxc-config"]["data"]
-    return data
+def configured_env(documents: list[Document], container: Document) -> dict[str, str]:
+    """The variables a container takes from ConfigMaps: envFrom, each key behind its source's
+    prefix. A variable from two sources would be set twice (the last silently wins)."""
+    config_maps = by_kind(documents, "ConfigMap")
+    env: dict[str, str] = {}
+    for source in container["envFrom"]:
+        if "configMapRef" in source:
+            data = config_maps[source["configMapRef"]["name"]]["data"]
+            prefixed = {source.get("prefix", "") + key: value for key, value in data.items()}
+            assert not set(env) & set(prefixed), f"set twice: {sorted(set(env) & set(prefixed))}"
+            env.update(prefixed)
+    return env
+
+
+def service_env(documents: list[Document], name: str) -> dict[str, str]:
+    pod = pod_spec(by_kind(documents, "Deployment")[name])
+    assert pod is not None
+    (container,) = pod["containers"]
+    return configured_env(documents, container)
+
+
+def test_each_setting_is_set_once() -> None:
+    """A value several services share is one key, handed to each service under its own prefix,
+    not a copy per service."""
+    documents = render(K8S / "base")
+    keys = [key for data in by_kind(documents, "ConfigMap").values() for key in data["data"]]
+    assert sorted(keys) == sorted(set(keys)), "a setting is in more than one ConfigMap"
+    deployments = by_kind(documents, "Deployment")
+    for name, entry in SERVICES.items():
+        pod = pod_spec(deployments[name])
+        assert pod is not None
+        (container,) = pod["containers"]
+        for source in container["envFrom"]:
+            if "configMapRef" in source:
+                assert source.get("prefix") == entry.prefix, f"{name}: {source}"
 
 
 def test_each_service_is_deployed_with_probes_resources_and_its_settings() -> None:
     documents = render(K8S / "base")
     deployments = by_kind(documents, "Deployment")
     assert set(deployments) == {*SERVICES, "web"}
-    config = _config(documents)
     for name, entry in SERVICES.items():
         pod = pod_spec(deployments[name])
         assert pod is not None
         (container,) = pod["containers"]
+        config = configured_env(documents, container)
         assert container["command"] == [name]
         assert container["image"] == "ghcr.io/dx-connector/dx-connector:latest"
         assert name in console_scripts()
@@ -143,9 +175,8 @@ def test_each_service_is_deployed_with_probes_resources_and_its_settings() -> No
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
 
         sources = container["envFrom"]
-        assert {"configMapRef": {"name": "dxc-config"}} in sources
         assert {"secretRef": {"name": f"dxc-{name}"}} in sources
-        configured = {key for key in config if key.startswith(entry.prefix)}
+        configured = set(config)
         secret = set(example_secret(name))
         missing = entry.required_env() - configured - secret
         assert not missing, f"{name} would refuse to start without {sorted(missing)}"
@@ -156,7 +187,6 @@ def test_each_service_is_deployed_with_probes_resources_and_its_settings() -> No
 
 def test_the_grace_period_covers_the_drain_after_sigterm() -> None:
     documents = render(K8S / "base")
-    config = _config(documents)
     deployments = by_kind(documents, "Deployment")
     for name in SERVICES:
         pod = pod_spec(deployments[name])
@@ -164,6 +194,7 @@ def test_the_grace_period_covers_the_drain_after_sigterm() -> None:
         (container,) = pod["containers"]
         pre_stop = container["lifecycle"]["preStop"]["exec"]["command"]
         assert pre_stop[0] == "sleep"
+        config = configured_env(documents, container)
         shutdown = float(config[f"{SERVICES[name].prefix}SHUTDOWN_TIMEOUT_SECONDS"])
         # preStop, then SIGTERM: uvicorn waits up to the shutdown timeout for open requests,
         # then in-flight messages get the shutdown timeout, and the outbox drain and connection
@@ -217,12 +248,11 @@ def _queues(command: str, namespace: str) -> tuple[str, set[str]]:
 
 def test_keda_scales_the_workers_on_their_job_queues() -> None:
     documents = render(K8S / "overlays" / "keda")
-    config = _config(documents)
     scaled = by_kind(documents, "ScaledObject")
     assert set(scaled) == set(SCALED_WORKERS)
     assert not by_kind(documents, "HorizontalPodAutoscaler"), "KEDA owns the HPAs here"
     for command in SCALED_WORKERS:
-        namespace = config[f"{SERVICES[command].prefix}BUS_NAMESPACE"]
+        namespace = service_env(documents, command)[f"{SERVICES[command].prefix}BUS_NAMESPACE"]
         job_queue, consumed = _queues(command, namespace)
         triggers = [t for t in scaled[command]["spec"]["triggers"] if t["type"] == "rabbitmq"]
         queues = {trigger["metadata"]["queueName"] for trigger in triggers}

@@ -1,10 +1,11 @@
-"""Settings base: each service subclasses it with its own environment prefix."""
+"""Settings base: each service subclasses it with its own environment prefix, adding the mixins
+for what it shares with other services."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,3 +35,45 @@ class ServiceSettings(BaseSettings):
         description="How long in-flight messages may take to finish after SIGTERM; keep it "
         "below the pod's termination grace period",
     )
+
+
+# Mixins for settings several services share, composed into a service's settings class beside
+# ServiceSettings: a field is declared once and read under each service's own prefix
+# (INVOICE_SYNC_TOKEN_BROKER_URL, PAYMENT_SYNC_TOKEN_BROKER_URL, ...). Plain models, not
+# BaseSettings: a BaseSettings mixin would bring its own model_config and override
+# ServiceSettings' one in the merged class.
+
+
+class TokenBrokerClientSettings(BaseModel):
+    """How a service reaches token-broker for vendor access tokens."""
+
+    token_broker_url: str = Field(description="token-broker's base URL, e.g. http://token-broker")
+    token_broker_api_key: SecretStr = Field(
+        description="Bearer key for token-broker: its TOKEN_BROKER_INTERNAL_API_KEY"
+    )
+
+
+class XeroApiSettings(BaseModel):
+    """Where the sync workers call Xero's Accounting API and where people open what they wrote."""
+
+    xero_api_url: str = Field(
+        default="https://api.xero.com/api.xro/2.0", description="Xero Accounting API root"
+    )
+    xero_web_url: str = Field(
+        default="https://go.xero.com",
+        description="Where people open Xero: the root of the invoice links written to Dynamics",
+    )
+
+
+class VendorHttpSettings(BaseModel):
+    """The HTTP client a sync worker calls Xero, Dataverse and token-broker with."""
+
+    http_timeout_seconds: float = Field(default=30.0, gt=0)
+
+
+class OAuthAppSettings(BaseModel):
+    """The apps registered with Xero and Microsoft Entra ID: portal-api sends people to
+    authorise them, token-broker redeems and refreshes their tokens, so both need the ids."""
+
+    xero_client_id: str = Field(description="The Xero app's client id")
+    dynamics_client_id: str = Field(description="The Entra ID app registration's client id")

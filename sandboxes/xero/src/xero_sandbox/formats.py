@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 CENT = Decimal("0.01")
-
-
-def ms_date(value: date | datetime) -> str:
-    """``/Date(1552262400000+0000)/``: dates are midnight UTC, datetimes keep their time."""
-    moment = value if isinstance(value, datetime) else datetime.combine(value, time(tzinfo=UTC))
-    return f"/Date({int(moment.timestamp() * 1000)}+0000)/"
 
 
 def ms_timestamp(value: datetime) -> str:

@@ -1,25 +1,22 @@
-from dxc_shared.settings import ServiceSettings
-from pydantic import Field, SecretStr
+from dxc_shared.settings import (
+    ServiceSettings,
+    TokenBrokerClientSettings,
+    VendorHttpSettings,
+    XeroApiSettings,
+)
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 
-class InvoiceSyncSettings(ServiceSettings):
+class InvoiceSyncSettings(
+    ServiceSettings, TokenBrokerClientSettings, XeroApiSettings, VendorHttpSettings
+):
     """Secrets have no defaults: an invoice-sync without its token-broker key refuses to
     start."""
 
     model_config = SettingsConfigDict(env_prefix="INVOICE_SYNC_")
 
     port: int = 8002
-    token_broker_url: str = Field(description="token-broker's base URL, e.g. http://token-broker")
-    token_broker_api_key: SecretStr = Field(description="token-broker's internal API key")
-    xero_api_url: str = Field(
-        default="https://api.xero.com/api.xro/2.0", description="Xero Accounting API root"
-    )
-    xero_web_url: str = Field(
-        default="https://go.xero.com",
-        description="Where people open Xero: the root of the invoice links written to Dynamics",
-    )
-    http_timeout_seconds: float = Field(default=30.0, gt=0)
     lease_ttl_seconds: float = Field(
         default=120.0,
         gt=0,

@@ -1,27 +1,24 @@
-from dxc_shared.settings import ServiceSettings
+from dxc_shared.settings import (
+    ServiceSettings,
+    TokenBrokerClientSettings,
+    VendorHttpSettings,
+    XeroApiSettings,
+)
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 
-class PaymentSyncSettings(ServiceSettings):
+class PaymentSyncSettings(
+    ServiceSettings, TokenBrokerClientSettings, XeroApiSettings, VendorHttpSettings
+):
     """Secrets have no defaults: a payment-sync without its token-broker key or its Xero webhook
     key refuses to start."""
 
     model_config = SettingsConfigDict(env_prefix="PAYMENT_SYNC_")
 
     port: int = 8003
-    token_broker_url: str = Field(description="token-broker's base URL, e.g. http://token-broker")
-    token_broker_api_key: SecretStr = Field(description="token-broker's internal API key")
     xero_webhook_key: SecretStr = Field(
         description="The webhook key Xero shows for this app: signs every webhook delivery"
-    )
-    xero_api_url: str = Field(
-        default="https://api.xero.com/api.xro/2.0", description="Xero Accounting API root"
-    )
-    xero_web_url: str = Field(
-        default="https://go.xero.com",
-        description="Where people open Xero: the root of the invoice deep links written to "
-        "Dynamics",
     )
     reference_data_interval_seconds: float = Field(
         default=6 * 3600,
@@ -40,4 +37,3 @@ class PaymentSyncSettings(ServiceSettings):
         description="How often a payments job also refreshes the balances of every linked "
         "account and contact (overdue amounts grow with time alone, unreported by Xero)",
     )
-    http_timeout_seconds: float = Field(default=30.0, gt=0)

@@ -1,11 +1,11 @@
 from pathlib import Path
 
-from dxc_shared.settings import ServiceSettings
+from dxc_shared.settings import OAuthAppSettings, ServiceSettings, TokenBrokerClientSettings
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 
-class PortalApiSettings(ServiceSettings):
+class PortalApiSettings(ServiceSettings, TokenBrokerClientSettings, OAuthAppSettings):
     """Vendor URLs default to the real Xero and Microsoft endpoints; the embedded mode points
     them at the mounted sandboxes."""
 
@@ -22,10 +22,6 @@ class PortalApiSettings(ServiceSettings):
         description="The portal web frontend: links in e-mails and redirects after OAuth",
     )
 
-    token_broker_url: str = Field(description="token-broker's internal API")
-    token_broker_api_key: SecretStr = Field(description="Bearer key for token-broker")
-
-    xero_client_id: str = Field(description="The Xero app's client id")
     xero_authorize_url: str = "https://login.xero.com/identity/connect/authorize"
     xero_connections_url: str = "https://api.xero.com/connections"
     xero_scopes: str = (
@@ -33,7 +29,6 @@ class PortalApiSettings(ServiceSettings):
         "accounting.contacts accounting.settings"
     )
 
-    dynamics_client_id: str = Field(description="The Entra ID app registration's client id")
     dynamics_authorize_url: str = (
         "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize"
     )

@@ -1,9 +1,9 @@
-from dxc_shared.settings import ServiceSettings
+from dxc_shared.settings import OAuthAppSettings, ServiceSettings
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 
-class TokenBrokerSettings(ServiceSettings):
+class TokenBrokerSettings(ServiceSettings, OAuthAppSettings):
     """Secrets have no defaults: a token-broker without its keys or client secrets refuses to
     start."""
 
@@ -22,11 +22,9 @@ class TokenBrokerSettings(ServiceSettings):
         default=300, description="Refresh an access token this long before it expires"
     )
 
-    xero_client_id: str
     xero_client_secret: SecretStr
     xero_token_url: str = "https://identity.xero.com/connect/token"
     xero_revocation_url: str = "https://identity.xero.com/connect/revocation"
 
-    dynamics_client_id: str
     dynamics_client_secret: SecretStr
     dynamics_token_url: str = "https://login.microsoftonline.com/organizations/oauth2/v2.0/token"

@@ -92,7 +92,6 @@ class RabbitMQBroker(Broker):
         self._delivery_limit = delivery_limit
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractChannel | None = None
-        self._publish_lock = asyncio.Lock()
 
     def queue_name(self, queue: str) -> str:
         return f"{self.namespace}.{queue}"

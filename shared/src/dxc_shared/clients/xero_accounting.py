@@ -16,7 +16,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -28,6 +28,7 @@ from dxc_shared.clients.vendor_metrics import (
     VENDOR_THROTTLED,
 )
 from dxc_shared.credentials import AccessTokenSource, TokenRejected
+from dxc_shared.xero.documents import Currency, parse_xero_moment
 
 JSON = dict[str, Any]
 Sleep = Callable[[float], Awaitable[None]]
@@ -83,12 +84,7 @@ class ElementResult:
 
 def parse_xero_date(value: str | None) -> datetime | None:
     """Xero's JSON dates look like `/Date(1700000000000+0000)/`."""
-    if not value:
-        return None
-    if value.startswith("/Date("):
-        milliseconds = int(value[6:].split("+")[0].split("-")[0].rstrip(")/"))
-        return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
-    return datetime.fromisoformat(value)
+    return parse_xero_moment(value)
 
 
 def quote_where(value: str) -> str:
@@ -308,13 +304,6 @@ class XeroAccountingClient:
 
     # -- contacts and items ----------------------------------------------------------------
 
-    async def contacts_named(self, names: Sequence[str]) -> list[JSON]:
-        found: list[JSON] = []
-        for chunk in _chunks(sorted(set(names)), _WHERE_CHUNK):
-            where = " OR ".join(f"Name=={quote_where(name)}" for name in chunk)
-            found.extend(await self._get_all("Contacts", params={"where": where}))
-        return found
-
     async def contacts_matching(
         self, *, numbers: Sequence[str] = (), names: Sequence[str] = ()
     ) -> list[JSON]:
@@ -403,8 +392,8 @@ class XeroAccountingClient:
     async def branding_themes(self) -> list[JSON]:
         return await self._get_all("BrandingThemes", paged=False)
 
-    async def currencies(self) -> list[JSON]:
-        return await self._get_all("Currencies", paged=False)
+    async def currencies(self) -> list[Currency]:
+        return [Currency.from_xero(c) for c in await self._get_all("Currencies", paged=False)]
 
     async def organisation(self) -> JSON:
         # The one endpoint whose path ("Organisation") is not its answer's key ("Organisations").

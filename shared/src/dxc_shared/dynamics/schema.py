@@ -14,8 +14,6 @@ import enum
 from dataclasses import dataclass, field
 from typing import Literal
 
-PREFIX = "dxc"
-
 
 class ExportStatus(enum.IntEnum):
     NO = 100000000

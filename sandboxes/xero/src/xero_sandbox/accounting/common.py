@@ -81,9 +81,9 @@ def scoped(area: Area, *, write: bool) -> Callable[[Request], ApiContext]:
     return dependency  # type: ignore[return-value]
 
 
-def number(value: Decimal | None, places: int = 2) -> float | None:
-    """Decimals go out as JSON numbers, at Xero's precision."""
-    return None if value is None else float(round(value, places))
+def number(value: Decimal | None, places: int = 2) -> Decimal | None:
+    """An amount at Xero's precision (the shared documents write it as a JSON number)."""
+    return None if value is None else round(value, places)
 
 
 def unitdp_of(context: ApiContext) -> int:

@@ -6,11 +6,12 @@ import copy
 from datetime import date
 from typing import Annotated
 
+from dxc_shared.xero import documents as xero
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ..errors import ValidationFailure, not_found
-from ..formats import ms_date, new_id, parse_guid
+from ..formats import new_id, parse_guid
 from ..models import ZERO, Contact, Organisation
 from .common import (
     ApiContext,
@@ -39,7 +40,7 @@ _TEXT_FIELDS = {
 }
 
 
-def _balances(org: Organisation, contact: Contact, today: date) -> Json:
+def _balances(org: Organisation, contact: Contact, today: date) -> xero.ContactBalances:
     """Outstanding and overdue amounts of the contact's approved invoices, by side."""
     sums = {"ACCREC": [ZERO, ZERO], "ACCPAY": [ZERO, ZERO]}
     for invoice in org.invoices.values():
@@ -49,44 +50,41 @@ def _balances(org: Organisation, contact: Contact, today: date) -> Json:
         side[0] += invoice.amount_due
         if invoice.due_date is not None and invoice.due_date < today:
             side[1] += invoice.amount_due
-    return {
-        "AccountsReceivable": {
-            "Outstanding": number(sums["ACCREC"][0]),
-            "Overdue": number(sums["ACCREC"][1]),
-        },
-        "AccountsPayable": {
-            "Outstanding": number(sums["ACCPAY"][0]),
-            "Overdue": number(sums["ACCPAY"][1]),
-        },
-    }
+    return xero.ContactBalances(
+        accounts_receivable=xero.Balance(
+            outstanding=number(sums["ACCREC"][0]), overdue=number(sums["ACCREC"][1])
+        ),
+        accounts_payable=xero.Balance(
+            outstanding=number(sums["ACCPAY"][0]), overdue=number(sums["ACCPAY"][1])
+        ),
+    )
 
 
 def contact_json(context: ApiContext, contact: Contact) -> Json:
     org = context.org
     types = {i.type for i in org.invoices.values() if i.contact_id == contact.contact_id}
-    body: Json = {
-        "ContactID": contact.contact_id,
-        "ContactStatus": contact.status,
-        "Name": contact.name,
-        "FirstName": contact.first_name,
-        "LastName": contact.last_name,
-        "EmailAddress": contact.email_address,
-        "AccountNumber": contact.account_number,
-        "ContactNumber": contact.contact_number,
-        "TaxNumber": contact.tax_number,
-        "DefaultCurrency": contact.default_currency,
-        "Addresses": contact.addresses,
-        "Phones": contact.phones,
-        "UpdatedDateUTC": ms_date(contact.updated),
-        "ContactGroups": [],
-        "IsSupplier": contact.is_supplier or "ACCPAY" in types,
-        "IsCustomer": contact.is_customer or "ACCREC" in types,
-        "Balances": _balances(org, contact, context.now.date()),
-        "ContactPersons": [],
-        "HasAttachments": False,
-        "HasValidationErrors": False,
-    }
-    return {k: v for k, v in body.items() if v is not None}
+    return xero.Contact(
+        contact_id=contact.contact_id,
+        contact_status=xero.ContactStatus(contact.status),
+        name=contact.name,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        email_address=contact.email_address,
+        account_number=contact.account_number,
+        contact_number=contact.contact_number,
+        tax_number=contact.tax_number,
+        default_currency=contact.default_currency,
+        addresses=[xero.Address.from_xero(address) for address in contact.addresses],
+        phones=[xero.Phone.from_xero(phone) for phone in contact.phones],
+        updated_date_utc=contact.updated,
+        contact_groups=[],
+        is_supplier=contact.is_supplier or "ACCPAY" in types,
+        is_customer=contact.is_customer or "ACCREC" in types,
+        balances=_balances(org, contact, context.now.date()),
+        contact_persons=[],
+        has_attachments=False,
+        has_validation_errors=False,
+    ).to_xero()
 
 
 def _name_taken(org: Organisation, name: str, except_id: str | None) -> bool:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import copy
 from typing import Annotated
 
+from dxc_shared.xero import documents as xero
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ..errors import ValidationFailure, not_found
-from ..formats import ms_date, new_id, parse_date, parse_guid, to_decimal
+from ..formats import new_id, parse_date, parse_guid, to_decimal
 from ..models import Allocation, CreditNote, Organisation
 from .common import (
     ApiContext,
@@ -23,7 +24,7 @@ from .common import (
     scoped,
     unitdp_of,
 )
-from .documents import CREATABLE, apply_fields, check_status_change, document_json
+from .documents import CREATABLE, apply_fields, check_status_change, document_fields
 from .invoices import find_invoice
 from .settlement import check_allocation, remaining_credit, settle
 
@@ -40,35 +41,36 @@ def find_credit_note(org: Organisation, key: str) -> CreditNote | None:
     return next((c for c in org.credit_notes.values() if c.number == key), None)
 
 
-def allocation_json(context: ApiContext, allocation: Allocation) -> Json:
+def allocation_document(context: ApiContext, allocation: Allocation) -> xero.Allocation:
     org = context.org
     invoice = org.invoices[allocation.invoice_id]
     credit_note = org.credit_notes[allocation.credit_note_id]
-    return {
-        "AllocationID": allocation.allocation_id,
-        "Amount": number(allocation.amount),
-        "Date": ms_date(allocation.date),
-        "Invoice": {"InvoiceID": invoice.invoice_id, "InvoiceNumber": invoice.number or ""},
-        "CreditNote": {
-            "CreditNoteID": credit_note.credit_note_id,
-            "CreditNoteNumber": credit_note.number or "",
-        },
-        "IsDeleted": False,
-    }
+    return xero.Allocation(
+        allocation_id=allocation.allocation_id,
+        amount=number(allocation.amount),
+        date=allocation.date,
+        invoice=xero.Invoice(invoice_id=invoice.invoice_id, invoice_number=invoice.number or ""),
+        credit_note=xero.CreditNote(
+            credit_note_id=credit_note.credit_note_id,
+            credit_note_number=credit_note.number or "",
+        ),
+        is_deleted=False,
+    )
 
 
 def credit_note_json(context: ApiContext, credit_note: CreditNote, unitdp: int = 2) -> Json:
     org = context.org
-    return {
-        "CreditNoteID": credit_note.credit_note_id,
-        "CreditNoteNumber": credit_note.number or "",
-        **document_json(context, credit_note, unitdp),
-        "RemainingCredit": number(remaining_credit(org, credit_note)),
-        "Allocations": [
-            allocation_json(context, org.allocations[a]) for a in credit_note.allocation_ids
+    return xero.CreditNote(
+        type=xero.CreditNoteType(credit_note.type),
+        credit_note_id=credit_note.credit_note_id,
+        credit_note_number=credit_note.number or "",
+        **document_fields(context, credit_note, unitdp),
+        remaining_credit=number(remaining_credit(org, credit_note)),
+        allocations=[
+            allocation_document(context, org.allocations[a]) for a in credit_note.allocation_ids
         ],
-        "Payments": [],
-    }
+        payments=[],
+    ).to_xero()
 
 
 def _next_number(org: Organisation) -> str:
@@ -207,5 +209,5 @@ async def allocate_credit_note(key: str, request: Request, context: Write) -> Re
         "Allocations",
         await read_elements(request, "Allocations"),
         lambda raw: allocate(context, credit_note, raw),
-        lambda allocation: allocation_json(context, allocation),
+        lambda allocation: allocation_document(context, allocation).to_xero(),
     )

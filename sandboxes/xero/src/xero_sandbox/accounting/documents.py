@@ -6,15 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from dxc_shared.xero import documents as xero
+
 from ..errors import ValidationFailure
-from ..formats import (
-    date_string,
-    ms_date,
-    new_id,
-    parse_date,
-    parse_guid,
-    to_decimal,
-)
+from ..formats import date_string, new_id, parse_date, parse_guid, to_decimal
 from ..models import Contact, Document, Item, LineItem, Organisation
 from ..tax import line_amount, line_tax, totals
 from .common import ApiContext, Json, number
@@ -34,19 +29,18 @@ HAS_ALLOCATIONS = (
 )
 
 
-def contact_summary(contact: Contact) -> Json:
-    body = {
-        "ContactID": contact.contact_id,
-        "ContactStatus": contact.status,
-        "Name": contact.name,
-        "FirstName": contact.first_name,
-        "LastName": contact.last_name,
-        "EmailAddress": contact.email_address,
-        "ContactNumber": contact.contact_number,
-        "AccountNumber": contact.account_number,
-        "HasValidationErrors": False,
-    }
-    return {k: v for k, v in body.items() if v is not None}
+def contact_summary(contact: Contact) -> xero.Contact:
+    return xero.Contact(
+        contact_id=contact.contact_id,
+        contact_status=xero.ContactStatus(contact.status),
+        name=contact.name,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        email_address=contact.email_address,
+        contact_number=contact.contact_number,
+        account_number=contact.account_number,
+        has_validation_errors=False,
+    )
 
 
 def resolve_contact(context: ApiContext, raw: Any, errors: list[str]) -> Contact | None:
@@ -238,7 +232,7 @@ def apply_fields(
     if creating or {"LineItems", "LineAmountTypes", "Status"} & raw.keys():
         raw_lines = raw.get("LineItems")
         if raw_lines is None:
-            raw_lines = [_line_json(line, unitdp) for line in document.line_items]
+            raw_lines = [line_document(line, unitdp).to_xero() for line in document.line_items]
         if not isinstance(raw_lines, list):
             errors.append("LineItems must be a list")
             raw_lines = []
@@ -273,49 +267,46 @@ def check_status_change(document: Document, new_status: str, label: str, changes
         raise ValidationFailure(f"{label} not of valid status for modification")
 
 
-def _line_json(line: LineItem, unitdp: int) -> Json:
-    body: Json = {
-        "LineItemID": line.line_item_id,
-        "Description": line.description,
-        "Quantity": number(line.quantity, 4),
-        "UnitAmount": number(line.unit_amount, unitdp),
-        "ItemCode": line.item_code,
-        "AccountCode": line.account_code,
-        "TaxType": line.tax_type,
-        "TaxAmount": number(line.tax_amount),
-        "LineAmount": number(line.line_amount),
-        "DiscountRate": number(line.discount_rate),
-        "Tracking": line.tracking,
-    }
-    return {k: v for k, v in body.items() if v is not None}
+def line_document(line: LineItem, unitdp: int) -> xero.LineItem:
+    return xero.LineItem(
+        line_item_id=line.line_item_id,
+        description=line.description,
+        quantity=number(line.quantity, 4),
+        unit_amount=number(line.unit_amount, unitdp),
+        item_code=line.item_code,
+        account_code=line.account_code,
+        tax_type=line.tax_type,
+        tax_amount=number(line.tax_amount),
+        line_amount=number(line.line_amount),
+        discount_rate=number(line.discount_rate),
+        tracking=[xero.TrackingCategory.from_xero(category) for category in line.tracking],
+    )
 
 
-def document_json(context: ApiContext, document: Document, unitdp: int) -> Json:
-    """The JSON fields invoices and credit notes share."""
+def document_fields(context: ApiContext, document: Document, unitdp: int) -> dict[str, Any]:
+    """The fields invoices and credit notes share, by their Python names in the shared
+    documents."""
     contact = context.org.contacts.get(document.contact_id)
-    body: Json = {
-        "Type": document.type,
-        "Contact": contact_summary(contact) if contact else {"ContactID": document.contact_id},
-        "Reference": document.reference,
-        "Status": document.status,
-        "LineAmountTypes": document.line_amount_types,
-        "LineItems": [_line_json(line, unitdp) for line in document.line_items],
-        "SubTotal": number(document.sub_total),
-        "TotalTax": number(document.total_tax),
-        "Total": number(document.total),
-        "UpdatedDateUTC": ms_date(document.updated),
-        "CurrencyCode": document.currency_code,
-        "CurrencyRate": 1.0,
-        "BrandingThemeID": document.branding_theme_id,
-        "HasAttachments": False,
-        "HasErrors": False,
+    return {
+        "contact": contact_summary(contact)
+        if contact
+        else xero.Contact(contact_id=document.contact_id),
+        "reference": document.reference,
+        "status": xero.InvoiceStatus(document.status),
+        "line_amount_types": xero.LineAmountTypes(document.line_amount_types),
+        "line_items": [line_document(line, unitdp) for line in document.line_items],
+        "sub_total": number(document.sub_total),
+        "total_tax": number(document.total_tax),
+        "total": number(document.total),
+        "updated_date_utc": document.updated,
+        "currency_code": document.currency_code,
+        "currency_rate": Decimal(1),
+        "branding_theme_id": document.branding_theme_id,
+        "has_attachments": False,
+        "has_errors": False,
+        "date_string": date_string(document.date) if document.date else None,
+        "date": document.date,
+        "due_date_string": date_string(document.due_date) if document.due_date else None,
+        "due_date": document.due_date,
+        "fully_paid_on_date": document.fully_paid_on,
     }
-    if document.date is not None:
-        body["DateString"] = date_string(document.date)
-        body["Date"] = ms_date(document.date)
-    if document.due_date is not None:
-        body["DueDateString"] = date_string(document.due_date)
-        body["DueDate"] = ms_date(document.due_date)
-    if document.fully_paid_on is not None:
-        body["FullyPaidOnDate"] = ms_date(document.fully_paid_on)
-    return {k: v for k, v in body.items() if v is not None}

@@ -4,13 +4,15 @@ status rules, and the online invoice link."""
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 from typing import Annotated, Any
 
+from dxc_shared.xero import documents as xero
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from ..errors import ValidationFailure, not_found, validation_exception
-from ..formats import ms_date, new_id, parse_guid
+from ..formats import new_id, parse_guid
 from ..models import Invoice, Organisation
 from .common import (
     ApiContext,
@@ -24,7 +26,7 @@ from .common import (
     scoped,
     unitdp_of,
 )
-from .documents import CREATABLE, apply_fields, check_status_change, document_json
+from .documents import CREATABLE, apply_fields, check_status_change, document_fields
 
 router = APIRouter(tags=["invoices"])
 INVOICE_TYPES = {"ACCREC", "ACCPAY"}
@@ -55,42 +57,42 @@ def invoice_json(context: ApiContext, invoice: Invoice, unitdp: int = 2) -> Json
     org = context.org
     payments = [org.payments[p] for p in invoice.payment_ids]
     allocations = [org.allocations[a] for a in invoice.allocation_ids]
-    body: Json = {
-        "InvoiceID": invoice.invoice_id,
-        "InvoiceNumber": invoice.number or "",
-        **document_json(context, invoice, unitdp),
-        "AmountDue": number(invoice.amount_due),
-        "AmountPaid": number(invoice.amount_paid),
-        "AmountCredited": number(invoice.amount_credited),
-        "SentToContact": invoice.sent_to_contact,
-        "IsDiscounted": any(line.discount_rate for line in invoice.line_items),
-        "Payments": [
-            {
-                "PaymentID": p.payment_id,
-                "Date": ms_date(p.date),
-                "Amount": number(p.amount),
-                "Reference": p.reference,
-                "CurrencyRate": 1.0,
-                "HasAccount": True,
-                "HasValidationErrors": False,
-            }
+    return xero.Invoice(
+        type=xero.InvoiceType(invoice.type),
+        invoice_id=invoice.invoice_id,
+        invoice_number=invoice.number or "",
+        **document_fields(context, invoice, unitdp),
+        amount_due=number(invoice.amount_due),
+        amount_paid=number(invoice.amount_paid),
+        amount_credited=number(invoice.amount_credited),
+        sent_to_contact=invoice.sent_to_contact,
+        is_discounted=any(line.discount_rate for line in invoice.line_items),
+        payments=[
+            xero.Payment(
+                payment_id=p.payment_id,
+                date=p.date,
+                amount=number(p.amount),
+                reference=p.reference,
+                currency_rate=Decimal(1),
+                has_account=True,
+                has_validation_errors=False,
+            )
             for p in payments
             if p.status == "AUTHORISED"
         ],
-        "CreditNotes": [
-            {
-                "CreditNoteID": a.credit_note_id,
-                "CreditNoteNumber": org.credit_notes[a.credit_note_id].number,
-                "AppliedAmount": number(a.amount),
-                "Date": ms_date(a.date),
-                "Total": number(org.credit_notes[a.credit_note_id].total),
-            }
+        credit_notes=[
+            xero.CreditNote(
+                credit_note_id=a.credit_note_id,
+                credit_note_number=org.credit_notes[a.credit_note_id].number,
+                applied_amount=number(a.amount),
+                date=a.date,
+                total=number(org.credit_notes[a.credit_note_id].total),
+            )
             for a in allocations
         ],
-        "Prepayments": [],
-        "Overpayments": [],
-    }
-    return body
+        prepayments=[],
+        overpayments=[],
+    ).to_xero()
 
 
 def save_invoice(context: ApiContext, raw: Json, *, allow_update: bool) -> Invoice:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import copy
 from typing import Annotated, Any
 
+from dxc_shared.xero import documents as xero
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ..errors import ValidationFailure, not_found
-from ..formats import ms_date, new_id, parse_guid, to_decimal
+from ..formats import new_id, parse_guid, to_decimal
 from ..models import Item, ItemDetails, Organisation
 from .common import (
     ApiContext,
@@ -28,30 +29,28 @@ Read = Annotated[ApiContext, Depends(scoped("settings", write=False))]
 Write = Annotated[ApiContext, Depends(scoped("settings", write=True))]
 
 
-def _details_json(details: ItemDetails, unitdp: int) -> Json:
-    body = {
-        "UnitPrice": number(details.unit_price, unitdp),
-        "AccountCode": details.account_code,
-        "TaxType": details.tax_type,
-    }
-    return {k: v for k, v in body.items() if v is not None}
+def _details_document(details: ItemDetails, unitdp: int) -> xero.ItemDetails:
+    return xero.ItemDetails(
+        unit_price=number(details.unit_price, unitdp),
+        account_code=details.account_code,
+        tax_type=details.tax_type,
+    )
 
 
 def item_json(item: Item, unitdp: int = 2) -> Json:
-    body: Json = {
-        "ItemID": item.item_id,
-        "Code": item.code,
-        "Name": item.name,
-        "Description": item.description,
-        "PurchaseDescription": item.purchase_description,
-        "IsSold": item.is_sold,
-        "IsPurchased": item.is_purchased,
-        "IsTrackedAsInventory": False,
-        "SalesDetails": _details_json(item.sales, unitdp),
-        "PurchaseDetails": _details_json(item.purchase, unitdp),
-        "UpdatedDateUTC": ms_date(item.updated),
-    }
-    return {k: v for k, v in body.items() if v is not None}
+    return xero.Item(
+        item_id=item.item_id,
+        code=item.code,
+        name=item.name,
+        description=item.description,
+        purchase_description=item.purchase_description,
+        is_sold=item.is_sold,
+        is_purchased=item.is_purchased,
+        is_tracked_as_inventory=False,
+        sales_details=_details_document(item.sales, unitdp),
+        purchase_details=_details_document(item.purchase, unitdp),
+        updated_date_utc=item.updated,
+    ).to_xero()
 
 
 def _details(org: Organisation, raw: Any, sales: bool, errors: list[str]) -> ItemDetails:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
+from dxc_shared.xero import documents as xero
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ..errors import ValidationFailure, not_found
-from ..formats import ms_date, new_id, parse_date, parse_guid, to_decimal
+from ..formats import new_id, parse_date, parse_guid, to_decimal
 from ..models import Account, Organisation, Payment
 from .common import ApiContext, Json, list_response, number, one, read_elements, run_batch, scoped
 from .invoices import find_invoice
@@ -24,36 +26,38 @@ def payment_json(context: ApiContext, payment: Payment) -> Json:
     invoice = org.invoices[payment.invoice_id]
     account = org.accounts.get(payment.account_id)
     contact = org.contacts.get(invoice.contact_id)
-    return {
-        "PaymentID": payment.payment_id,
-        "Date": ms_date(payment.date),
-        "Amount": number(payment.amount),
-        "BankAmount": number(payment.amount),
-        "CurrencyRate": 1.0,
-        "Reference": payment.reference or "",
-        "IsReconciled": False,
-        "Status": payment.status,
-        "PaymentType": payment.payment_type,
-        "UpdatedDateUTC": ms_date(payment.updated),
-        "HasAccount": True,
-        "HasValidationErrors": False,
-        "Account": {
-            "AccountID": payment.account_id,
-            "Code": account.code if account else None,
-            "Name": account.name if account else None,
-        },
-        "Invoice": {
-            "Type": invoice.type,
-            "InvoiceID": invoice.invoice_id,
-            "InvoiceNumber": invoice.number or "",
-            "Status": invoice.status,
-            "AmountDue": number(invoice.amount_due),
-            "AmountPaid": number(invoice.amount_paid),
-            "Total": number(invoice.total),
-            "CurrencyCode": invoice.currency_code,
-            "Contact": {"ContactID": invoice.contact_id, "Name": contact.name if contact else ""},
-        },
-    }
+    return xero.Payment(
+        payment_id=payment.payment_id,
+        date=payment.date,
+        amount=number(payment.amount),
+        bank_amount=number(payment.amount),
+        currency_rate=Decimal(1),
+        reference=payment.reference or "",
+        is_reconciled=False,
+        status=xero.PaymentStatus(payment.status),
+        payment_type=xero.PaymentType(payment.payment_type),
+        updated_date_utc=payment.updated,
+        has_account=True,
+        has_validation_errors=False,
+        account=xero.Account(
+            account_id=payment.account_id,
+            code=account.code if account else None,
+            name=account.name if account else None,
+        ),
+        invoice=xero.Invoice(
+            type=xero.InvoiceType(invoice.type),
+            invoice_id=invoice.invoice_id,
+            invoice_number=invoice.number or "",
+            status=xero.InvoiceStatus(invoice.status),
+            amount_due=number(invoice.amount_due),
+            amount_paid=number(invoice.amount_paid),
+            total=number(invoice.total),
+            currency_code=invoice.currency_code,
+            contact=xero.Contact(
+                contact_id=invoice.contact_id, name=contact.name if contact else ""
+            ),
+        ),
+    ).to_xero()
 
 
 def _account(org: Organisation, raw: object) -> Account:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from dxc_shared.xero import documents as xero
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from ..errors import not_found
-from ..formats import ms_date, parse_guid
+from ..formats import parse_guid
 from ..models import Account, TaxRate
 from .common import ApiContext, Json, list_response, number, one, scoped
 
@@ -28,85 +29,84 @@ _CURRENCY_NAMES = {
 
 
 def tax_rate_json(rate: TaxRate) -> Json:
-    return {
-        "Name": rate.name,
-        "TaxType": rate.tax_type,
-        "ReportTaxType": rate.report_tax_type,
-        "CanApplyToAssets": True,
-        "CanApplyToEquity": True,
-        "CanApplyToExpenses": rate.can_apply_to_expenses,
-        "CanApplyToLiabilities": True,
-        "CanApplyToRevenue": rate.can_apply_to_revenue,
-        "DisplayTaxRate": number(rate.rate, 4),
-        "EffectiveRate": number(rate.rate, 4),
-        "Status": rate.status,
-        "TaxComponents": [
-            {
-                "Name": "GST",
-                "Rate": number(rate.rate, 4),
-                "IsCompound": False,
-                "IsNonRecoverable": False,
-            }
+    return xero.TaxRate(
+        name=rate.name,
+        tax_type=rate.tax_type,
+        report_tax_type=rate.report_tax_type,
+        can_apply_to_assets=True,
+        can_apply_to_equity=True,
+        can_apply_to_expenses=rate.can_apply_to_expenses,
+        can_apply_to_liabilities=True,
+        can_apply_to_revenue=rate.can_apply_to_revenue,
+        display_tax_rate=number(rate.rate, 4),
+        effective_rate=number(rate.rate, 4),
+        status=xero.TaxRateStatus(rate.status),
+        tax_components=[
+            xero.TaxComponent(
+                name="GST", rate=number(rate.rate, 4), is_compound=False, is_non_recoverable=False
+            )
         ],
-    }
+    ).to_xero()
 
 
 def account_json(account: Account) -> Json:
-    body: Json = {
-        "AccountID": account.account_id,
-        "Code": account.code,
-        "Name": account.name,
-        "Status": account.status,
-        "Type": account.type,
-        "TaxType": account.tax_type,
-        "Class": account.account_class,
-        "EnablePaymentsToAccount": account.enable_payments,
-        "ShowInExpenseClaims": False,
-        "BankAccountNumber": account.bank_account_number,
-        "BankAccountType": "BANK" if account.type == "BANK" else None,
-        "CurrencyCode": account.currency_code,
-        "ReportingCode": account.account_class[:3],
-        "HasAttachments": False,
-        "UpdatedDateUTC": ms_date(account.updated),
-        "AddToWatchlist": False,
-    }
-    return {k: v for k, v in body.items() if v is not None}
+    return xero.Account(
+        account_id=account.account_id,
+        code=account.code,
+        name=account.name,
+        status=xero.AccountStatus(account.status),
+        type=xero.AccountType(account.type),
+        tax_type=account.tax_type,
+        account_class=xero.AccountClass(account.account_class),
+        enable_payments_to_account=account.enable_payments,
+        show_in_expense_claims=False,
+        bank_account_number=account.bank_account_number,
+        bank_account_type="BANK" if account.type == "BANK" else None,
+        currency_code=account.currency_code,
+        reporting_code=account.account_class[:3],
+        has_attachments=False,
+        updated_date_utc=account.updated,
+        add_to_watchlist=False,
+    ).to_xero()
 
 
 @router.get("/Organisation")
 async def organisation(context: Read) -> Response:
     org = context.org
-    body = {
-        "OrganisationID": org.tenant_id,
-        "APIKey": "",
-        "Name": org.name,
-        "LegalName": org.name,
-        "PaysTax": True,
-        "Version": org.country_code,
-        "OrganisationType": "COMPANY",
-        "BaseCurrency": org.base_currency,
-        "CountryCode": org.country_code,
-        "IsDemoCompany": False,
-        "OrganisationStatus": "ACTIVE",
-        "FinancialYearEndDay": 31,
-        "FinancialYearEndMonth": 3,
-        "SalesTaxBasis": "INVOICE",
-        "SalesTaxPeriod": "TWOMONTHS",
-        "DefaultSalesTax": "Tax Exclusive",
-        "DefaultPurchasesTax": "Tax Exclusive",
-        "CreatedDateUTC": ms_date(org.created),
-        "OrganisationEntityType": "COMPANY",
-        "Timezone": "NEWZEALANDSTANDARDTIME",
-        "ShortCode": org.short_code,
-        "Class": "STANDARD",
-        "Edition": "BUSINESS",
-    }
+    body = xero.Organisation(
+        organisation_id=org.tenant_id,
+        api_key="",
+        name=org.name,
+        legal_name=org.name,
+        pays_tax=True,
+        version=org.country_code,
+        organisation_type="COMPANY",
+        base_currency=org.base_currency,
+        country_code=org.country_code,
+        is_demo_company=False,
+        organisation_status="ACTIVE",
+        financial_year_end_day=31,
+        financial_year_end_month=3,
+        sales_tax_basis="INVOICE",
+        sales_tax_period="TWOMONTHS",
+        default_sales_tax="Tax Exclusive",
+        default_purchases_tax="Tax Exclusive",
+        created_date_utc=org.created,
+        organisation_entity_type="COMPANY",
+        timezone="NEWZEALANDSTANDARDTIME",
+        short_code=org.short_code,
+        organisation_class="STANDARD",
+        edition="BUSINESS",
+    ).to_xero()
     return one(context, "Organisations", body)
 
 
 @router.get("/Currencies")
 async def currencies(context: Read) -> Response:
-    rows = ({"Code": c, "Description": _CURRENCY_NAMES.get(c, c)} for c in context.org.currencies)
+    rows = (
+        xero.Currency(code=c, description=_CURRENCY_NAMES.get(c, c)).to_xero()
+        for c in context.org.currencies
+    )
     return list_response(context, "Currencies", rows, paged=False)
 
 
@@ -133,13 +133,13 @@ async def account(account_id: str, context: Read) -> Response:
 @router.get("/BrandingThemes")
 async def branding_themes(context: Read) -> Response:
     rows = (
-        {
-            "BrandingThemeID": t.branding_theme_id,
-            "Name": t.name,
-            "SortOrder": t.sort_order,
-            "Type": "INVOICE",
-            "CreatedDateUTC": ms_date(t.created),
-        }
+        xero.BrandingTheme(
+            branding_theme_id=t.branding_theme_id,
+            name=t.name,
+            sort_order=t.sort_order,
+            type="INVOICE",
+            created_date_utc=t.created,
+        ).to_xero()
         for t in context.org.branding_themes.values()
     )
     return list_response(context, "BrandingThemes", rows, paged=False)

@@ -8,6 +8,7 @@ from dxc_shared.dynamics import installer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.connections import service as connections
+from portal_api.connections.models import Connection
 from portal_api.connections.service import ConnectionState
 from portal_api.context import PortalContext
 from portal_api.kit.errors import Conflict, PortalError
@@ -81,11 +82,18 @@ async def refresh(
 async def checklist(
     session: AsyncSession, context: PortalContext, state: ConnectionState
 ) -> ChecklistOut:
-    c = state.connection
     read = await _settings(session, context, state)
-    missing = c.missing_privileges or []
-    trial_end = state.trial_ends_at.strftime("%d %B %Y")
     steps = [
+        *_xero_steps(state.connection),
+        *_dynamics_steps(state.connection),
+        *_setup_steps(state.connection, read),
+        _subscription_step(state),
+    ]
+    return ChecklistOut(complete=all(step.done for step in steps), steps=steps)
+
+
+def _xero_steps(c: Connection) -> list[ChecklistStep]:
+    return [
         ChecklistStep(
             key="xero_connected",
             title="Connect to Xero",
@@ -106,6 +114,11 @@ async def checklist(
             if c.xero_tenant_id
             else "Pick the Xero organisation to send invoices to.",
         ),
+    ]
+
+
+def _dynamics_steps(c: Connection) -> list[ChecklistStep]:
+    return [
         ChecklistStep(
             key="dynamics_connected",
             title="Connect to Dynamics 365",
@@ -125,6 +138,24 @@ async def checklist(
             if c.dynamics_org_url
             else "Pick the Dynamics 365 organisation whose invoices should go to Xero.",
         ),
+    ]
+
+
+def _permissions_tip(c: Connection, missing: list[str]) -> str:
+    if missing:
+        return (
+            "Ask your Dynamics 365 administrator for a security role that lets you "
+            + "; ".join(missing)
+            + ", then choose Refresh."
+        )
+    if c.tables_installed:
+        return "The signed-in Dynamics 365 user may do everything the connector needs."
+    return "Install the connector first; its permissions are checked then."
+
+
+def _setup_steps(c: Connection, read: SettingsRead) -> list[ChecklistStep]:
+    missing = c.missing_privileges or []
+    return [
         ChecklistStep(
             key="tables_installed",
             title="Install the connector in Dynamics 365",
@@ -137,15 +168,7 @@ async def checklist(
             key="permissions",
             title="Dynamics 365 permissions",
             done=c.tables_installed and not missing,
-            tip=(
-                "The signed-in Dynamics 365 user may do everything the connector needs."
-                if c.tables_installed and not missing
-                else "Ask your Dynamics 365 administrator for a security role that lets you "
-                + "; ".join(missing)
-                + ", then choose Refresh."
-                if missing
-                else "Install the connector first; its permissions are checked then."
-            ),
+            tip=_permissions_tip(c, missing),
         ),
         ChecklistStep(
             key="settings_reviewed",
@@ -158,15 +181,18 @@ async def checklist(
             "connector (invoice numbers, contacts, products, default status and accounts), "
             "save them, then choose Refresh.",
         ),
-        ChecklistStep(
-            key="subscription_active",
-            title="Subscription",
-            done=state.plan_active,
-            tip=f"Subscribed to the {state.subscription.plan} plan."
-            if state.subscription_active and state.subscription is not None
-            else f"Your free trial runs until {trial_end}; subscribe before then to keep syncing."
-            if state.trial_active
-            else "Your free trial has ended. Subscribe to a plan to start syncing again.",
-        ),
     ]
-    return ChecklistOut(complete=all(step.done for step in steps), steps=steps)
+
+
+def _subscription_step(state: ConnectionState) -> ChecklistStep:
+    trial_end = state.trial_ends_at.strftime("%d %B %Y")
+    return ChecklistStep(
+        key="subscription_active",
+        title="Subscription",
+        done=state.plan_active,
+        tip=f"Subscribed to the {state.subscription.plan} plan."
+        if state.subscription_active and state.subscription is not None
+        else f"Your free trial runs until {trial_end}; subscribe before then to keep syncing."
+        if state.trial_active
+        else "Your free trial has ended. Subscribe to a plan to start syncing again.",
+    )
