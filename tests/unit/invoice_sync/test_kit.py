@@ -6,11 +6,22 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from dxc_shared.dynamics.schema import SYNC_HISTORY, SyncOutcome
-from invoice_sync.invoices.dynamics import contact_of, invoice_of, mapped_columns
+from dxc_shared.dynamics.schema import SYNC_HISTORY, ExportStatus, SyncOutcome
+from invoice_sync.connector.records import Connector
+from invoice_sync.invoices.dynamics import (
+    contact_of,
+    exported_change_set,
+    invoice_of,
+    mapped_columns,
+    write_back_change_sets,
+)
+from invoice_sync.invoices.plan_reference import LinkContact
+from invoice_sync.invoices.records import Exported, Failed
 from invoice_sync.kit.dataverse import history_row
 from invoice_sync.kit.idempotency import idempotency_key
 from invoice_sync.kit.time import ready_at, today
+
+from tests.unit.invoice_sync.records import CUSTOMER_ID, customer, invoice
 
 pytestmark = pytest.mark.unit
 
@@ -159,3 +170,62 @@ def test_a_mapping_template_reads_plain_columns_only(
     mappings: dict[str, str], columns: list[str]
 ) -> None:
     assert mapped_columns(mappings) == columns
+
+
+def _operations(
+    exported: list[Exported], failed: list[Failed], links: list[LinkContact], synced: bool
+) -> list[list[tuple[str, str]]]:
+    change_sets = write_back_change_sets(
+        Connector("conn-1", None),
+        exported,
+        failed,
+        links,
+        datetime(2026, 3, 1, tzinfo=UTC),
+        connector_synced=synced,
+    )
+    return [[(op.method, op.path) for op in change_set] for change_set in change_sets]
+
+
+EXPORTED = Exported(invoice(), "x-1", "INV-9", "DRAFT", "https://x/1", 1.5, 11.5, "Exported.")
+
+
+@pytest.mark.parametrize(
+    ("exported", "failed", "links", "synced", "expected"),
+    [
+        ([], [], [], False, []),
+        ([], [], [], True, [[("PATCH", "dxc_connectors(conn-1)")]]),
+        (
+            [EXPORTED],
+            [Failed(invoice("inv-2"), "no")],
+            [LinkContact(customer(), "c-9")],
+            False,
+            [
+                [("PATCH", "invoices(inv-1)"), ("POST", "dxc_synchistories")],
+                [("PATCH", "invoices(inv-2)"), ("POST", "dxc_synchistories")],
+                [("PATCH", f"accounts({CUSTOMER_ID})")],
+            ],
+        ),
+    ],
+    ids=["nothing", "connector only", "exported, failed, contact"],
+)
+def test_a_write_back_has_a_change_set_per_outcome(
+    exported: list[Exported],
+    failed: list[Failed],
+    links: list[LinkContact],
+    synced: bool,
+    expected: list[list[tuple[str, str]]],
+) -> None:
+    assert _operations(exported, failed, links, synced) == expected
+
+
+def test_an_exported_invoice_tells_dynamics_its_xero_columns() -> None:
+    [patch, history] = exported_change_set(
+        Connector("conn-1", None), EXPORTED, datetime(2026, 3, 1, tzinfo=UTC)
+    )
+    assert patch.headers == {"If-Match": "*"}
+    assert patch.body is not None
+    assert patch.body["dxc_exportstatus"] == ExportStatus.YES.value
+    assert patch.body["dxc_xeroinvoiceid"] == "x-1"
+    assert patch.body["dxc_amountdue"] == 11.5
+    assert history.body is not None
+    assert history.body["dxc_outcome"] == SyncOutcome.SUCCESS.value
