@@ -29,6 +29,7 @@ COPY services/payment-sync/pyproject.toml services/payment-sync/
 COPY services/token-broker/pyproject.toml services/token-broker/
 COPY sandboxes/xero/pyproject.toml sandboxes/xero/
 COPY sandboxes/dynamics/pyproject.toml sandboxes/dynamics/
+COPY sandboxes/kit/pyproject.toml sandboxes/kit/
 COPY dxc/pyproject.toml dxc/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace

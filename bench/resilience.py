@@ -130,35 +130,35 @@ async def vendor_faults(stack: Stack, chaos: Chaos, seconds: float, bursts: int)
     await stack.xero_admin(
         "POST",
         "faults",
-        json={"kind": "error", "path_pattern": "/api.xro/", "status": 503, "probability": 0.05},
+        json={"kind": "error", "path": "/api.xro/*", "status": 503, "probability": 0.05},
     )
     await stack.xero_admin(
         "POST",
         "faults",
         json={
             "kind": "latency",
-            "path_pattern": "/api.xro/",
+            "path": "/api.xro/*",
             "latency_seconds": 1.5,
             "probability": 0.05,
         },
     )
     dataverse = "/orgs/*/api/data/*"
     kinds: list[tuple[str, str, JSON]] = [
-        ("dynamics", "faults", {"kind": "error", "path": dataverse, "status": 503, "remaining": 4}),
+        ("dynamics", "faults", {"kind": "error", "path": dataverse, "status": 503, "count": 4}),
         (
             "xero",
             "faults",
-            {"kind": "throttle", "path_pattern": "/api.xro/", "count": 3, "retry_after": 2},
+            {"kind": "throttle", "path": "/api.xro/*", "count": 3, "retry_after": 2},
         ),
         (
             "dynamics",
             "faults",
-            {"kind": "throttle", "path": dataverse, "remaining": 3, "retry_after": 1},
+            {"kind": "throttle", "path": dataverse, "count": 3, "retry_after": 1},
         ),
         (
             "dynamics",
             "faults",
-            {"kind": "latency", "path": dataverse, "remaining": 6, "latency_seconds": 1.0},
+            {"kind": "latency", "path": dataverse, "count": 6, "latency_seconds": 1.0},
         ),
     ]
     for burst in range(bursts):

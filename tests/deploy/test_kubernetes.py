@@ -12,7 +12,7 @@ from dxc_shared.bus.rabbitmq import RabbitMQBroker
 from dxc_shared.db.migrate import MigrateSettings
 from dxc_shared.messages import SyncInvoicesJob, SyncPaymentsJob
 from fastapi.routing import APIRoute
-from payment_sync.webhooks import router as webhooks_router
+from payment_sync.webhooks.endpoints import router as webhooks_router
 
 from tests.deploy.catalogue import DEPLOY, SERVICES, console_scripts
 from tests.deploy.kustomize import (

@@ -44,7 +44,7 @@ async def _sign_in_at_microsoft(page: httpx.Response, dynamics: RunningDynamicsS
     action = unescape(re.search(r"<form method='post' action='([^']+)'", page.text)[1])  # type: ignore[index]
     fields = {
         unescape(name): unescape(value)
-        for name, value in re.findall(r"type='hidden' name='([^']+)' value='([^']*)'", page.text)
+        for name, value in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page.text)
     }
     async with httpx.AsyncClient(timeout=30) as outside:
         return await outside.post(

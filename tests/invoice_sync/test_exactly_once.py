@@ -50,7 +50,13 @@ async def test_a_crash_between_the_xero_create_and_the_write_back_is_redelivered
     world.dynamics.admin(
         "POST",
         "faults",
-        json={"kind": "error", "path": "*/$batch", "org": world.org, "status": 503, "remaining": 1},
+        json={
+            "kind": "error",
+            "path": "*/$batch",
+            "organisation": world.org,
+            "status": 503,
+            "count": 1,
+        },
     )
 
     run = await world.sync()  # the report comes from the redelivered attempt
@@ -72,7 +78,7 @@ async def test_a_create_that_times_out_is_retried_without_a_duplicate(
         "faults",
         json={
             "kind": "latency",
-            "path_pattern": "/Invoices$",
+            "path": "*/Invoices",
             "method": "PUT",
             "latency_seconds": 2.0,
             "count": 1,
@@ -137,7 +143,7 @@ async def test_two_workers_with_jobs_for_one_connection_at_once_create_nothing_t
     world.xero.admin(
         "POST",
         "faults",
-        json={"kind": "latency", "path_pattern": "/Invoices$", "latency_seconds": 0.5},
+        json={"kind": "latency", "path": "*/Invoices", "latency_seconds": 0.5},
     )
     deferred_before = (
         REGISTRY.get_sample_value("dxc_invoice_sync_jobs_total", {"result": "deferred"}) or 0.0

@@ -17,7 +17,7 @@ async def test_a_429_from_xero_is_waited_out_and_never_shown(world_factory: Any)
     world.xero.admin(
         "POST",
         "faults",
-        json={"kind": "throttle", "path_pattern": "/Invoices$", "retry_after": 1, "count": 2},
+        json={"kind": "throttle", "path": "*/Invoices", "retry_after": 1, "count": 2},
     )
 
     run = await world.sync()
@@ -35,9 +35,7 @@ async def test_an_outage_is_written_on_the_invoice_only_when_the_retries_run_out
     world: World = await world_factory(job_max_attempts=3)
     invoice_id = await world.new_invoice("T-503")
     await world.hand_over(invoice_id)
-    world.xero.admin(
-        "POST", "faults", json={"kind": "error", "path_pattern": "/Invoices$", "status": 503}
-    )
+    world.xero.admin("POST", "faults", json={"kind": "error", "path": "*/Invoices", "status": 503})
 
     run = await world.sync(within=60)
 

@@ -111,12 +111,12 @@ async def test_xero_faults_and_limits_never_reach_the_report(connection: Connect
     connection.xero_payment(invoice["InvoiceID"], 23)
     for fault in (
         # Xero is down for the first read: the job fails and the bus tries it again.
-        {"kind": "error", "status": 503, "path_pattern": "/Invoices$", "count": 1},
+        {"kind": "error", "status": 503, "path": "*/Invoices", "count": 1},
         # Then the minute limit: the client waits Retry-After out and carries on.
-        {"kind": "throttle", "retry_after": 1, "path_pattern": "/Organisation$", "count": 1},
+        {"kind": "throttle", "retry_after": 1, "path": "*/Organisation", "count": 1},
     ):
         added = connection.xero.admin(
-            "POST", "faults", json={**fault, "tenant_id": connection.tenant_id}
+            "POST", "faults", json={**fault, "organisation": connection.tenant_id}
         )
         assert added.status_code == 201, added.text
 
@@ -188,7 +188,8 @@ async def test_a_connection_xero_no_longer_lets_in_is_reported_not_retried(
 
     # The refused token went back to token-broker, whose refresh found the grant gone.
     assert run.error == (
-        "The Xero authorisation has expired or was revoked. Connect to Xero again in the portal."
+        "The connection to Xero needs to be authorised again: The Xero authorisation has "
+        "expired or was revoked. Connect to Xero again in the portal."
     )
     assert (run.succeeded, run.failed) == (0, 0)
 
@@ -206,7 +207,7 @@ async def test_an_invoice_another_worker_marks_paid_meanwhile_is_not_a_failure(
     connection.dynamics.admin(
         "POST",
         "faults",
-        json={"kind": "latency", "path": "*$batch", "latency_seconds": 1.0, "remaining": 1},
+        json={"kind": "latency", "path": "*$batch", "latency_seconds": 1.0, "count": 1},
     ).raise_for_status()
     poll = asyncio.create_task(connection.poll())
     await asyncio.sleep(0.5)

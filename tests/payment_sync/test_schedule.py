@@ -20,8 +20,8 @@ from dxc_shared.messages import (
     ReferenceDataRefreshRequested,
 )
 from dxc_shared.outbox import OutboxMessage
+from dxc_shared.sync import VendorFactory
 from payment_sync.service import PaymentSync
-from payment_sync.vendors import VendorFactory
 from sqlalchemy import delete, select
 
 INTERVAL = timedelta(hours=6)

@@ -14,7 +14,7 @@ import pytest
 from dxc_shared.clients.dataverse import JSON
 from dxc_shared.dynamics import schema
 from dxc_shared.messages import XeroChangesNotified
-from payment_sync.webhooks import signature_of
+from payment_sync.webhooks.service import signature_of
 
 from tests.payment_sync.conftest import WEBHOOK_KEY, Connection, PaymentSyncUnderTest, sample
 from tests.support.xero_sandbox import XeroSandbox

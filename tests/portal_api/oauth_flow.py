@@ -60,7 +60,7 @@ async def connect_dynamics(
     action = unescape(re.search(r"<form method='post' action='([^']+)'", page.text)[1])  # type: ignore[index]
     fields = {
         unescape(name): unescape(value)
-        for name, value in re.findall(r"type='hidden' name='([^']+)' value='([^']*)'", page.text)
+        for name, value in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page.text)
     }
     form = fields | {
         "username": settings.demo_user,

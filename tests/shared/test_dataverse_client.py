@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from dxc_shared.clients.dataverse import (
+    LOOKUP_CHUNK,
     BatchOperation,
     DataverseClient,
     DataverseError,
@@ -99,17 +100,17 @@ async def test_batch_change_sets_commit_or_fail_alone(client: DataverseClient) -
 async def test_throttling_is_waited_out_or_raised(
     client: DataverseClient, dynamics: RunningDynamicsSandbox, waits: list[float]
 ) -> None:
-    fault = {"kind": "throttle", "path": "*accounts*", "retry_after": 2, "remaining": 1}
+    fault = {"kind": "throttle", "path": "*accounts*", "retry_after": 2, "count": 1}
     await asyncio.to_thread(dynamics.admin, "POST", "faults", json=fault)
     assert await client.query("accounts", select=["name"], top=1)
     assert waits == [2.0]
 
-    long_fault = {"kind": "throttle", "path": "*accounts*", "retry_after": 300, "remaining": 1}
+    long_fault = {"kind": "throttle", "path": "*accounts*", "retry_after": 300, "count": 1}
     await asyncio.to_thread(dynamics.admin, "POST", "faults", json=long_fault)
     with pytest.raises(DataverseThrottled):
         await client.query("accounts", select=["name"], top=1)
 
-    outage = {"kind": "error", "path": "*accounts*", "status": 503, "remaining": 1}
+    outage = {"kind": "error", "path": "*accounts*", "status": 503, "count": 1}
     await asyncio.to_thread(dynamics.admin, "POST", "faults", json=outage)
     with pytest.raises(DataverseUnavailable):
         await client.query("accounts", select=["name"], top=1)
@@ -130,3 +131,44 @@ async def test_changes_report_new_changed_and_deleted_rows(client: DataverseClie
     assert since.deleted_ids == [doomed]
     quiet = await client.changes("accounts", select=["name"], delta_link=since.delta_link)
     assert (quiet.rows, quiet.deleted_ids) == ([], [])
+
+
+async def test_rows_where_in_reads_many_values_in_chunks(client: DataverseClient) -> None:
+    names = [f"Bulk {number:03d} Ltd" for number in range(LOOKUP_CHUNK + 5)]
+    created = await client.batch(
+        [[BatchOperation("POST", "accounts", {"name": name})] for name in names]
+    )
+    assert all(result.ok for [result] in created)
+    calls = client.calls
+
+    by_name = await client.rows_where_in(
+        "accounts", "name", [*names, "", names[0], "No such Ltd"], select=["name"]
+    )
+
+    assert sorted(row["name"] for row in by_name) == names
+    assert client.calls - calls == 2, "55 distinct values are asked in two queries of <= 50"
+    ids = [str(row["accountid"]) for row in by_name[:3]]
+    by_id = await client.rows_where_in(
+        "accounts", "accountid", [i.upper() for i in ids], select=["name"], guid=True
+    )
+    assert sorted(str(row["accountid"]) for row in by_id) == sorted(ids)
+
+
+async def test_patch_with_the_etag_read_writes_only_an_unchanged_row(
+    client: DataverseClient,
+) -> None:
+    account_id = await client.create("accounts", {"name": "ETag Ltd"})
+    [read] = await client.query("accounts", select=["name"], filter=f"accountid eq {account_id}")
+    etag = str(read["@odata.etag"])
+    await client.update("accounts", account_id, {"name": "ETag Ltd (renamed)"}, if_match=etag)
+
+    [[stale]] = await client.batch(
+        [[BatchOperation.patch("accounts", account_id, {"name": "lost"}, if_match=etag)]]
+    )
+    [[deleted]] = await client.batch(
+        [[BatchOperation.patch("accounts", "00000000-0000-0000-0000-000000000003", {"name": "x"})]]
+    )
+
+    assert (stale.status, deleted.status) == (412, 404)
+    [now] = await client.query("accounts", select=["name"], filter=f"accountid eq {account_id}")
+    assert now["name"] == "ETag Ltd (renamed)"

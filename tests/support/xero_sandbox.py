@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 from fastapi import FastAPI
+from sandbox_kit.clock import ManualClock
 from xero_sandbox.app import create_app
-from xero_sandbox.clock import ManualClock
 from xero_sandbox.settings import XeroSandboxSettings
 from xero_sandbox.state import SandboxState
 

@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 from dynamics_sandbox.app import create_app
-from dynamics_sandbox.clock import ManualClock
 from dynamics_sandbox.settings import DynamicsSandboxSettings
 from dynamics_sandbox.state import SandboxState
 from fastapi import FastAPI
+from sandbox_kit.clock import ManualClock
 
 from tests.support.http_server import serve_in_thread
 

@@ -151,7 +151,7 @@ def test_html_login_and_consent_pages(sandbox: Sandbox) -> None:
         },
     )
     assert "Permissions requested" in consent.text
-    ticket = re.search(r"name='ticket' value='([^']+)'", consent.text).group(1)  # type: ignore[union-attr]
+    ticket = re.search(r'name="ticket" value="([^"]+)"', consent.text).group(1)  # type: ignore[union-attr]
     accepted = sandbox.http.post(action, data={**params, "step": "consent", "ticket": ticket})
     assert accepted.status_code == 302
     query = parse_qs(urlparse(accepted.headers["location"]).query)

@@ -96,26 +96,26 @@ def test_injected_errors_throttles_and_timeouts() -> None:
             json={
                 "kind": "error",
                 "status": 503,
-                "org": "demo",
+                "organisation": "demo",
                 "path": "*/invoices*",
-                "remaining": 1,
+                "count": 1,
             },
         )
         assert sandbox.http.get(invoices, headers=headers).status_code == 503
         assert sandbox.http.get(invoices, headers=headers).status_code == 200
         sandbox.http.post(
             faults,
-            json={"kind": "throttle", "retry_after": 7, "path": "*/invoices*", "remaining": 1},
+            json={"kind": "throttle", "retry_after": 7, "path": "*/invoices*", "count": 1},
         )
         throttled = sandbox.http.get(invoices, headers=headers)
         assert throttled.status_code == 429
         assert throttled.headers["Retry-After"] == "7"
         sandbox.http.post(
-            faults, json={"kind": "timeout", "path": "*/invoices*", "method": "GET", "remaining": 1}
+            faults, json={"kind": "timeout", "path": "*/invoices*", "method": "GET", "count": 1}
         )
         assert sandbox.http.get(invoices, headers=headers).status_code == 504
         sandbox.http.post(
-            faults, json={"kind": "error", "status": 500, "org": "other", "path": "*"}
+            faults, json={"kind": "error", "status": 500, "organisation": "other", "path": "*"}
         )
         assert sandbox.http.get(invoices, headers=headers).status_code == 200
         assert len(sandbox.http.get(faults).json()) == 1
@@ -127,7 +127,7 @@ def test_revoke_grant_fault_on_token_endpoint(sandbox: Sandbox) -> None:
     refresh = sandbox.tokens()["refresh_token"]
     sandbox.http.post(
         f"{sandbox.base}/sandbox-admin/faults",
-        json={"kind": "revoke_grant", "path": "*/oauth2/v2.0/token", "remaining": 1},
+        json={"kind": "revoke_grant", "path": "*/oauth2/v2.0/token", "count": 1},
     )
     body = sandbox.token_request(grant_type="refresh_token", refresh_token=refresh).json()
     assert body["error_codes"] == [50173]

@@ -67,7 +67,7 @@ def test_concurrent_limit(small_limits: XeroSandbox) -> None:
     sandbox.admin(
         "POST",
         "faults",
-        json={"kind": "latency", "latency_seconds": 0.5, "path_pattern": "Organisation"},
+        json={"kind": "latency", "latency_seconds": 0.5, "path": "*Organisation*"},
     )
     with ThreadPoolExecutor(3) as pool:
         responses = list(
@@ -137,9 +137,9 @@ def test_faults(xero: Xero) -> None:
         json={
             "kind": "error",
             "status": 503,
-            "path_pattern": "/Invoices",
+            "path": "*/Invoices*",
             "count": 2,
-            "tenant_id": sandbox.tenant,
+            "organisation": sandbox.tenant,
         },
     )
     assert fault.status_code == 201
@@ -165,7 +165,7 @@ def test_faults(xero: Xero) -> None:
     sandbox.admin(
         "POST",
         "faults",
-        json={"kind": "error", "status": 502, "path_pattern": "^/connect/token$", "count": 1},
+        json={"kind": "error", "status": 502, "path": "/connect/token", "count": 1},
     )
     assert sandbox.token_request(grant_type="refresh_token", refresh_token="x").status_code == 502
 
@@ -180,6 +180,23 @@ def test_revoked_grant_fault(xero: Xero) -> None:
         grant_type="refresh_token", refresh_token=tokens["refresh_token"]
     )
     assert refreshed.json() == {"error": "invalid_grant"}
+
+
+def test_revoke_grant_fault_on_refresh(xero: Xero) -> None:
+    sandbox, headers = xero
+    tokens = sandbox.tokens()
+    sandbox.admin(
+        "POST", "faults", json={"kind": "revoke_grant", "path": "/connect/token", "count": 1}
+    ).raise_for_status()
+    # Only a refresh spends it: the fault is still there after other calls.
+    assert sandbox.http.get(sandbox.api("Contacts"), headers=headers).status_code == 200
+    assert len(sandbox.admin("GET", "faults").json()) == 1
+    refreshed = sandbox.token_request(
+        grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+    )
+    assert refreshed.json() == {"error": "invalid_grant"}
+    assert sandbox.admin("GET", "faults").json() == []
+    assert sandbox.http.get(sandbox.api("Contacts"), headers=headers).status_code == 401
 
 
 def test_call_log(xero: Xero) -> None:

@@ -10,10 +10,10 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
+from sandbox_kit.faults import Fault, fault_routes
 
 from .dataverse import base_url, sandbox_of
 from .errors import DataverseError
-from .faults import Fault, FaultKind
 from .identity import AppRegistration, User
 from .seed import bootstrap_demo, create_organization, seed_demo
 from .state import Organization, SandboxState
@@ -60,17 +60,6 @@ class LimitsIn(BaseModel):
     execution_seconds: float | None = None
     concurrent: int | None = None
     cost_seconds: float | None = None
-
-
-class FaultIn(BaseModel):
-    kind: FaultKind
-    path: str = "*"
-    org: str | None = None
-    method: str | None = None
-    status: int = 503
-    latency_seconds: float = 0.0
-    retry_after: int = 5
-    remaining: int | None = None
 
 
 class ResetIn(BaseModel):
@@ -239,18 +228,11 @@ async def set_limits(body: LimitsIn, request: Request) -> dict[str, Any]:
 
 
 @router.post("/faults", status_code=201)
-async def add_fault(body: FaultIn, request: Request) -> dict[str, Any]:
-    return sandbox_of(request).faults.add(Fault(**body.model_dump())).to_json()
+async def add_fault(body: Fault, request: Request) -> dict[str, Any]:
+    return sandbox_of(request).faults.add(body).model_dump()
 
 
-@router.get("/faults")
-async def list_faults(request: Request) -> list[dict[str, Any]]:
-    return [f.to_json() for f in sandbox_of(request).faults.rules]
-
-
-@router.delete("/faults", status_code=204)
-async def clear_faults(request: Request) -> None:
-    sandbox_of(request).faults.clear()
+router.include_router(fault_routes(lambda request: sandbox_of(request).faults))
 
 
 @router.get("/calls")

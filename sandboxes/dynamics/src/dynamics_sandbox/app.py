@@ -18,9 +18,9 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from sandbox_kit.clock import Clock, SystemClock
 
 from . import admin, dataverse, login
-from .clock import Clock, SystemClock
 from .errors import TOO_MANY_REQUESTS, UNEXPECTED
 from .seed import bootstrap_demo
 from .settings import DynamicsSandboxSettings
@@ -79,35 +79,28 @@ async def _apply_faults(
     sandbox: SandboxState, request: Request, path: str, org: str | None
 ) -> Response | None:
     """Latency delays the request; the other kinds answer instead of the sandbox."""
-    kinds = {"error", "throttle", "latency", "timeout"}
-    faults = sandbox.faults.take(request.method, path, org, kinds)
-    latency = sum(f.latency_seconds for f in faults if f.kind == "latency")
-    if org is not None:
-        # Web API latency is server execution time: spent inside the user's concurrency slot.
-        request.state.latency = latency
-    else:
-        await asyncio.sleep(latency)
-    for fault in faults:
-        if fault.kind == "timeout":
-            await asyncio.sleep(sandbox.settings.fault_timeout_seconds)
-            return Response(status_code=504)
-        if fault.kind == "throttle":
-            body = {
-                "error": {
-                    "code": TOO_MANY_REQUESTS,
-                    "message": "Number of requests exceeded the limit of 6000 over time window "
-                    "of 300 seconds.",
-                }
+    fired = sandbox.faults.take(request.method, path, org)
+    fault = fired.answer
+    if fault is None:
+        if org is not None:
+            # Web API latency is server execution time: spent inside the user's concurrency slot.
+            request.state.latency = fired.latency_seconds
+        else:
+            await asyncio.sleep(fired.latency_seconds)
+        return None
+    if fault.kind == "timeout":
+        await fault.hold(sandbox.settings.fault_timeout_seconds)
+        return Response(status_code=504)
+    if fault.kind == "throttle":
+        body = {
+            "error": {
+                "code": TOO_MANY_REQUESTS,
+                "message": "Number of requests exceeded the limit of 6000 over time window "
+                "of 300 seconds.",
             }
-            return JSONResponse(
-                body, status_code=429, headers={"Retry-After": str(fault.retry_after)}
-            )
-        if fault.kind == "error":
-            body = {
-                "error": {
-                    "code": UNEXPECTED,
-                    "message": "An unexpected error occurred (injected fault).",
-                }
-            }
-            return JSONResponse(body, status_code=fault.status)
-    return None
+        }
+        return JSONResponse(body, status_code=429, headers={"Retry-After": str(fault.retry_after)})
+    body = {
+        "error": {"code": UNEXPECTED, "message": "An unexpected error occurred (injected fault)."}
+    }
+    return JSONResponse(body, status_code=fault.status)

@@ -9,15 +9,18 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .api_messages import ApiRequest, ApiResponse, error_response
 from .errors import DataverseError, bad_request
+from .webapi import WebApi
 
-if TYPE_CHECKING:
-    from .webapi import ApiRequest, ApiResponse, WebApi
+# Answers one part of the batch, as the Web API answers a request of its own.
+Handler = Callable[[ApiRequest], ApiResponse]
 
 _BOUNDARY = re.compile(r'boundary="?([^";,\s]+)"?', re.IGNORECASE)
 _API_PATH = re.compile(r"^.*?/api/data/v9\.\d/")
@@ -93,9 +96,7 @@ def _parse_part(raw: bytes) -> _Part | _ChangeSet:
     return _Part(headers, words[0].upper(), words[1], request_headers, body.rstrip(b"\r\n"))
 
 
-def execute(api: WebApi, request: ApiRequest) -> ApiResponse:
-    from .webapi import ApiResponse
-
+def execute(api: WebApi, request: ApiRequest, handle: Handler) -> ApiResponse:
     if request.method != "POST":
         raise DataverseError(405, "0x80060888", "$batch accepts POST only.")
     boundary = _BOUNDARY.search(request.headers.get("content-type", ""))
@@ -115,9 +116,9 @@ def execute(api: WebApi, request: ApiRequest) -> ApiResponse:
     chunks: list[str] = []
     for item in items:
         if isinstance(item, _ChangeSet):
-            rendered, failed = _run_changeset(api, item, references)
+            rendered, failed = _run_changeset(api, handle, item, references)
         else:
-            response = _run(api, item, references)
+            response = _run(handle, item, references)
             rendered, failed = _render(response, item.content_id), response.status >= 400
         chunks.append(f"--{out_boundary}\r\n{rendered}")
         if failed and not continue_on_error:
@@ -134,7 +135,7 @@ def execute(api: WebApi, request: ApiRequest) -> ApiResponse:
 
 
 def _run_changeset(
-    api: WebApi, changeset: _ChangeSet, references: dict[str, str]
+    api: WebApi, handle: Handler, changeset: _ChangeSet, references: dict[str, str]
 ) -> tuple[str, bool]:
     boundary = f"changesetresponse_{uuid.uuid4()}"
     rendered: list[str] = []
@@ -143,23 +144,19 @@ def _run_changeset(
             for part in changeset.parts:
                 if part.method == "GET":
                     raise bad_request("GET requests are not allowed inside a change set.")
-                response = _run(api, part, references)
+                response = _run(handle, part, references)
                 if response.status >= 400:
                     raise _ChangeSetFailed(response, part.content_id)
                 rendered.append(f"--{boundary}\r\n{_render(response, part.content_id)}")
     except _ChangeSetFailed as failure:
         return _render(failure.response, failure.content_id), True
     except DataverseError as error:
-        from .webapi import error_response
-
         return _render(error_response(error), None), True
     body = "".join(rendered) + f"--{boundary}--\r\n"
     return f"Content-Type: multipart/mixed; boundary={boundary}\r\n\r\n{body}", False
 
 
-def _run(api: WebApi, part: _Part, references: dict[str, str]) -> ApiResponse:
-    from .webapi import ApiRequest, error_response
-
+def _run(handle: Handler, part: _Part, references: dict[str, str]) -> ApiResponse:
     try:
         url = _resolve_reference(part.url, references)
         split = urlsplit(url)
@@ -175,7 +172,7 @@ def _run(api: WebApi, part: _Part, references: dict[str, str]) -> ApiResponse:
         headers=part.request_headers,
         body=body,
     )
-    response = api.handle(inner)
+    response = handle(inner)
     entity_id = response.headers.get("OData-EntityId")
     if part.content_id and entity_id:
         references[part.content_id] = entity_id

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING
 
+from .api_messages import ApiRequest, ApiResponse
 from .errors import CHANGE_TRACKING, bad_request
 from .metadata import Entity
 from .odata.options import QueryOptions, split_top_level
 from .paging import decode_skiptoken, link
 from .query import validate
-
-if TYPE_CHECKING:
-    from .webapi import ApiRequest, ApiResponse, WebApi
+from .webapi import WebApi
 
 _TOKEN = re.compile(r"^(\d+)!.*$")
 _UNSUPPORTED = ("$filter", "$orderby", "$expand", "$top")

@@ -9,10 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from . import dispatch
+from .api_messages import ApiRequest, ApiResponse
 from .errors import DataverseError
 from .identity import DISCOVERY, Principal
 from .state import API_VERSION, Organization, SandboxState
-from .webapi import ApiRequest, ApiResponse, WebApi
+from .webapi import WebApi
 
 router = APIRouter()
 SUPPORTED_VERSIONS = frozenset({"v9.0", "v9.1", "v9.2"})
@@ -100,7 +102,7 @@ async def web_api(org_name: str, version: str, path: str, request: Request) -> R
             body=await request.body(),
         )
         api = WebApi(org, principal, org.api_url(base_url(request)), sandbox.settings)
-        response = api.handle(api_request)
+        response = dispatch.handle(api, api_request)
     finally:
         sandbox.limits.release(org.unique_name, key)
     return _render(response, sandbox.limits.remaining(org.unique_name, key))

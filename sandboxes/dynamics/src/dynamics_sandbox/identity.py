@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 import jwt
+from sandbox_kit.clock import Clock
 
-from .clock import Clock
 from .settings import DynamicsSandboxSettings
 
 DISCOVERY = "discovery"

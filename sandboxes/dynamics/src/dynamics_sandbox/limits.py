@@ -6,7 +6,8 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from .clock import Clock
+from sandbox_kit.clock import Clock
+
 from .errors import CONCURRENCY, EXECUTION_TIME, TOO_MANY_REQUESTS, DataverseError
 from .settings import DynamicsSandboxSettings
 

@@ -3,14 +3,13 @@ OpenID configuration document."""
 
 from __future__ import annotations
 
-import base64
 import html
 from typing import Any
-from urllib.parse import urlencode
 
 import jwt
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sandbox_kit.login import client_credentials, hidden_inputs, html_page, redirect_back
 
 from .dataverse import base_url
 from .identity import AppRegistration, OAuthError, User
@@ -51,33 +50,23 @@ async def openid_configuration(tenant: str, request: Request) -> dict[str, Any]:
 # --- authorize --------------------------------------------------------------------------------
 
 
+_STYLE = (
+    "body{font-family:Segoe UI,sans-serif;max-width:440px;margin:60px auto}"
+    "input{display:block;width:100%;margin:8px 0;padding:6px}"
+)
+
+
+def _page(title: str, content: str, status: int = 200) -> HTMLResponse:
+    body = f"<p><b>Microsoft</b> (Dynamics 365 sandbox)</p>{content}"
+    return html_page(title, body, style=_STYLE, status=status)
+
+
 def _error_page(error: OAuthError) -> HTMLResponse:
     body = (
         "<h1>Sign in</h1><p>Sorry, but we're having trouble signing you in.</p>"
         f"<p>AADSTS{error.code}: {html.escape(error.message)}</p>"
     )
-    return HTMLResponse(_page("Sign in", body), status_code=400)
-
-
-def _page(title: str, content: str) -> str:
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
-        "<style>body{font-family:Segoe UI,sans-serif;max-width:440px;margin:60px auto}"
-        "input{display:block;width:100%;margin:8px 0;padding:6px}</style></head>"
-        f"<body><p><b>Microsoft</b> (Dynamics 365 sandbox)</p>{content}</body></html>"
-    )
-
-
-def _hidden(params: dict[str, str]) -> str:
-    return "".join(
-        f"<input type='hidden' name='{k}' value='{html.escape(v, quote=True)}'>"
-        for k, v in params.items()
-    )
-
-
-def _redirect(redirect_uri: str, params: dict[str, str]) -> RedirectResponse:
-    separator = "&" if "?" in redirect_uri else "?"
-    return RedirectResponse(f"{redirect_uri}{separator}{urlencode(params)}", status_code=302)
+    return _page("Sign in", body, 400)
 
 
 def _login_form(
@@ -86,15 +75,13 @@ def _login_form(
     error = f"<p style='color:#a80000'>{html.escape(message)}</p>" if message else ""
     content = (
         f"<h2>Sign in</h2><p>to continue to {html.escape(app.display_name)}</p>{error}"
-        f"<form method='post' action='{html.escape(action)}'>{_hidden(params)}"
+        f"<form method='post' action='{html.escape(action)}'>{hidden_inputs(params)}"
         "<input name='username' type='email' placeholder='Email' required "
         f"value='{html.escape(params.get('login_hint', ''), quote=True)}'>"
         "<input name='password' type='password' placeholder='Password' required>"
         "<button name='step' value='login' type='submit'>Sign in</button></form>"
     )
-    return HTMLResponse(
-        _page("Sign in to your account", content), status_code=200 if not message else 400
-    )
+    return _page("Sign in to your account", content, 200 if not message else 400)
 
 
 def _consent_form(
@@ -106,11 +93,11 @@ def _consent_form(
         f"<p><b>{html.escape(app.display_name)}</b> "
         f"would like to:</p><ul>{scopes}</ul>"
         f"<form method='post' action='{html.escape(action)}'>"
-        f"{_hidden({**params, 'ticket': ticket})}"
+        f"{hidden_inputs({**params, 'ticket': ticket})}"
         "<button name='step' value='consent' type='submit'>Accept</button> "
         "<button name='step' value='decline' type='submit'>Cancel</button></form>"
     )
-    return HTMLResponse(_page("Permissions requested", content))
+    return _page("Permissions requested", content)
 
 
 def _finish(
@@ -124,7 +111,7 @@ def _finish(
     try:
         scope = sandbox.identity.parse_scope(params.get("scope"), root_path)
     except OAuthError as error:
-        return _redirect(params["redirect_uri"], _error_params(error, params))
+        return redirect_back(params["redirect_uri"], _error_params(error, params))
     code = sandbox.identity.issue_code(
         app,
         user,
@@ -136,7 +123,7 @@ def _finish(
     result = {"code": code, "session_state": str(user.object_id)}
     if params.get("state"):
         result["state"] = params["state"]
-    return _redirect(params["redirect_uri"], result)
+    return redirect_back(params["redirect_uri"], result)
 
 
 def _error_params(error: OAuthError, params: dict[str, str]) -> dict[str, str]:
@@ -166,7 +153,7 @@ async def authorize(tenant: str, request: Request) -> Response:
         problem = OAuthError(
             "unsupported_response_type", 900144, "The response_type must be 'code'."
         )
-        return _redirect(params["redirect_uri"], _error_params(problem, params))
+        return redirect_back(params["redirect_uri"], _error_params(problem, params))
     user = sandbox.identity.user(params.get("login_hint", ""))
     if user is not None and user.auto_approve:
         return _finish(sandbox, request, app, user, params)  # the documented pre-approved shortcut
@@ -220,23 +207,12 @@ async def authorize_submit(tenant: str, request: Request) -> Response:
         return _error_page(OAuthError("invalid_request", 90014, "The sign-in session has expired."))
     if step != "consent":
         declined = OAuthError("access_denied", 65004, "User declined to consent to access the app.")
-        return _redirect(params["redirect_uri"], _error_params(declined, params))
+        return redirect_back(params["redirect_uri"], _error_params(declined, params))
     sandbox.identity.consents.add((user.object_id, app.client_id))
     return _finish(sandbox, request, app, user, params)
 
 
 # --- token ------------------------------------------------------------------------------------
-
-
-def _client_credentials_from(
-    request: Request, form: dict[str, str]
-) -> tuple[str | None, str | None]:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("basic "):
-        decoded = base64.b64decode(header[6:]).decode("utf-8")
-        client_id, _, secret = decoded.partition(":")
-        return client_id, secret
-    return form.get("client_id"), form.get("client_secret")
 
 
 @router.post("/{tenant}/oauth2/v2.0/token")
@@ -257,7 +233,7 @@ def _grant(sandbox: SandboxState, request: Request, form: dict[str, str]) -> dic
     identity = sandbox.identity
     root_path = request.scope.get("root_path", "")
     grant_type = form.get("grant_type")
-    client_id, secret = _client_credentials_from(request, form)
+    client_id, secret = client_credentials(request, form)
     app = identity.app(client_id)
     if grant_type == "authorization_code":
         identity.authenticate_client(app, secret, required=False)
@@ -269,7 +245,7 @@ def _grant(sandbox: SandboxState, request: Request, form: dict[str, str]) -> dic
         refresh_token = form.get("refresh_token", "")
         grant = identity.refresh_grant(refresh_token)
         path = request.url.path.removeprefix(root_path)
-        if grant is not None and sandbox.faults.take("POST", path, None, {"revoke_grant"}):
+        if grant is not None and sandbox.faults.take("POST", path, None, {"revoke_grant"}).faults:
             identity.revoke_sessions(grant.user)
         scope = identity.parse_scope(form["scope"], root_path) if form.get("scope") else None
         return identity.refresh(app, refresh_token, scope)

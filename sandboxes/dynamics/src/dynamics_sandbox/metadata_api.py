@@ -4,8 +4,9 @@ can install its own tables, columns and lookups (also on standard tables) and th
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .api_messages import ApiRequest, ApiResponse
 from .errors import DataverseError, bad_request, segment_not_found
 from .metadata import (
     Attribute,
@@ -23,9 +24,7 @@ from .odata.filter import evaluate
 from .odata.options import QueryOptions, parse_options
 from .standard_tables import add_system_columns
 from .store.values import parse_guid
-
-if TYPE_CHECKING:
-    from .webapi import ApiRequest, ApiResponse, WebApi
+from .webapi import WebApi
 
 SEGMENTS = frozenset(
     {"EntityDefinitions", "RelationshipDefinitions", "PublishXml", "PublishAllXml"}
@@ -34,8 +33,6 @@ _CAST_PREFIX = "Microsoft.Dynamics.CRM."
 
 
 def handle(api: WebApi, request: ApiRequest, name: str, key: str | None, rest: str) -> ApiResponse:
-    from .webapi import ApiResponse
-
     if name in ("PublishXml", "PublishAllXml"):
         if request.method != "POST":
             raise DataverseError(405, "0x80060888", f"{name} is an action: use POST.")
@@ -132,8 +129,6 @@ def _listing(
     rows: list[dict[str, Any]],
     expansions: Expansions,
 ) -> ApiResponse:
-    from .webapi import ApiResponse
-
     options = _options(request, expansions)
     if options.filter is not None:
         node = options.filter
@@ -150,8 +145,6 @@ def _listing(
 def _single(
     api: WebApi, request: ApiRequest, context: str, row: dict[str, Any], expansions: Expansions
 ) -> ApiResponse:
-    from .webapi import ApiResponse
-
     options = _options(request, expansions)
     body = {"@odata.context": f"{api.api_url}/$metadata#{context}/$entity"}
     body.update(_shape(row, options, request, expansions))
@@ -205,8 +198,6 @@ def _attribute_by_key(entity: Entity, key: str) -> Attribute:
 
 
 def _created(api: WebApi, location: str) -> ApiResponse:
-    from .webapi import ApiResponse
-
     return ApiResponse(204, None, {"OData-EntityId": f"{api.api_url}/{location}"})
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
-
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+from sandbox_kit.settings import SandboxSettings
 
 
-class DynamicsSandboxSettings(BaseSettings):
+class DynamicsSandboxSettings(SandboxSettings):
     model_config = SettingsConfigDict(env_prefix="DYNAMICS_SANDBOX_", extra="ignore")
 
-    host: str = "127.0.0.1"
     port: int = 8420
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
@@ -20,8 +18,6 @@ class DynamicsSandboxSettings(BaseSettings):
     access_token_lifetime_seconds: int = 3600
     refresh_token_lifetime_days: int = 90
     auth_code_lifetime_seconds: int = 600
-    # HS256 key for the sandbox's JWTs; random per process unless pinned.
-    token_signing_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
 
     # Dataverse service-protection limits, per user per organisation.
     limits_enabled: bool = True
@@ -34,11 +30,9 @@ class DynamicsSandboxSettings(BaseSettings):
 
     max_page_size: int = 5000
     max_batch_requests: int = 1000
-    # How long a "timeout" fault holds the request before answering 504.
     fault_timeout_seconds: float = 120.0
 
     # The demo seed: an organisation that looks like a Dynamics 365 Sales org, a user and an app.
-    demo_seed: bool = True
     demo_org: str = "demo"
     demo_tenant_id: str = "8c1e5b1e-0a5d-4b7e-9f59-2d1f6f2a7c10"
     demo_user: str = "alex@contoso-demo.example"

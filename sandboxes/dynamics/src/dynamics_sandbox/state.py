@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .clock import Clock
-from .faults import Faults
+from sandbox_kit.clock import Clock
+from sandbox_kit.faults import Fault, FaultBook
+
 from .identity import Identity
 from .limits import LimitConfig, ServiceProtection
 from .settings import DynamicsSandboxSettings
@@ -103,7 +104,7 @@ class SandboxState:
         self.clock = clock
         self.identity = Identity(settings, clock)
         self.limits = ServiceProtection(LimitConfig.from_settings(settings), clock)
-        self.faults = Faults()
+        self.faults: FaultBook[Fault] = FaultBook()
         self.orgs: dict[str, Organization] = {}
         self.calls: deque[CallRecord] = deque(maxlen=100_000)
 

@@ -1,22 +1,17 @@
-"""The Dataverse Web API of one organisation (``{org url}/api/data/v9.2/``).
-
-HTTP concerns (auth, limits, faults) live in the route; `WebApi.handle` turns one OData
-request into one response, so ``$batch`` can run its parts through the very same code.
-"""
+"""The Dataverse Web API of one organisation (``{org url}/api/data/v9.2/``): its security
+checks, paging, and the operations on tables and records. `dispatch` picks which module
+answers a request; HTTP concerns (auth, limits, faults) live in the route."""
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
-from . import batch, changetracking, metadata_api
+from .api_messages import ApiRequest, ApiResponse
 from .errors import PRIVILEGE_DENIED, DataverseError, bad_request, not_found
 from .identity import Principal
 from .metadata import Entity
-from .odata.options import QueryOptions, annotation_filter, parse_options, parse_prefer
+from .odata.options import QueryOptions, annotation_filter, parse_options
 from .paging import decode_skiptoken, encode_skiptoken, link, page_size
 from .query import Expander, select_rows
 from .representation import Representation, etag
@@ -24,7 +19,6 @@ from .settings import DynamicsSandboxSettings
 from .state import Organization
 from .store.values import EntityRef, Record, parse_guid
 
-_SEGMENT = re.compile(r"^(?P<name>[A-Za-z0-9_.$]+)(?:\((?P<key>.*)\))?$")
 PRIVILEGE_VERBS = ("Create", "Read", "Write", "Delete", "Append", "AppendTo")
 # Dataverse names most privileges after the table's schema name, with a few historic exceptions.
 _PRIVILEGE_TABLE_NAMES = {"systemuser": "User"}
@@ -40,42 +34,6 @@ CUSTOMIZATION_PRIVILEGES = (
     "prvCreateRelationship",
     "prvPublishCustomization",
 )
-
-
-@dataclass
-class ApiRequest:
-    method: str
-    path: str  # below the API root, e.g. "invoices(…)" or "EntityDefinitions"
-    query: dict[str, str]
-    headers: dict[str, str]  # lower-case names
-    body: bytes = b""
-
-    def json(self) -> dict[str, Any]:
-        try:
-            payload = json.loads(self.body or b"{}")
-        except ValueError:
-            raise bad_request("The request body is not valid JSON.") from None
-        if not isinstance(payload, dict):
-            raise bad_request("The request body must be a JSON object.")
-        return payload
-
-    @property
-    def preferences(self) -> dict[str, str | None]:
-        return parse_prefer([self.headers["prefer"]] if "prefer" in self.headers else [])
-
-
-@dataclass
-class ApiResponse:
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    # Pre-rendered body (a $batch response) with its content type.
-    raw: bytes | None = None
-    content_type: str = "application/json; odata.metadata=minimal"
-
-
-def error_response(error: DataverseError) -> ApiResponse:
-    return ApiResponse(error.status, error.body(), dict(error.headers))
 
 
 class WebApi:
@@ -136,30 +94,12 @@ class WebApi:
         denied = self.denied()
         return [n for n in self.all_privileges() if n not in denied]
 
-    # --- dispatch -----------------------------------------------------------------------------
+    # --- resources ----------------------------------------------------------------------------
 
-    def handle(self, request: ApiRequest) -> ApiResponse:
-        try:
-            return self._dispatch(request)
-        except DataverseError as error:
-            return error_response(error)
-
-    def _dispatch(self, request: ApiRequest) -> ApiResponse:
-        path = request.path.strip("/")
-        if path == "":
-            return self._service_document()
-        head, _, rest = path.partition("/")
-        match = _SEGMENT.match(head)
-        if match is None:
-            raise bad_request(f"Invalid resource path '{path}'.")
-        name, key = match.group("name"), match.group("key")
-        if name == "$batch":
-            return batch.execute(self, request)
-        if name == "WhoAmI":
-            return self._who_am_i()
-        if name in metadata_api.SEGMENTS:
-            return metadata_api.handle(self, request, name, key, rest)
-        entity = self.schema.entity_by_set(name)
+    def resource(
+        self, request: ApiRequest, entity: Entity, key: str | None, rest: str
+    ) -> ApiResponse:
+        """A request to a table's collection (no `key`) or to one of its records."""
         if key is None:
             return self._collection(request, entity, rest)
         record_id = parse_guid(key.strip("'"))
@@ -180,7 +120,7 @@ class WebApi:
             405, "0x80060888", f"The HTTP method {request.method} is not allowed here."
         )
 
-    def _service_document(self) -> ApiResponse:
+    def service_document(self) -> ApiResponse:
         sets = sorted(e.entity_set_name for e in self.schema.entities.values())
         return ApiResponse(
             200,
@@ -190,7 +130,7 @@ class WebApi:
             },
         )
 
-    def _who_am_i(self) -> ApiResponse:
+    def who_am_i(self) -> ApiResponse:
         if self.actor is None:
             raise self.not_a_member()
         return ApiResponse(
@@ -231,10 +171,7 @@ class WebApi:
         return Expander(self.engine, representation, lambda e: self.require("Read", e)), applied
 
     def _query(self, request: ApiRequest, entity: Entity) -> ApiResponse:
-        preferences = request.preferences
         self.require("Read", entity)
-        if "$deltatoken" in request.query or "odata.track-changes" in preferences:
-            return changetracking.handle(self, request, entity)
         options = parse_options(request.query)
         expander, applied = self.expander(request)
         expander.validate(entity, options)

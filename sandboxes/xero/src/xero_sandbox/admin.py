@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from sandbox_kit.clock import ManualClock
+from sandbox_kit.faults import fault_routes
 
 from .accounting.common import ApiContext, Json, read_elements, run_batch
 from .accounting.contacts import contact_json, save_contact
@@ -18,8 +20,7 @@ from .accounting.credit_notes import allocate, credit_note_json, find_credit_not
 from .accounting.invoices import invoice_json, save_invoice
 from .accounting.items import item_json, save_item
 from .accounting.payments import payment_json, save_payment
-from .clock import ManualClock
-from .faults import Fault, FaultKind
+from .faults import XeroFault
 from .models import Organisation
 from .seed import add_client, add_user, bootstrap_demo, new_organisation
 from .state import AutoApprove, SandboxState
@@ -66,20 +67,6 @@ class ClientIn(BaseModel):
 class AutoApproveIn(BaseModel):
     email: str
     tenant_ids: list[str] | None = None
-
-
-class FaultIn(BaseModel):
-    kind: FaultKind
-    path_pattern: str = ".*"
-    method: str | None = None
-    tenant_id: str | None = None
-    probability: float = Field(1.0, ge=0, le=1)
-    count: int | None = Field(None, ge=1, description="fire for the next N matching calls")
-    status: int = 503
-    latency_seconds: float = 0.0
-    retry_after: int = 60
-    problem: Literal["minute", "day", "concurrent", "appminute"] = "minute"
-    timeout_seconds: float | None = None
 
 
 class WebhookIn(BaseModel):
@@ -303,34 +290,11 @@ async def revoke_grants(request: Request, tenant_id: str) -> Json:
 
 
 @router.post("/faults", status_code=201)
-async def add_fault(request: Request, body: FaultIn) -> Json:
-    values = body.model_dump()
-    values["remaining"] = values.pop("count")
-    if values["tenant_id"]:
-        values["tenant_id"] = values["tenant_id"].lower()
-    try:
-        fault = _state(request).faults.add(Fault(**values))
-    except Exception as error:  # a bad regular expression
-        raise HTTPException(422, str(error)) from error
-    return fault.as_json()
+async def add_fault(request: Request, body: XeroFault) -> Json:
+    return _state(request).faults.add(body).model_dump()
 
 
-@router.get("/faults")
-async def list_faults(request: Request) -> list[Json]:
-    return [f.as_json() for f in _state(request).faults.all()]
-
-
-@router.delete("/faults", status_code=204)
-async def clear_faults(request: Request) -> Response:
-    _state(request).faults.clear()
-    return Response(status_code=204)
-
-
-@router.delete("/faults/{fault_id}", status_code=204)
-async def remove_fault(request: Request, fault_id: str) -> Response:
-    if not _state(request).faults.remove(fault_id):
-        raise HTTPException(404, "No such fault")
-    return Response(status_code=204)
+router.include_router(fault_routes(lambda request: _state(request).faults))
 
 
 @router.get("/rate-limits")

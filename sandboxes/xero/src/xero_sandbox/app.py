@@ -18,10 +18,10 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from sandbox_kit.clock import Clock, SystemClock
 
 from . import accounting, admin, gateway, identity, login, web
 from .accounting.common import API_PREFIX
-from .clock import Clock, SystemClock
 from .errors import XeroHTTPError
 from .formats import parse_guid
 from .seed import bootstrap_demo
@@ -70,12 +70,13 @@ def create_app(
             return await call_next(request)
         started = time.perf_counter()
         tenant_id = parse_guid(request.headers.get("xero-tenant-id"))
-        faults = sandbox.faults.take(request.method, path, tenant_id)
-        response = await gateway.answer_fault(sandbox, faults)
-        if response is None and path.startswith(API_PREFIX + "/"):
-            response = await gateway.accounting(sandbox, request, faults, call_next)
-        elif response is None:
-            await gateway.latency(faults)
+        fired = sandbox.faults.take(request.method, path, tenant_id)
+        if fired.answer is not None:
+            response = await gateway.answer_fault(sandbox, fired.answer)
+        elif path.startswith(API_PREFIX + "/"):
+            response = await gateway.accounting(sandbox, request, fired.latency_seconds, call_next)
+        else:
+            await asyncio.sleep(fired.latency_seconds)
             response = await call_next(request)
         sandbox.calls.append(
             CallRecord(

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from .accounting.common import ApiContext
 from .errors import bad_request, forbidden_tenant, unauthenticated
-from .faults import Fault
+from .faults import XeroFault
 from .formats import parse_guid
 from .idempotency import MAX_KEY_LENGTH
 from .state import SandboxState
@@ -21,41 +21,28 @@ from .tokens import caller_for
 CallNext = Callable[[Request], Awaitable[Response]]
 
 
-async def answer_fault(state: SandboxState, faults: list[Fault]) -> Response | None:
-    """The response of a fault that answers instead of the sandbox (latency is applied later)."""
-    for fault in faults:
-        if fault.kind == "timeout":
-            # Hang as an overloaded Xero does; clients with shorter timeouts give up first.
-            await asyncio.sleep(fault.timeout_seconds or state.settings.fault_timeout_seconds)
-            return PlainTextResponse("Gateway Timeout", status_code=504)
-        if fault.kind == "throttle":
-            return Response(
-                status_code=429,
-                headers={
-                    "Retry-After": str(fault.retry_after),
-                    "X-Rate-Limit-Problem": fault.problem,
-                },
-            )
-        if fault.kind == "error":
-            return JSONResponse(
-                {
-                    "Title": "Service Unavailable" if fault.status == 503 else "Server Error",
-                    "Status": fault.status,
-                    "Detail": "Injected fault",
-                },
-                status_code=fault.status,
-            )
-    return None
-
-
-async def latency(faults: list[Fault]) -> None:
-    delay = sum(f.latency_seconds for f in faults if f.kind == "latency")
-    if delay:
-        await asyncio.sleep(delay)
+async def answer_fault(state: SandboxState, fault: XeroFault) -> Response:
+    """The answer of an error, throttle or timeout fault, in Xero's shapes."""
+    if fault.kind == "timeout":
+        await fault.hold(state.settings.fault_timeout_seconds)
+        return PlainTextResponse("Gateway Timeout", status_code=504)
+    if fault.kind == "throttle":
+        return Response(
+            status_code=429,
+            headers={"Retry-After": str(fault.retry_after), "X-Rate-Limit-Problem": fault.problem},
+        )
+    return JSONResponse(
+        {
+            "Title": "Service Unavailable" if fault.status == 503 else "Server Error",
+            "Status": fault.status,
+            "Detail": "Injected fault",
+        },
+        status_code=fault.status,
+    )
 
 
 async def accounting(
-    state: SandboxState, request: Request, faults: list[Fault], call_next: CallNext
+    state: SandboxState, request: Request, latency_seconds: float, call_next: CallNext
 ) -> Response:
     header = request.headers.get("authorization", "")
     caller = caller_for(state, header[7:].strip()) if header.lower().startswith("bearer ") else None
@@ -76,7 +63,7 @@ async def accounting(
         return Response(status_code=429, headers=headers)
     try:
         # Latency is server time: it holds one of the organisation's concurrent slots.
-        await latency(faults)
+        await asyncio.sleep(latency_seconds)
         request.state.api = ApiContext(state, org, caller, request)
         response = await _idempotent(state, request, tenant_id, call_next)
     finally:

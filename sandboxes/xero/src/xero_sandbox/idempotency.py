@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .clock import Clock
+from sandbox_kit.clock import Clock
 
 MAX_KEY_LENGTH = 128
 

@@ -4,13 +4,13 @@ rotation), revocation, and the connections (authorised tenants) of a token."""
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from sandbox_kit.login import client_credentials
 
 from .errors import unauthenticated
 from .formats import utc_string
@@ -34,24 +34,11 @@ def _issuer(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str | None]:
-    """HTTP Basic (Xero's documented way) or client_id/client_secret in the body."""
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("basic "):
-        try:
-            decoded = base64.b64decode(header[6:].strip()).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            return "", None
-        client_id, _, secret = decoded.partition(":")
-        return client_id, secret
-    return form.get("client_id", ""), form.get("client_secret")
-
-
 def _authenticate_client(
     state: SandboxState, request: Request, form: dict[str, str]
 ) -> OAuthClient | None:
-    client_id, secret = _client_credentials(request, form)
-    client = state.clients.get(client_id)
+    client_id, secret = client_credentials(request, form)
+    client = state.clients.get(client_id or "")
     if client is None:
         return None
     if client.client_secret is None:
@@ -97,11 +84,21 @@ async def token(request: Request) -> Response:
             return _error("invalid_grant")
         return JSONResponse(issue_tokens(state, grant, _issuer(request)))
     if grant_type == "refresh_token":
+        _revoke_grant_fault(state, request, form.get("refresh_token", ""))
         refreshed = redeem_refresh_token(state, form.get("refresh_token", ""), client.client_id)
         if refreshed is None:
             return _error("invalid_grant")
         return JSONResponse(issue_tokens(state, refreshed, _issuer(request)))
     return _error("unsupported_grant_type")
+
+
+def _revoke_grant_fault(state: SandboxState, request: Request, refresh_token: str) -> None:
+    """A "revoke_grant" fault: the user revoked the app just before this refresh."""
+    record = state.refresh_tokens.get(refresh_token)
+    grant = state.grants.get(record.grant_id) if record else None
+    path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+    if grant is not None and state.faults.take("POST", path, None, {"revoke_grant"}).faults:
+        state.revoke_grants(grant.client_id, grant.user_id)
 
 
 @router.post("/connect/revocation")

@@ -8,10 +8,10 @@ import html
 import secrets
 from datetime import timedelta
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
+from sandbox_kit.login import hidden_inputs, html_page, redirect_back
 
 from .formats import new_id
 from .models import AuthorizationCode, Connection, Grant, OAuthClient, User
@@ -36,26 +36,19 @@ def _state(request: Request) -> SandboxState:
     return sandbox
 
 
-def _redirect(redirect_uri: str, **params: str) -> RedirectResponse:
-    separator = "&" if "?" in redirect_uri else "?"
-    query = urlencode({k: v for k, v in params.items() if v})
-    return RedirectResponse(f"{redirect_uri}{separator}{query}", status_code=302)
+_STYLE = (
+    "body{font-family:sans-serif;max-width:28rem;margin:3rem auto;color:#1e3145}"
+    "label{display:block;margin:.6rem 0}input[type=email],input[type=password]{width:100%}"
+    ".error{color:#b00020}button{margin:.8rem .4rem 0 0}"
+)
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    document = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} | Xero sandbox</title>
-<style>body{{font-family:sans-serif;max-width:28rem;margin:3rem auto;color:#1e3145}}
-label{{display:block;margin:.6rem 0}}input[type=email],input[type=password]{{width:100%}}
-.error{{color:#b00020}}button{{margin:.8rem .4rem 0 0}}</style></head>
-<body><h1>{html.escape(title)}</h1>{body}</body></html>"""
-    return HTMLResponse(document, status_code=status)
-
-
-def _hidden(params: dict[str, str]) -> str:
-    return "".join(
-        f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-        for k, v in params.items()
+    return html_page(
+        f"{title} | Xero sandbox",
+        f"<h1>{html.escape(title)}</h1>{body}",
+        style=_STYLE,
+        status=status,
     )
 
 
@@ -64,7 +57,7 @@ def _login_page(request: Request, params: dict[str, str], error: str | None = No
     action = request.url_for("authorize_sign_in")
     return _page(
         "Log in to Xero",
-        f"""{message}<form method="post" action="{html.escape(str(action))}">{_hidden(params)}
+        f"""{message}<form method="post" action="{html.escape(str(action))}">{hidden_inputs(params)}
 <label>Email address <input type="email" name="email" autofocus required></label>
 <label>Password <input type="password" name="password" required></label>
 <button type="submit">Log in</button></form>""",
@@ -113,7 +106,7 @@ def _check_request(state: SandboxState, params: dict[str, str]) -> Response | No
     elif client.client_secret is None and not params.get("code_challenge"):
         error = "invalid_request"  # public clients must use PKCE
     if error:
-        return _redirect(redirect_uri, error=error, state=params.get("state", ""))
+        return redirect_back(redirect_uri, {"error": error, "state": params.get("state", "")})
     return None
 
 
@@ -144,8 +137,9 @@ def _approve(
         expires_at=now + timedelta(seconds=state.settings.auth_code_lifetime_seconds),
     )
     state.codes[code.code] = code
-    return _redirect(
-        params["redirect_uri"], code=code.code, scope=params["scope"], state=params.get("state", "")
+    return redirect_back(
+        params["redirect_uri"],
+        {"code": code.code, "scope": params["scope"], "state": params.get("state", "")},
     )
 
 
@@ -198,8 +192,8 @@ async def consent(
         return _page("Error", "<p>Your session has expired; start again from your app.</p>", 400)
     params = session.params
     if decision != "allow":
-        return _redirect(
-            params["redirect_uri"], error="access_denied", state=params.get("state", "")
+        return redirect_back(
+            params["redirect_uri"], {"error": "access_denied", "state": params.get("state", "")}
         )
     user = state.users[session.user_id]
     chosen = [t for t in tenant_id or [] if t in user.tenant_ids]

@@ -7,7 +7,8 @@ import math
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
-from .clock import Clock
+from sandbox_kit.clock import Clock
+
 from .settings import XeroSandboxSettings
 
 MINUTE = 60.0

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
-
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+from sandbox_kit.settings import SandboxSettings
 
 
-class XeroSandboxSettings(BaseSettings):
+class XeroSandboxSettings(SandboxSettings):
     model_config = SettingsConfigDict(env_prefix="XERO_SANDBOX_", extra="ignore")
 
-    host: str = "127.0.0.1"
     port: int = 8410
 
     # Xero's lifetimes: access tokens 30 minutes, refresh tokens 60 days (each rotation restarts
@@ -21,8 +19,6 @@ class XeroSandboxSettings(BaseSettings):
     refresh_token_grace_seconds: int = 1800
     auth_code_lifetime_seconds: int = 300
     login_session_lifetime_seconds: int = 900
-    # HS256 key for access and id tokens; random per process unless pinned.
-    token_signing_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
 
     # Accounting API rate limits (Xero: per organisation 60/min, 5,000/day, 5 concurrent; per
     # app 10,000/min across all organisations).
@@ -35,7 +31,6 @@ class XeroSandboxSettings(BaseSettings):
     # Idempotency-Key replays are remembered this long.
     idempotency_window_seconds: int = 600
 
-    # How long a "timeout" fault hangs before dropping the connection.
     fault_timeout_seconds: float = 60.0
 
     # Webhooks: deliveries go to webhook_url signed with webhook_key (both settable at runtime
@@ -52,7 +47,6 @@ class XeroSandboxSettings(BaseSettings):
     public_base_url: str | None = None
 
     # The demo seed: a New Zealand organisation, a user who auto-approves and a client.
-    demo_seed: bool = True
     demo_tenant_id: str = "3f7f0c52-6b7e-4d0a-9f6c-1f1d2e3a4b5c"
     demo_org_name: str = "Demo Company (NZ)"
     demo_user_email: str = "demo@xero-sandbox.example"

@@ -8,8 +8,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from .clock import Clock
-from .faults import FaultBook
+from sandbox_kit.clock import Clock
+from sandbox_kit.faults import FaultBook
+
+from .faults import XeroFault
 from .idempotency import IdempotencyStore
 from .models import (
     AccessToken,
@@ -61,7 +63,7 @@ class SandboxState:
         self.settings = settings
         self.clock = clock
         self.limiter = RateLimiter(settings, clock)
-        self.faults = FaultBook()
+        self.faults: FaultBook[XeroFault] = FaultBook()
         self.idempotency = IdempotencyStore(settings.idempotency_window_seconds, clock)
         self.webhooks = WebhookDispatcher(settings, clock)
         self.calls: list[CallRecord] = []

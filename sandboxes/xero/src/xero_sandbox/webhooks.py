@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from sandbox_kit.clock import Clock
 
-from .clock import Clock
 from .settings import XeroSandboxSettings
 
 CATEGORIES = {"INVOICE", "CONTACT", "CREDITNOTE"}

@@ -12,11 +12,11 @@ from dxc_shared.messages import (
     XeroChangesNotified,
 )
 from dxc_shared.service import Service
+from dxc_shared.sync import VendorFactory
 
 from payment_sync.service import PaymentSync
 from payment_sync.settings import PaymentSyncSettings
-from payment_sync.vendors import VendorFactory
-from payment_sync.webhooks import router as webhooks_router
+from payment_sync.webhooks.endpoints import router as webhooks_router
 
 SERVICE_NAME = "payment-sync"
 

@@ -1,4 +1,5 @@
-"""Dataverse Web API client: OData reads with paging, writes, and `$batch` with change sets.
+"""Dataverse Web API client: OData reads with paging, bulk reads by ids, writes, and `$batch`
+with change sets (whose updates `BatchOperation.patch` builds, with `If-Match`).
 
 One client serves one organisation with one access-token source. Service-protection answers
 (429 + Retry-After) are waited out when short and raised as `DataverseThrottled` when long, so
@@ -12,8 +13,9 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
@@ -31,6 +33,9 @@ Sleep = Callable[[float], Awaitable[None]]
 
 MAX_BATCH_REQUESTS = 1000
 MAX_PAGE_SIZE = 5000
+# Values per `or` filter in `rows_where_in` (Dataverse has no `in` operator in every version):
+# keeps each query string well under URL length limits.
+LOOKUP_CHUNK = 50
 
 
 class DataverseError(Exception):
@@ -71,6 +76,14 @@ class BatchOperation:
     body: JSON | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def patch(
+        cls, entity_set: str, row_id: str, body: JSON, *, if_match: str = "*"
+    ) -> BatchOperation:
+        """Update a row, never create one (`If-Match: *`: a row a person deleted meanwhile
+        stays deleted); with the ETag the row was read with, only if it is still as read."""
+        return cls("PATCH", f"{entity_set}({row_id})", body, {"If-Match": if_match})
+
 
 @dataclass(frozen=True)
 class BatchResult:
@@ -90,6 +103,40 @@ class BatchResult:
 
 def odata_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def or_filter(column: str, values: Iterable[str], *, guid: bool = False) -> str:
+    """`column eq v1 or column eq v2 ...`: a guid column compares with bare (normalised) ids,
+    any other column with quoted string literals."""
+    literal = (lambda value: str(uuid.UUID(value))) if guid else odata_literal
+    return " or ".join(f"{column} eq {literal(value)}" for value in values)
+
+
+def chunks(values: Sequence[str], size: int = LOOKUP_CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def same_value(current: Any, wanted: Any) -> bool:
+    """Dataverse answers money and decimals as JSON numbers: numbers compare as decimals to
+    four places (cents, rates), anything else as is."""
+    if isinstance(wanted, int | float | Decimal) and not isinstance(wanted, bool):
+        if current is None:
+            return False
+        try:
+            return Decimal(str(current)).quantize(Decimal("0.0001")) == Decimal(
+                str(wanted)
+            ).quantize(Decimal("0.0001"))
+        except InvalidOperation:
+            return False
+    return bool(current == wanted)
+
+
+def changed_columns(row: JSON, wanted: JSON) -> JSON:
+    """The part of `wanted` that differs from `row` as read: what an update has to write."""
+    return {
+        column: value for column, value in wanted.items() if not same_value(row.get(column), value)
+    }
 
 
 class DataverseClient:
@@ -222,6 +269,24 @@ class DataverseClient:
             next_url, next_params = page.get("@odata.nextLink"), None
         return rows
 
+    async def rows_where_in(
+        self,
+        entity_set: str,
+        column: str,
+        values: Iterable[str],
+        *,
+        select: Sequence[str],
+        guid: bool = False,
+    ) -> list[JSON]:
+        """Every row whose `column` is one of `values` (empty values ignored, duplicates asked
+        once), in one query per `LOOKUP_CHUNK` values. `guid=True` for id and lookup columns."""
+        unique = sorted({value for value in values if value})
+        rows: list[JSON] = []
+        for chunk in chunks(unique):
+            condition = or_filter(column, chunk, guid=guid)
+            rows.extend(await self.query(entity_set, select=select, filter=condition))
+        return rows
+
     async def changes(
         self, entity_set: str, *, select: Sequence[str], delta_link: str | None
     ) -> Changes:
@@ -264,13 +329,17 @@ class DataverseClient:
         entity_id = str(response.headers.get("OData-EntityId", ""))
         return entity_id.rsplit("(", 1)[-1].rstrip(")")
 
-    async def update(self, entity_set: str, row_id: str, body: JSON) -> None:
+    async def update(
+        self, entity_set: str, row_id: str, body: JSON, *, if_match: str = "*"
+    ) -> None:
+        """Update one row now (as `BatchOperation.patch`, outside a `$batch`)."""
+        operation = BatchOperation.patch(entity_set, row_id, body, if_match=if_match)
         await self.request(
-            "PATCH",
-            f"{entity_set}({row_id})",
+            operation.method,
+            operation.path,
             operation=f"update_{entity_set}",
             body=body,
-            headers={"If-Match": "*"},  # update only: never create a row by accident
+            headers=operation.headers,
         )
 
     async def who_am_i(self) -> JSON:

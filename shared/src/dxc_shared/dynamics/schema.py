@@ -124,6 +124,15 @@ class Table:
     def primary_id(self) -> str:
         return f"{self.logical_name}id"
 
+    def column(self, schema_name: str) -> str:
+        """The logical name of one of this table's columns declared here (`KeyError` when it
+        is not declared: a misspelt column fails at import, not in a request)."""
+        own_name: tuple[Column, ...] = () if self.standard else (self.primary_name,)
+        for column in (*self.columns, *own_name):
+            if column.schema_name == schema_name:
+                return column.logical_name
+        raise KeyError(f"{self.schema_name} declares no column {schema_name}")
+
 
 def _connector_lookup(table: str) -> Lookup:
     """Every table that belongs to a connector points at it through `dxc_ConnectorId`."""

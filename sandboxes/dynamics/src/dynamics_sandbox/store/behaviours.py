@@ -5,15 +5,28 @@ from __future__ import annotations
 
 import random
 import string
+import uuid
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..errors import INVALID_STATE, DataverseError
 from ..metadata import Entity
+from .schema import Schema
 from .values import EntityRef, Record
 
-if TYPE_CHECKING:
-    from .engine import TableEngine
+
+class Tables(Protocol):
+    """What the behaviours read and write of the table engine that calls them."""
+
+    schema: Schema
+    base_currency: uuid.UUID | None
+
+    def find(self, entity: Entity, record_id: uuid.UUID) -> Record | None: ...
+
+    def rows(self, entity: Entity) -> list[Record]: ...
+
+    def put(self, entity: Entity, record: Record) -> Record: ...
+
 
 # Invoice statecodes in which the invoice and its lines are read-only.
 CLOSED_INVOICE_STATES = frozenset({2, 3})
@@ -22,7 +35,7 @@ ZERO = Decimal(0)
 
 
 def before_write(
-    engine: TableEngine, entity: Entity, old: Record | None, record: Record, changed: set[str]
+    engine: Tables, entity: Entity, old: Record | None, record: Record, changed: set[str]
 ) -> None:
     if (
         old is None
@@ -40,17 +53,17 @@ def before_write(
         _before_line_write(engine, old, record)
 
 
-def check_delete(engine: TableEngine, entity: Entity, record: Record) -> None:
+def check_delete(engine: Tables, entity: Entity, record: Record) -> None:
     if entity.logical_name == "invoicedetail":
         _require_open_invoice(engine, record)
 
 
-def after_write(engine: TableEngine, entity: Entity, record: Record) -> None:
+def after_write(engine: Tables, entity: Entity, record: Record) -> None:
     if entity.logical_name == "invoicedetail":
         _recalculate_invoice(engine, record.get("invoiceid"))
 
 
-def after_delete(engine: TableEngine, entity: Entity, record: Record) -> None:
+def after_delete(engine: Tables, entity: Entity, record: Record) -> None:
     after_write(engine, entity, record)
 
 
@@ -69,7 +82,7 @@ def _before_invoice_write(old: Record | None, record: Record, changed: set[str])
         )
 
 
-def _require_open_invoice(engine: TableEngine, line: Record) -> None:
+def _require_open_invoice(engine: Tables, line: Record) -> None:
     ref = line.get("invoiceid")
     invoice_entity = engine.schema.entity("invoice")
     invoice = engine.find(invoice_entity, ref.id) if isinstance(ref, EntityRef) else None
@@ -82,7 +95,7 @@ def _require_open_invoice(engine: TableEngine, line: Record) -> None:
         )
 
 
-def _before_line_write(engine: TableEngine, old: Record | None, line: Record) -> None:
+def _before_line_write(engine: Tables, old: Record | None, line: Record) -> None:
     if line.get("invoiceid") is None:
         raise DataverseError(400, "0x80040203", "Attribute 'invoiceid' cannot be NULL.")
     _require_open_invoice(engine, line)
@@ -111,7 +124,7 @@ def _before_line_write(engine: TableEngine, old: Record | None, line: Record) ->
     )
 
 
-def _recalculate_invoice(engine: TableEngine, ref: object) -> None:
+def _recalculate_invoice(engine: Tables, ref: object) -> None:
     """Invoice totals are sums over its lines, recalculated by the platform on every line write."""
     if not isinstance(ref, EntityRef):
         return

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from ..clock import Clock
+from sandbox_kit.clock import Clock
+
 from ..errors import INVALID_ARGUMENT, DataverseError, bad_request, not_found
 from ..metadata import Entity
 from . import behaviours

@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, status
 
 from portal_api.activity import service
 from portal_api.activity.schemas import ActivityOut, SyncRequestedOut
-from portal_api.auth.dependencies import CurrentUser
-from portal_api.connections import service as connections
+from portal_api.connections.dependencies import OwnedConnection
 from portal_api.context import Session
 from portal_api.kit.errors import error_responses
 
@@ -19,8 +16,7 @@ router = APIRouter(prefix="/v1/connections/{connection_id}", tags=["activity"])
     summary="The connection's last sync runs, newest first: counts, ids and messages",
     responses=error_responses(401, 404, 422),
 )
-async def activity(connection_id: uuid.UUID, current: CurrentUser, session: Session) -> ActivityOut:
-    state = await connections.owned_state(session, current.user, connection_id)
+async def activity(state: OwnedConnection, session: Session) -> ActivityOut:
     return await service.activity(session, state)
 
 
@@ -30,10 +26,7 @@ async def activity(connection_id: uuid.UUID, current: CurrentUser, session: Sess
     summary="Sync now",
     responses=error_responses(401, 403, 404, 409, 422),
 )
-async def sync_now(
-    connection_id: uuid.UUID, current: CurrentUser, session: Session
-) -> SyncRequestedOut:
-    state = await connections.owned_state(session, current.user, connection_id)
+async def sync_now(state: OwnedConnection, session: Session) -> SyncRequestedOut:
     service.request_sync(session, state)
     return SyncRequestedOut(message="A sync will start in a moment.")
 
@@ -44,10 +37,7 @@ async def sync_now(
     summary="Copy Xero's tax rates, accounts and branding themes to Dynamics 365 now",
     responses=error_responses(401, 403, 404, 409, 422),
 )
-async def refresh_reference_data(
-    connection_id: uuid.UUID, current: CurrentUser, session: Session
-) -> SyncRequestedOut:
-    state = await connections.owned_state(session, current.user, connection_id)
+async def refresh_reference_data(state: OwnedConnection, session: Session) -> SyncRequestedOut:
     service.request_reference_data(session, state)
     return SyncRequestedOut(
         message="Xero's tax rates, accounts and branding themes will be in Dynamics 365 in a "

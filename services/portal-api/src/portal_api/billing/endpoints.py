@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter
 
 from portal_api.auth.dependencies import CurrentUser
 from portal_api.billing import service
 from portal_api.billing.plans import PLANS
 from portal_api.billing.schemas import BillingIn, BillingOut, PlanOut, SubscribeIn
-from portal_api.connections import service as connections
+from portal_api.connections.dependencies import OpenConnection
 from portal_api.connections.schemas import ConnectionOut
 from portal_api.context import Context, Session
 from portal_api.kit.errors import error_responses
@@ -44,13 +42,12 @@ async def put_billing(
     responses=error_responses(401, 402, 403, 404, 409, 422),
 )
 async def subscribe(
-    connection_id: uuid.UUID,
+    state: OpenConnection,
     body: SubscribeIn,
     current: CurrentUser,
     session: Session,
     context: Context,
 ) -> ConnectionOut:
-    state = await connections.open_state(session, current.user, connection_id)
     return (await service.subscribe(session, context, current.user, state, body.plan)).out()
 
 
@@ -59,8 +56,5 @@ async def subscribe(
     summary="Cancel: deactivates and archives the connection; no more syncing",
     responses=error_responses(401, 403, 404, 409, 422),
 )
-async def cancel(
-    connection_id: uuid.UUID, current: CurrentUser, session: Session, context: Context
-) -> ConnectionOut:
-    state = await connections.open_state(session, current.user, connection_id)
+async def cancel(state: OpenConnection, session: Session, context: Context) -> ConnectionOut:
     return (await service.cancel(session, context, state)).out()

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Response, status
 
 from portal_api.auth.dependencies import CurrentUser
 from portal_api.connections import service
+from portal_api.connections.dependencies import OpenConnection, OwnedConnection
 from portal_api.connections.schemas import (
     ConnectionIn,
     ConnectionOut,
@@ -45,10 +44,8 @@ async def create_connection(
     summary="One of your connections",
     responses=error_responses(401, 404, 422),
 )
-async def get_connection(
-    connection_id: uuid.UUID, current: CurrentUser, session: Session
-) -> ConnectionOut:
-    return (await service.owned_state(session, current.user, connection_id)).out()
+async def get_connection(state: OwnedConnection) -> ConnectionOut:
+    return state.out()
 
 
 @router.patch(
@@ -57,9 +54,8 @@ async def get_connection(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def update_connection(
-    connection_id: uuid.UUID, body: ConnectionPatch, current: CurrentUser, session: Session
+    state: OpenConnection, body: ConnectionPatch, session: Session
 ) -> ConnectionOut:
-    state = await service.open_state(session, current.user, connection_id)
     return (await service.update(session, state, body)).out()
 
 
@@ -69,9 +65,6 @@ async def update_connection(
     summary="Archive the connection: syncing stops for good",
     responses=error_responses(401, 403, 404, 409, 422),
 )
-async def delete_connection(
-    connection_id: uuid.UUID, current: CurrentUser, session: Session, context: Context
-) -> Response:
-    state = await service.open_state(session, current.user, connection_id)
+async def delete_connection(state: OpenConnection, session: Session, context: Context) -> Response:
     await service.archive(session, state, context.token_broker)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -9,7 +8,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import RedirectResponse
 
 from portal_api.auth.dependencies import CurrentUser
-from portal_api.connections import service as connections
+from portal_api.connections.dependencies import OpenConnection
 from portal_api.connections.schemas import ConnectionOut
 from portal_api.context import Context, Session
 from portal_api.kit.errors import error_responses
@@ -34,13 +33,12 @@ ORGANISATION_ERRORS = error_responses(401, 404, 409, 422, 502)
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def authorize(
-    connection_id: uuid.UUID,
+    state: OpenConnection,
     provider: Provider,
     current: CurrentUser,
     session: Session,
     context: Context,
 ) -> AuthorizeOut:
-    state = await connections.open_state(session, current.user, connection_id)
     url = await service.start(session, context, current, state, provider)
     return AuthorizeOut(authorize_url=url)
 
@@ -88,9 +86,8 @@ async def callback(
     responses=ORGANISATION_ERRORS,
 )
 async def xero_organisations(
-    connection_id: uuid.UUID, current: CurrentUser, session: Session, context: Context
+    state: OpenConnection, session: Session, context: Context
 ) -> list[XeroOrganisation]:
-    state = await connections.open_state(session, current.user, connection_id)
     return await service.xero_organisations(session, context, state)
 
 
@@ -100,13 +97,11 @@ async def xero_organisations(
     responses=error_responses(401, 403, 404, 409, 422, 502),
 )
 async def choose_xero_organisation(
-    connection_id: uuid.UUID,
+    state: OpenConnection,
     body: XeroOrganisationIn,
-    current: CurrentUser,
     session: Session,
     context: Context,
 ) -> ConnectionOut:
-    state = await connections.open_state(session, current.user, connection_id)
     return (await service.choose_xero_organisation(session, context, state, body.tenant_id)).out()
 
 
@@ -116,9 +111,8 @@ async def choose_xero_organisation(
     responses=ORGANISATION_ERRORS,
 )
 async def dynamics_organisations(
-    connection_id: uuid.UUID, current: CurrentUser, session: Session, context: Context
+    state: OpenConnection, session: Session, context: Context
 ) -> list[DynamicsOrganisation]:
-    state = await connections.open_state(session, current.user, connection_id)
     return await service.dynamics_organisations(session, context, state)
 
 
@@ -128,11 +122,9 @@ async def dynamics_organisations(
     responses=error_responses(401, 403, 404, 409, 422, 502),
 )
 async def choose_dynamics_organisation(
-    connection_id: uuid.UUID,
+    state: OpenConnection,
     body: DynamicsOrganisationIn,
-    current: CurrentUser,
     session: Session,
     context: Context,
 ) -> ConnectionOut:
-    state = await connections.open_state(session, current.user, connection_id)
     return (await service.choose_dynamics_organisation(session, context, state, body.org_url)).out()

@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter
 
-from portal_api.auth.dependencies import CurrentUser
-from portal_api.connections import service as connections
+from portal_api.connections.dependencies import OpenConnection, OwnedConnection
 from portal_api.context import Context, Session
 from portal_api.kit.errors import error_responses
 from portal_api.setup import service
@@ -20,10 +17,7 @@ router = APIRouter(prefix="/v1/connections/{connection_id}", tags=["setup"])
     "(idempotent) and check the signed-in user's permissions",
     responses=error_responses(401, 403, 404, 409, 422, 429, 502),
 )
-async def install(
-    connection_id: uuid.UUID, current: CurrentUser, session: Session, context: Context
-) -> InstallOut:
-    state = await connections.open_state(session, current.user, connection_id)
+async def install(state: OpenConnection, session: Session, context: Context) -> InstallOut:
     return await service.install(session, context, state)
 
 
@@ -32,10 +26,7 @@ async def install(
     summary="Each step a connection needs before it syncs, done or not, with a tip",
     responses=error_responses(401, 404, 422),
 )
-async def checklist(
-    connection_id: uuid.UUID, current: CurrentUser, session: Session, context: Context
-) -> ChecklistOut:
-    state = await connections.owned_state(session, current.user, connection_id)
+async def checklist(state: OwnedConnection, session: Session, context: Context) -> ChecklistOut:
     return await service.checklist(session, context, state)
 
 
@@ -45,7 +36,6 @@ async def checklist(
     responses=error_responses(401, 403, 404, 409, 422, 429, 502),
 )
 async def refresh(
-    connection_id: uuid.UUID, current: CurrentUser, session: Session, context: Context
+    state: OpenConnection, session: Session, context: Context
 ) -> ConnectionWithSettings:
-    state = await connections.open_state(session, current.user, connection_id)
     return await service.refresh(session, context, state)

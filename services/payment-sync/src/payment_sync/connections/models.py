@@ -1,7 +1,5 @@
-"""payment-sync's own tables: what it knows of each connection, and how far it has read Xero.
-
-Ids, times and codes only: the connector stores no amounts, names or lines.
-"""
+"""What payment-sync knows of each connection (ids, times and codes only: the connector stores
+no amounts, names or lines)."""
 
 from __future__ import annotations
 
@@ -38,21 +36,6 @@ class PaymentSyncConnection(Base):
     )
     reference_data_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reference_data_refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
-
-
-class PaymentSyncCursor(Base):
-    """How far a connection's Xero changes have been brought to Dynamics: for `invoices`, the
-    newest `UpdatedDateUTC` written back; for `balances`, when every linked customer's balances
-    were last refreshed. Moved only after the Dynamics write succeeded."""
-
-    __tablename__ = "payment_sync_cursors"
-
-    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    resource: Mapped[str] = mapped_column(String(32), primary_key=True)
-    modified_since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )

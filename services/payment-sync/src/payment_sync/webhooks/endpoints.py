@@ -11,39 +11,19 @@ and no event is lost if the bus is down for a moment.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import json
-from collections import defaultdict
-from typing import Any
 
 from dxc_shared.db import Database
 from dxc_shared.messages import XeroChangesNotified
 from dxc_shared.outbox import enqueue
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
+from payment_sync.connections import repository as connections
 from payment_sync.metrics import WEBHOOK_EVENTS
-from payment_sync.models import PaymentSyncConnection
+from payment_sync.webhooks.service import TenantChanges, events_of, signature_of, tenant_of
 
 router = APIRouter(tags=["webhooks"])
-
-
-def signature_of(body: bytes, key: str) -> str:
-    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def _events(body: bytes) -> list[dict[str, Any]] | None:
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return None
-    events = payload.get("events") if isinstance(payload, dict) else None
-    if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
-        return None
-    return events
 
 
 @router.post(
@@ -62,7 +42,7 @@ async def xero_webhook(request: Request) -> Response:
     if not hmac.compare_digest(given.encode(), signature_of(body, key).encode()):
         WEBHOOK_EVENTS.labels("rejected_signature").inc()
         return Response(status_code=401)
-    events = _events(body)
+    events = events_of(body)
     if events is None:
         return JSONResponse(
             {
@@ -71,52 +51,26 @@ async def xero_webhook(request: Request) -> Response:
             },
             status_code=400,
         )
-    invoices: dict[str, set[str]] = defaultdict(set)
-    contacts: dict[str, set[str]] = defaultdict(set)
-    for event in events:
-        tenant = str(event.get("tenantId") or "").lower()
-        resource = str(event.get("resourceId") or "").lower()
-        category = event.get("eventCategory")
-        if not tenant or not resource:
-            continue
-        if category == "INVOICE":
-            invoices[tenant].add(resource)
-        elif category == "CONTACT":
-            contacts[tenant].add(resource)
-    tenants = {str(event.get("tenantId") or "").lower() for event in events} - {""}
+    changes = TenantChanges.of(events)
+    tenants = {tenant_of(event) for event in events} - {""}
     database: Database = request.app.state.database
     async with database.unit_of_work() as session:
-        connections = (
-            (
-                await session.execute(
-                    select(
-                        PaymentSyncConnection.connection_id, PaymentSyncConnection.xero_tenant_id
-                    ).where(
-                        PaymentSyncConnection.syncable,
-                        PaymentSyncConnection.xero_tenant_id.in_(tenants),
-                    )
-                )
-            ).all()
-            if tenants
-            else []
-        )
         known: set[str] = set()
-        for connection_id, tenant_id in connections:
-            tenant = str(tenant_id).lower()
+        for connection_id, tenant_id in await connections.syncable_of_tenants(session, tenants):
+            tenant = tenant_id.lower()
             known.add(tenant)
-            if not invoices[tenant] and not contacts[tenant]:
+            if not changes.any_for(tenant):
                 continue  # e.g. credit notes only: what they change on invoices, polling finds
             enqueue(
                 session,
                 XeroChangesNotified(
                     connection_id=connection_id,
-                    tenant_id=str(tenant_id),
-                    invoice_ids=sorted(invoices[tenant]),
-                    contact_ids=sorted(contacts[tenant]),
+                    tenant_id=tenant_id,
+                    invoice_ids=sorted(changes.invoices[tenant]),
+                    contact_ids=sorted(changes.contacts[tenant]),
                 ),
                 headers={"connection_id": str(connection_id)},
             )
     for event in events:
-        tenant = str(event.get("tenantId") or "").lower()
-        WEBHOOK_EVENTS.labels("accepted" if tenant in known else "unknown_tenant").inc()
+        WEBHOOK_EVENTS.labels("accepted" if tenant_of(event) in known else "unknown_tenant").inc()
     return Response(status_code=200)

@@ -1,0 +1,1 @@
+"""The connections payment-sync serves, as portal-api describes them."""

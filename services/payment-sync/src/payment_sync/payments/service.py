@@ -1,0 +1,93 @@
+"""The two ways Xero's changes reach the change writer: the polling job (every invoice changed
+since the cursor, and every balance once per interval) and the webhook path (the ids Xero
+named). Each is a run's work: it writes through `ChangeWriter` and returns what its run
+records with the report (the cursors it moves)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from dxc_shared.clients.xero_accounting import parse_xero_date
+from dxc_shared.sync import RunReport, Vendors
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from payment_sync.payments import repository
+from payment_sync.payments.repository import BALANCES_CURSOR, INVOICES_CURSOR
+from payment_sync.payments.schemas import XeroChanges
+from payment_sync.payments.writer import ChangeWriter
+from payment_sync.runs import Effect
+
+# Xero's If-Modified-Since has whole seconds and excludes its own second: read one second back
+# (what is read twice is written once, since only differences are written).
+CURSOR_OVERLAP = timedelta(seconds=1)
+
+WriterFor = Callable[[Vendors], ChangeWriter]
+
+
+@dataclass(frozen=True)
+class PollWindow:
+    """What one polling run reads: invoices changed since `since` (every one when None), and
+    every linked customer's balances when they are due."""
+
+    since: datetime | None
+    balances_due: bool
+
+    @classmethod
+    async def of(
+        cls,
+        session: AsyncSession,
+        connection_id: uuid.UUID,
+        now: datetime,
+        balances_interval: timedelta,
+    ) -> PollWindow:
+        invoices = await repository.cursor(session, connection_id, INVOICES_CURSOR)
+        balances = await repository.cursor(session, connection_id, BALANCES_CURSOR)
+        return cls(
+            since=invoices - CURSOR_OVERLAP if invoices else None,
+            balances_due=balances is None or balances + balances_interval <= now,
+        )
+
+
+class Polling:
+    """One polling run's work."""
+
+    def __init__(self, connection_id: uuid.UUID, window: PollWindow, writer: WriterFor) -> None:
+        self._connection_id = connection_id
+        self._window = window
+        self._writer = writer
+
+    async def __call__(self, vendors: Vendors, report: RunReport) -> Effect:
+        changed = await vendors.xero.invoices(
+            where='Type=="ACCREC"', modified_since=self._window.since
+        )
+        stamps = [parse_xero_date(invoice.get("UpdatedDateUTC")) for invoice in changed]
+        newest = max((stamp for stamp in stamps if stamp), default=None)
+        writer = self._writer(vendors)
+        await writer.write_back(XeroChanges.of(invoices_read=changed), report)
+        if self._window.balances_due:
+            await writer.refresh_all_balances(report)
+        balances_refreshed_at = report.started_at if self._window.balances_due else None
+
+        async def move_cursors(session: AsyncSession) -> None:
+            if newest is not None:
+                await repository.advance(session, self._connection_id, INVOICES_CURSOR, newest)
+            if balances_refreshed_at is not None:
+                await repository.advance(
+                    session, self._connection_id, BALANCES_CURSOR, balances_refreshed_at
+                )
+
+        return move_cursors
+
+
+class WebhookChanges:
+    """One webhook batch's work: the invoices and contacts Xero named."""
+
+    def __init__(self, changes: XeroChanges, writer: WriterFor) -> None:
+        self._changes = changes
+        self._writer = writer
+
+    async def __call__(self, vendors: Vendors, report: RunReport) -> None:
+        await self._writer(vendors).write_back(self._changes, report)

@@ -1,0 +1,33 @@
+"""The connection a request names in its path, resolved once for every endpoint under
+`/connections/{connection_id}`: the caller's own (anyone else's is "not found")."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends
+
+from portal_api.auth.dependencies import CurrentUser
+from portal_api.connections import service
+from portal_api.connections.service import ConnectionState
+from portal_api.context import Session
+
+
+async def owned_connection(
+    connection_id: uuid.UUID, current: CurrentUser, session: Session
+) -> ConnectionState:
+    return await service.owned_state(session, current.user, connection_id)
+
+
+async def open_connection(
+    connection_id: uuid.UUID, current: CurrentUser, session: Session
+) -> ConnectionState:
+    return await service.open_state(session, current.user, connection_id)
+
+
+OwnedConnection = Annotated[ConnectionState, Depends(owned_connection)]
+"""The caller's connection, to read."""
+
+OpenConnection = Annotated[ConnectionState, Depends(open_connection)]
+"""The caller's connection, locked for a change; an archived one answers 409."""
