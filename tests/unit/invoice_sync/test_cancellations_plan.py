@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from dxc_shared.dynamics.columns import InvoiceState
 from dxc_shared.dynamics.schema import INVOICE_CONNECTOR, ExportStatus
 from invoice_sync.cancellations import plan
 from invoice_sync.cancellations.plan import Action, CancellationOutcome, CancellationState, Noticed
@@ -35,7 +36,7 @@ def _row(invoice_id: str = "inv-1", **overrides: Any) -> dict[str, Any]:
     return {
         "invoiceid": invoice_id,
         "invoicenumber": "INV-7",
-        "statecode": plan.CANCELED,
+        "statecode": InvoiceState.CANCELED,
         "dxc_exportstatus": ExportStatus.YES.value,
         "dxc_xeroinvoiceid": "x-1",
         INVOICE_CONNECTOR.value_property: CONNECTOR,

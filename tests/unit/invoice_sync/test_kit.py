@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -17,9 +18,10 @@ from invoice_sync.invoices.dynamics import (
 )
 from invoice_sync.invoices.plan_reference import LinkContact
 from invoice_sync.invoices.records import Exported, Failed
-from invoice_sync.kit.dataverse import history_row
+from invoice_sync.kit.history import history_row
 from invoice_sync.kit.idempotency import idempotency_key
 from invoice_sync.kit.time import ready_at, today
+from invoice_sync.worker import run_id
 
 from tests.unit.invoice_sync.records import CUSTOMER_ID, customer, invoice
 
@@ -229,3 +231,24 @@ def test_an_exported_invoice_tells_dynamics_its_xero_columns() -> None:
     assert patch.body["dxc_amountdue"] == 11.5
     assert history.body is not None
     assert history.body["dxc_outcome"] == SyncOutcome.SUCCESS.value
+
+
+JOB = uuid.UUID("00000000-0000-0000-0000-00000000a001")
+
+
+@pytest.mark.parametrize(
+    ("attempt", "run_number", "own"),
+    [(1, 0, True), (1, 1, False), (2, 0, False), (2, 1, False)],
+    ids=["first run", "rerun", "retry", "retry's rerun"],
+)
+def test_a_run_reports_under_the_jobs_id_only_when_it_is_the_first(
+    attempt: int, run_number: int, own: bool
+) -> None:
+    reported = run_id(JOB, attempt, run_number)
+    assert (reported == JOB) is own
+    assert reported == run_id(JOB, attempt, run_number)  # a report sent again keeps its id
+
+
+def test_every_run_of_a_job_has_an_id_of_its_own() -> None:
+    ids = {run_id(JOB, attempt, run) for attempt in (1, 2, 3) for run in (0, 1, 2)}
+    assert len(ids) == 9

@@ -6,8 +6,9 @@ from datetime import date
 from typing import Any
 
 import pytest
+from dxc_shared.dynamics.columns import SettingsColumns
 from dxc_shared.dynamics.schema import DefaultInvoiceStatus
-from invoice_sync.connector.records import SETTINGS_COLUMN, ConnectorSettings
+from invoice_sync.connector.records import ConnectorSettings
 from invoice_sync.invoices import mapping
 from invoice_sync.invoices.records import ReferenceData
 
@@ -234,21 +235,24 @@ def test_xero_refusals_in_words(errors: list[str], reason: str, words: str) -> N
     [
         (None, ConnectorSettings()),
         ({}, ConnectorSettings()),
-        ({SETTINGS_COLUMN["contacts"]: False}, ConnectorSettings(create_contacts=False)),
-        ({SETTINGS_COLUMN["products"]: None}, ConnectorSettings()),
-        ({SETTINGS_COLUMN["credit_notes"]: True}, ConnectorSettings(create_credit_notes=True)),
+        ({SettingsColumns.CREATE_CONTACTS: False}, ConnectorSettings(create_contacts=False)),
+        ({SettingsColumns.CREATE_PRODUCTS: None}, ConnectorSettings()),
+        ({SettingsColumns.CREATE_CREDIT_NOTES: True}, ConnectorSettings(create_credit_notes=True)),
         (
-            {SETTINGS_COLUMN["xero_number"]: False},
+            {SettingsColumns.USE_XERO_INVOICE_NUMBER: False},
             ConnectorSettings(use_xero_invoice_number=False),
         ),
         (
-            {SETTINGS_COLUMN["status"]: DefaultInvoiceStatus.AUTHORISED.value},
+            {SettingsColumns.DEFAULT_INVOICE_STATUS: DefaultInvoiceStatus.AUTHORISED.value},
             ConnectorSettings(default_status="AUTHORISED"),
         ),
-        ({SETTINGS_COLUMN["status"]: 12345}, ConnectorSettings()),
-        ({SETTINGS_COLUMN["status"]: "AUTHORISED"}, ConnectorSettings()),
-        ({SETTINGS_COLUMN["sales_account"]: " 210 "}, ConnectorSettings(sales_account_code="210")),
-        ({SETTINGS_COLUMN["sales_account"]: "  "}, ConnectorSettings()),
+        ({SettingsColumns.DEFAULT_INVOICE_STATUS: 12345}, ConnectorSettings()),
+        ({SettingsColumns.DEFAULT_INVOICE_STATUS: "AUTHORISED"}, ConnectorSettings()),
+        (
+            {SettingsColumns.DEFAULT_SALES_ACCOUNT_CODE: " 210 "},
+            ConnectorSettings(sales_account_code="210"),
+        ),
+        ({SettingsColumns.DEFAULT_SALES_ACCOUNT_CODE: "  "}, ConnectorSettings()),
     ],
     ids=[
         "no row",

@@ -25,6 +25,16 @@ from invoice_sync.metrics import JOB_DURATION, JobResult, count_job
 logger = get_logger(__name__)
 
 
+def run_id(job_id: uuid.UUID, attempt: int, run_number: int) -> uuid.UUID:
+    """The id a run reports under: the job's own for its first run; derived for a rerun asked
+    for meanwhile and for a retry of the job (whose first delivery may already have reported:
+    the portal takes a second report with one id as a redelivery and would drop it). Derived,
+    not random, so a report sent again after a crash keeps its id."""
+    if attempt == 1 and run_number == 0:
+        return job_id
+    return uuid.uuid5(job_id, f"attempt {attempt} run {run_number}")
+
+
 class InvoiceExporter:
     def __init__(
         self,
@@ -51,14 +61,15 @@ class InvoiceExporter:
         started = time.perf_counter()
         last_attempt = context.attempt >= self.max_attempts
         try:
-            run_id = job.job_id
+            run_number = 0
             while True:
+                this_run = run_id(job.job_id, context.attempt, run_number)
                 async with self.leases.kept_alive(connection_id) as lease:
-                    result = await self.run(job.profile, run_id, lease, last_attempt=last_attempt)
+                    result = await self.run(job.profile, this_run, lease, last_attempt=last_attempt)
                 count_job(result)
                 if not await self.leases.release_or_rerun(connection_id):
                     break
-                run_id = uuid.uuid4()
+                run_number += 1
         except BaseException:
             count_job("failed")
             try:

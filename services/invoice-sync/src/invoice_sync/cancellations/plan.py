@@ -18,18 +18,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from dxc_shared.dynamics.schema import INVOICE_CONNECTOR, ExportStatus
+from dxc_shared.dynamics.columns import Common, InvoiceColumns, InvoiceState
+from dxc_shared.dynamics.schema import ExportStatus
 
 JSON = dict[str, Any]
-CANCELED = 3  # the invoice's statecode
 GONE = frozenset({"DELETED", "VOIDED"})
 TRACKED_COLUMNS = (
-    "invoiceid",
-    "invoicenumber",
-    "statecode",
-    "dxc_exportstatus",
-    "dxc_xeroinvoiceid",
-    INVOICE_CONNECTOR.value_property,
+    InvoiceColumns.ID,
+    InvoiceColumns.NUMBER,
+    Common.STATE,
+    InvoiceColumns.EXPORT_STATUS,
+    InvoiceColumns.XERO_INVOICE_ID,
+    InvoiceColumns.CONNECTOR,
 )
 _CREDIT_LINE_FIELDS = (
     "Description",
@@ -124,19 +124,19 @@ class Noticed:
 def cancelled_rows(rows: Iterable[JSON], connector_id: str) -> dict[str, JSON]:
     """Changed rows that are this connector's exported invoices, now Canceled."""
     return {
-        str(row["invoiceid"]): row
+        str(row[InvoiceColumns.ID]): row
         for row in rows
-        if row.get("statecode") == CANCELED
-        and row.get("dxc_exportstatus") == ExportStatus.YES.value
-        and row.get("dxc_xeroinvoiceid")
-        and str(row.get(INVOICE_CONNECTOR.value_property)) == connector_id
+        if row.get(Common.STATE) == InvoiceState.CANCELED
+        and row.get(InvoiceColumns.EXPORT_STATUS) == ExportStatus.YES.value
+        and row.get(InvoiceColumns.XERO_INVOICE_ID)
+        and str(row.get(InvoiceColumns.CONNECTOR)) == connector_id
     }
 
 
 def _noticed(invoice_id: str, row: JSON | None, export: ExportRecord | None) -> Noticed | None:
     if row is not None:
-        xero_id = row.get("dxc_xeroinvoiceid") or (export and export.xero_invoice_id)
-        number = row.get("invoicenumber") or (export.xero_invoice_number if export else None)
+        xero_id = row.get(InvoiceColumns.XERO_INVOICE_ID) or (export and export.xero_invoice_id)
+        number = row.get(InvoiceColumns.NUMBER) or (export.xero_invoice_number if export else None)
     elif export is not None:  # deleted: only the ledger knows it was exported
         xero_id, number = export.xero_invoice_id, export.xero_invoice_number
     else:

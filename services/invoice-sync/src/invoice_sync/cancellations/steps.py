@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from dxc_shared.clients.dataverse import BatchResult, Changes
-from dxc_shared.dynamics.schema import INVOICE, SyncOutcome
+from dxc_shared.dynamics.columns import InvoiceColumns
+from dxc_shared.dynamics.schema import SyncOutcome
 from sqlalchemy import select
 
 from invoice_sync.cancellations.models import Cancellation, ChangeCursor
@@ -19,7 +20,7 @@ from invoice_sync.cancellations.plan import (
 )
 from invoice_sync.connector.records import Connector
 from invoice_sync.kit.context import RunContext
-from invoice_sync.kit.dataverse import history_operation, history_row
+from invoice_sync.kit.history import history_operation, history_row
 from invoice_sync.kit.time import utcnow
 from invoice_sync.ledger.models import InvoiceExport
 
@@ -31,7 +32,7 @@ async def changes_since_last_run(run: RunContext) -> Changes:
         cursor = await session.get(ChangeCursor, run.connection_id)
         delta_link = cursor.delta_link if cursor else None
     return await run.dataverse.changes(
-        INVOICE.entity_set, select=TRACKED_COLUMNS, delta_link=delta_link
+        InvoiceColumns.ENTITY_SET, select=TRACKED_COLUMNS, delta_link=delta_link
     )
 
 

@@ -6,32 +6,29 @@ import uuid
 from datetime import datetime
 
 from dxc_shared.clients.dataverse import BatchOperation, DataverseClient, odata_literal
-from dxc_shared.dynamics.schema import CONNECTOR, SETTINGS, SETTINGS_CONNECTOR, ConnectorStatus
+from dxc_shared.dynamics.columns import ConnectorColumns, SettingsColumns
+from dxc_shared.dynamics.schema import ConnectorStatus
 
-from invoice_sync.connector.records import SETTINGS_COLUMN, Connector, ConnectorSettings
-from invoice_sync.kit.dataverse import column, patch
-
-_STATUS = column("dxc_Status")
-_STATUS_MESSAGE = column("dxc_StatusMessage")
+from invoice_sync.connector.records import SETTINGS_COLUMNS, Connector, ConnectorSettings
 
 
 async def find_connector(client: DataverseClient, connection_id: uuid.UUID) -> Connector | None:
     rows = await client.query(
-        CONNECTOR.entity_set,
-        select=[CONNECTOR.primary_id, _STATUS],
-        filter=f"{column('dxc_ConnectionId')} eq {odata_literal(str(connection_id))}",
+        ConnectorColumns.ENTITY_SET,
+        select=[ConnectorColumns.ID, ConnectorColumns.STATUS],
+        filter=f"{ConnectorColumns.CONNECTION_ID} eq {odata_literal(str(connection_id))}",
         top=1,
     )
     if not rows:
         return None
-    return Connector(str(rows[0][CONNECTOR.primary_id]), rows[0].get(_STATUS))
+    return Connector(str(rows[0][ConnectorColumns.ID]), rows[0].get(ConnectorColumns.STATUS))
 
 
 async def read_settings(client: DataverseClient, connector: Connector) -> ConnectorSettings:
     rows = await client.query(
-        SETTINGS.entity_set,
-        select=list(SETTINGS_COLUMN.values()),
-        filter=f"{SETTINGS_CONNECTOR.value_property} eq {connector.id}",
+        SettingsColumns.ENTITY_SET,
+        select=SETTINGS_COLUMNS,
+        filter=f"{SettingsColumns.CONNECTOR} eq {connector.id}",
         top=1,
     )
     return ConnectorSettings.from_row(rows[0] if rows else None)
@@ -41,19 +38,21 @@ async def set_connector_status(
     client: DataverseClient, connector: Connector, status: ConnectorStatus, message: str | None
 ) -> None:
     await client.update(
-        CONNECTOR.entity_set, connector.id, {_STATUS: status.value, _STATUS_MESSAGE: message}
+        ConnectorColumns.ENTITY_SET,
+        connector.id,
+        {ConnectorColumns.STATUS: status.value, ConnectorColumns.STATUS_MESSAGE: message},
     )
 
 
 def connector_synced_change_set(connector: Connector, now: datetime) -> list[BatchOperation]:
     return [
-        patch(
-            CONNECTOR.entity_set,
+        BatchOperation.patch(
+            ConnectorColumns.ENTITY_SET,
             connector.id,
             {
-                column("dxc_LastSyncOn"): now.isoformat(),
-                _STATUS: ConnectorStatus.ACTIVE.value,
-                _STATUS_MESSAGE: None,
+                ConnectorColumns.LAST_SYNC_ON: now.isoformat(),
+                ConnectorColumns.STATUS: ConnectorStatus.ACTIVE.value,
+                ConnectorColumns.STATUS_MESSAGE: None,
             },
         )
     ]

@@ -5,20 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dxc_shared.dynamics.columns import SettingsColumns
 from dxc_shared.dynamics.schema import DefaultInvoiceStatus
-
-from invoice_sync.kit.dataverse import column
 
 _STATUS_NAMES: dict[int, str] = {status.value: status.name for status in DefaultInvoiceStatus}
 
-SETTINGS_COLUMN = {
-    "xero_number": column("dxc_UseXeroInvoiceNumber"),
-    "contacts": column("dxc_CreateContacts"),
-    "products": column("dxc_CreateProducts"),
-    "status": column("dxc_DefaultInvoiceStatus"),
-    "sales_account": column("dxc_DefaultSalesAccountCode"),
-    "credit_notes": column("dxc_CreateCreditNotes"),
-}
+SETTINGS_COLUMNS = [
+    SettingsColumns.USE_XERO_INVOICE_NUMBER,
+    SettingsColumns.CREATE_CONTACTS,
+    SettingsColumns.CREATE_PRODUCTS,
+    SettingsColumns.DEFAULT_INVOICE_STATUS,
+    SettingsColumns.DEFAULT_SALES_ACCOUNT_CODE,
+    SettingsColumns.CREATE_CREDIT_NOTES,
+]
 
 
 @dataclass(frozen=True)
@@ -44,17 +43,21 @@ class ConnectorSettings:
             return cls()
         defaults = cls()
 
-        def flag(name: str, default: bool) -> bool:
-            value = row.get(SETTINGS_COLUMN[name])
+        def flag(column: str, default: bool) -> bool:
+            value = row.get(column)
             return default if value is None else bool(value)
 
-        status = row.get(SETTINGS_COLUMN["status"])
-        account = (row.get(SETTINGS_COLUMN["sales_account"]) or "").strip()
+        status = row.get(SettingsColumns.DEFAULT_INVOICE_STATUS)
+        account = (row.get(SettingsColumns.DEFAULT_SALES_ACCOUNT_CODE) or "").strip()
         return cls(
-            use_xero_invoice_number=flag("xero_number", defaults.use_xero_invoice_number),
-            create_contacts=flag("contacts", defaults.create_contacts),
-            create_products=flag("products", defaults.create_products),
-            create_credit_notes=flag("credit_notes", defaults.create_credit_notes),
+            use_xero_invoice_number=flag(
+                SettingsColumns.USE_XERO_INVOICE_NUMBER, defaults.use_xero_invoice_number
+            ),
+            create_contacts=flag(SettingsColumns.CREATE_CONTACTS, defaults.create_contacts),
+            create_products=flag(SettingsColumns.CREATE_PRODUCTS, defaults.create_products),
+            create_credit_notes=flag(
+                SettingsColumns.CREATE_CREDIT_NOTES, defaults.create_credit_notes
+            ),
             default_status=_STATUS_NAMES.get(status, defaults.default_status)
             if isinstance(status, int)
             else defaults.default_status,

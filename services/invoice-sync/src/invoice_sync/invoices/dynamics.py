@@ -11,18 +11,19 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from dxc_shared.clients.dataverse import BatchOperation, DataverseClient
-from dxc_shared.dynamics.schema import (
-    ACCOUNT,
-    ACCOUNTS,
-    CONTACT,
-    INVOICE,
-    INVOICE_CONNECTOR,
-    LINE_ACCOUNT,
-    LINE_TAX_RATE,
-    TAX_RATES,
-    ExportStatus,
-    SyncOutcome,
+from dxc_shared.dynamics.columns import (
+    AccountColumns,
+    Common,
+    ContactColumns,
+    CurrencyColumns,
+    InvoiceColumns,
+    InvoiceLineColumns,
+    InvoiceState,
+    ProductColumns,
+    TaxRateColumns,
+    XeroAccountColumns,
 )
+from dxc_shared.dynamics.schema import ExportStatus, SyncOutcome
 
 from invoice_sync.connector.dynamics import connector_synced_change_set
 from invoice_sync.connector.records import Connector
@@ -36,35 +37,35 @@ from invoice_sync.invoices.records import (
     Product,
     ReferenceData,
 )
-from invoice_sync.kit.dataverse import column, history_operation, history_row, patch, rows_where_in
+from invoice_sync.kit.history import history_operation, history_row
 
 JSON = dict[str, Any]
 _COLUMN = re.compile(r"^[a-z_][a-z0-9_]*$")
-_XERO_CONTACT = column("dxc_XeroContactId")
-_EXPORT_STATUS = column("dxc_ExportStatus")
+_CUSTOMER_KIND = f"{InvoiceColumns.CUSTOMER}@Microsoft.Dynamics.CRM.lookuplogicalname"
+_XERO_CONTACT = AccountColumns.XERO_CONTACT_ID  # the same column on contacts
 _LINE_COLUMNS = [
-    "invoicedetailid",
-    "lineitemnumber",
-    "_productid_value",
-    "isproductoverridden",
-    "productdescription",
-    "description",
-    "quantity",
-    "priceperunit",
-    LINE_TAX_RATE.value_property,
-    LINE_ACCOUNT.value_property,
+    InvoiceLineColumns.ID,
+    InvoiceLineColumns.LINE_NUMBER,
+    InvoiceLineColumns.PRODUCT,
+    InvoiceLineColumns.WRITE_IN,
+    InvoiceLineColumns.PRODUCT_DESCRIPTION,
+    InvoiceLineColumns.DESCRIPTION,
+    InvoiceLineColumns.QUANTITY,
+    InvoiceLineColumns.PRICE_PER_UNIT,
+    InvoiceLineColumns.TAX_RATE,
+    InvoiceLineColumns.ACCOUNT,
 ]
 _INVOICE_COLUMNS = [
-    "invoiceid",
-    "invoicenumber",
-    "name",
-    "versionnumber",
-    "_customerid_value",
-    "_transactioncurrencyid_value",
-    "_pricelevelid_value",
-    "datedelivered",
-    "duedate",
-    "modifiedon",
+    InvoiceColumns.ID,
+    InvoiceColumns.NUMBER,
+    InvoiceColumns.NAME,
+    Common.VERSION_NUMBER,
+    InvoiceColumns.CUSTOMER,
+    InvoiceColumns.CURRENCY,
+    InvoiceColumns.PRICE_LIST,
+    InvoiceColumns.DATE_DELIVERED,
+    InvoiceColumns.DUE_DATE,
+    Common.MODIFIED_ON,
 ]
 
 
@@ -80,20 +81,21 @@ async def ready_invoices(
     """Invoices handed to this connector, never exported, active, delivered by `today`, with a
     price list and a customer; lines expanded. (Lines are checked by the plan: an invoice
     without any is skipped until it has some.)"""
+    export_status = InvoiceColumns.EXPORT_STATUS
     conditions = [
-        f"{INVOICE_CONNECTOR.value_property} eq {connector.id}",
-        "statecode eq 0",
-        f"({_EXPORT_STATUS} eq {ExportStatus.NO.value} or {_EXPORT_STATUS} eq null)",
-        f"datedelivered le {today.isoformat()}",
-        "_pricelevelid_value ne null",
-        "_customerid_value ne null",
+        f"{InvoiceColumns.CONNECTOR} eq {connector.id}",
+        f"{Common.STATE} eq {InvoiceState.ACTIVE.value}",
+        f"({export_status} eq {ExportStatus.NO.value} or {export_status} eq null)",
+        f"{InvoiceColumns.DATE_DELIVERED} le {today.isoformat()}",
+        f"{InvoiceColumns.PRICE_LIST} ne null",
+        f"{InvoiceColumns.CUSTOMER} ne null",
     ]
     rows = await client.query(
-        INVOICE.entity_set,
+        InvoiceColumns.ENTITY_SET,
         select=sorted({*_INVOICE_COLUMNS, *extra_columns}),
         filter=" and ".join(conditions),
-        expand=f"invoice_details($select={','.join(_LINE_COLUMNS)})",
-        orderby="createdon asc",
+        expand=f"{InvoiceColumns.LINES}($select={','.join(_LINE_COLUMNS)})",
+        orderby=f"{Common.CREATED_ON} asc",
     )
     return [invoice_of(row) for row in rows]
 
@@ -101,32 +103,45 @@ async def ready_invoices(
 async def reference_data(client: DataverseClient, invoices: Sequence[Invoice]) -> ReferenceData:
     """The customers, products, currencies, tax rates and accounts the invoices point at."""
     lines = [line for invoice in invoices for line in invoice.lines]
-
-    def ids(values: Sequence[str | None]) -> list[str]:
-        return sorted({value for value in values if value})
-
-    accounts = ids([i.customer_id for i in invoices if i.customer_kind == "account"])
-    contacts = ids([i.customer_id for i in invoices if i.customer_kind == "contact"])
-    account_rows = await rows_where_in(
-        client,
-        ACCOUNT.entity_set,
-        "accountid",
-        accounts,
-        ["accountid", "name", "accountnumber", "emailaddress1", _XERO_CONTACT],
+    account_rows = await client.rows_where_in(
+        AccountColumns.ENTITY_SET,
+        AccountColumns.ID,
+        [i.customer_id or "" for i in invoices if i.customer_kind == "account"],
+        select=[
+            AccountColumns.ID,
+            AccountColumns.NAME,
+            AccountColumns.ACCOUNT_NUMBER,
+            AccountColumns.EMAIL,
+            _XERO_CONTACT,
+        ],
+        guid=True,
     )
-    contact_rows = await rows_where_in(
-        client,
-        CONTACT.entity_set,
-        "contactid",
-        contacts,
-        ["contactid", "fullname", "firstname", "lastname", "emailaddress1", _XERO_CONTACT],
+    contact_rows = await client.rows_where_in(
+        ContactColumns.ENTITY_SET,
+        ContactColumns.ID,
+        [i.customer_id or "" for i in invoices if i.customer_kind == "contact"],
+        select=[
+            ContactColumns.ID,
+            ContactColumns.FULL_NAME,
+            ContactColumns.FIRST_NAME,
+            ContactColumns.LAST_NAME,
+            ContactColumns.EMAIL,
+            _XERO_CONTACT,
+        ],
+        guid=True,
     )
-    product_rows = await rows_where_in(
-        client,
-        "products",
-        "productid",
-        ids([line.product_id for line in lines]),
-        ["productid", "productnumber", "name", "description", "price"],
+    product_rows = await client.rows_where_in(
+        ProductColumns.ENTITY_SET,
+        ProductColumns.ID,
+        [line.product_id or "" for line in lines],
+        select=[
+            ProductColumns.ID,
+            ProductColumns.NUMBER,
+            ProductColumns.NAME,
+            ProductColumns.DESCRIPTION,
+            ProductColumns.PRICE,
+        ],
+        guid=True,
     )
     customers = [*map(account_of, account_rows), *map(contact_of, contact_rows)]
     return ReferenceData(
@@ -135,33 +150,33 @@ async def reference_data(client: DataverseClient, invoices: Sequence[Invoice]) -
         currencies=await _currencies(client) if any(i.currency_id for i in invoices) else {},
         tax_types=await _codes(
             client,
-            TAX_RATES.entity_set,
-            TAX_RATES.primary_id,
-            column("dxc_TaxType"),
-            ids([line.tax_rate_id for line in lines]),
+            TaxRateColumns.ENTITY_SET,
+            TaxRateColumns.ID,
+            TaxRateColumns.TAX_TYPE,
+            [line.tax_rate_id or "" for line in lines],
         ),
         account_codes=await _codes(
             client,
-            ACCOUNTS.entity_set,
-            ACCOUNTS.primary_id,
-            column("dxc_Code"),
-            ids([line.account_id for line in lines]),
+            XeroAccountColumns.ENTITY_SET,
+            XeroAccountColumns.ID,
+            XeroAccountColumns.CODE,
+            [line.account_id or "" for line in lines],
         ),
     )
 
 
 async def _currencies(client: DataverseClient) -> dict[str, str]:
     rows = await client.query(
-        "transactioncurrencies", select=["transactioncurrencyid", "isocurrencycode"]
+        CurrencyColumns.ENTITY_SET, select=[CurrencyColumns.ID, CurrencyColumns.ISO_CODE]
     )
-    return {str(row["transactioncurrencyid"]): str(row["isocurrencycode"]) for row in rows}
+    return {str(row[CurrencyColumns.ID]): str(row[CurrencyColumns.ISO_CODE]) for row in rows}
 
 
 async def _codes(
     client: DataverseClient, entity_set: str, key: str, code: str, ids: Sequence[str]
 ) -> dict[str, str]:
     """id -> code of the rows (of the connector's Xero tax rates or accounts) that have one."""
-    rows = await rows_where_in(client, entity_set, key, ids, [key, code])
+    rows = await client.rows_where_in(entity_set, key, ids, select=[key, code], guid=True)
     return {str(row[key]): str(row[code]) for row in rows if row.get(code)}
 
 
@@ -183,11 +198,11 @@ def _datetime(value: Any) -> datetime | None:
 
 def account_of(row: JSON) -> Customer:
     return Customer(
-        id=str(row["accountid"]),
+        id=str(row[AccountColumns.ID]),
         kind="account",
-        name=str(row.get("name") or "").strip(),
-        account_number=row.get("accountnumber"),
-        email=row.get("emailaddress1"),
+        name=str(row.get(AccountColumns.NAME) or "").strip(),
+        account_number=row.get(AccountColumns.ACCOUNT_NUMBER),
+        email=row.get(AccountColumns.EMAIL),
         first_name=None,
         last_name=None,
         xero_contact_id=row.get(_XERO_CONTACT),
@@ -195,14 +210,14 @@ def account_of(row: JSON) -> Customer:
 
 
 def contact_of(row: JSON) -> Customer:
-    first, last = row.get("firstname"), row.get("lastname")
-    name = row.get("fullname") or " ".join(p for p in (first, last) if p)
+    first, last = row.get(ContactColumns.FIRST_NAME), row.get(ContactColumns.LAST_NAME)
+    name = row.get(ContactColumns.FULL_NAME) or " ".join(p for p in (first, last) if p)
     return Customer(
-        id=str(row["contactid"]),
+        id=str(row[ContactColumns.ID]),
         kind="contact",
         name=str(name or "").strip(),
         account_number=None,
-        email=row.get("emailaddress1"),
+        email=row.get(ContactColumns.EMAIL),
         first_name=first,
         last_name=last,
         xero_contact_id=row.get(_XERO_CONTACT),
@@ -211,41 +226,44 @@ def contact_of(row: JSON) -> Customer:
 
 def product_of(row: JSON) -> Product:
     return Product(
-        id=str(row["productid"]),
-        number=str(row.get("productnumber") or "").strip(),
-        name=str(row.get("name") or "").strip(),
-        description=row.get("description"),
-        price=row.get("price"),
+        id=str(row[ProductColumns.ID]),
+        number=str(row.get(ProductColumns.NUMBER) or "").strip(),
+        name=str(row.get(ProductColumns.NAME) or "").strip(),
+        description=row.get(ProductColumns.DESCRIPTION),
+        price=row.get(ProductColumns.PRICE),
     )
 
 
 def line_of(row: JSON) -> Line:
+    product_id = row.get(InvoiceLineColumns.PRODUCT)
     return Line(
-        id=str(row["invoicedetailid"]),
-        number=int(row.get("lineitemnumber") or 0),
-        product_id=row.get("_productid_value"),
-        written_in=bool(row.get("isproductoverridden")) or not row.get("_productid_value"),
-        description=row.get("productdescription") or row.get("description"),
-        quantity=float(row.get("quantity") or 0),
-        price=float(row.get("priceperunit") or 0),
-        tax_rate_id=row.get(LINE_TAX_RATE.value_property),
-        account_id=row.get(LINE_ACCOUNT.value_property),
+        id=str(row[InvoiceLineColumns.ID]),
+        number=int(row.get(InvoiceLineColumns.LINE_NUMBER) or 0),
+        product_id=product_id,
+        written_in=bool(row.get(InvoiceLineColumns.WRITE_IN)) or not product_id,
+        description=row.get(InvoiceLineColumns.PRODUCT_DESCRIPTION)
+        or row.get(InvoiceLineColumns.DESCRIPTION),
+        quantity=float(row.get(InvoiceLineColumns.QUANTITY) or 0),
+        price=float(row.get(InvoiceLineColumns.PRICE_PER_UNIT) or 0),
+        tax_rate_id=row.get(InvoiceLineColumns.TAX_RATE),
+        account_id=row.get(InvoiceLineColumns.ACCOUNT),
     )
 
 
 def invoice_of(row: JSON) -> Invoice:
+    lines = map(line_of, row.get(InvoiceColumns.LINES) or [])
     return Invoice(
-        id=str(row["invoiceid"]),
-        number=row.get("invoicenumber"),
-        name=row.get("name"),
-        version=str(row.get("versionnumber") or ""),
-        customer_id=row.get("_customerid_value"),
-        customer_kind=row.get("_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"),
-        currency_id=row.get("_transactioncurrencyid_value"),
-        date_delivered=_date(row.get("datedelivered")),
-        due_date=_date(row.get("duedate")),
-        modified_on=_datetime(row.get("modifiedon")),
-        lines=sorted(map(line_of, row.get("invoice_details") or []), key=lambda line: line.number),
+        id=str(row[InvoiceColumns.ID]),
+        number=row.get(InvoiceColumns.NUMBER),
+        name=row.get(InvoiceColumns.NAME),
+        version=str(row.get(Common.VERSION_NUMBER) or ""),
+        customer_id=row.get(InvoiceColumns.CUSTOMER),
+        customer_kind=row.get(_CUSTOMER_KIND),
+        currency_id=row.get(InvoiceColumns.CURRENCY),
+        date_delivered=_date(row.get(InvoiceColumns.DATE_DELIVERED)),
+        due_date=_date(row.get(InvoiceColumns.DUE_DATE)),
+        modified_on=_datetime(row.get(Common.MODIFIED_ON)),
+        lines=sorted(lines, key=lambda line: line.number),
         row=row,
     )
 
@@ -257,18 +275,18 @@ def exported_change_set(
     connector: Connector, exported: Exported, now: datetime
 ) -> list[BatchOperation]:
     columns = {
-        _EXPORT_STATUS: ExportStatus.YES.value,
-        column("dxc_ExportedOn"): now.isoformat(),
-        column("dxc_XeroInvoiceId"): exported.xero_invoice_id,
-        column("dxc_XeroInvoiceNumber"): exported.xero_number,
-        column("dxc_XeroStatus"): exported.xero_status,
-        column("dxc_XeroUrl"): exported.xero_url,
-        column("dxc_XeroTotalTax"): exported.total_tax,
-        column("dxc_AmountDue"): exported.amount_due,
+        InvoiceColumns.EXPORT_STATUS: ExportStatus.YES.value,
+        InvoiceColumns.EXPORTED_ON: now.isoformat(),
+        InvoiceColumns.XERO_INVOICE_ID: exported.xero_invoice_id,
+        InvoiceColumns.XERO_INVOICE_NUMBER: exported.xero_number,
+        InvoiceColumns.XERO_STATUS: exported.xero_status,
+        InvoiceColumns.XERO_URL: exported.xero_url,
+        InvoiceColumns.XERO_TOTAL_TAX: exported.total_tax,
+        InvoiceColumns.AMOUNT_DUE: exported.amount_due,
     }
     invoice = exported.invoice
     return [
-        patch(INVOICE.entity_set, invoice.id, columns),
+        BatchOperation.patch(InvoiceColumns.ENTITY_SET, invoice.id, columns),
         history_operation(
             history_row(
                 connector.id,
@@ -285,7 +303,11 @@ def exported_change_set(
 def failed_change_set(connector: Connector, failed: Failed, now: datetime) -> list[BatchOperation]:
     invoice = failed.invoice
     return [
-        patch(INVOICE.entity_set, invoice.id, {_EXPORT_STATUS: ExportStatus.FAILED.value}),
+        BatchOperation.patch(
+            InvoiceColumns.ENTITY_SET,
+            invoice.id,
+            {InvoiceColumns.EXPORT_STATUS: ExportStatus.FAILED.value},
+        ),
         history_operation(
             history_row(
                 connector.id,
@@ -300,7 +322,9 @@ def failed_change_set(connector: Connector, failed: Failed, now: datetime) -> li
 
 
 def contact_link_change_set(customer: Customer, xero_contact_id: str) -> list[BatchOperation]:
-    return [patch(customer.entity_set, customer.id, {_XERO_CONTACT: xero_contact_id})]
+    return [
+        BatchOperation.patch(customer.entity_set, customer.id, {_XERO_CONTACT: xero_contact_id})
+    ]
 
 
 def write_back_change_sets(

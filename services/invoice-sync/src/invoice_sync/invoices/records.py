@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from dxc_shared.dynamics.schema import ACCOUNT, CONTACT
+from dxc_shared.dynamics.columns import AccountColumns, ContactColumns
 
 JSON = dict[str, Any]
 
@@ -24,7 +24,7 @@ class Customer:
 
     @property
     def entity_set(self) -> str:
-        return ACCOUNT.entity_set if self.kind == "account" else CONTACT.entity_set
+        return AccountColumns.ENTITY_SET if self.kind == "account" else ContactColumns.ENTITY_SET
 
 
 @dataclass(frozen=True)
