@@ -12,7 +12,7 @@ import pytest
 from dxc_shared.db import Database
 from dxc_shared.dynamics.schema import ExportStatus, SyncOutcome
 from dxc_shared.messages import SyncInvoicesJob
-from invoice_sync.models import ExportState, InvoiceExport
+from invoice_sync.ledger.models import ExportState, InvoiceExport
 from prometheus_client import REGISTRY
 
 from tests.invoice_sync.conftest import World
