@@ -52,9 +52,7 @@ def subscription(handler_dir: Path) -> Subscription[SlowJob]:
 
 
 def create_service(infrastructure: Infrastructure, settings: SlowWorkerSettings) -> Service:
-    service = Service(
-        "slow-worker", infrastructure, shutdown_timeout=settings.shutdown_timeout_seconds
-    )
+    service = Service.for_settings("slow-worker", infrastructure, settings)
     service.subscribe(subscription(settings.marker_dir))
     return service
 

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import httpx
 import uvicorn
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
@@ -93,6 +94,26 @@ class Service:
         self.app.state.service = self
         self.app.add_middleware(RequestObservabilityMiddleware, service=name)
         self.app.include_router(self._operations_router())
+
+    @classmethod
+    def for_settings(
+        cls, name: str, infrastructure: Infrastructure, settings: ServiceSettings
+    ) -> Service:
+        """The service `name`, with the shutdown and background-loop limits of `settings`."""
+        return cls(
+            name,
+            infrastructure,
+            title=f"dx-connector {name}",
+            shutdown_timeout=settings.shutdown_timeout_seconds,
+            loop_backoff_max=settings.loop_backoff_max_seconds,
+            loop_failing_unhealthy=settings.loop_failing_unhealthy_seconds,
+        )
+
+    def http_client(self, timeout_seconds: float) -> httpx.AsyncClient:
+        """An HTTP client for the vendors and the other services, closed when the service stops."""
+        client = httpx.AsyncClient(timeout=httpx.Timeout(timeout_seconds))
+        self.on_shutdown(client.aclose)
+        return client
 
     def subscribe(self, subscription: Subscription[Any]) -> None:
         self._subscriptions.append(subscription)
@@ -307,9 +328,6 @@ def run_service(
     service = build(Infrastructure.from_settings(settings), settings)
     configure_logging(service.name, level=settings.log_level, fmt=settings.log_format)
     service.owns_infrastructure = True
-    service.shutdown_timeout = settings.shutdown_timeout_seconds
-    service.loop_backoff_max = settings.loop_backoff_max_seconds
-    service.loop_failing_unhealthy = settings.loop_failing_unhealthy_seconds
     uvicorn.run(
         service.app,
         host=settings.host,

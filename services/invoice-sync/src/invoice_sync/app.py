@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 from dxc_shared.bus import RetryPolicy, Subscription
 from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.infrastructure import Infrastructure
@@ -25,20 +24,10 @@ def create_service(
 ) -> Service:
     """`token_broker` replaces the client built from the settings (the embedded mode and tests
     reach token-broker in-process)."""
-    service = Service(
-        SERVICE_NAME,
-        infrastructure,
-        title="dx-connector invoice-sync",
-        shutdown_timeout=settings.shutdown_timeout_seconds,
-    )
-    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.http_timeout_seconds))
-    service.on_shutdown(http.aclose)
+    service = Service.for_settings(SERVICE_NAME, infrastructure, settings)
+    http = service.http_client(settings.http_timeout_seconds)
     if token_broker is None:
-        token_broker = TokenBrokerClient(
-            settings.token_broker_url,
-            settings.token_broker_api_key.get_secret_value(),
-            client=http,
-        )
+        token_broker = TokenBrokerClient.from_settings(settings, http)
     exporter = InvoiceExporter(
         infrastructure.database,
         VendorFactory(token_broker, http, xero_api_url=settings.xero_api_url),

@@ -1,6 +1,5 @@
 from datetime import timedelta
 
-import httpx
 from dxc_shared.bus import Subscription
 from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.infrastructure import Infrastructure
@@ -22,17 +21,9 @@ SERVICE_NAME = "payment-sync"
 
 
 def create_service(infrastructure: Infrastructure, settings: PaymentSyncSettings) -> Service:
-    service = Service(
-        SERVICE_NAME,
-        infrastructure,
-        title="dx-connector payment-sync",
-        shutdown_timeout=settings.shutdown_timeout_seconds,
-    )
-    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.http_timeout_seconds))
-    service.on_shutdown(http.aclose)
-    tokens = TokenBrokerClient(
-        settings.token_broker_url, settings.token_broker_api_key.get_secret_value(), client=http
-    )
+    service = Service.for_settings(SERVICE_NAME, infrastructure, settings)
+    http = service.http_client(settings.http_timeout_seconds)
+    tokens = TokenBrokerClient.from_settings(settings, http)
     sync = PaymentSync(
         infrastructure.database,
         VendorFactory(tokens, http, xero_api_url=settings.xero_api_url),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 from dxc_shared.bus import Subscription
 from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.infrastructure import Infrastructure
@@ -55,23 +54,13 @@ def create_service(
     *,
     payments: PaymentProvider | None = None,
 ) -> Service:
-    service = Service(
-        SERVICE_NAME,
-        infrastructure,
-        title="dx-connector portal-api",
-        shutdown_timeout=settings.shutdown_timeout_seconds,
-    )
-    http = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
-    service.on_shutdown(http.aclose)
+    service = Service.for_settings(SERVICE_NAME, infrastructure, settings)
+    http = service.http_client(30.0)
     context = PortalContext(
         settings=settings,
         database=infrastructure.database,
         http=http,
-        token_broker=TokenBrokerClient(
-            settings.token_broker_url,
-            settings.token_broker_api_key.get_secret_value(),
-            client=http,
-        ),
+        token_broker=TokenBrokerClient.from_settings(settings, http),
         payments=payments or FakePaymentProvider(),
     )
     service.app.state.portal = context

@@ -10,12 +10,7 @@ SERVICE_NAME = "scheduler"
 
 
 def create_service(infrastructure: Infrastructure, settings: SchedulerSettings) -> Service:
-    service = Service(
-        SERVICE_NAME,
-        infrastructure,
-        title="dx-connector scheduler",
-        shutdown_timeout=settings.shutdown_timeout_seconds,
-    )
+    service = Service.for_settings(SERVICE_NAME, infrastructure, settings)
     scheduler = Scheduler(infrastructure.database, batch_size=settings.dispatch_batch_size)
     service.app.state.scheduler = scheduler
     service.subscribe(

@@ -41,14 +41,8 @@ def create_credential_service(
 
 
 def create_service(infrastructure: Infrastructure, settings: TokenBrokerSettings) -> Service:
-    service = Service(
-        SERVICE_NAME,
-        infrastructure,
-        title="dx-connector token-broker",
-        shutdown_timeout=settings.shutdown_timeout_seconds,
-    )
-    http = httpx.AsyncClient(timeout=httpx.Timeout(20.0))
-    service.on_shutdown(http.aclose)
+    service = Service.for_settings(SERVICE_NAME, infrastructure, settings)
+    http = service.http_client(20.0)
     service.app.state.credentials = create_credential_service(infrastructure, settings, http)
     service.app.state.internal_api_key = settings.internal_api_key.get_secret_value()
     service.app.include_router(router)

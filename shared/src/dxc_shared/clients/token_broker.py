@@ -19,12 +19,23 @@ from dxc_shared.credentials import (
     ReauthorisationNeeded,
 )
 from dxc_shared.messages import Provider
+from dxc_shared.settings import TokenBrokerClientSettings
 
 # A token this close to expiry is asked for again rather than used.
 _REUSE_MARGIN = timedelta(seconds=60)
 
 
 class TokenBrokerClient:
+    @classmethod
+    def from_settings(
+        cls, settings: TokenBrokerClientSettings, client: httpx.AsyncClient
+    ) -> TokenBrokerClient:
+        return cls(
+            settings.token_broker_url,
+            settings.token_broker_api_key.get_secret_value(),
+            client=client,
+        )
+
     def __init__(self, base_url: str, api_key: str, *, client: httpx.AsyncClient | None = None):
         self._client = client or httpx.AsyncClient(timeout=30)
         self._base_url = base_url.rstrip("/")
