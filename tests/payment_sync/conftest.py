@@ -199,7 +199,9 @@ class Connection:
     def xero_contact(self, name: str) -> str:
         return str(self.xero_admin("contacts", "Contacts", [{"Name": name}])[0]["ContactID"])
 
-    def xero_invoice(self, contact_id: str, amount: float, due: str = "2025-03-31") -> JSON:
+    def xero_invoice(
+        self, contact_id: str, amount: float, due: str = "2025-03-31", status: str = "AUTHORISED"
+    ) -> JSON:
         return self.xero_admin(
             "invoices",
             "Invoices",
@@ -207,7 +209,7 @@ class Connection:
                 {
                     "Type": "ACCREC",
                     "Contact": {"ContactID": contact_id},
-                    "Status": "AUTHORISED",
+                    "Status": status,
                     "Date": "2025-02-01",
                     "DueDate": due,
                     "LineItems": [
@@ -237,6 +239,45 @@ class Connection:
                 }
             ],
         )[0]
+
+    def xero_status(self, invoice_id: str, status: str) -> JSON:
+        """A Xero user voids the invoice (VOIDED) or deletes the draft (DELETED)."""
+        self.xero.clock.advance(5)
+        return self.xero_admin(
+            "invoices", "Invoices", [{"InvoiceID": invoice_id, "Status": status}]
+        )[0]
+
+    def xero_credit(self, invoice_id: str, contact_id: str, amount: float) -> JSON:
+        """A Xero user credits the invoice: a credit note for `amount` (tax included),
+        allocated to it."""
+        self.xero.clock.advance(5)
+        [credit_note] = self.xero_admin(
+            "credit-notes",
+            "CreditNotes",
+            [
+                {
+                    "Type": "ACCRECCREDIT",
+                    "Contact": {"ContactID": contact_id},
+                    "Status": "AUTHORISED",
+                    "Date": "2025-03-03",
+                    "LineAmountTypes": "Inclusive",
+                    "LineItems": [
+                        {
+                            "Description": "Credit",
+                            "Quantity": 1,
+                            "UnitAmount": amount,
+                            "AccountCode": "200",
+                        }
+                    ],
+                }
+            ],
+        )
+        self.xero_admin(
+            f"credit-notes/{credit_note['CreditNoteID']}/allocations",
+            "Allocations",
+            [{"Invoice": {"InvoiceID": invoice_id}, "Amount": amount, "Date": "2025-03-03"}],
+        )
+        return credit_note
 
     def xero_contact_balances(self, contact_id: str) -> JSON:
         response = self.xero.http.get(
@@ -278,6 +319,21 @@ class Connection:
         assert response is not None
         row: JSON = response.json()
         return row
+
+    async def cancel_in_dynamics(self, invoice_id: str) -> None:
+        """A Dynamics user cancels the invoice (what starts a cancellation in invoice-sync)."""
+        await self.dataverse.update(
+            schema.INVOICE.entity_set, invoice_id, {"statecode": 3, "statuscode": 100003}
+        )
+
+    async def history_of(self, invoice_id: str) -> list[JSON]:
+        """The sync history rows linked to the invoice, oldest first."""
+        return await self.dataverse.query(
+            schema.SYNC_HISTORY.entity_set,
+            select=["dxc_name", "dxc_outcome", "dxc_message", "_dxc_connectorid_value"],
+            filter=f"_dxc_invoiceid_value eq {invoice_id}",
+            orderby="dxc_occurredon asc",
+        )
 
     def dynamics_batches(self) -> int:
         """How many `$batch` requests the Dynamics organisation has answered."""

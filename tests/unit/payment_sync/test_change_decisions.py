@@ -3,6 +3,7 @@ change, in which order, and why."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,11 +15,13 @@ from dxc_shared.dynamics.columns import (
     InvoiceColumns,
     InvoiceState,
     InvoiceStatus,
+    SyncHistoryColumns,
 )
+from dxc_shared.dynamics.schema import PaymentState, SyncOutcome
 from payment_sync.payments.decisions import (
     ACCOUNTS,
+    CLOSE,
     CONTACTS,
-    MARK_PAID,
     REOPEN,
     InvoiceChange,
     InvoicePatch,
@@ -26,8 +29,10 @@ from payment_sync.payments.decisions import (
     deep_link,
     fully_paid,
     invoice_patch,
+    payment_state,
     plan_invoices,
     receivables_of,
+    target_state,
 )
 from payment_sync.payments.schemas import XeroChanges
 
@@ -45,7 +50,16 @@ STATUS, NUMBER, TAX, DUE, URL = (
     InvoiceColumns.AMOUNT_DUE,
     InvoiceColumns.XERO_URL,
 )
+PAID_AMOUNT, CREDITED, PAYMENT = (
+    InvoiceColumns.AMOUNT_PAID,
+    InvoiceColumns.AMOUNT_CREDITED,
+    InvoiceColumns.PAYMENT_STATE,
+)
 C = InvoiceChange
+P = PaymentState
+MARK_PAID, CANCEL = CLOSE[InvoiceState.PAID], CLOSE[InvoiceState.CANCELED]
+CONNECTOR_ID = "c0000000-0000-4000-8000-00000000000c"
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
 def dynamics_invoice(**columns: Any) -> JSON:
@@ -61,6 +75,9 @@ def dynamics_invoice(**columns: Any) -> JSON:
         NUMBER: "INV-0001",
         TAX: 15.0,
         DUE: 115.0,
+        PAID_AMOUNT: 0.0,
+        CREDITED: 0.0,
+        PAYMENT: P.NOT_PAID.value,
         URL: LINK,
         **columns,
     }
@@ -73,6 +90,8 @@ def xero_invoice(**fields: Any) -> JSON:
         "InvoiceNumber": "INV-0001",
         "TotalTax": 15.0,
         "AmountDue": 115.0,
+        "AmountPaid": 0.0,
+        "AmountCredited": 0.0,
         "Contact": {"ContactID": CONTACT_ID},
         **fields,
     }
@@ -85,6 +104,10 @@ CANCELED_STATE = {
 }
 
 
+GONE_COLUMNS = {DUE: 0, PAYMENT: P.VOIDED_OR_DELETED.value}
+PAID_COLUMNS = {STATUS: "PAID", DUE: 0.0, PAYMENT: P.PAID.value}
+
+
 @pytest.mark.parametrize(
     ("row", "invoice", "link", "bodies", "changes"),
     [
@@ -93,27 +116,95 @@ CANCELED_STATE = {
             {}, {"Status": "SUBMITTED"}, LINK, [{STATUS: "SUBMITTED"}], [C.STATUS], id="status"
         ),
         pytest.param(
-            {}, {"Status": "VOIDED"}, LINK, [{STATUS: "VOIDED"}], [C.STATUS], id="voided in Xero"
-        ),
-        pytest.param({}, {"AmountDue": 50.0}, LINK, [{DUE: 50.0}], [C.AMOUNT_DUE], id="part-paid"),
-        pytest.param(
-            {DUE: 50.0},
-            {"AmountDue": 20.0},
+            {},
+            {"Status": "VOIDED"},
             LINK,
-            [{DUE: 20.0}],
-            [C.AMOUNT_DUE],
+            [{STATUS: "VOIDED", **GONE_COLUMNS}, CANCEL],
+            [C.STATUS, C.AMOUNT_DUE, C.PAYMENT_STATE, C.CANCELED],
+            id="voided in Xero: nothing due, then Canceled",
+        ),
+        pytest.param(
+            {STATUS: "DRAFT", NUMBER: None, TAX: 0.0},
+            {"Status": "DELETED", "InvoiceNumber": "", "TotalTax": 0.0},
+            LINK,
+            [{STATUS: "DELETED", **GONE_COLUMNS}, CANCEL],
+            [C.STATUS, C.AMOUNT_DUE, C.PAYMENT_STATE, C.CANCELED],
+            id="draft deleted in Xero: nothing due, then Canceled",
+        ),
+        pytest.param(
+            {STATUS: "VOIDED", **GONE_COLUMNS},
+            {"Status": "VOIDED"},
+            LINK,
+            [CANCEL],
+            [C.CANCELED],
+            id="columns already voided, state not yet",
+        ),
+        pytest.param(
+            {**CANCELED_STATE, STATUS: "VOIDED", **GONE_COLUMNS},
+            {"Status": "VOIDED"},
+            LINK,
+            None,
+            None,
+            id="Canceled and voided: nothing to do",
+        ),
+        pytest.param(
+            {**CANCELED_STATE, STATUS: "DRAFT"},
+            {"Status": "DELETED"},
+            LINK,
+            [REOPEN, {STATUS: "DELETED", **GONE_COLUMNS}, CANCEL],
+            [C.REOPENED, C.STATUS, C.AMOUNT_DUE, C.PAYMENT_STATE],
+            id="Canceled in Dynamics, deleted in Xero: columns written, Canceled again",
+        ),
+        pytest.param(
+            CANCELED_STATE,
+            {"Status": "PAID", "AmountDue": 0.0, "AmountCredited": 115.0},
+            LINK,
+            [REOPEN, {**PAID_COLUMNS, CREDITED: 115.0}, CANCEL],
+            [C.REOPENED, C.STATUS, C.AMOUNT_DUE, C.AMOUNT_CREDITED, C.PAYMENT_STATE],
+            id="Canceled in Dynamics, credited in full in Xero: shown PAID, stays Canceled",
+        ),
+        pytest.param(
+            {**PAID_STATE, **PAID_COLUMNS, PAID_AMOUNT: 115.0},
+            {"Status": "VOIDED", "AmountPaid": 0.0},
+            LINK,
+            [REOPEN, {STATUS: "VOIDED", PAID_AMOUNT: 0.0, PAYMENT: P.VOIDED_OR_DELETED}, CANCEL],
+            [C.REOPENED, C.STATUS, C.AMOUNT_PAID, C.PAYMENT_STATE, C.CANCELED],
+            id="Paid, then payment removed and voided in Xero: Canceled",
+        ),
+        pytest.param(
+            {},
+            {"AmountDue": 85.0, "AmountPaid": 30.0},
+            LINK,
+            [{DUE: 85.0, PAID_AMOUNT: 30.0, PAYMENT: P.PART_PAID.value}],
+            [C.AMOUNT_DUE, C.AMOUNT_PAID, C.PAYMENT_STATE],
+            id="part paid",
+        ),
+        pytest.param(
+            {DUE: 85.0, PAID_AMOUNT: 30.0, PAYMENT: P.PART_PAID.value},
+            {"AmountDue": 20.0, "AmountPaid": 95.0},
+            LINK,
+            [{DUE: 20.0, PAID_AMOUNT: 95.0}],
+            [C.AMOUNT_DUE, C.AMOUNT_PAID],
             id="paid a little more",
         ),
         pytest.param(
             {},
-            {"Status": "PAID", "AmountDue": 0},
+            {"AmountDue": 65.0, "AmountCredited": 50.0},
             LINK,
-            [{STATUS: "PAID", DUE: 0}, MARK_PAID],
-            [C.STATUS, C.AMOUNT_DUE, C.PAID],
+            [{DUE: 65.0, CREDITED: 50.0}],
+            [C.AMOUNT_DUE, C.AMOUNT_CREDITED],
+            id="part credited: not paid, the credit shown",
+        ),
+        pytest.param(
+            {},
+            {"Status": "PAID", "AmountDue": 0, "AmountPaid": 115.0},
+            LINK,
+            [{**PAID_COLUMNS, DUE: 0, PAID_AMOUNT: 115.0}, MARK_PAID],
+            [C.STATUS, C.AMOUNT_DUE, C.AMOUNT_PAID, C.PAYMENT_STATE, C.PAID],
             id="paid in full: columns first, then Paid",
         ),
         pytest.param(
-            {STATUS: "PAID", DUE: 0.0},
+            PAID_COLUMNS,
             {"Status": "PAID", "AmountDue": 0},
             LINK,
             [MARK_PAID],
@@ -124,8 +215,8 @@ CANCELED_STATE = {
             {},
             {"Status": "PAID", "AmountDue": 0.0, "AmountCredited": 115.0},
             LINK,
-            [{STATUS: "PAID", DUE: 0.0}, MARK_PAID],
-            [C.STATUS, C.AMOUNT_DUE, C.PAID],
+            [{**PAID_COLUMNS, CREDITED: 115.0}, MARK_PAID],
+            [C.STATUS, C.AMOUNT_DUE, C.AMOUNT_CREDITED, C.PAYMENT_STATE, C.PAID],
             id="credited in full counts as paid",
         ),
         pytest.param(
@@ -137,7 +228,7 @@ CANCELED_STATE = {
             id="PAID with an amount due is not paid",
         ),
         pytest.param(
-            {**PAID_STATE, STATUS: "PAID", DUE: 0.0},
+            {**PAID_STATE, **PAID_COLUMNS},
             {"Status": "PAID", "AmountDue": 0},
             LINK,
             None,
@@ -145,11 +236,19 @@ CANCELED_STATE = {
             id="Paid in both: read-only, nothing to do",
         ),
         pytest.param(
-            {**PAID_STATE, STATUS: "PAID", DUE: 0.0},
+            {**PAID_STATE, **PAID_COLUMNS},
+            {"Status": "PAID", "AmountDue": 0, "AmountPaid": 115.0},
+            LINK,
+            None,
+            None,
+            id="Paid in both: not reopened for a column alone",
+        ),
+        pytest.param(
+            {**PAID_STATE, **PAID_COLUMNS},
             {"Status": "AUTHORISED", "AmountDue": 115.0},
             LINK,
-            [REOPEN, {STATUS: "AUTHORISED", DUE: 115.0}],
-            [C.REOPENED, C.STATUS, C.AMOUNT_DUE],
+            [REOPEN, {STATUS: "AUTHORISED", DUE: 115.0, PAYMENT: P.NOT_PAID.value}],
+            [C.REOPENED, C.STATUS, C.AMOUNT_DUE, C.PAYMENT_STATE],
             id="payment removed in Xero: reopened, then updated",
         ),
         pytest.param(
@@ -160,14 +259,6 @@ CANCELED_STATE = {
             [C.REOPENED],
             id="Paid in Dynamics alone: reopened",
         ),
-        pytest.param(
-            CANCELED_STATE,
-            {"Status": "PAID", "AmountDue": 0},
-            LINK,
-            None,
-            None,
-            id="canceled in Dynamics: left alone",
-        ),
         pytest.param({}, {"TotalTax": 17.25}, LINK, [{TAX: 17.25}], [C.TAX], id="tax"),
         pytest.param({TAX: 15}, {"TotalTax": 15.0}, LINK, None, None, id="15 is 15.0"),
         pytest.param(
@@ -175,6 +266,14 @@ CANCELED_STATE = {
         ),
         pytest.param({DUE: 115.00001}, {}, LINK, None, None, id="below rate precision"),
         pytest.param({DUE: None}, {}, LINK, [{DUE: 115.0}], [C.AMOUNT_DUE], id="due never set"),
+        pytest.param(
+            {PAID_AMOUNT: None, CREDITED: None, PAYMENT: None},
+            {},
+            LINK,
+            [{PAID_AMOUNT: 0.0, CREDITED: 0.0, PAYMENT: P.NOT_PAID.value}],
+            [C.AMOUNT_PAID, C.AMOUNT_CREDITED, C.PAYMENT_STATE],
+            id="exported before the payment columns existed",
+        ),
         pytest.param(
             {NUMBER: None}, {}, LINK, [{NUMBER: "INV-0001"}], [C.NUMBER], id="number assigned"
         ),
@@ -214,7 +313,7 @@ def test_only_the_first_write_of_a_change_set_carries_the_etag() -> None:
     patch = invoice_patch(row, xero_invoice(AmountDue=10.0), LINK)
     assert patch is not None
 
-    operations = patch.operations()
+    operations = patch.operations(None, NOW)
 
     assert [operation.headers["If-Match"] for operation in operations] == ['W/"101"', "*"]
     assert {operation.method for operation in operations} == {"PATCH"}
@@ -228,9 +327,113 @@ def test_a_row_read_without_an_etag_is_written_unconditionally_but_never_created
     del row[Common.ETAG]
     patch = InvoicePatch(row, xero_invoice(), ({DUE: 1},), (C.AMOUNT_DUE,))
 
-    [operation] = patch.operations()
+    [operation] = patch.operations(None, NOW)
 
     assert operation.headers == {"If-Match": "*"}
+
+
+@pytest.mark.parametrize(
+    ("row", "invoice", "note"),
+    [
+        pytest.param(
+            {},
+            {"Status": "VOIDED"},
+            "Xero invoice INV-0001 was voided in Xero, so this invoice is now Canceled in "
+            "Dynamics 365 with nothing due.",
+            id="voided",
+        ),
+        pytest.param(
+            {STATUS: "DRAFT"},
+            {"Status": "DELETED", "InvoiceNumber": ""},
+            "The Xero invoice was deleted in Xero, so this invoice is now Canceled in Dynamics "
+            "365 with nothing due.",
+            id="draft deleted",
+        ),
+        pytest.param(
+            {**CANCELED_STATE, STATUS: "DRAFT"},
+            {"Status": "DELETED"},
+            "Xero invoice INV-0001 was deleted in Xero. This invoice was already Canceled in "
+            "Dynamics 365; it now shows the Xero status with nothing due.",
+            id="deleted after a cancellation in Dynamics",
+        ),
+        pytest.param({STATUS: "VOIDED", **GONE_COLUMNS}, {"Status": "VOIDED"}, None, id="told"),
+        pytest.param({}, {"AmountDue": 15.0, "AmountPaid": 100.0}, None, id="part paid"),
+        pytest.param(
+            CANCELED_STATE,
+            {"Status": "PAID", "AmountDue": 0.0, "AmountCredited": 115.0},
+            None,
+            id="credited after a cancellation (invoice-sync's row says so)",
+        ),
+    ],
+)
+def test_voided_or_deleted_in_xero_gets_one_history_row_in_words(
+    row: JSON, invoice: JSON, note: str | None
+) -> None:
+    dynamics_row = dynamics_invoice(**row)
+    patch = invoice_patch(dynamics_row, xero_invoice(**invoice), LINK)
+    assert patch is not None or note is None
+
+    operations = patch.operations(CONNECTOR_ID, NOW) if patch else []
+
+    posts = [operation for operation in operations if operation.method == "POST"]
+    if note is None:
+        assert posts == []
+        return
+    assert operations[-1] is posts[0], "the row goes with, and after, the change it describes"
+    assert posts[0].path == SyncHistoryColumns.ENTITY_SET
+    assert posts[0].body == {
+        "dxc_name": f"Invoice ORD-1001: {note}"[:200],
+        SyncHistoryColumns.OCCURRED_ON: NOW.isoformat(),
+        SyncHistoryColumns.OUTCOME: SyncOutcome.INFORMATION.value,
+        SyncHistoryColumns.MESSAGE: note,
+        "dxc_ConnectorId@odata.bind": f"/dxc_connectors({CONNECTOR_ID})",
+        "dxc_InvoiceId@odata.bind": f"/invoices({dynamics_row[InvoiceColumns.ID]})",
+    }
+
+
+def test_a_history_row_cannot_be_written_without_the_connector_record() -> None:
+    patch = invoice_patch(dynamics_invoice(), xero_invoice(Status="VOIDED"), LINK)
+    assert patch is not None
+
+    with pytest.raises(ValueError, match="connector record"):
+        patch.operations(None, NOW)
+
+
+@pytest.mark.parametrize(
+    ("invoice", "state"),
+    [
+        ({}, P.NOT_PAID),
+        ({"Status": "DRAFT"}, P.NOT_PAID),
+        ({"AmountDue": 65.0, "AmountCredited": 50.0}, P.NOT_PAID),
+        ({"AmountDue": 85.0, "AmountPaid": 30.0}, P.PART_PAID),
+        ({"AmountDue": 35.0, "AmountPaid": 30.0, "AmountCredited": 50.0}, P.PART_PAID),
+        ({"Status": "PAID", "AmountDue": 0, "AmountPaid": 115.0}, P.PAID),
+        ({"Status": "PAID", "AmountDue": 0, "AmountCredited": 115.0}, P.PAID),
+        ({"Status": "VOIDED", "AmountDue": 115.0}, P.VOIDED_OR_DELETED),
+        ({"Status": "DELETED"}, P.VOIDED_OR_DELETED),
+    ],
+)
+def test_payment_state(invoice: JSON, state: PaymentState) -> None:
+    assert payment_state(xero_invoice(**invoice)) is state
+
+
+@pytest.mark.parametrize(
+    ("state", "invoice", "target"),
+    [
+        (InvoiceState.ACTIVE, {}, InvoiceState.ACTIVE),
+        (InvoiceState.ACTIVE, {"Status": "PAID", "AmountDue": 0}, InvoiceState.PAID),
+        (InvoiceState.ACTIVE, {"Status": "VOIDED"}, InvoiceState.CANCELED),
+        (InvoiceState.ACTIVE, {"Status": "DELETED"}, InvoiceState.CANCELED),
+        (InvoiceState.PAID, {}, InvoiceState.ACTIVE),
+        (InvoiceState.PAID, {"Status": "VOIDED"}, InvoiceState.CANCELED),
+        (InvoiceState.CANCELED, {}, InvoiceState.CANCELED),
+        (InvoiceState.CANCELED, {"Status": "PAID", "AmountDue": 0}, InvoiceState.CANCELED),
+    ],
+)
+def test_the_dynamics_state_that_matches_xero(
+    state: InvoiceState, invoice: JSON, target: InvoiceState
+) -> None:
+    assert target_state(state.value, xero_invoice(**invoice)) is target
 
 
 def test_the_plan_skips_invoices_gone_from_xero_and_collects_their_contacts() -> None:

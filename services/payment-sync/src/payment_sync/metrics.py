@@ -6,7 +6,8 @@ from prometheus_client import Counter, Histogram
 
 INVOICES_UPDATED = Counter(
     "dxc_payment_sync_invoices_updated_total",
-    "Dynamics invoices updated from Xero, by what changed: status, paid (marked Paid), amount_due",
+    "Dynamics invoices updated from Xero, by what changed: status, amount_due, paid (marked "
+    "Paid), canceled (Canceled: voided or deleted in Xero)",
     ["change"],
 )
 WEBHOOK_EVENTS = Counter(

@@ -100,7 +100,11 @@ class PaymentSync:
                 )
 
             return ChangeWriter(
-                vendors.xero, vendors.dataverse, web_url=self._web_url, short_code=short_code
+                vendors.xero,
+                vendors.dataverse,
+                connection_id=profile.connection_id,
+                web_url=self._web_url,
+                short_code=short_code,
             )
 
         return writer

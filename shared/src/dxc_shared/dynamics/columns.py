@@ -79,6 +79,9 @@ class InvoiceColumns:
     XERO_URL: Final = schema.INVOICE.column("dxc_XeroUrl")
     XERO_TOTAL_TAX: Final = schema.INVOICE.column("dxc_XeroTotalTax")
     AMOUNT_DUE: Final = schema.INVOICE.column("dxc_AmountDue")
+    AMOUNT_PAID: Final = schema.INVOICE.column("dxc_AmountPaid")
+    AMOUNT_CREDITED: Final = schema.INVOICE.column("dxc_AmountCredited")
+    PAYMENT_STATE: Final = schema.INVOICE.column("dxc_PaymentState")
 
 
 class InvoiceLineColumns:

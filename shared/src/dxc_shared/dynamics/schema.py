@@ -34,6 +34,16 @@ class ConnectorStatus(enum.IntEnum):
     INACTIVE = 100000002
 
 
+class PaymentState(enum.IntEnum):
+    """What Xero shows of an exported invoice's payment (payment-sync keeps it): a choice, so a
+    Dynamics view can filter on it (e.g. every Part paid invoice)."""
+
+    NOT_PAID = 100000000  # nothing paid yet (a credit note may have reduced what is due)
+    PART_PAID = 100000001  # a payment received, something still due
+    PAID = 100000002  # nothing due: paid, credited, or both (Xero status PAID)
+    VOIDED_OR_DELETED = 100000003  # nothing due: Xero status VOIDED or DELETED
+
+
 class DefaultInvoiceStatus(enum.IntEnum):
     DRAFT = 100000000
     SUBMITTED = 100000001
@@ -52,6 +62,12 @@ CHOICE_LABELS: dict[type[enum.IntEnum], dict[int, str]] = {
         ConnectorStatus.ACTIVE: "Active",
         ConnectorStatus.REAUTHORISATION_NEEDED: "Re-authorisation needed",
         ConnectorStatus.INACTIVE: "Inactive",
+    },
+    PaymentState: {
+        PaymentState.NOT_PAID: "Not paid",
+        PaymentState.PART_PAID: "Part paid",
+        PaymentState.PAID: "Paid",
+        PaymentState.VOIDED_OR_DELETED: "Voided or deleted",
     },
     DefaultInvoiceStatus: {
         DefaultInvoiceStatus.DRAFT: "DRAFT",
@@ -251,6 +267,15 @@ INVOICE = Table(
         Column("dxc_XeroUrl", "Xero invoice URL", "string", 500),
         Column("dxc_XeroTotalTax", "Xero tax", "money"),
         Column("dxc_AmountDue", "Amount due", "money"),
+        Column("dxc_AmountPaid", "Amount paid", "money"),
+        Column("dxc_AmountCredited", "Amount credited", "money"),
+        Column(
+            "dxc_PaymentState",
+            "Xero payment state",
+            "choice",
+            choices=PaymentState,
+            description="Not paid, Part paid, Paid, or Voided or deleted, as Xero shows it.",
+        ),
     ),
     lookups=(INVOICE_CONNECTOR,),
 )

@@ -2,10 +2,23 @@
 decisions, Dynamics rows and Xero documents in, the patches to write (each with its reasons)
 out. No I/O: `writer.py` reads what these need and writes what they decide.
 
-An invoice's patch writes what differs of status, number, tax, amount due and the deep link;
-for an invoice Xero shows fully paid, Paid (`InvoiceState.PAID` / `InvoiceStatus.COMPLETE`)
-after those columns, because a Paid invoice is read-only; one Xero shows no longer paid (a
-payment removed) is reopened first. Writing only what differs makes every run idempotent.
+An invoice's patch writes what differs of Xero status, number, tax, amount due, amount paid,
+amount credited, payment state (`PaymentState`: Not paid, Part paid, Paid, Voided or deleted)
+and the deep link, then puts the invoice in the Dynamics state that matches Xero:
+
+- Xero VOIDED or DELETED: nothing is due (whatever Xero still shows as due), and the invoice is
+  Canceled (statecode 3, statuscode 100003), Microsoft's closed state for an invoice that will
+  not be paid; a sync history row says what happened in words.
+- Xero fully paid (status PAID, amount due 0; fully credited included): Paid (statecode 2,
+  statuscode 100001 Complete).
+- Otherwise Active; an invoice Xero no longer shows paid (a payment removed) is reopened.
+- An invoice the user Canceled in Dynamics stays Canceled: the connector only brings its Xero
+  columns up to date (the cancellation credited or deleted it in Xero).
+
+Paid and Canceled invoices are read-only, so the columns are written while the invoice is Active
+(a closed one is reopened first, in the same atomic change set) and the state is set last. A Paid
+invoice that Xero still shows paid is left as it is. Writing only what differs makes every run
+idempotent, and the history row is written only with the change it describes.
 """
 
 from __future__ import annotations
@@ -13,6 +26,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -25,25 +39,41 @@ from dxc_shared.dynamics.columns import (
     InvoiceColumns,
     InvoiceState,
     InvoiceStatus,
+    SyncHistoryColumns,
 )
+from dxc_shared.dynamics.history import history_row, invoice_label
+from dxc_shared.dynamics.schema import PaymentState, SyncOutcome
 
 REOPEN: JSON = {Common.STATE: InvoiceState.ACTIVE.value, Common.STATUS: InvoiceStatus.NEW.value}
-MARK_PAID: JSON = {
-    Common.STATE: InvoiceState.PAID.value,
-    Common.STATUS: InvoiceStatus.COMPLETE.value,
+CLOSE: dict[InvoiceState, JSON] = {
+    InvoiceState.PAID: {
+        Common.STATE: InvoiceState.PAID.value,
+        Common.STATUS: InvoiceStatus.COMPLETE.value,
+    },
+    InvoiceState.CANCELED: {
+        Common.STATE: InvoiceState.CANCELED.value,
+        Common.STATUS: InvoiceStatus.CANCELED.value,
+    },
 }
+CLOSED_STATES = frozenset(CLOSE)
+GONE = frozenset({"VOIDED", "DELETED"})  # Xero statuses with nothing left to pay
+_GONE_WORDS = {"VOIDED": "voided", "DELETED": "deleted"}
 
 
 class InvoiceChange(enum.StrEnum):
-    """Why an invoice is patched (the metric counts status, amount_due and paid)."""
+    """Why an invoice is patched (the metric counts status, amount_due, paid and canceled)."""
 
     REOPENED = "reopened"
     STATUS = "status"
     NUMBER = "number"
     TAX = "tax"
     AMOUNT_DUE = "amount_due"
+    AMOUNT_PAID = "amount_paid"
+    AMOUNT_CREDITED = "amount_credited"
+    PAYMENT_STATE = "payment_state"
     LINK = "link"
     PAID = "paid"
+    CANCELED = "canceled"
 
 
 _CHANGE_OF_COLUMN = {
@@ -51,7 +81,14 @@ _CHANGE_OF_COLUMN = {
     InvoiceColumns.XERO_INVOICE_NUMBER: InvoiceChange.NUMBER,
     InvoiceColumns.XERO_TOTAL_TAX: InvoiceChange.TAX,
     InvoiceColumns.AMOUNT_DUE: InvoiceChange.AMOUNT_DUE,
+    InvoiceColumns.AMOUNT_PAID: InvoiceChange.AMOUNT_PAID,
+    InvoiceColumns.AMOUNT_CREDITED: InvoiceChange.AMOUNT_CREDITED,
+    InvoiceColumns.PAYMENT_STATE: InvoiceChange.PAYMENT_STATE,
     InvoiceColumns.XERO_URL: InvoiceChange.LINK,
+}
+_CHANGE_OF_STATE = {
+    InvoiceState.PAID: InvoiceChange.PAID,
+    InvoiceState.CANCELED: InvoiceChange.CANCELED,
 }
 
 
@@ -67,8 +104,51 @@ def deep_link(web_url: str, short_code: str | None, invoice: JSON) -> str | None
     )
 
 
+def _amount(invoice: JSON, field: str) -> Decimal:
+    return Decimal(str(invoice.get(field) or 0))
+
+
 def fully_paid(invoice: JSON) -> bool:
-    return invoice.get("Status") == "PAID" and Decimal(str(invoice.get("AmountDue", 0))) == 0
+    return invoice.get("Status") == "PAID" and _amount(invoice, "AmountDue") == 0
+
+
+def payment_state(invoice: JSON) -> PaymentState:
+    """Part paid: a payment received and something still due (credit notes alone reduce what
+    is due without paying it)."""
+    if invoice.get("Status") in GONE:
+        return PaymentState.VOIDED_OR_DELETED
+    if fully_paid(invoice):
+        return PaymentState.PAID
+    if _amount(invoice, "AmountPaid") > 0:
+        return PaymentState.PART_PAID
+    return PaymentState.NOT_PAID
+
+
+def target_state(state: Any, invoice: JSON) -> InvoiceState:
+    """The Dynamics state that matches Xero, given the invoice's state now."""
+    if state == InvoiceState.CANCELED or invoice.get("Status") in GONE:
+        return InvoiceState.CANCELED
+    if fully_paid(invoice):
+        return InvoiceState.PAID
+    return InvoiceState.ACTIVE
+
+
+def xero_columns(invoice: JSON, link: str | None) -> JSON:
+    """The invoice's Xero columns as Xero shows them now."""
+    gone = invoice.get("Status") in GONE
+    wanted: dict[str, Any] = {
+        InvoiceColumns.XERO_STATUS: invoice.get("Status"),
+        InvoiceColumns.XERO_INVOICE_NUMBER: invoice.get("InvoiceNumber") or None,
+        InvoiceColumns.XERO_TOTAL_TAX: invoice.get("TotalTax"),
+        # Xero keeps the old amount due on a voided or deleted invoice: nothing is due.
+        InvoiceColumns.AMOUNT_DUE: 0 if gone else invoice.get("AmountDue"),
+        InvoiceColumns.AMOUNT_PAID: invoice.get("AmountPaid") or 0,
+        InvoiceColumns.AMOUNT_CREDITED: invoice.get("AmountCredited") or 0,
+        InvoiceColumns.PAYMENT_STATE: payment_state(invoice).value,
+    }
+    if link:
+        wanted[InvoiceColumns.XERO_URL] = link
+    return wanted
 
 
 def xero_contact_id(invoice: JSON) -> str | None:
@@ -76,14 +156,32 @@ def xero_contact_id(invoice: JSON) -> str | None:
     return str(contact_id).lower() if contact_id else None
 
 
+def gone_message(row: JSON, invoice: JSON) -> str:
+    """The sync history's words for an invoice Xero now shows voided or deleted."""
+    words = _GONE_WORDS[str(invoice.get("Status"))]
+    xero_number = invoice.get("InvoiceNumber")
+    in_xero = f"Xero invoice {xero_number}" if xero_number else "The Xero invoice"
+    if row.get(Common.STATE) == InvoiceState.CANCELED:
+        return (
+            f"{in_xero} was {words} in Xero. This invoice was already Canceled in Dynamics "
+            "365; it now shows the Xero status with nothing due."
+        )
+    return (
+        f"{in_xero} was {words} in Xero, so this invoice is now Canceled in Dynamics 365 with "
+        "nothing due."
+    )
+
+
 @dataclass(frozen=True)
 class InvoicePatch:
-    """The writes that bring one Dynamics invoice up to date, in order, as one change set."""
+    """The writes that bring one Dynamics invoice up to date, in order, as one change set, and
+    the sync history row that says what happened (when it is worth a person's attention)."""
 
     row: JSON
     invoice: JSON
     bodies: tuple[JSON, ...]
     changes: tuple[InvoiceChange, ...]
+    note: str | None = None
 
     @property
     def invoice_id(self) -> str:
@@ -93,11 +191,12 @@ class InvoicePatch:
     def xero_invoice_id(self) -> str:
         return str(self.row[InvoiceColumns.XERO_INVOICE_ID])
 
-    def operations(self) -> list[BatchOperation]:
+    def operations(self, connector_id: str | None, now: datetime) -> list[BatchOperation]:
         """The change set is atomic: its first write, made only if the row is still as it was
-        read (its ETag), guards the rest."""
+        read (its ETag), guards the rest, the history row included (`connector_id` is needed
+        only when there is a note)."""
         etag = str(self.row.get(Common.ETAG, "*"))
-        return [
+        operations = [
             BatchOperation.patch(
                 InvoiceColumns.ENTITY_SET,
                 self.invoice_id,
@@ -106,34 +205,42 @@ class InvoicePatch:
             )
             for index, body in enumerate(self.bodies)
         ]
+        if self.note is not None:
+            if connector_id is None:
+                raise ValueError("a history row needs the connector record")
+            body = history_row(
+                connector_id=connector_id,
+                invoice_id=self.invoice_id,
+                label=invoice_label(self.row.get(InvoiceColumns.NUMBER)),
+                outcome=SyncOutcome.INFORMATION,
+                message=self.note,
+                occurred_on=now,
+            )
+            operations.append(BatchOperation("POST", SyncHistoryColumns.ENTITY_SET, body))
+        return operations
 
 
 def invoice_patch(row: JSON, invoice: JSON, link: str | None) -> InvoicePatch | None:
     """What one exported invoice needs, given its Xero invoice and deep link; None when
-    nothing (unchanged, or read-only in Dynamics with nothing Xero says changing that)."""
+    nothing (unchanged, or Paid in Dynamics and still paid in Xero)."""
     state = row.get(Common.STATE)
-    paid = fully_paid(invoice)
-    if state == InvoiceState.CANCELED or (state == InvoiceState.PAID and paid):
+    target = target_state(state, invoice)
+    if state == InvoiceState.PAID and target == InvoiceState.PAID:
         return None
-    wanted: dict[str, Any] = {
-        InvoiceColumns.XERO_STATUS: invoice.get("Status"),
-        InvoiceColumns.XERO_INVOICE_NUMBER: invoice.get("InvoiceNumber") or None,
-        InvoiceColumns.XERO_TOTAL_TAX: invoice.get("TotalTax"),
-        InvoiceColumns.AMOUNT_DUE: invoice.get("AmountDue"),
-    }
-    if link:
-        wanted[InvoiceColumns.XERO_URL] = link
-    changed = changed_columns(row, wanted)
-    reopen = state == InvoiceState.PAID  # Xero no longer shows it paid
+    changed = changed_columns(row, xero_columns(invoice, link))
+    if not changed and state == target:
+        return None
+    reopen = state in CLOSED_STATES  # read-only: reopened to be written, closed again below
     bodies = [body for body, due in ((REOPEN, reopen), (changed, bool(changed))) if due]
     changes = [InvoiceChange.REOPENED] if reopen else []
     changes += [_CHANGE_OF_COLUMN[column] for column in changed]
-    if paid:
-        bodies.append(MARK_PAID)
-        changes.append(InvoiceChange.PAID)
-    if not bodies:
-        return None
-    return InvoicePatch(row, invoice, tuple(bodies), tuple(changes))
+    if target in CLOSED_STATES:
+        bodies.append(CLOSE[target])
+        if target != state:
+            changes.append(_CHANGE_OF_STATE[target])
+    became_gone = InvoiceColumns.XERO_STATUS in changed and invoice.get("Status") in GONE
+    note = gone_message(row, invoice) if became_gone else None
+    return InvoicePatch(row, invoice, tuple(bodies), tuple(changes), note)
 
 
 @dataclass(frozen=True)

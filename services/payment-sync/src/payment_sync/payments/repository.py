@@ -28,6 +28,9 @@ INVOICE_COLUMNS = (
     InvoiceColumns.XERO_INVOICE_NUMBER,
     InvoiceColumns.XERO_TOTAL_TAX,
     InvoiceColumns.AMOUNT_DUE,
+    InvoiceColumns.AMOUNT_PAID,
+    InvoiceColumns.AMOUNT_CREDITED,
+    InvoiceColumns.PAYMENT_STATE,
     InvoiceColumns.XERO_URL,
 )
 

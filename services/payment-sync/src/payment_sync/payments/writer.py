@@ -3,13 +3,16 @@
 Given the Xero invoice ids that changed (and, from polling, the invoices already read), it
 finds the Dynamics invoices exported to them (in bulk), reads from Xero only the ones that are
 there and not read yet (by ids, one call per 50), and writes what `decisions.plan_invoices`
-decides in one `$batch`, a change set per invoice; then the balances of the accounts and
+decides in one `$batch`, a change set per invoice (with its sync history row, if any, under the
+connection's connector record); then the balances of the accounts and
 contacts linked to those invoices' Xero contacts (`decisions.balance_patches`).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from dxc_shared.clients.dataverse import JSON, BatchResult, DataverseClient
 from dxc_shared.clients.xero_accounting import XeroAccountingClient
@@ -28,11 +31,17 @@ from payment_sync.payments.decisions import (
     receivables_of,
 )
 from payment_sync.payments.schemas import XeroChanges
+from payment_sync.reference.repository import connector_row_id
 
 logger = get_logger(__name__)
 
 ShortCode = Callable[[], Awaitable[str | None]]
-COUNTED = (InvoiceChange.STATUS, InvoiceChange.AMOUNT_DUE, InvoiceChange.PAID)
+COUNTED = (
+    InvoiceChange.STATUS,
+    InvoiceChange.AMOUNT_DUE,
+    InvoiceChange.PAID,
+    InvoiceChange.CANCELED,
+)
 
 
 class ChangeWriter:
@@ -41,13 +50,16 @@ class ChangeWriter:
         xero: XeroAccountingClient,
         dataverse: DataverseClient,
         *,
+        connection_id: uuid.UUID,
         web_url: str,
         short_code: ShortCode,
     ) -> None:
         self._xero = xero
         self._dataverse = dataverse
+        self._connection_id = connection_id
         self._web_url = web_url
         self._short_code = short_code
+        self._connector_id: str | None = None
 
     async def write_back(self, changes: XeroChanges, report: RunReport) -> None:
         contact_ids = set(changes.contact_ids)
@@ -104,7 +116,11 @@ class ChangeWriter:
         last round, those are failures too)."""
         if not patches:
             return []
-        results = await self._dataverse.batch([patch.operations() for patch in patches])
+        connector_id = await self._connector() if any(p.note for p in patches) else None
+        now = datetime.now(UTC)
+        results = await self._dataverse.batch(
+            [patch.operations(connector_id, now) for patch in patches]
+        )
         raise_if_transient(results)
         conflicted: list[str] = []
         for patch, result in zip(patches, results, strict=True):
@@ -123,6 +139,12 @@ class ChangeWriter:
                     f"written to this invoice: {failed.error_message}",
                 )
         return conflicted
+
+    async def _connector(self) -> str:
+        """The connection's connector record, which sync history rows belong to (read once)."""
+        if self._connector_id is None:
+            self._connector_id = await connector_row_id(self._dataverse, self._connection_id)
+        return self._connector_id
 
     # -- balances --------------------------------------------------------------------------
 
