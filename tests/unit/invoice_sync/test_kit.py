@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from dxc_shared.dynamics.history import history_row
 from dxc_shared.dynamics.schema import SYNC_HISTORY, ExportStatus, SyncOutcome
 from invoice_sync.connector.records import Connector
 from invoice_sync.invoices.dynamics import (
@@ -18,7 +19,6 @@ from invoice_sync.invoices.dynamics import (
 )
 from invoice_sync.invoices.plan_reference import LinkContact
 from invoice_sync.invoices.records import Exported, Failed
-from invoice_sync.kit.history import history_row
 from invoice_sync.kit.idempotency import idempotency_key
 from invoice_sync.kit.time import ready_at, today
 from invoice_sync.worker import run_id
@@ -110,7 +110,14 @@ def test_an_invoice_is_ready_when_delivered_and_last_edited(
 )
 def test_one_sync_history_row_for_every_outcome(invoice_id: str | None, linked: bool) -> None:
     now = datetime(2026, 3, 1, 12, tzinfo=UTC)
-    row = history_row("conn-1", "INV-7", SyncOutcome.FAILED, "m" * 5000, now, invoice_id=invoice_id)
+    row = history_row(
+        connector_id="conn-1",
+        invoice_id=invoice_id,
+        label="INV-7",
+        outcome=SyncOutcome.FAILED,
+        message="m" * 5000,
+        occurred_on=now,
+    )
     assert row[SYNC_HISTORY.primary_name.logical_name] == f"INV-7: {'m' * 193}"
     assert row["dxc_outcome"] == SyncOutcome.FAILED.value
     assert row["dxc_occurredon"] == now.isoformat()

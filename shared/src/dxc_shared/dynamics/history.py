@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dxc_shared.clients.dataverse import JSON
+from dxc_shared.clients.dataverse import JSON, BatchOperation
 from dxc_shared.dynamics.columns import InvoiceColumns, SyncHistoryColumns
 from dxc_shared.dynamics.schema import (
     CONNECTOR,
@@ -45,3 +45,8 @@ def history_row(
     if invoice_id is not None:
         row |= HISTORY_INVOICE.bind(InvoiceColumns.ENTITY_SET, invoice_id)
     return row
+
+
+def history_operation(row: JSON) -> BatchOperation:
+    """The `$batch` operation that creates `row`."""
+    return BatchOperation("POST", SYNC_HISTORY.entity_set, row)

@@ -7,6 +7,7 @@ from typing import Any
 
 from dxc_shared.clients.dataverse import BatchResult, Changes
 from dxc_shared.dynamics.columns import InvoiceColumns
+from dxc_shared.dynamics.history import history_operation, history_row
 from dxc_shared.dynamics.schema import SyncOutcome
 from sqlalchemy import select
 
@@ -20,7 +21,6 @@ from invoice_sync.cancellations.plan import (
 )
 from invoice_sync.connector.records import Connector
 from invoice_sync.kit.context import RunContext
-from invoice_sync.kit.history import history_operation, history_row
 from invoice_sync.kit.time import utcnow
 from invoice_sync.ledger.models import InvoiceExport
 
@@ -164,11 +164,11 @@ async def write_history(
         [
             history_operation(
                 history_row(
-                    connector.id,
-                    label(cancellation),
-                    SyncOutcome.SUCCESS if ok else SyncOutcome.FAILED,
-                    message,
-                    now,
+                    connector_id=connector.id,
+                    label=label(cancellation),
+                    outcome=SyncOutcome.SUCCESS if ok else SyncOutcome.FAILED,
+                    message=message,
+                    occurred_on=now,
                     # a deleted invoice can't be linked to
                     invoice_id=None
                     if cancellation.deleted_in_dynamics

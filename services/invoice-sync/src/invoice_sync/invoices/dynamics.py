@@ -23,6 +23,7 @@ from dxc_shared.dynamics.columns import (
     TaxRateColumns,
     XeroAccountColumns,
 )
+from dxc_shared.dynamics.history import history_operation, history_row
 from dxc_shared.dynamics.schema import ExportStatus, SyncOutcome
 
 from invoice_sync.connector.dynamics import connector_synced_change_set
@@ -37,7 +38,6 @@ from invoice_sync.invoices.records import (
     Product,
     ReferenceData,
 )
-from invoice_sync.kit.history import history_operation, history_row
 
 JSON = dict[str, Any]
 _COLUMN = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -289,11 +289,11 @@ def exported_change_set(
         BatchOperation.patch(InvoiceColumns.ENTITY_SET, invoice.id, columns),
         history_operation(
             history_row(
-                connector.id,
-                invoice.label,
-                SyncOutcome.SUCCESS,
-                exported.message,
-                now,
+                connector_id=connector.id,
+                label=invoice.label,
+                outcome=SyncOutcome.SUCCESS,
+                message=exported.message,
+                occurred_on=now,
                 invoice_id=invoice.id,
             )
         ),
@@ -310,11 +310,11 @@ def failed_change_set(connector: Connector, failed: Failed, now: datetime) -> li
         ),
         history_operation(
             history_row(
-                connector.id,
-                invoice.label,
-                SyncOutcome.FAILED,
-                failed.message,
-                now,
+                connector_id=connector.id,
+                label=invoice.label,
+                outcome=SyncOutcome.FAILED,
+                message=failed.message,
+                occurred_on=now,
                 invoice_id=invoice.id,
             )
         ),
