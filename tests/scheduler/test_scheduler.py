@@ -150,10 +150,21 @@ async def test_at_the_invoice_limit_only_payments_are_dispatched_until_it_lifts(
     )
     assert running.invoice_jobs_for(cid) == []
 
-    # An upgrade (or the next month) lifts it: invoices flow again.
+    # An upgrade lifts it: invoices flow again.
     await running.publish.publish(ConnectionChanged(profile=limited, syncable=True))
     await running.publish.publish(SyncRequested(connection_id=cid))
     await eventually(lambda: len(running.invoice_jobs_for(cid)) == 1)
+
+    # So does the next month, by time alone.
+    next_month = profile()
+    await running.publish.publish(
+        ConnectionChanged(
+            profile=next_month,
+            syncable=True,
+            invoices_paused_until=now - timedelta(seconds=1),
+        )
+    )
+    await eventually(lambda: len(running.invoice_jobs_for(next_month.connection_id)) == 1)
 
 
 async def test_sync_now_dispatches_before_the_interval_is_up(running: RunningScheduler) -> None:
