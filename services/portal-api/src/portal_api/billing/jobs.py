@@ -178,12 +178,13 @@ class BillingJobs:
             await self._dunning(session, settled, now or utcnow())
 
     async def _dunning(self, session: AsyncSession, charge: Charge, now: datetime) -> None:
+        # The connection first, as requests lock it: no deadlock with a plan change.
+        connection = await session.get(Connection, charge.connection_id, with_for_update=True)
         subscription = await session.scalar(
             select(Subscription)
             .where(Subscription.connection_id == charge.connection_id)
             .with_for_update()
         )
-        connection = await session.get(Connection, charge.connection_id, with_for_update=True)
         assert subscription is not None
         assert connection is not None
         user = await session.get(User, connection.user_id)

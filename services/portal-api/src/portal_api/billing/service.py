@@ -109,6 +109,7 @@ async def subscribe(
         description=f"{chosen.name} plan: {state.connection.name}",
     )
     state = await _pay(session, context, details.payment_customer_ref, charge)
+    await refresh_invoice_limit(session, state, context.settings.web_url)
     return await connections.touch(session, state)
 
 
