@@ -316,6 +316,16 @@ def enter_billing_details(page: Page) -> None:
     assert_fits_a_phone(page)
 
 
+def receipts_under_billing(page: Page) -> None:
+    """Billing lists the receipts: none yet, since a subscription taken in the trial is first
+    charged when the trial ends."""
+    page.get_by_role("link", name="Billing", exact=True).click()
+    receipts = page.get_by_role("region", name="Receipts")
+    expect(receipts).to_contain_text("No charges yet.")
+    assert_accessible(page)
+    assert_fits_a_phone(page)
+
+
 def revoked_in_xero_and_reconnected(page: Page, stack: Stack) -> None:
     """The customer disconnects the app in Xero: the next run fails and says so, the connection
     page asks to connect again, and connecting again clears it."""
@@ -395,6 +405,9 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
     subscription = page.get_by_role("region", name="Subscription")
     subscription.get_by_role("button", name="Subscribe").click()
     expect(subscription).to_contain_text("Subscribed")
+    # Subscribed in the trial: nothing is charged until it ends, and the page says when.
+    expect(subscription).to_contain_text("first charge on")
+    expect(page.get_by_text(re.compile("the plan starts on"))).to_be_visible()
     expect(checklist).to_contain_text("Everything is in place")
     for key in (
         "xero_connected",
@@ -437,7 +450,8 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
 
     revoked_in_xero_and_reconnected(page, stack)
 
-    page.get_by_role("link", name="Back to the connection").click()
+    receipts_under_billing(page)
+    page.goto(f"/connections/{connection_id}")
     subscription = page.get_by_role("region", name="Subscription")
     subscription.get_by_role("button", name="Cancel subscription").click()
     subscription.get_by_role("button", name="Yes, cancel and archive").click()

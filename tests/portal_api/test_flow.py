@@ -5,7 +5,6 @@ all green → subscribe → cancel → archived."""
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 
 from dxc_shared.dynamics.schema import TABLES
 from dxc_shared.messages import (
@@ -153,9 +152,10 @@ async def test_the_whole_journey(
         assert connection["subscription"]["status"] == "active"
         assert connection["subscription"]["plan"] == connection["plan"] == "growth"
         assert connection["status"] == "active"
+        # Subscribed during the trial: nothing is charged until the trial ends.
         payments: FakePaymentProvider = portal.app.state.portal.payments
-        [(_reference, _customer, amount, currency)] = payments.charges  # this module's only one
-        assert (amount, currency) == (Decimal("79.00"), "GBP")
+        assert payments.charges == []  # this module's only subscription
+        assert connection["subscription"]["billing_starts_at"] == connection["trial_ends_at"]
         await eventually(
             lambda: bus.of(ConnectionChanged, cid)[-1].profile.sync_interval_seconds == 30
         )

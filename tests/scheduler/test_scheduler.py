@@ -132,6 +132,41 @@ async def test_a_connection_stops_being_due_when_its_trial_ends(
     assert running.invoice_jobs_for(trial_over.connection_id) == []
 
 
+async def test_at_the_invoice_limit_only_payments_are_dispatched_until_it_lifts(
+    running: RunningScheduler,
+) -> None:
+    now = datetime.now(UTC)
+    limited = profile()
+    cid = limited.connection_id
+    await running.publish.publish(
+        ConnectionChanged(
+            profile=limited, syncable=True, invoices_paused_until=now + timedelta(days=3)
+        )
+    )
+    await eventually(lambda: any(j.profile.connection_id == cid for j in running.payment_jobs))
+    await running.publish.publish(SyncRequested(connection_id=cid))
+    await eventually(
+        lambda: len([j for j in running.payment_jobs if j.profile.connection_id == cid]) == 2
+    )
+    assert running.invoice_jobs_for(cid) == []
+
+    # An upgrade lifts it: invoices flow again.
+    await running.publish.publish(ConnectionChanged(profile=limited, syncable=True))
+    await running.publish.publish(SyncRequested(connection_id=cid))
+    await eventually(lambda: len(running.invoice_jobs_for(cid)) == 1)
+
+    # So does the next month, by time alone.
+    next_month = profile()
+    await running.publish.publish(
+        ConnectionChanged(
+            profile=next_month,
+            syncable=True,
+            invoices_paused_until=now - timedelta(seconds=1),
+        )
+    )
+    await eventually(lambda: len(running.invoice_jobs_for(next_month.connection_id)) == 1)
+
+
 async def test_sync_now_dispatches_before_the_interval_is_up(running: RunningScheduler) -> None:
     connection = profile(interval=3600)
     await running.publish.publish(ConnectionChanged(profile=connection, syncable=True))

@@ -45,13 +45,34 @@ export type ConnectionStatus =
   | "active"
   | "reauthorisation_needed"
   | "cancelled"
+  | "paused"
   | "archived";
 
 export interface Subscription {
-  status: string;
+  status: "active" | "past_due" | "paused" | "cancelled";
   plan: string;
   started_at: string | null;
   cancelled_at: string | null;
+  /** Subscribed during the trial: the first charge, when the trial ends. */
+  billing_starts_at: string | null;
+  /** When the next monthly charge falls due. */
+  renews_at: string | null;
+}
+
+export interface Receipt {
+  id: string;
+  date: string;
+  connection_id: string;
+  connection_name: string;
+  kind: "charge" | "credit";
+  description: string;
+  plan: string;
+  period_start: string;
+  period_end: string;
+  amount: string;
+  currency: string;
+  status: "pending" | "succeeded" | "failed";
+  failure_message: string | null;
 }
 
 export interface XeroLink {
@@ -81,6 +102,8 @@ export interface Connection {
   dynamics: DynamicsLink;
   tables_installed: boolean;
   field_mappings: Record<string, string>;
+  /** The plan's monthly invoice limit is reached: new invoices wait until then. */
+  invoices_paused_until: string | null;
   created_at: string;
   updated_at: string;
 }

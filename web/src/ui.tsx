@@ -172,6 +172,7 @@ const STATUS_LABELS: Record<string, string> = {
   active: "Active",
   reauthorisation_needed: "Needs re-authorisation",
   cancelled: "Trial ended",
+  paused: "Paused: payment needed",
   archived: "Archived",
 };
 

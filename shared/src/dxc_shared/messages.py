@@ -63,6 +63,11 @@ class ConnectionChanged(BusMessage):
         description="Provider -> why a person must connect it again; invoice-sync writes the "
         "Xero one on the connector record in Dynamics, since no job runs until it is fixed",
     )
+    invoices_paused_until: datetime | None = Field(
+        default=None,
+        description="The plan's monthly invoice limit is reached: no invoice jobs until then "
+        "(the next month), or until a change clears it (an upgrade); payment syncing goes on",
+    )
 
 
 class ConnectionArchived(BusMessage):

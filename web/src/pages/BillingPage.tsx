@@ -2,10 +2,10 @@ import { Fragment, useEffect, useState } from "react";
 import type { FormEvent } from "react";
 
 import { api } from "../api";
-import type { Billing } from "../types";
+import type { Billing, Receipt } from "../types";
 import { useLoad } from "../useLoad";
 import { countryOptions } from "../options";
-import { ErrorMessage, Field, Notice, Page, SelectField, useAction } from "../ui";
+import { ErrorMessage, Field, Notice, Page, SelectField, formatDay, useAction } from "../ui";
 
 const COUNTRIES = countryOptions();
 
@@ -26,6 +26,64 @@ function valuesOf(billing: Billing | undefined): Values {
   const values = { card_token: "", country: billing?.country ?? "" } as Values;
   for (const field of FIELDS) values[field.name] = billing?.[field.name] ?? "";
   return values;
+}
+
+const RECEIPT_STATUS = { succeeded: "Paid", pending: "Processing", failed: "Failed" } as const;
+
+function money(amount: string, currency: string): string {
+  const value = Number(amount);
+  return Number.isFinite(value)
+    ? new Intl.NumberFormat(undefined, { style: "currency", currency }).format(value)
+    : `${amount} ${currency}`;
+}
+
+/** Every charge and credit, newest first. */
+function Receipts() {
+  const receipts = useLoad<Receipt[]>("/v1/billing/receipts");
+  return (
+    <section aria-labelledby="receipts" className="panel">
+      <h2 id="receipts">Receipts</h2>
+      <ErrorMessage error={receipts.error} />
+      {receipts.data === undefined && !receipts.error && <p role="status">Loading…</p>}
+      {receipts.data?.length === 0 && <p>No charges yet.</p>}
+      {receipts.data && receipts.data.length > 0 && (
+        <table className="receipts">
+          <thead>
+            <tr>
+              <th scope="col">Date</th>
+              <th scope="col">What</th>
+              <th scope="col">Plan</th>
+              <th scope="col">Period</th>
+              <th scope="col" className="amount">
+                Amount
+              </th>
+              <th scope="col">Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {receipts.data.map((receipt) => (
+              <tr key={receipt.id}>
+                <td>{formatDay(receipt.date)}</td>
+                <td>
+                  {receipt.kind === "credit" ? "Credit: " : ""}
+                  {receipt.description}
+                </td>
+                <td>{receipt.plan}</td>
+                <td>
+                  {formatDay(receipt.period_start)} to {formatDay(receipt.period_end)}
+                </td>
+                <td className="amount">{money(receipt.amount, receipt.currency)}</td>
+                <td>
+                  {RECEIPT_STATUS[receipt.status]}
+                  {receipt.failure_message && <span className="hint"> ({receipt.failure_message})</span>}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
 }
 
 export function BillingPage() {
@@ -100,6 +158,7 @@ export function BillingPage() {
         </button>
         {saved && <Notice>Billing details saved.</Notice>}
       </form>
+      <Receipts />
     </Page>
   );
 }

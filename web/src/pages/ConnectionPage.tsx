@@ -67,7 +67,19 @@ export function ConnectionPage() {
       <p>
         <StatusBadge status={c.status} /> {c.type}
         {c.trial_ends_at && !c.subscription && <> · free trial until {formatDay(c.trial_ends_at)}</>}
+        {c.subscription?.billing_starts_at && (
+          <> · free trial; the plan starts on {formatDay(c.subscription.billing_starts_at)}</>
+        )}
       </p>
+      {c.invoices_paused_until && (
+        <div className="banner" role="status">
+          <p>
+            This connection has sent its plan&apos;s monthly limit of invoices to Xero. New invoices wait, and
+            nothing is dropped: they go on {formatDay(c.invoices_paused_until)}, or at once if you choose a bigger
+            plan in <a href="#settings">Settings</a>.
+          </p>
+        </div>
+      )}
       {connected && connected in PROVIDER_NAMES && (
         <Notice>
           <p>
@@ -376,6 +388,15 @@ function columnFilling(connection: Connection, xeroField: string): string {
   return found ? found[0] : "";
 }
 
+/** What saving a new plan does to the bill. */
+function planChangeNote(connection: Connection): string {
+  const subscription = connection.subscription;
+  if (subscription?.renews_at && !subscription.billing_starts_at && subscription.status !== "cancelled") {
+    return `The difference for the rest of this month, to ${formatDay(subscription.renews_at)}, is charged to your card (or credited to it) when you save; receipts are under Billing.`;
+  }
+  return "Nothing is charged now: you pay for the plan once your subscription starts.";
+}
+
 function SettingsPanel({ connection, onUpdated, disabled }: PanelProps & { disabled: boolean }) {
   const plans = useLoad<Plan[]>("/v1/plans");
   const zones = useLoad<string[]>("/v1/time-zones");
@@ -449,6 +470,7 @@ function SettingsPanel({ connection, onUpdated, disabled }: PanelProps & { disab
           <Field label="Connection name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={save.error} />
           <SelectField label="Time zone" name="time_zone" value={timeZone} onChange={(e) => setTimeZone(e.target.value)} options={zoneOptions} error={save.error} />
           <SelectField label="Plan" name="plan" value={plan} onChange={(e) => setPlan(e.target.value)} options={planOptions(plans.data)} error={save.error} />
+          {plan !== connection.plan && <p className="hint" role="status">{planChangeNote(connection)}</p>}
           <fieldset>
             <legend>Mapping template</legend>
             <p className="hint">
@@ -523,7 +545,8 @@ function SubscriptionPanel({ connection, onUpdated }: PanelProps) {
   const cancel = useAction();
   const navigate = useNavigate();
   const subscription = connection.subscription;
-  const active = subscription?.status === "active";
+  // past_due: a renewal failed and is retried; the subscription still runs.
+  const active = subscription?.status === "active" || subscription?.status === "past_due";
   const closed = connection.status === "archived";
   const chosen = plan ?? connection.plan ?? plans.data?.[0]?.code ?? "";
 
@@ -551,9 +574,21 @@ function SubscriptionPanel({ connection, onUpdated }: PanelProps) {
           {plans.data?.find((p) => p.code === subscription.plan)?.name ?? subscription.plan} · since{" "}
           {formatDate(subscription.started_at)}
           {subscription.cancelled_at && <> · cancelled {formatDate(subscription.cancelled_at)}</>}
+          {subscription.billing_starts_at && <> · first charge on {formatDay(subscription.billing_starts_at)}</>}
+          {subscription.renews_at && !subscription.billing_starts_at && (
+            <> · next charge on {formatDay(subscription.renews_at)}</>
+          )}
         </p>
       )}
-      {!active && !closed && (
+      {(subscription?.status === "past_due" || subscription?.status === "paused") && (
+        <p className="error">
+          {subscription.status === "paused"
+            ? "Syncing is paused because this month's payment did not go through. Nothing is deleted."
+            : "This month's payment did not go through; we will try again."}{" "}
+          <Link to="/billing">Update your card</Link> to pay it.
+        </p>
+      )}
+      {!subscription?.renews_at && !active && !closed && (
         <form onSubmit={submit} className="inline-form">
           <SelectField label="Plan" name="plan" value={chosen} onChange={(e) => setPlan(e.target.value)} options={planOptions(plans.data)} error={subscribe.error} />
           <button type="submit" disabled={subscribe.pending}>
@@ -561,7 +596,8 @@ function SubscriptionPanel({ connection, onUpdated }: PanelProps) {
           </button>
           <ErrorMessage error={subscribe.error} fields={["plan"]} />
           <p className="hint">
-            You are billed monthly to the card in your <Link to="/billing">billing details</Link>.
+            You are billed monthly to the card in your <Link to="/billing">billing details</Link>; during the
+            free trial, from the day it ends.
           </p>
         </form>
       )}

@@ -14,7 +14,9 @@ from portal_api.activity.endpoints import router as activity_router
 from portal_api.activity.service import ActivityHandlers
 from portal_api.auth.endpoints import router as auth_router
 from portal_api.billing.endpoints import router as billing_router
+from portal_api.billing.jobs import BillingJobs
 from portal_api.billing.payments import FakePaymentProvider, PaymentProvider
+from portal_api.billing.usage import UsageHandlers
 from portal_api.connections.endpoints import router as connections_router
 from portal_api.context import PortalContext
 from portal_api.kit.email import EmailRelay, MailboxSender, MailSender, SmtpSender
@@ -80,6 +82,15 @@ def create_service(
     login_window = timedelta(seconds=settings.login_window_seconds)
     service.run_in_background(
         lambda: run_housekeeping(infrastructure.database, login_window=login_window)
+    )
+
+    billing_jobs = BillingJobs(infrastructure.database, context.payments, settings.web_url)
+    service.app.state.billing_jobs = billing_jobs
+    service.run_in_background(billing_jobs.run)
+    usage = UsageHandlers(infrastructure.database, settings.web_url)
+    service.app.state.usage_handlers = usage
+    service.subscribe(
+        Subscription("portal-api.invoice-usage", SyncRunCompleted, usage.on_run_completed)
     )
 
     handlers = ActivityHandlers(infrastructure.database, context.token_broker)

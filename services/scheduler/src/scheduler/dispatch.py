@@ -81,6 +81,7 @@ class Scheduler:
             schedule.profile = profile.model_dump(mode="json")
             schedule.syncable = message.syncable
             schedule.active_until = message.active_until
+            schedule.invoices_paused_until = message.invoices_paused_until
         if message.syncable:
             self.wake.set()
 
@@ -123,7 +124,9 @@ class Scheduler:
             due = (
                 await session.execute(
                     select(ConnectionSchedule.connection_id, ConnectionSchedule.profile)
-                    .add_columns(ConnectionSchedule.next_due_at)
+                    .add_columns(
+                        ConnectionSchedule.next_due_at, ConnectionSchedule.invoices_paused_until
+                    )
                     .where(
                         ConnectionSchedule.syncable,
                         ConnectionSchedule.next_due_at <= now,
@@ -139,11 +142,17 @@ class Scheduler:
             ).all()
             jobs: list[tuple[SyncInvoicesJob | SyncPaymentsJob, dict[str, str]]] = []
             rescheduled: list[dict[str, object]] = []
-            for connection_id, profile_json, next_due_at in due:
+            invoice_jobs = 0
+            for connection_id, profile_json, next_due_at, invoices_paused_until in due:
                 profile = ConnectionSyncProfile.model_validate(profile_json)
                 DISPATCH_LAG.observe((now - _aware(next_due_at)).total_seconds())
                 headers = {"connection_id": str(connection_id)}
-                for job in (SyncInvoicesJob, SyncPaymentsJob):
+                kinds: tuple[type[SyncInvoicesJob | SyncPaymentsJob], ...] = (SyncPaymentsJob,)
+                # At the plan's invoice limit new invoices wait; payments still flow back.
+                if invoices_paused_until is None or _aware(invoices_paused_until) <= now:
+                    kinds = (SyncInvoicesJob, SyncPaymentsJob)
+                    invoice_jobs += 1
+                for job in kinds:
                     jobs.append(
                         (job(job_id=uuid.uuid4(), profile=profile, due_at=next_due_at), headers)
                     )
@@ -157,7 +166,7 @@ class Scheduler:
             await enqueue_all(session, jobs)
             if rescheduled:
                 await session.execute(update(ConnectionSchedule), rescheduled)
-        JOBS_DISPATCHED.labels("invoices").inc(len(due))
+        JOBS_DISPATCHED.labels("invoices").inc(invoice_jobs)
         JOBS_DISPATCHED.labels("payments").inc(len(due))
         return len(due)
 

@@ -26,6 +26,7 @@ class ConnectionSchedule(Base):
     next_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     active_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    invoices_paused_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from portal_api.auth.schemas import Email
 from portal_api.connections.schemas import PlanCode
@@ -54,3 +56,28 @@ class BillingOut(BaseModel):
 
 class SubscribeIn(BaseModel):
     plan: PlanCode
+
+
+class ReceiptOut(BaseModel):
+    id: uuid.UUID
+    date: datetime
+    connection_id: uuid.UUID
+    connection_name: str
+    kind: Literal["charge", "credit"]
+    description: str
+    plan: str
+    period_start: datetime
+    period_end: datetime
+    amount: Decimal = Field(description="Negative for a credit")
+    currency: str
+    status: Literal["pending", "succeeded", "failed"]
+    failure_message: str | None
+
+
+class UsageOut(BaseModel):
+    month: datetime = Field(description="The calendar month counted (UTC), by its first instant")
+    invoices_exported: int
+    invoice_limit: int
+    invoices_paused_until: datetime | None = Field(
+        description="At the limit: new invoices wait until then (or a bigger plan)"
+    )

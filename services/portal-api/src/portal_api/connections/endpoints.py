@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from portal_api.auth.dependencies import CurrentUser
+from portal_api.billing import service as billing
 from portal_api.connections import service
 from portal_api.connections.dependencies import OpenConnection, OwnedConnection
 from portal_api.connections.schemas import (
@@ -50,12 +51,19 @@ async def get_connection(state: OwnedConnection) -> ConnectionOut:
 
 @router.patch(
     "/connections/{connection_id}",
-    summary="Rename, or change the time zone or plan",
+    summary="Rename, or change the time zone or plan (a paid plan's change is prorated and "
+    "charged or credited at once)",
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def update_connection(
-    state: OpenConnection, body: ConnectionPatch, session: Session
+    state: OpenConnection,
+    body: ConnectionPatch,
+    current: CurrentUser,
+    session: Session,
+    context: Context,
 ) -> ConnectionOut:
+    if body.plan is not None:  # prorated and charged (or credited) at once
+        state = await billing.change_plan(session, context, current.user, state, body.plan)
     return (await service.update(session, state, body)).out()
 
 

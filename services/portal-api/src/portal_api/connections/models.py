@@ -40,3 +40,6 @@ class Connection(Base):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The plan's monthly invoice limit is reached: new invoices wait until then (billing sets
+    # and clears it; the scheduler is told).
+    invoices_paused_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

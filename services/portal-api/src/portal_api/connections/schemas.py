@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from portal_api.billing.plans import DEFAULT_PLAN, PLANS
 from portal_api.kit.text import Name
 
-Status = Literal["draft", "active", "reauthorisation_needed", "cancelled", "archived"]
+Status = Literal["draft", "active", "reauthorisation_needed", "cancelled", "paused", "archived"]
 
 
 @functools.cache
@@ -80,10 +80,17 @@ class ConnectionPatch(BaseModel):
 
 
 class SubscriptionOut(BaseModel):
-    status: Literal["active", "cancelled"]
+    status: Literal["active", "past_due", "paused", "cancelled"] = Field(
+        description="past_due: a renewal failed and is retried (syncing goes on); paused: "
+        "unpaid after the grace period (syncing stops, nothing is deleted)"
+    )
     plan: str
     started_at: datetime
     cancelled_at: datetime | None
+    billing_starts_at: datetime | None = Field(
+        description="Subscribed during the trial: the first charge, when the trial ends"
+    )
+    renews_at: datetime | None = Field(description="When the next monthly charge falls due")
 
 
 class XeroSide(BaseModel):
@@ -113,5 +120,9 @@ class ConnectionOut(BaseModel):
     dynamics: DynamicsSide
     tables_installed: bool
     field_mappings: dict[str, str]
+    invoices_paused_until: datetime | None = Field(
+        description="The plan's monthly invoice limit is reached: new invoices wait until then "
+        "(or a bigger plan)"
+    )
     created_at: datetime
     updated_at: datetime

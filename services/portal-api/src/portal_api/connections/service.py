@@ -52,7 +52,12 @@ class ConnectionState:
 
     @property
     def subscription_active(self) -> bool:
-        return self.subscription is not None and self.subscription.status == "active"
+        # past_due: a renewal failed and is being retried; syncing goes on until the grace
+        # period ends.
+        return self.subscription is not None and self.subscription.status in (
+            "active",
+            "past_due",
+        )
 
     @property
     def plan_active(self) -> bool:
@@ -85,6 +90,8 @@ class ConnectionState:
             return "reauthorisation_needed"
         if self.syncable:
             return "active"
+        if self.subscription is not None and self.subscription.status == "paused":
+            return "paused"  # unpaid after the grace period; nothing is deleted
         if self.set_up:
             return "cancelled"  # ready, but the trial ended without a subscription
         return "draft"
@@ -100,6 +107,12 @@ class ConnectionState:
             field_mappings=c.field_mappings or {},
         )
 
+    @property
+    def invoices_paused_until(self) -> datetime | None:
+        """At the plan's monthly invoice limit: new invoices wait until then."""
+        paused = self.connection.invoices_paused_until
+        return aware(paused) if paused is not None and aware(paused) > utcnow() else None
+
     def out(self) -> ConnectionOut:
         c, s = self.connection, self.subscription
         return ConnectionOut(
@@ -110,10 +123,12 @@ class ConnectionState:
             plan=c.plan,
             trial_ends_at=aware(self.trial_ends_at),
             subscription=SubscriptionOut(
-                status="active" if s.status == "active" else "cancelled",
+                status=s.status,
                 plan=s.plan,
                 started_at=aware(s.started_at),
                 cancelled_at=aware(s.cancelled_at) if s.cancelled_at else None,
+                billing_starts_at=aware(s.renews_at) if s.renews_at and not s.paid else None,
+                renews_at=aware(s.renews_at) if s.renews_at and s.status != "cancelled" else None,
             )
             if s is not None
             else None,
@@ -131,6 +146,7 @@ class ConnectionState:
             ),
             tables_installed=c.tables_installed,
             field_mappings=c.field_mappings or {},
+            invoices_paused_until=self.invoices_paused_until,
             created_at=aware(c.created_at),
             updated_at=aware(c.updated_at),
         )
@@ -175,6 +191,7 @@ def announce(session: AsyncSession, state: ConnectionState) -> None:
                 )
                 if error
             },
+            invoices_paused_until=state.invoices_paused_until,
         ),
         headers={"connection_id": str(state.connection.id)},
     )
@@ -215,15 +232,12 @@ async def create(session: AsyncSession, user: User, data: ConnectionIn) -> Conne
 async def update(
     session: AsyncSession, state: ConnectionState, patch: ConnectionPatch
 ) -> ConnectionState:
+    """Everything but the plan, which goes through billing (`billing.service.change_plan`)."""
     connection = state.connection
     if patch.name is not None:
         connection.name = patch.name
     if patch.time_zone is not None:
         connection.time_zone = patch.time_zone
-    if patch.plan is not None:
-        if state.subscription_active and state.subscription is not None:
-            state.subscription.plan = patch.plan
-        connection.plan = patch.plan
     if patch.field_mappings is not None:
         connection.field_mappings = patch.field_mappings
     return await touch(session, state)

@@ -1,5 +1,6 @@
 """Forget what has expired: sessions, e-mail links, OAuth states, old login attempts and sent
-e-mails. Every replica may run it; the deletes are idempotent."""
+e-mails, and the run ids the invoice usage counted. Every replica may run it; the deletes are
+idempotent."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dxc_shared.logging import get_logger
 from sqlalchemy import delete, or_
 
 from portal_api.auth.models import AuthSession, EmailToken, LoginAttempt
+from portal_api.billing.models import CountedRun
 from portal_api.kit.email import OutgoingEmail
 from portal_api.kit.time import utcnow
 from portal_api.oauth.models import OAuthState
@@ -18,6 +20,8 @@ from portal_api.oauth.models import OAuthState
 logger = get_logger(__name__)
 
 SENT_EMAIL_KEPT = timedelta(days=7)
+# Long past any redelivery of a run report.
+COUNTED_RUNS_KEPT = timedelta(days=7)
 
 
 async def purge_expired(database: Database, *, login_window: timedelta) -> int:
@@ -32,6 +36,7 @@ async def purge_expired(database: Database, *, login_window: timedelta) -> int:
             ),
             delete(LoginAttempt).where(LoginAttempt.attempted_at <= now - login_window),
             delete(OutgoingEmail).where(OutgoingEmail.sent_at <= now - SENT_EMAIL_KEPT),
+            delete(CountedRun).where(CountedRun.counted_at <= now - COUNTED_RUNS_KEPT),
         ):
             result = await session.execute(statement)
             removed += int(getattr(result, "rowcount", 0) or 0)
