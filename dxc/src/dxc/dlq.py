@@ -30,6 +30,7 @@ from dxc_shared.bus.rabbitmq import REASON_HEADER, from_amqp, to_amqp
 SUBSCRIPTION_QUEUES = (
     "portal-api.sync-run-completed",
     "portal-api.reauthorisation-needed",
+    "portal-api.invoice-usage",
     "scheduler.connection-changed",
     "scheduler.connection-archived",
     "scheduler.sync-requested",
