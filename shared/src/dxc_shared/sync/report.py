@@ -21,6 +21,13 @@ class RunReport:
     succeeded: int = 0
     failures: list[SyncFailure] = field(default_factory=list)
     error: str | None = None
+    skipped: list[SyncFailure] = field(default_factory=list)
+    missing_privileges: list[str] = field(default_factory=list)
+
+    def skip(self, record_id: str, record_number: str | None, reason: str) -> None:
+        self.skipped.append(
+            SyncFailure(record_id=record_id, record_number=record_number, message=reason)
+        )
 
     def fail(self, record_id: str, record_number: str | None, message: str) -> None:
         self.failures.append(
@@ -38,6 +45,8 @@ class RunReport:
             failed=len(self.failures),
             failures=self.failures,
             error=self.error,
+            skipped=self.skipped,
+            missing_privileges=self.missing_privileges,
         )
 
     def publish(self, session: AsyncSession, finished_at: datetime | None = None) -> None:

@@ -66,6 +66,7 @@ _INVOICE_COLUMNS = [
     InvoiceColumns.DATE_DELIVERED,
     InvoiceColumns.DUE_DATE,
     Common.MODIFIED_ON,
+    Common.STATE,
 ]
 
 
@@ -75,20 +76,15 @@ def mapped_columns(field_mappings: dict[str, str]) -> list[str]:
     return sorted({c.lower() for c in field_mappings if _COLUMN.match(c.lower())})
 
 
-async def ready_invoices(
-    client: DataverseClient, connector: Connector, today: date, extra_columns: Sequence[str] = ()
+async def handed_over_invoices(
+    client: DataverseClient, connector: Connector, extra_columns: Sequence[str] = ()
 ) -> list[Invoice]:
-    """Invoices handed to this connector, never exported, active, delivered by `today`, with a
-    price list and a customer; lines expanded. (Lines are checked by the plan: an invoice
-    without any is skipped until it has some.)"""
+    """Invoices handed to this connector and never exported, lines expanded, whatever their
+    state: the plan sorts out those ready from those that wait or are not sent, and why."""
     export_status = InvoiceColumns.EXPORT_STATUS
     conditions = [
         f"{InvoiceColumns.CONNECTOR} eq {connector.id}",
-        f"{Common.STATE} eq {InvoiceState.ACTIVE.value}",
         f"({export_status} eq {ExportStatus.NO.value} or {export_status} eq null)",
-        f"{InvoiceColumns.DATE_DELIVERED} le {today.isoformat()}",
-        f"{InvoiceColumns.PRICE_LIST} ne null",
-        f"{InvoiceColumns.CUSTOMER} ne null",
     ]
     rows = await client.query(
         InvoiceColumns.ENTITY_SET,
@@ -265,6 +261,8 @@ def invoice_of(row: JSON) -> Invoice:
         modified_on=_datetime(row.get(Common.MODIFIED_ON)),
         lines=sorted(lines, key=lambda line: line.number),
         row=row,
+        state=int(row.get(Common.STATE) or InvoiceState.ACTIVE),
+        price_list_id=row.get(InvoiceColumns.PRICE_LIST),
     )
 
 
@@ -318,6 +316,24 @@ def failed_change_set(connector: Connector, failed: Failed, now: datetime) -> li
                 invoice_id=invoice.id,
             )
         ),
+    ]
+
+
+def skipped_change_set(
+    connector: Connector, invoice: Invoice, reason: str, now: datetime
+) -> list[BatchOperation]:
+    """A Skipped sync history row on the invoice: why it is not sent (yet)."""
+    return [
+        history_operation(
+            history_row(
+                connector_id=connector.id,
+                label=invoice.label,
+                outcome=SyncOutcome.SKIPPED,
+                message=reason,
+                occurred_on=now,
+                invoice_id=invoice.id,
+            )
+        )
     ]
 
 

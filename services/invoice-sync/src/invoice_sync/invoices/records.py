@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from dxc_shared.dynamics.columns import AccountColumns, ContactColumns
+from dxc_shared.dynamics.columns import AccountColumns, ContactColumns, InvoiceState
 
 JSON = dict[str, Any]
 
@@ -63,6 +63,8 @@ class Invoice:
     modified_on: datetime | None
     lines: list[Line]
     row: JSON = field(repr=False)  # for the custom field mappings
+    state: int = InvoiceState.ACTIVE  # Dynamics' statecode
+    price_list_id: str | None = None
 
     @property
     def label(self) -> str:

@@ -39,12 +39,13 @@ from invoice_sync.connector.records import Connector, ConnectorSettings
 from invoice_sync.invoices import plan, plan_reference, steps
 from invoice_sync.invoices.dynamics import (
     failed_change_set,
+    handed_over_invoices,
     mapped_columns,
-    ready_invoices,
     reference_data,
+    skipped_change_set,
     write_back_change_sets,
 )
-from invoice_sync.invoices.plan import Create, Fail
+from invoice_sync.invoices.plan import Create, Fail, Skip
 from invoice_sync.invoices.plan_reference import Contacts, LinkContact
 from invoice_sync.invoices.records import Exported, Failed, Invoice, ReferenceData
 from invoice_sync.kit.context import RunContext
@@ -76,6 +77,7 @@ class ExportRun:
         self.contact_links: list[LinkContact] = []
         self.unsettled: dict[str, Invoice] = {}  # read, not yet written back
         self.failed_queue: list[Failed] = []  # written with the next $batch
+        self.skipped: list[Skip] = []  # told (once per reason) at the run's end
 
     async def execute(self) -> None:
         """The run; raises `RunBlocked` when it cannot go on, transient errors (but on the last
@@ -136,17 +138,12 @@ class ExportRun:
         mappings = plan.usable_mappings(
             profile.field_mappings, mapped_columns(profile.field_mappings)
         )
-        read = await ready_invoices(
-            dataverse, connector, today(profile.time_zone), mapped_columns(mappings)
-        )
-        invoices, skipped = plan.with_lines(read)
-        for skip in skipped:
-            logger.debug(
-                "invoice_sync.invoice_skipped", invoice_id=skip.invoice.id, reason=skip.reason
-            )
+        read = await handed_over_invoices(dataverse, connector, mapped_columns(mappings))
+        invoices, self.skipped = plan.sort_out(read, today(profile.time_zone))
         if not invoices:
             if connector.status not in (None, ConnectorStatus.ACTIVE):
                 await dataverse.batch([connector_synced_change_set(connector, utcnow())])
+            await self._tell_skips()
             return
         self.unsettled = {invoice.id: invoice for invoice in invoices}
         self.data = await reference_data(dataverse, invoices)
@@ -170,14 +167,38 @@ class ExportRun:
             elif isinstance(decision, Create):
                 creates.append(decision)
             else:
-                logger.debug(
-                    "invoice_sync.invoice_skipped",
-                    invoice_id=decision.invoice.id,
-                    reason=decision.reason,
-                )
+                self.skipped.append(decision)
         for batch in plan.batches(creates, steps.XERO_BATCH):
             await self._create(batch)
         await self._write_back([], final=True)
+        await self._tell_skips()
+
+    async def _tell_skips(self) -> None:
+        """A Skipped sync history row for each invoice not sent whose reason is news (told once
+        per cause, not on every run), on the run's report too."""
+        assert self.connector is not None
+        if not self.skipped:
+            return
+        told = await self.run.ledger.skips_told(
+            self.run.connection_id, [skip.invoice.id for skip in self.skipped]
+        )
+        news = plan.news(self.skipped, told)
+        if not news:
+            return
+        now = utcnow()
+        results = await steps.write_back(
+            self.run,
+            [skipped_change_set(self.connector, s.invoice, s.reason, now) for s in news],
+        )
+        written = {
+            skip.invoice.id: skip.reason
+            for skip, result in zip(news, results, strict=False)
+            if all(r.ok for r in result)
+        }
+        await self.run.ledger.record_skips_told(self.run.connection_id, written)
+        for skip in news:
+            if skip.invoice.id in written:
+                self.report.skip(skip.invoice.id, skip.invoice.number, skip.reason)
 
     async def _link_earlier_attempts(
         self,
@@ -281,8 +302,18 @@ class ExportRun:
         self.failed_queue = []
         self.contact_links = []
         outcome = plan.written_back(exported, failed, results)
-        for invoice_id, error in outcome.not_written.items():
-            logger.warning("invoice_sync.write_back_failed", invoice_id=invoice_id, error=error)
+        for item in exported:
+            error = outcome.not_written.get(item.invoice.id)
+            if error is not None:
+                logger.warning(
+                    "invoice_sync.write_back_failed", invoice_id=item.invoice.id, error=error
+                )
+                self.report.fail(
+                    item.invoice.id, item.invoice.number, plan.not_written_message(item, error)
+                )
+                privilege = plan.missing_privilege(error)
+                if privilege is not None and privilege not in self.report.missing_privileges:
+                    self.report.missing_privileges.append(privilege)
         for invoice_id in outcome.failures_not_written:
             logger.warning("invoice_sync.failure_not_written", invoice_id=invoice_id)
         self.report.succeeded += len(outcome.written)
@@ -291,3 +322,6 @@ class ExportRun:
         for invoice in [*(e.invoice for e in exported), *(f.invoice for f in failed)]:
             self.unsettled.pop(invoice.id, None)
         await steps.record_written_back(self.run, outcome.written)
+        await self.run.ledger.forget_skips(
+            self.run.connection_id, [*outcome.written, *(f.invoice.id for f in failed)]
+        )

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 
 from dxc_shared.db import Base
-from sqlalchemy import Boolean, DateTime, Index, String, Uuid
+from sqlalchemy import Boolean, DateTime, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from invoice_sync.kit.time import utcnow
@@ -53,3 +53,16 @@ class InvoiceExport(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+class SkipTold(Base):
+    """Why a handed-over invoice is not sent, as last told in its sync history: a Skipped row is
+    written when the reason changes, not on every run. Forgotten once the invoice has an
+    outcome (exported or failed)."""
+
+    __tablename__ = "invoice_sync_skips_told"
+
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    dynamics_invoice_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    told_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
