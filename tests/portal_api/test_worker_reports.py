@@ -168,3 +168,25 @@ async def test_activity_is_newest_first_deduplicated_and_bounded(portal: Portal,
                 }
             ],
         }
+
+
+async def test_a_privilege_refused_to_a_worker_turns_the_permission_step_red(
+    portal: Portal, bus: Bus, xero: XeroSandbox, dynamics: RunningDynamicsSandbox
+) -> None:
+    async with portal.signed_up() as browser:
+        cid = await ready_connection(browser, xero, dynamics)
+        url = f"/v1/connections/{cid}"
+
+        async def permissions() -> dict[str, Any]:
+            steps = (await browser.get(f"{url}/checklist")).json()["steps"]
+            step: dict[str, Any] = next(s for s in steps if s["key"] == "permissions")
+            return step
+
+        assert (await permissions())["done"] is True
+        await bus.publish(run(cid, 1, failed=1, missing_privileges=["prvWriteInvoice"]))
+
+        red = await until(permissions, lambda step: not step["done"])
+        assert "update invoices and their lines" in red["tip"]
+        # Refresh re-checks every privilege the connector needs (granted again here).
+        assert (await browser.post(f"{url}/refresh")).status_code == 200
+        assert (await permissions())["done"] is True

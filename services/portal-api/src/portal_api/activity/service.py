@@ -6,6 +6,7 @@ from __future__ import annotations
 from dxc_shared.bus import BusMessage, MessageContext
 from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.db import Database
+from dxc_shared.dynamics.schema import REQUIRED_PRIVILEGES
 from dxc_shared.logging import get_logger
 from dxc_shared.messages import (
     CredentialNeedsReauthorisation,
@@ -76,6 +77,15 @@ def _ask_workers(session: AsyncSession, state: ConnectionState, request: BusMess
     enqueue(session, request, headers={"connection_id": str(state.connection.id)})
 
 
+def _note_refused_privileges(connection: Connection, refused: list[str]) -> None:
+    """A worker was refused privileges the connector needs: the checklist's permission step
+    turns red with them (Refresh re-checks them all)."""
+    words = [REQUIRED_PRIVILEGES.get(name, name) for name in refused]
+    known = connection.missing_privileges or []
+    if any(w not in known for w in words):
+        connection.missing_privileges = [*known, *(w for w in words if w not in known)]
+
+
 class ActivityHandlers:
     def __init__(self, database: Database, token_broker: TokenBrokerClient) -> None:
         self._database = database
@@ -83,7 +93,10 @@ class ActivityHandlers:
 
     async def on_run_completed(self, message: SyncRunCompleted, _context: MessageContext) -> None:
         async with self._database.unit_of_work() as session:
-            if await session.get(Connection, message.connection_id) is None:
+            connection = await session.get(
+                Connection, message.connection_id, with_for_update=bool(message.missing_privileges)
+            )
+            if connection is None:
                 logger.info("activity.run_for_unknown_connection")
                 return
             known = await session.scalar(
@@ -93,6 +106,7 @@ class ActivityHandlers:
             )
             if known is not None:
                 return  # a redelivery
+            _note_refused_privileges(connection, message.missing_privileges)
             session.add(
                 SyncRun(
                     connection_id=message.connection_id,
