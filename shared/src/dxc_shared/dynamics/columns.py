@@ -156,6 +156,10 @@ class SettingsColumns:
     DEFAULT_SALES_ACCOUNT_CODE: Final = schema.SETTINGS.column("dxc_DefaultSalesAccountCode")
     DEFAULT_PURCHASE_ACCOUNT_CODE: Final = schema.SETTINGS.column("dxc_DefaultPurchaseAccountCode")
     CREATE_CREDIT_NOTES: Final = schema.SETTINGS.column("dxc_CreateCreditNotes")
+    LINE_AMOUNT_TYPES: Final = schema.SETTINGS.column("dxc_LineAmountTypes")
+    FREIGHT_ACCOUNT_CODE: Final = schema.SETTINGS.column("dxc_FreightAccountCode")
+    FREIGHT_TAX_TYPE: Final = schema.SETTINGS.column("dxc_FreightTaxType")
+    DEFAULT_PAYMENT_TERMS_DAYS: Final = schema.SETTINGS.column("dxc_DefaultPaymentTermsDays")
 
 
 class SyncHistoryColumns:
