@@ -289,6 +289,7 @@ class Contact(Written):
     CONNECTOR_READS = (
         "ContactID",
         "ContactNumber",
+        "AccountNumber",
         "Name",
         "Balances.AccountsReceivable.Outstanding",
         "Balances.AccountsReceivable.Overdue",
@@ -500,7 +501,9 @@ class Invoice(_Transaction):
         "Contact.ContactNumber",
         "LineAmountTypes",
         "CurrencyCode",
+        "SubTotal",
         "TotalTax",
+        "Total",
         "AmountDue",
         "AmountPaid",
         "UpdatedDateUTC",
@@ -512,6 +515,7 @@ class Invoice(_Transaction):
         "LineItems.TaxType",
         "LineItems.DiscountRate",
         "LineItems.LineAmount",
+        "LineItems.TaxAmount",
     )
 
     type: InvoiceType | None = None
