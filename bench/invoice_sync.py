@@ -40,13 +40,15 @@ from xero_sandbox.settings import XeroSandboxSettings
 
 from bench.report import report
 from bench.scheduler_dispatch import AMQP_URL, _create_database, _drop_database
+from tests.deploy.catalogue import SERVICES
 from tests.support.dynamics_sandbox import pkce_pair, running_dynamics_sandbox
 from tests.support.http_server import serve_in_thread
-from tests.support.rabbitmq import delete_topology
+from tests.support.rabbitmq import delete_namespace_exchanges, delete_queues
 from tests.support.xero_sandbox import VERIFIER, XeroSandbox
 
 TARGET = 0.15
 API_KEY = "bench-internal-key"
+RUNS_QUEUE = "bench-runs"
 
 
 def _xero(base: str, app: Any, http: httpx.Client) -> XeroSandbox:
@@ -71,6 +73,20 @@ async def run(invoices: int, customers: int, products: int) -> None:
             await _measure(xero, dynamics, database_url, namespace, invoices, customers, products)
     finally:
         await _drop_database(name)
+        await _delete_bus_topology(namespace)
+
+
+async def _delete_bus_topology(namespace: str) -> None:
+    """The queues invoice-sync and the benchmark's run listener declared, then the exchanges:
+    also when the measurement failed half-way."""
+    invoice_sync = SERVICES["invoice-sync"].build(namespace)
+    listener: Subscription[Any] = Subscription(RUNS_QUEUE, SyncRunCompleted, _ignore)
+    await delete_queues(AMQP_URL, namespace, [listener, *invoice_sync.subscriptions])
+    await delete_namespace_exchanges(AMQP_URL, namespace)
+
+
+async def _ignore(message: SyncRunCompleted, context: MessageContext) -> None:
+    """A handler for a subscription only named to delete its queue."""
 
 
 async def _measure(
@@ -161,7 +177,7 @@ async def _measure(
                     finished.set()
 
             runs_subscription: Subscription[Any] = Subscription(
-                "bench-runs", SyncRunCompleted, on_run
+                RUNS_QUEUE, SyncRunCompleted, on_run
             )
             consumer = await bus.consume(runs_subscription)
             xero.admin("DELETE", "calls")
@@ -181,7 +197,6 @@ async def _measure(
                 elapsed = time.perf_counter() - started
             await consumer.stop(1)
             await bus.close()
-            await delete_topology(AMQP_URL, bus, [runs_subscription, *service.subscriptions])
             exported = [
                 row
                 for row in await dataverse.query(

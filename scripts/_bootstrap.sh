@@ -65,13 +65,31 @@ build_web
 # Debian's chromium for the browser tests (tests/e2e), installed with apt-get where we may
 # (as root, or in CI with password-less sudo); the tests skip themselves without it.
 ensure_browser() {
-  if [[ -x /usr/bin/chromium ]] || ! command -v apt-get >/dev/null; then return 0; fi
+  apt_install /usr/bin/chromium chromium "the browser tests"
+}
+
+# Debian's nginx (the portal's nginx.conf, run in tests/deploy) and promtool (from the prometheus
+# package: the alerting rules' unit tests); their tests skip themselves without them. The tests
+# run their own nginx; the servers the packages start under systemd are stopped.
+ensure_deploy_tools() {
+  apt_install /usr/sbin/nginx nginx-light "the nginx tests" nginx
+  apt_install /usr/bin/promtool prometheus "the alerting rule tests" prometheus
+}
+
+# apt_install BINARY PACKAGE PURPOSE [SERVICE]: install PACKAGE with apt-get unless BINARY
+# exists, where we may (as root, or in CI with password-less sudo), and stop and disable the
+# systemd SERVICE it starts.
+apt_install() {
+  if [[ -x "$1" ]] || ! command -v apt-get >/dev/null; then return 0; fi
   local sudo=()
   if [[ $(id -u) -ne 0 ]]; then
     if [[ -n "${CI:-}" ]] && sudo -n true 2>/dev/null; then sudo=(sudo -n); else return 0; fi
   fi
-  echo "installing Debian's chromium for the browser tests..." >&2
+  echo "installing Debian's $2 for $3..." >&2
   { "${sudo[@]}" apt-get update -q \
     && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends \
-      chromium; } >&2 || echo "chromium could not be installed: the browser tests will skip" >&2
+      "$2"; } >&2 || { echo "$2 could not be installed: $3 will skip" >&2; return 0; }
+  if [[ -n "${4:-}" && -d /run/systemd/system ]]; then
+    "${sudo[@]}" systemctl disable --now "$4" >&2 || true
+  fi
 }

@@ -3,6 +3,7 @@ per test run, so concurrent runs on one machine never see each other's data or q
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -13,6 +14,7 @@ import pytest
 from dxc_shared.db.migrate import upgrade
 
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox, running_dynamics_sandbox
+from tests.support.rabbitmq import names_left
 from tests.support.xero_sandbox import XeroSandbox, running_xero_sandbox
 
 POSTGRES_ADMIN_DSN = os.environ.get(
@@ -20,6 +22,11 @@ POSTGRES_ADMIN_DSN = os.environ.get(
 )
 RABBITMQ_URL = os.environ.get("DXC_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 RUN_ID = uuid.uuid4().hex[:10]
+# What this run put on the shared servers is named with these prefixes; the run fails if
+# anything so named is left at its end.
+DATABASE_PREFIX = f"dxc_test_{RUN_ID}"
+BUS_PREFIX = f"dxc-test-{RUN_ID}-"
+_servers_used: set[str] = set()
 
 
 def _asyncpg_dsn_for(database: str) -> str:
@@ -29,7 +36,8 @@ def _asyncpg_dsn_for(database: str) -> str:
 @pytest.fixture(scope="session")
 async def postgres_database() -> AsyncIterator[str]:
     """A fresh, empty PostgreSQL database for this run; its SQLAlchemy URL."""
-    name = f"dxc_test_{RUN_ID}"
+    name = DATABASE_PREFIX
+    _servers_used.add("postgresql")
     admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -58,13 +66,19 @@ async def migrated_sqlite(tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def rabbitmq_url() -> str:
+    _servers_used.add("rabbitmq")
     return RABBITMQ_URL
 
 
+def new_bus_namespace() -> str:
+    """An exchange and queue prefix of this run's, unique to its caller."""
+    return f"{BUS_PREFIX}{uuid.uuid4().hex[:8]}"
+
+
 @pytest.fixture
-def bus_namespace() -> Iterator[str]:
+def bus_namespace() -> str:
     """Exchange and queue prefix unique to one test."""
-    return f"dxc-test-{RUN_ID}-{uuid.uuid4().hex[:8]}"
+    return new_bus_namespace()
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +93,37 @@ def xero() -> Iterator[XeroSandbox]:
     """The Xero sandbox over real HTTP, one per test module (a module may override it)."""
     with running_xero_sandbox() as sandbox:
         yield sandbox
+
+
+async def _databases_left() -> list[str]:
+    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        names = await admin.fetch(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", DATABASE_PREFIX
+        )
+    finally:
+        await admin.close()
+    return [f"database {row['datname']}" for row in names]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if it left a database, queue or exchange of its own behind (leftovers pile
+    up run after run; a broker has wedged under them before)."""
+    say = session.config.get_terminal_writer().line
+    left: list[str] = []
+    if "postgresql" in _servers_used:
+        left += asyncio.run(_databases_left())
+    if "rabbitmq" in _servers_used:
+        on_the_bus = names_left(BUS_PREFIX)
+        if on_the_bus is None:
+            say("")
+            say(f"Not checked that the run left no queue or exchange: {BUS_PREFIX}* cannot be")
+            say("listed here (rabbitmqctl is missing or not allowed).")
+        else:
+            left += on_the_bus
+    if left:
+        say("")
+        say(f"The run left {len(left)} things of its own behind:", red=True)
+        for name in left:
+            say(f"  {name}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -60,4 +60,4 @@ def create_service(infrastructure: Infrastructure, settings: SlowWorkerSettings)
 
 
 if __name__ == "__main__":
-    run_service(SlowWorkerSettings(), create_service)  # type: ignore[call-arg]
+    run_service(SlowWorkerSettings, create_service)

@@ -7,12 +7,14 @@ import importlib.util
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from portal_api.oauth.providers import redirect_uri
 from portal_api.settings import PortalApiSettings
 
@@ -55,17 +57,56 @@ def compose(*args: str, env_file: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def example_variables() -> list[str]:
+    return re.findall(r"^(DXC_\w+)=", ENV_EXAMPLE.read_text(), flags=re.MULTILINE)
+
+
+def filled_env(directory: Path, *, leave_out: str | None = None) -> Path:
+    """The example with a fresh value for every variable (but `leave_out`), as a person would
+    fill it in."""
+    values = {
+        name: Fernet.generate_key().decode()
+        if name == "DXC_TOKEN_ENCRYPTION_KEYS"
+        else secrets.token_urlsafe(24)
+        for name in example_variables()
+        if name != leave_out
+    }
+    path = directory / "filled.env"
+    path.write_text("".join(f"{name}={value}\n" for name, value in values.items()))
+    return path
+
+
 @pytest.fixture(scope="module")
-def config() -> dict[str, Any]:
-    result = compose("config", "--format", "json", env_file=ENV_EXAMPLE)
+def filled_env_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return filled_env(tmp_path_factory.mktemp("compose"))
+
+
+@pytest.fixture(scope="module")
+def config(filled_env_file: Path) -> dict[str, Any]:
+    result = compose("config", "--format", "json", env_file=filled_env_file)
     assert result.returncode == 0, result.stderr
     loaded: dict[str, Any] = json.loads(result.stdout)
     return loaded
 
 
-def test_compose_accepts_the_file() -> None:
-    result = compose("config", "-q", env_file=ENV_EXAMPLE)
+def test_compose_accepts_the_file_once_the_example_is_filled_in(filled_env_file: Path) -> None:
+    result = compose("config", "-q", env_file=filled_env_file)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_example_holds_no_value_and_is_refused_as_it_is() -> None:
+    assert example_variables()
+    assert re.findall(r"^DXC_\w+=(.+)$", ENV_EXAMPLE.read_text(), flags=re.MULTILINE) == []
+    result = compose("config", "-q", env_file=ENV_EXAMPLE)
+    assert result.returncode != 0
+    assert re.search(r"set DXC_\w+ \(see deploy/compose.env.example\)", result.stderr)
+
+
+@pytest.mark.parametrize("variable", example_variables())
+def test_each_secret_of_the_example_is_required(tmp_path: Path, variable: str) -> None:
+    result = compose("config", "-q", env_file=filled_env(tmp_path, leave_out=variable))
+    assert result.returncode != 0
+    assert f"set {variable} (see deploy/compose.env.example)" in result.stderr
 
 
 def test_compose_refuses_to_start_without_the_secrets(tmp_path: Path) -> None:

@@ -129,7 +129,7 @@ async def test_sigterm_lets_the_job_in_hand_finish_and_takes_no_new_one(
     tmp_path: Path,
 ) -> None:
     worker = start_worker(20.0)
-    await eventually(worker.ready, within=30)
+    await eventually(worker.ready)
     in_hand = SlowJob(job_id=uuid.uuid4(), seconds=8)
     await broker.publish(in_hand)
     await eventually(lambda: markers(tmp_path, in_hand, "started") == [worker.pid])
@@ -139,11 +139,11 @@ async def test_sigterm_lets_the_job_in_hand_finish_and_takes_no_new_one(
     # queued although the worker has a free slot (concurrency 2) and is still running the
     # first job. (RabbitMQ itself still counts a cancelled quorum-queue consumer until its
     # unacknowledged messages are settled.)
-    await eventually(lambda: logged(worker, "bus.consumer_cancelled"), within=10)
+    await eventually(lambda: logged(worker, "bus.consumer_cancelled"))
     assert not worker.exited(), "the consumer should stop before the drain, not at exit"
     later = SlowJob(job_id=uuid.uuid4(), seconds=0)
     await broker.publish(later)
-    await eventually(worker.exited, within=30)
+    await eventually(worker.exited)
 
     assert worker.process.returncode == -signal.SIGTERM, worker.log.read_text()
     assert markers(tmp_path, in_hand, "finished") == [worker.pid]
@@ -152,7 +152,7 @@ async def test_sigterm_lets_the_job_in_hand_finish_and_takes_no_new_one(
     assert await waiting_in_queue(rabbitmq_url, broker) == 1
 
     successor = start_worker(20.0)
-    await eventually(lambda: markers(tmp_path, later, "finished") == [successor.pid], within=30)
+    await eventually(lambda: markers(tmp_path, later, "finished") == [successor.pid])
     assert markers(tmp_path, in_hand, "started") == [worker.pid], "the finished job ran again"
 
 
@@ -163,19 +163,19 @@ async def test_a_job_that_outlasts_the_shutdown_timeout_goes_back_to_the_queue(
     tmp_path: Path,
 ) -> None:
     first = start_worker(1.0)
-    await eventually(first.ready, within=30)
+    await eventually(first.ready)
     # Far longer than the 1 s shutdown timeout; quick when the second process retakes it.
     job = SlowJob(job_id=uuid.uuid4(), seconds=120, seconds_when_retaken=0)
     await broker.publish(job)
     await eventually(lambda: markers(tmp_path, job, "started") == [first.pid])
 
     first.process.send_signal(signal.SIGTERM)
-    await eventually(first.exited, within=30)
+    await eventually(first.exited)
     assert first.process.returncode == -signal.SIGTERM, first.log.read_text()
     assert markers(tmp_path, job, "finished") == []
     assert await waiting_in_queue(rabbitmq_url, broker) == 1, "the unfinished job was lost"
 
     second = start_worker(20.0)
-    await eventually(lambda: markers(tmp_path, job, "finished") == [second.pid], within=30)
-    await eventually(second.ready, within=10)
+    await eventually(lambda: markers(tmp_path, job, "finished") == [second.pid])
+    await eventually(second.ready)
     assert await waiting_in_queue(rabbitmq_url, broker) == 0

@@ -96,11 +96,17 @@ def test_custom_resources_have_what_their_definitions_require(
 
 def test_the_prometheus_operator_component_selects_the_service_pods() -> None:
     documents = render(K8S / "components" / "prometheus-operator")
-    (monitor,) = documents
+    assert {doc["kind"] for doc in documents} == {"PodMonitor", "PrometheusRule"}
+    (monitor,) = by_kind(documents, "PodMonitor").values()
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
-    assert monitor["kind"] == "PodMonitor"
     endpoints = monitor["spec"]["podMetricsEndpoints"]
     assert [endpoint["port"] for endpoint in endpoints] == ["http"]
+    # The alerting rules select services by a `service` label, as compose's targets have.
+    (relabeling,) = endpoints[0]["relabelings"]
+    assert relabeling == {
+        "sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
+        "targetLabel": "service",
+    }
     deployments = by_kind(render(K8S / "base"), "Deployment")
     for name in SERVICES:
         labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
@@ -371,3 +377,21 @@ def test_the_renderer_refuses_what_it_does_not_implement(tmp_path: Path) -> None
     (tmp_path / "kustomization.yaml").write_text("resources: []\npatches: []\n")
     with pytest.raises(UnsupportedKustomization, match="patches"):
         render(tmp_path)
+
+
+def test_every_deployment_spreads_its_replicas_over_nodes() -> None:
+    for documents in (render(path) for path in OVERLAYS):
+        for name, deployment in by_kind(documents, "Deployment").items():
+            pod = pod_spec(deployment)
+            assert pod is not None
+            constraints = {c["topologyKey"]: c for c in pod.get("topologySpreadConstraints", [])}
+            by_node = constraints.get("kubernetes.io/hostname")
+            assert by_node, f"{name}: both replicas may land on one node"
+            assert by_node["whenUnsatisfiable"] == "DoNotSchedule", name
+            assert by_node["maxSkew"] == 1, name
+            for constraint in constraints.values():
+                # The constraint counts this Deployment's pods, and those of its current
+                # revision only (else a rolling update's old pods skew the count).
+                selector = constraint["labelSelector"]["matchLabels"]
+                assert selector == deployment["spec"]["selector"]["matchLabels"], name
+                assert constraint["matchLabelKeys"] == ["pod-template-hash"], name

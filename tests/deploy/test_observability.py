@@ -28,6 +28,8 @@ RABBITMQ_EXPORTER_METRICS = {
     "rabbitmq_detailed_queue_messages",
     "rabbitmq_detailed_queue_consumers",
 }
+# Series Prometheus makes itself for every scrape target.
+PROMETHEUS_SERIES = {"up"}
 # Grafana's interval variables, replaced by a duration before parsing.
 GRAFANA_DURATIONS = re.compile(r"\$__(rate_interval|interval|range)\b")
 SUFFIXES = {
@@ -91,7 +93,7 @@ def test_rules_are_well_formed() -> None:
     for _path, rule in rules():
         assert set(rule) <= {"alert", "expr", "for", "labels", "annotations"}, rule["alert"]
         assert rule["labels"]["severity"] in ("info", "warning", "critical"), rule["alert"]
-        assert {"summary", "description"} <= set(rule["annotations"]), rule["alert"]
+        assert {"summary", "description", "runbook_url"} <= set(rule["annotations"]), rule["alert"]
         if "for" in rule:
             assert re.fullmatch(r"\d+[smh]", rule["for"]), rule["alert"]
         promql_parser.parse(rule["expr"])  # raises on a syntax error
@@ -114,7 +116,7 @@ def test_rules_cover_what_an_operator_must_hear_about() -> None:
 
 
 def test_rules_only_name_exported_metrics(exported_metrics: set[str]) -> None:
-    known = exported_metrics | RABBITMQ_EXPORTER_METRICS
+    known = exported_metrics | RABBITMQ_EXPORTER_METRICS | PROMETHEUS_SERIES
     for _path, rule in rules():
         unknown = metric_names(rule["expr"]) - known
         assert not unknown, f"{rule['alert']}: no service exports {sorted(unknown)}"

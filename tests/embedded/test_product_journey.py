@@ -147,7 +147,7 @@ async def test_an_invoice_goes_to_xero_and_its_payment_comes_back(tmp_path: Path
 
             # Within the plan's interval anyway; "sync now" spares the test the wait.
             assert (await browser.post(f"/v1/connections/{cid}/sync")).status_code == 202
-            await eventually_async(exported, within=30)
+            await eventually_async(exported)
 
             # Paid in Xero: the webhook brings it back.
             xero_invoice_id = (await row())["dxc_xeroinvoiceid"]
@@ -170,7 +170,7 @@ async def test_an_invoice_goes_to_xero_and_its_payment_comes_back(tmp_path: Path
             async def paid() -> bool:
                 return (await row())["statecode"] == PAID
 
-            await eventually_async(paid, within=30)
+            await eventually_async(paid)
             activity = (await browser.get(f"/v1/connections/{cid}/activity")).json()
             assert any(
                 run["direction"] == "invoices" and run["succeeded"] >= 1 for run in activity["runs"]

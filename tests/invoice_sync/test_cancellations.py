@@ -172,7 +172,7 @@ async def test_a_failed_allocation_is_retried_without_a_second_credit_note(
     ).raise_for_status()
 
     await cancel(world, invoice_id)
-    run = await world.sync(within=60)
+    run = await world.sync()
 
     assert run.error is None
     allocations = world.xero.admin("GET", "calls", params={"path_contains": "Allocations"})

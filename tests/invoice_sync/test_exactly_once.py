@@ -12,7 +12,7 @@ import pytest
 from dxc_shared.db import Database
 from dxc_shared.dynamics.schema import ExportStatus, SyncOutcome
 from dxc_shared.messages import SyncInvoicesJob
-from invoice_sync.models import ExportState, InvoiceExport
+from invoice_sync.ledger.models import ExportState, InvoiceExport
 from prometheus_client import REGISTRY
 
 from tests.invoice_sync.conftest import World
@@ -155,7 +155,7 @@ async def test_two_workers_with_jobs_for_one_connection_at_once_create_nothing_t
     ]
     await asyncio.gather(*(world.bus.publish(job) for job in jobs))
 
-    await eventually(lambda: sum(run.succeeded for run in world.runs) >= 6, within=30)
+    await eventually(lambda: sum(run.succeeded for run in world.runs) >= 6)
     await eventually(
         lambda: (
             (

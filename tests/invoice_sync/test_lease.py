@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from dxc_shared.db import Database
-from invoice_sync.lease import Leases
+from invoice_sync.ledger.lease import Leases
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

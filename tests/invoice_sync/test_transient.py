@@ -37,7 +37,7 @@ async def test_an_outage_is_written_on_the_invoice_only_when_the_retries_run_out
     await world.hand_over(invoice_id)
     world.xero.admin("POST", "faults", json={"kind": "error", "path": "*/Invoices", "status": 503})
 
-    run = await world.sync(within=60)
+    run = await world.sync()
 
     calls = world.xero.admin("GET", "calls", params={"path_contains": "/Invoices"}).json()
     # One per attempt: the create, then (its answer unknown) the look-ups for it.

@@ -32,13 +32,14 @@ from payment_sync.app import create_service as create_payment_sync
 from payment_sync.settings import PaymentSyncSettings
 from prometheus_client import REGISTRY
 
+from tests.conftest import new_bus_namespace
 from tests.support.dynamics_sandbox import (
     RunningDynamicsSandbox,
     pkce_pair,
 )
 from tests.support.http_server import serve_in_thread
-from tests.support.polling import eventually
-from tests.support.rabbitmq import delete_topology
+from tests.support.polling import WITHIN, eventually
+from tests.support.rabbitmq import delete_namespace_exchanges, delete_queues
 from tests.support.token_broker import (
     INTERNAL_API_KEY,
     token_broker_served,
@@ -50,8 +51,11 @@ WEBHOOK_KEY = "payment-sync-test-webhook-key"
 
 
 @pytest.fixture(scope="module")
-def namespace() -> str:
-    return f"dxc-test-payment-sync-{uuid.uuid4().hex[:10]}"
+def namespace(rabbitmq_url: str) -> Iterator[str]:
+    """The module's bus namespace; its exchanges go once everything using them has stopped."""
+    namespace = new_bus_namespace()
+    yield namespace
+    asyncio.run(delete_namespace_exchanges(rabbitmq_url, namespace))
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +122,8 @@ def payment_sync(
     service.owns_infrastructure = True
     with serve_in_thread(service.app) as url:
         yield PaymentSyncUnderTest(url, settings, service.subscriptions)
+    # Only now that its consumers have stopped: a running consumer declares its queue again.
+    asyncio.run(delete_queues(rabbitmq_url, namespace, service.subscriptions))
 
 
 @dataclass
@@ -139,7 +145,7 @@ class Bus:
         ]
 
     async def next_run(
-        self, connection_id: uuid.UUID, direction: str, *, after: int, within: float = 20.0
+        self, connection_id: uuid.UUID, direction: str, *, after: int, within: float = WITHIN
     ) -> SyncRunCompleted:
         """The first run of `direction` reported after `after` such runs."""
         await eventually(lambda: len(self.runs_of(connection_id, direction)) > after, within=within)
@@ -162,7 +168,7 @@ async def bus(
     yield bus
     await consumer.stop(drain_seconds=1)
     await broker.close()
-    await delete_topology(rabbitmq_url, broker, [subscription, *payment_sync.subscriptions])
+    await delete_queues(rabbitmq_url, namespace, [subscription])
 
 
 @dataclass
@@ -292,7 +298,7 @@ class Connection:
         await self.bus.publish(
             SyncPaymentsJob(job_id=job_id, profile=self.profile, due_at=datetime.now(UTC))
         )
-        await eventually(lambda: len(reports()) > before, within=20)
+        await eventually(lambda: len(reports()) > before)
         return reports()[before]
 
 

@@ -10,6 +10,7 @@ from datetime import date
 from dxc_shared.dynamics import schema
 
 from tests.payment_sync.conftest import Connection, sample
+from tests.support.polling import eventually_async
 
 
 async def test_a_payment_in_xero_marks_the_dynamics_invoice_paid(connection: Connection) -> None:
@@ -207,10 +208,16 @@ async def test_an_invoice_another_worker_marks_paid_meanwhile_is_not_a_failure(
     connection.dynamics.admin(
         "POST",
         "faults",
-        json={"kind": "latency", "path": "*$batch", "latency_seconds": 1.0, "count": 1},
+        json={"kind": "latency", "path": "*$batch", "latency_seconds": 5.0, "count": 1},
     ).raise_for_status()
     poll = asyncio.create_task(connection.poll())
-    await asyncio.sleep(0.5)
+
+    async def write_back_held() -> bool:
+        faults = await asyncio.to_thread(connection.dynamics.admin, "GET", "faults")
+        # Once the write-back has taken the fault, it waits at Dynamics.
+        return not [f for f in faults.json() if f["path"] == "*$batch"]
+
+    await eventually_async(write_back_held)
     await connection.dataverse.update(
         schema.INVOICE.entity_set, exported, {"dxc_xerostatus": "PAID", "dxc_amountdue": 0}
     )

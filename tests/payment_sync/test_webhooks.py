@@ -6,17 +6,21 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from dxc_shared.clients.dataverse import JSON
 from dxc_shared.dynamics import schema
+from dxc_shared.infrastructure import Infrastructure
 from dxc_shared.messages import XeroChangesNotified
+from payment_sync.app import create_service
+from payment_sync.webhooks.endpoints import MAX_BODY_BYTES
 from payment_sync.webhooks.service import signature_of
 
 from tests.payment_sync.conftest import WEBHOOK_KEY, Connection, PaymentSyncUnderTest, sample
+from tests.support.polling import WITHIN
 from tests.support.xero_sandbox import XeroSandbox
 
 EVENTS = "dxc_payment_sync_webhook_events_total"
@@ -62,8 +66,8 @@ async def post(url: str, body: bytes, signature: str) -> httpx.Response:
 
 
 async def until(connection: Connection, invoice_id: str, condition: Any) -> JSON:
-    """The Dynamics invoice once `condition(row)` holds (fails after 15 s)."""
-    deadline = time.monotonic() + 15
+    """The Dynamics invoice once `condition(row)` holds (fails after WITHIN s)."""
+    deadline = time.monotonic() + WITHIN
     while True:
         row = await connection.dynamics_row(schema.INVOICE.entity_set, invoice_id)
         if condition(row):
@@ -182,3 +186,69 @@ async def test_a_redelivered_notification_writes_nothing_twice(connection: Conne
     assert await asyncio.to_thread(connection.dynamics_batches) == batches
     row = await connection.dynamics_row(schema.INVOICE.entity_set, exported)
     assert (row["statecode"], row["dxc_amountdue"]) == (0, 36.0)
+
+
+@pytest.fixture
+async def in_process(payment_sync: PaymentSyncUnderTest) -> AsyncIterator[httpx.AsyncClient]:
+    """payment-sync's app called in process, where the test sees how much of a request body
+    the app reads (httpx hands it over chunk by chunk, as asked for)."""
+    settings = payment_sync.settings
+    service = create_service(Infrastructure.from_settings(settings), settings)
+    transport = httpx.ASGITransport(service.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://payment-sync") as client:
+        yield client
+    await service.infrastructure.database.dispose()
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read_whole(
+    in_process: httpx.AsyncClient,
+) -> None:
+    chunk = b" " * 65536
+    total_chunks = 200 * 1024 * 1024 // len(chunk)  # 200 MiB, unsigned
+    sent = 0
+
+    async def streamed() -> AsyncIterator[bytes]:
+        nonlocal sent
+        for _ in range(total_chunks):
+            sent += 1
+            yield chunk
+
+    rejected = sample(EVENTS, {"result": "rejected_size"})
+    response = await in_process.post("/v1/webhooks/xero", content=streamed())
+
+    assert response.status_code == 413
+    assert sent * len(chunk) <= MAX_BODY_BYTES + 2 * len(chunk), "read past the cap"
+    assert sample(EVENTS, {"result": "rejected_size"}) == rejected + 1
+
+    announced = await in_process.post(
+        "/v1/webhooks/xero",
+        content=b"{}",
+        headers={"Content-Length": str(MAX_BODY_BYTES + 1)},
+    )
+    assert announced.status_code == 413
+
+
+async def test_a_body_at_the_cap_is_still_read(in_process: httpx.AsyncClient) -> None:
+    body = b'{"events": []' + b" " * (MAX_BODY_BYTES - 14) + b"}"
+    assert len(body) == MAX_BODY_BYTES
+
+    response = await in_process.post(
+        "/v1/webhooks/xero", content=body, headers={"x-xero-signature": "not it"}
+    )
+
+    assert response.status_code == 401  # read, then refused for its signature
+
+
+async def test_a_deeply_nested_signed_body_is_a_400_not_a_500(
+    payment_sync: PaymentSyncUnderTest,
+) -> None:
+    url = f"{payment_sync.url}/v1/webhooks/xero"
+    deep = b'{"events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    nested_in_a_string = json.dumps({"events": [], "note": "[" * 1000}).encode()
+
+    response = await post(url, deep, signature_of(deep, WEBHOOK_KEY))
+    in_a_string = await post(url, nested_in_a_string, signature_of(nested_in_a_string, WEBHOOK_KEY))
+
+    assert response.status_code == 400
+    assert "nested at most" in response.json()["detail"]
+    assert in_a_string.status_code == 200  # brackets inside a string are not nesting

@@ -34,9 +34,10 @@ from dynamics_sandbox.settings import DynamicsSandboxSettings
 from portal_api.app import create_service
 from portal_api.settings import PortalApiSettings
 
+from tests.conftest import new_bus_namespace
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox
 from tests.support.http_server import serve_in_thread
-from tests.support.polling import eventually
+from tests.support.polling import WITHIN, eventually
 from tests.support.rabbitmq import delete_namespace_exchanges, delete_topology
 from tests.support.token_broker import (
     INTERNAL_API_KEY,
@@ -48,7 +49,6 @@ from tests.support.xero_sandbox import XeroSandbox, running_xero_sandbox
 PORTAL_URL = "http://portal.test"
 WEB_URL = "http://web.test"
 PASSWORD = "correct horse 42"
-RUN = uuid.uuid4().hex[:8]
 M = TypeVar("M", bound=BusMessage)
 T = TypeVar("T")
 
@@ -56,7 +56,7 @@ T = TypeVar("T")
 @pytest.fixture(scope="module")
 def namespace() -> str:
     """One bus namespace for the module: token-broker publishes where portal-api listens."""
-    return f"dxc-portal-test-{RUN}-{uuid.uuid4().hex[:6]}"
+    return new_bus_namespace()
 
 
 @pytest.fixture(scope="module")
@@ -125,12 +125,15 @@ def portal_settings(
         "dynamics_discovery_url": dynamics.base_url if dynamics else "http://unused",
         "mailbox_dir": mailbox,
         "email_poll_seconds": 0.2,
+        # Every test signs up from 127.0.0.1 into one database: no e-mail limit in the way
+        # (tests/portal_api/test_public_safety.py sets its own).
+        "email_max_per_client": 100_000,
     }
     return PortalApiSettings(**(values | extra))
 
 
 async def until(
-    fetch: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, within: float = 10.0
+    fetch: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, within: float = WITHIN
 ) -> T:
     """Fetch until `done(value)` (for what only an async call can read); fails after `within`."""
     deadline = time.monotonic() + within

@@ -25,6 +25,7 @@ from schemathesis import Case, GenerationMode
 from tests.portal_api.conftest import PASSWORD, portal_settings
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox
 from tests.support.http_server import serve_in_thread
+from tests.support.polling import WITHIN
 from tests.support.rabbitmq import delete_topology
 from tests.support.xero_sandbox import XeroSandbox
 
@@ -42,7 +43,7 @@ class LivePortal:
 
 
 def _confirmation_token(mailbox: Path, email: str) -> str:
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + WITHIN
     while time.monotonic() < deadline:
         for path in mailbox.glob("*.json"):
             mail = json.loads(path.read_text())
@@ -73,6 +74,7 @@ def live_portal(
         xero=xero,
         dynamics=dynamics,
         login_max_failures=1000,
+        login_account_max_failures=1000,
     )
     service = create_service(Infrastructure.from_settings(portal), portal)
     service.owns_infrastructure = True

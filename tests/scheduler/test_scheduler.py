@@ -29,7 +29,7 @@ from scheduler.models import ConnectionSchedule
 from scheduler.settings import SchedulerSettings
 from sqlalchemy import delete, func, select
 
-from tests.support.polling import eventually
+from tests.support.polling import eventually, eventually_async
 from tests.support.rabbitmq import delete_topology
 
 
@@ -155,11 +155,7 @@ async def test_an_archived_connection_stops_being_scheduled(
         async with database.unit_of_work() as session:
             return await session.get(ConnectionSchedule, connection.connection_id) is None
 
-    for _ in range(100):
-        if await schedule_gone():
-            break
-        await asyncio.sleep(0.05)
-    assert await schedule_gone()
+    await eventually_async(schedule_gone)
     await database.dispose()
 
 

@@ -17,8 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import new_bus_namespace
+from tests.deploy.catalogue import SERVICES as CATALOGUE
 from tests.support.http_server import free_port
-from tests.support.rabbitmq import delete_namespace_exchanges
+from tests.support.rabbitmq import delete_namespace_exchanges, delete_queues
 
 SERVICES = {
     "portal-api": "PORTAL_API_",
@@ -82,7 +84,7 @@ def running_services(
     migrated_postgres: str, rabbitmq_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, RunningService]]:
     logs = tmp_path_factory.mktemp("service-logs")
-    namespace = f"dxc-test-processes-{os.getpid()}"
+    namespace = new_bus_namespace()
     started: dict[str, RunningService] = {}
     for command, prefix in SERVICES.items():
         port = free_port()
@@ -104,7 +106,16 @@ def running_services(
     for service in started.values():
         if service.process.poll() is None:
             service.process.kill()
-    asyncio.run(delete_namespace_exchanges(rabbitmq_url, namespace))
+        service.process.wait()
+    asyncio.run(_delete_bus_topology(rabbitmq_url, namespace))
+
+
+async def _delete_bus_topology(rabbitmq_url: str, namespace: str) -> None:
+    """What the five services declared on RabbitMQ: each one's queues, then the exchanges."""
+    for command in SERVICES:
+        subscriptions = CATALOGUE[command].build(namespace).subscriptions
+        await delete_queues(rabbitmq_url, namespace, subscriptions)
+    await delete_namespace_exchanges(rabbitmq_url, namespace)
 
 
 @pytest.mark.integration

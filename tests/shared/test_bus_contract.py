@@ -26,7 +26,7 @@ from dxc_shared.bus.memory import InMemoryBroker, topic_matches
 from dxc_shared.bus.rabbitmq import RabbitMQBroker
 from dxc_shared.logging import log_context
 
-from tests.support.polling import eventually
+from tests.support.polling import WITHIN, eventually, eventually_async
 from tests.support.rabbitmq import delete_topology
 
 FAST_RETRY = RetryPolicy(max_attempts=3, backoff=(0.05, 0.1))
@@ -50,6 +50,18 @@ class BrokerUnderTest:
         consumer = await self.broker.consume(subscription)
         self.consumers.append(consumer)
         return consumer
+
+
+async def dead_letters(bus: BrokerUnderTest, queue: str) -> list[Any]:
+    """The dead letters of `queue`, once there are any."""
+    letters: list[Any] = []
+
+    async def arrived() -> bool:
+        letters.extend(await bus.broker.take_dead_letters(queue))
+        return bool(letters)
+
+    await eventually_async(arrived)
+    return letters
 
 
 @pytest.fixture(params=["rabbitmq", "memory"])
@@ -124,16 +136,7 @@ async def test_dead_letters_after_the_retry_limit(bus: BrokerUnderTest) -> None:
     await bus.broker.publish(Ping(n=2))
 
     await eventually(lambda: len(attempts) == 3)
-    letters: list[Any] = []
-
-    async def collect() -> None:
-        letters.extend(await bus.broker.take_dead_letters("doomed"))
-
-    for _ in range(100):
-        await collect()
-        if letters:
-            break
-        await asyncio.sleep(0.05)
+    letters = await dead_letters(bus, "doomed")
     assert attempts == [1, 2, 3]
     assert len(letters) == 1
     assert json.loads(letters[0].envelope.body) == {"n": 2}
@@ -151,12 +154,7 @@ async def test_dead_letter_now_skips_the_retries(bus: BrokerUnderTest) -> None:
     await bus.consume(Subscription("refused", Ping, refuses, retry=FAST_RETRY))
     await bus.broker.publish(Ping(n=3))
 
-    letters: list[Any] = []
-    for _ in range(100):
-        letters.extend(await bus.broker.take_dead_letters("refused"))
-        if letters:
-            break
-        await asyncio.sleep(0.05)
+    letters = await dead_letters(bus, "refused")
     assert attempts == [1]
     assert [letter.reason for letter in letters] == ["connection was deleted"]
 
@@ -166,12 +164,7 @@ async def test_a_malformed_message_is_dead_lettered_not_retried(bus: BrokerUnder
     await bus.consume(Subscription("strict", Ping, handle, retry=FAST_RETRY))
     await bus.broker.publish_envelope(Envelope(topic="test.ping", body=b'{"n": "seven"}'))
 
-    letters: list[Any] = []
-    for _ in range(100):
-        letters.extend(await bus.broker.take_dead_letters("strict"))
-        if letters:
-            break
-        await asyncio.sleep(0.05)
+    letters = await dead_letters(bus, "strict")
     assert received == []
     assert "malformed test.ping message" in letters[0].reason
 
@@ -187,7 +180,7 @@ async def test_graceful_shutdown_finishes_in_flight_work(bus: BrokerUnderTest) -
 
     consumer = await bus.consume(Subscription("slow", Ping, slow))
     await bus.broker.publish(Ping(n=4))
-    await asyncio.wait_for(started.wait(), timeout=10)
+    await asyncio.wait_for(started.wait(), timeout=WITHIN)
 
     await consumer.stop(drain_seconds=5)
     assert finished == [4], "stop() must wait for the message being handled"
@@ -250,15 +243,15 @@ async def test_rabbitmq_loses_nothing_when_a_consumer_dies_before_ack(
     subscription = Subscription("mortal", Ping, handle)
     try:
         # The worker declares and binds the queue; publish once it says it is consuming.
-        await eventually(lambda: Path(f"{marker}.ready").exists(), within=30)
+        await eventually(lambda: Path(f"{marker}.ready").exists())
         await broker.publish(Ping(n=99))
-        await eventually(marker.exists, within=10)
+        await eventually(marker.exists)
         assert marker.read_text() == "99"
         worker.send_signal(signal.SIGKILL)
-        await asyncio.wait_for(worker.wait(), timeout=10)
+        await asyncio.wait_for(worker.wait(), timeout=WITHIN)
 
         await broker.consume(subscription)
-        await eventually(lambda: len(received) == 1, within=15)
+        await eventually(lambda: len(received) == 1)
         assert received[0][0] == Ping(n=99)
     finally:
         if worker.returncode is None:

@@ -133,6 +133,25 @@ async def test_changes_report_new_changed_and_deleted_rows(client: DataverseClie
     assert (quiet.rows, quiet.deleted_ids) == ([], [])
 
 
+async def test_an_expired_delta_link_restarts_with_a_full_read(
+    client: DataverseClient, dynamics: RunningDynamicsSandbox
+) -> None:
+    everything = await client.changes("accounts", select=["name"], delta_link=None)
+    assert not everything.restarted
+    # Retention 0 days: the link expires as soon as its second has passed.
+    retention = "orgs/demo/change-tracking"
+    await asyncio.to_thread(dynamics.admin, "PUT", retention, json={"expire_in_days": 0})
+    try:
+        await asyncio.sleep(1.1)
+        again = await client.changes("accounts", select=["name"], delta_link=everything.delta_link)
+    finally:
+        await asyncio.to_thread(dynamics.admin, "PUT", retention, json={"expire_in_days": 7})
+    assert again.restarted
+    assert {r["accountid"] for r in again.rows} == {r["accountid"] for r in everything.rows}
+    assert again.delta_link is not None
+    assert again.delta_link != everything.delta_link
+
+
 async def test_rows_where_in_reads_many_values_in_chunks(client: DataverseClient) -> None:
     names = [f"Bulk {number:03d} Ltd" for number in range(LOOKUP_CHUNK + 5)]
     created = await client.batch(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from dxc_shared.logging import configure_logging, get_logger, log_context
 from pydantic import ValidationError
@@ -44,3 +45,26 @@ def test_logs_are_json_lines_with_correlation_and_connection_ids(
     assert lines[0]["connection_id"] == "conn-3"
     assert lines[0]["service"] == "scheduler"
     assert "correlation_id" not in lines[1], "ids must not leak past their unit of work"
+
+
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+async def test_vendor_calls_log_at_debug_without_their_query_values(
+    level: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("invoice-sync", level=level)
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={}))
+    async with httpx.AsyncClient(transport=transport) as client:
+        await client.get(
+            "https://org.crm.dynamics.com/api/data/v9.2/accounts",
+            params={"$filter": "name eq 'Contoso Pharmaceuticals'", "$top": "1"},
+        )
+
+    out = capsys.readouterr().out
+    assert "Contoso" not in out
+    calls = [json.loads(line) for line in out.splitlines() if "HTTP Request" in line]
+    if level == "INFO":
+        assert calls == []
+    else:
+        [call] = calls
+        assert call["level"] == "debug"
+        assert "/api/data/v9.2/accounts?$filter=redacted&$top=redacted" in call["event"]

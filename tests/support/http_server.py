@@ -29,7 +29,7 @@ def serve_in_thread(
     *,
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
-    startup_timeout: float = 15.0,
+    startup_timeout: float = 60.0,
     port: int | None = None,
 ) -> Iterator[str]:
     """Serve `app` on 127.0.0.1 (on `port`, for an app that must know its address before it

@@ -22,7 +22,7 @@ def _texts(path: Path) -> list[str]:
     return [json.dumps(json.loads(path.read_text()))]
 
 
-def wait_for_link(data_dir: Path, to: str, page_path: str, *, within: float = 20.0) -> str:
+def wait_for_link(data_dir: Path, to: str, page_path: str, *, within: float = 60.0) -> str:
     """The newest link to `page_path` (e.g. "/confirm") in a mail to `to`; waits for the mail."""
     pattern = re.compile(rf"https?://[^\s\"'<>\\]+{re.escape(page_path)}\?token=[^\s\"'<>\\&]+")
     deadline = time.monotonic() + within

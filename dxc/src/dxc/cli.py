@@ -1,5 +1,6 @@
 """The `dxc` command: `dxc dev` runs the whole product in one process (embedded mode);
-`dxc review-settings` and `dxc hand-over` play the Dynamics user in its demo."""
+`dxc review-settings` and `dxc hand-over` play the Dynamics user in its demo; `dxc dlq` lists,
+shows and replays dead-lettered messages on a RabbitMQ bus."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import uvicorn
 from dxc_shared.dynamics.schema import DefaultInvoiceStatus
 from dxc_shared.logging import configure_logging
 
-from dxc import demo
+from dxc import demo, dlq
 from dxc.embedded import create_embedded_app
 
 
@@ -45,6 +46,7 @@ def main() -> None:
         default=DefaultInvoiceStatus.AUTHORISED.name,
         help="the status new invoices get in Xero (AUTHORISED lets them be paid)",
     )
+    dlq.add_commands(commands)
     for command in (hand_over, review):
         command.add_argument("--url", default="http://127.0.0.1:8080", help="where dxc dev runs")
         command.add_argument("--org", default="demo", help="the Dynamics sandbox organisation")
@@ -54,14 +56,16 @@ def main() -> None:
         run_embedded(args.host, args.port, args.data_dir, args.log_format)
         return
     try:
-        if args.command == "hand-over":
+        if args.command == "dlq":
+            print(dlq.run(args))
+        elif args.command == "hand-over":
             ids = asyncio.run(demo.hand_over(args.url, args.invoice_numbers, org=args.org))
             print(f"handed {len(ids)} invoice(s) to the connector; the next sync takes them")
         else:
             status = DefaultInvoiceStatus[args.default_status]
             asyncio.run(demo.review_settings(args.url, org=args.org, default_status=status))
             print("settings saved; choose Refresh on the connection's page in the portal")
-    except demo.HandOverError as error:
+    except (demo.HandOverError, dlq.DeadLetterError) as error:
         raise SystemExit(f"dxc {args.command}: {error}") from None
 
 
@@ -76,4 +80,5 @@ def run_embedded(
         port=port,
         log_config=None,
         timeout_graceful_shutdown=20,
+        proxy_headers=False,  # no proxy in front: X-Forwarded-For is the client's own words
     )

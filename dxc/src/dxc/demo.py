@@ -16,7 +16,13 @@ from contextlib import asynccontextmanager
 from urllib.parse import parse_qs, urlparse
 
 import httpx
-from dxc_shared.clients.dataverse import DataverseClient, odata_literal
+from dxc_shared.clients.dataverse import (
+    DataverseClient,
+    DataverseError,
+    DataverseThrottled,
+    DataverseUnavailable,
+    odata_literal,
+)
 from dxc_shared.dynamics.schema import (
     CONNECTOR,
     INVOICE,
@@ -30,6 +36,11 @@ from dynamics_sandbox.settings import DynamicsSandboxSettings
 
 class HandOverError(Exception):
     """Something a person running the demo can fix; the message says what."""
+
+
+# Dynamics invoices' statecode: only an active invoice can still go to Xero.
+ACTIVE = 0
+INACTIVE_STATES = {1: "closed", 2: "paid", 3: "cancelled"}
 
 
 async def _sign_in(http: httpx.AsyncClient, public_url: str, org_url: str) -> str:
@@ -89,15 +100,21 @@ async def _demo_user(public_url: str, org: str) -> AsyncIterator[tuple[Dataverse
             return token
 
         dataverse = DataverseClient(http, org_url=org_url, access_token=access_token)
-        connectors = await dataverse.query(
-            CONNECTOR.entity_set, select=[CONNECTOR.primary_id], orderby="createdon desc", top=1
-        )
-        if not connectors:
-            raise HandOverError(
-                f"no connector in the Dynamics organisation '{org}' yet: create a connection in "
-                "the portal, connect both sides and install the tables first"
+        try:
+            connectors = await dataverse.query(
+                CONNECTOR.entity_set,
+                select=[CONNECTOR.primary_id],
+                orderby="createdon desc",
+                top=1,
             )
-        yield dataverse, str(connectors[0][CONNECTOR.primary_id])
+            if not connectors:
+                raise HandOverError(
+                    f"no connector in the Dynamics organisation '{org}' yet: create a connection "
+                    "in the portal, connect both sides and install the tables first"
+                )
+            yield dataverse, str(connectors[0][CONNECTOR.primary_id])
+        except (DataverseError, DataverseUnavailable, DataverseThrottled) as error:
+            raise HandOverError(f"the Dynamics sandbox refused: {error}") from error
 
 
 async def hand_over(
@@ -106,20 +123,35 @@ async def hand_over(
     """Hand the invoices with these numbers to the organisation's connector; returns their
     ids."""
     async with _demo_user(public_url, org) as (dataverse, connector_id):
-        numbers = " or ".join(f"invoicenumber eq {odata_literal(n)}" for n in invoice_numbers)
-        invoices = await dataverse.query(
-            INVOICE.entity_set, select=["invoiceid", "invoicenumber"], filter=numbers
-        )
-        missing = set(invoice_numbers) - {row["invoicenumber"] for row in invoices}
-        if missing:
-            raise HandOverError(f"no invoice numbered {', '.join(sorted(missing))} in '{org}'")
-        for row in invoices:
-            await dataverse.update(
-                INVOICE.entity_set,
-                str(row["invoiceid"]),
-                INVOICE_CONNECTOR.bind(CONNECTOR.entity_set, connector_id),
+        return await hand_over_in(dataverse, connector_id, invoice_numbers, org=org)
+
+
+async def hand_over_in(
+    dataverse: DataverseClient, connector_id: str, invoice_numbers: Sequence[str], *, org: str
+) -> list[str]:
+    """`hand_over` once signed in: every invoice is checked (it exists and is active) before
+    any is handed over, so a refusal changes nothing."""
+    numbers = " or ".join(f"invoicenumber eq {odata_literal(n)}" for n in invoice_numbers)
+    invoices = await dataverse.query(
+        INVOICE.entity_set, select=["invoiceid", "invoicenumber", "statecode"], filter=numbers
+    )
+    missing = set(invoice_numbers) - {row["invoicenumber"] for row in invoices}
+    if missing:
+        raise HandOverError(f"no invoice numbered {', '.join(sorted(missing))} in '{org}'")
+    for row in invoices:
+        if row["statecode"] != ACTIVE:
+            state = INACTIVE_STATES.get(row["statecode"], "not active")
+            raise HandOverError(
+                f"{row['invoicenumber']} cannot be handed over: it is {state} in Dynamics, and "
+                "only an active invoice still has something to send to Xero"
             )
-        return [str(row["invoiceid"]) for row in invoices]
+    for row in invoices:
+        await dataverse.update(
+            INVOICE.entity_set,
+            str(row["invoiceid"]),
+            INVOICE_CONNECTOR.bind(CONNECTOR.entity_set, connector_id),
+        )
+    return [str(row["invoiceid"]) for row in invoices]
 
 
 async def review_settings(

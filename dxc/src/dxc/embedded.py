@@ -17,6 +17,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlparse
 
 import invoice_sync.app
 import payment_sync.app
@@ -85,7 +86,9 @@ def create_embedded_app(
     infrastructure = Infrastructure.create(layout.database_url, MEMORY_BROKER_URL, "dxc")
 
     dynamics_settings = DynamicsSandboxSettings(
-        demo_redirect_uris=[layout.url("portal-api/v1/oauth/dynamics/callback")]
+        demo_redirect_uris=[layout.url("portal-api/v1/oauth/dynamics/callback")],
+        # Scopes name the sandbox at the public URL, whichever host a browser signs in at.
+        resource_hosts=[urlparse(layout.public_url).netloc],
     )
     xero_settings = XeroSandboxSettings(
         demo_redirect_uris=[layout.url("portal-api/v1/oauth/xero/callback")],

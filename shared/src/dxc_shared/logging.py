@@ -2,6 +2,9 @@
 
 Both ids live in context variables: HTTP middleware and bus consumers bind them, and every log
 line written below that point carries them, whatever module writes it.
+
+httpx logs every vendor call at INFO with its full URL, and the query names customers
+(`$filter=name eq 'Contoso'`): those lines are demoted to DEBUG with the query's values redacted.
 """
 
 from __future__ import annotations
@@ -12,11 +15,45 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import structlog
 
 CORRELATION_ID = "correlation_id"
 CONNECTION_ID = "connection_id"
+REDACTED = "redacted"
+
+
+class VendorCallFilter(logging.Filter):
+    """For httpx's logger: each request line at DEBUG, its query values redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        # httpx checked its level against INFO before writing the line; check DEBUG now.
+        if record.levelno < logging.getLogger(record.name).getEffectiveLevel():
+            return False
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_query(arg) for arg in record.args)
+        return True
+
+
+def redact_query(value: object) -> object:
+    """A URL (httpx's or a string) with every query value replaced; anything else as it is."""
+    text = str(value)
+    if not text.startswith(("http://", "https://")):
+        return value
+    parts = urlsplit(text)
+    if not parts.query:
+        return value
+    query = urlencode(
+        [(name, REDACTED) for name, _ in parse_qsl(parts.query, keep_blank_values=True)],
+        safe="$",
+    )
+    return urlunsplit(parts._replace(query=query))
+
+
+_VENDOR_CALLS = VendorCallFilter()
 
 
 def configure_logging(
@@ -58,6 +95,7 @@ def configure_logging(
     root.setLevel(level)
     # uvicorn's access log duplicates our request metrics and logs; keep its errors only.
     logging.getLogger("uvicorn.access").setLevel("WARNING")
+    logging.getLogger("httpx").addFilter(_VENDOR_CALLS)  # once: addFilter skips a repeat
     structlog.contextvars.bind_contextvars(service=service)
 
 

@@ -47,6 +47,20 @@ OUTBOX_RELAY_FAILURES = Counter(
     "dxc_outbox_relay_failures_total",
     "Attempts to relay the outbox that failed and will be tried again",
 )
+OUTBOX_PENDING = Gauge(
+    "dxc_outbox_messages_pending",
+    "Committed messages not yet handed to the bus, as of the relay's last pass",
+)
+OUTBOX_OLDEST_PENDING_AGE = Gauge(
+    "dxc_outbox_oldest_pending_age_seconds",
+    "Age of the oldest message waiting in the outbox (0 when it is empty)",
+)
+DEPENDENCY_UP = Gauge(
+    "dxc_dependency_up",
+    "1 if the dependency (database or bus) answered its last check, else 0; checked at every "
+    "scrape and readiness probe",
+    ["dependency"],
+)
 
 
 def render_latest() -> tuple[bytes, str]:

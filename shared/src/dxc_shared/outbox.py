@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, String, Text, Uuid, delete, insert, select
+from sqlalchemy import JSON, DateTime, String, Text, Uuid, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,7 +25,12 @@ from dxc_shared.bus.contract import BusMessage, Envelope, Publisher
 from dxc_shared.db.base import Base
 from dxc_shared.db.database import Database
 from dxc_shared.logging import current_log_context, get_logger
-from dxc_shared.metrics import OUTBOX_RELAY_FAILURES, OUTBOX_RELAYED
+from dxc_shared.metrics import (
+    OUTBOX_OLDEST_PENDING_AGE,
+    OUTBOX_PENDING,
+    OUTBOX_RELAY_FAILURES,
+    OUTBOX_RELAYED,
+)
 
 logger = get_logger(__name__)
 
@@ -71,6 +76,9 @@ async def enqueue_all(
         session.info[_PENDING_KEY] = True
 
 
+MAX_RELAY_BACKOFF = 60.0
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -105,15 +113,51 @@ class OutboxRelay:
         await self.relay_pending()
 
     async def _run(self) -> None:
+        """Sweep every `sweep_interval`, or at once after a commit. After consecutive failures
+        (the database or the broker down) the sweep waits twice as long each time, up to
+        MAX_RELAY_BACKOFF, and only the first failure of a streak logs its traceback."""
+        failures = 0
         while True:
+            backoff = min(self._sweep_interval * 2 ** min(failures, 16), MAX_RELAY_BACKOFF)
+            wait = max(self._sweep_interval, backoff)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._sweep_interval)
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
             self._wake.clear()
             try:
                 await self.relay_pending()
-            except Exception:
+            except Exception as error:
+                failures += 1
                 OUTBOX_RELAY_FAILURES.inc()
-                logger.warning("outbox.relay_failed", exc_info=True)
+                logger.warning(
+                    "outbox.relay_failed",
+                    error=f"{type(error).__name__}: {error}"[:500],
+                    failures=failures,
+                    exc_info=failures == 1,
+                )
+            else:
+                failures = 0
+            try:
+                await self.measure_backlog()
+            except Exception as error:  # the relay's failure above has said why, once
+                logger.warning(
+                    "outbox.backlog_unmeasured", error=f"{type(error).__name__}: {error}"[:500]
+                )
+
+    async def measure_backlog(self) -> None:
+        """Record what still waits (e.g. the bus is down): dxc_outbox_* gauges."""
+        async with self._database.unit_of_work() as session:
+            pending, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(OutboxMessage.created_at)).select_from(
+                        OutboxMessage
+                    )
+                )
+            ).one()
+        OUTBOX_PENDING.set(pending)
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)  # SQLite keeps no time zone
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+        OUTBOX_OLDEST_PENDING_AGE.set(max(age, 0.0))
 
     async def relay_pending(self) -> int:
         """Publish every pending message; returns how many were published."""

@@ -3,15 +3,43 @@ for what it shares with other services."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+class SettingsError(Exception):
+    """Settings that are missing or not valid, said in one line that names the environment
+    variables and never their values (pydantic's own message prints every input, secrets
+    included)."""
+
+
+def load_settings(settings_type: type[SettingsT]) -> SettingsT:
+    """`settings_type` read from the environment, or SettingsError."""
+    try:
+        return settings_type()
+    except ValidationError as error:
+        raise SettingsError(_describe(error, settings_type)) from None
+
+
+def _describe(error: ValidationError, settings_type: type[BaseSettings]) -> str:
+    prefix = str(settings_type.model_config.get("env_prefix") or "")
+    problems = []
+    for item in error.errors(include_input=False, include_url=False):
+        variable = (prefix + "_".join(str(part) for part in item["loc"])).upper()
+        if item["type"] == "missing":
+            problems.append(f"{variable} is required")
+        else:
+            problems.append(f"{variable} is not valid: {item['msg']}")
+    return "; ".join(problems)
 
 
 class ServiceSettings(BaseSettings):
     """What every service needs to run. Required values have no default, so a service started
-    without them fails at once with pydantic's list of what is missing."""
+    without them fails at once, naming the variables that are missing (`load_settings`)."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
@@ -34,6 +62,18 @@ class ServiceSettings(BaseSettings):
         default=25.0,
         description="How long in-flight messages may take to finish after SIGTERM; keep it "
         "below the pod's termination grace period",
+    )
+    loop_backoff_max_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest wait before a crashed background loop is restarted (the wait "
+        "doubles from one second on each consecutive failure)",
+    )
+    loop_failing_unhealthy_seconds: float = Field(
+        default=180.0,
+        gt=0,
+        description="A background loop failing for longer than this fails /healthz, so the "
+        "orchestrator restarts the process",
     )
 
 

@@ -92,7 +92,8 @@ def test_failed_changeset_rolls_back(dv: Dv) -> None:
         _part("POST", f"{api}/accounts", {"nosuchcolumn": 1}, 2),
     ]
     status, text = _batch(sandbox, headers, [changeset])
-    assert status == 200
+    # Without odata.continue-on-error the batch answers with the failing request's status.
+    assert status == 400
     assert "HTTP/1.1 400 Bad Request" in text
     assert "0x80060888" in text
     assert _count(sandbox, headers, "Rollback Co") == 0
@@ -105,12 +106,32 @@ def test_stops_at_first_error_unless_continue_on_error(dv: Dv) -> None:
         _part("POST", f"{api}/accounts", {"bad": 1}),
         _part("POST", f"{api}/accounts", {"name": "After Error"}),
     ]
-    _, text = _batch(sandbox, headers, list(items))
+    status, text = _batch(sandbox, headers, list(items))
+    assert status == 400
     assert _count(sandbox, headers, "After Error") == 0
     assert "204 No Content" not in text
-    _, text = _batch(sandbox, headers, list(items), prefer="odata.continue-on-error")
+    status, text = _batch(sandbox, headers, list(items), prefer="odata.continue-on-error")
+    assert status == 200
     assert _count(sandbox, headers, "After Error") == 1
     assert "204 No Content" in text
+
+
+def test_undeclared_content_id_reference_is_refused(dv: Dv) -> None:
+    sandbox, headers = dv
+    api = sandbox.api()
+    changeset = [
+        _part(
+            "POST",
+            f"{api}/contacts",
+            {"lastname": "Early", "parentcustomerid_account@odata.bind": "$1"},
+            2,
+        ),
+        _part("POST", f"{api}/accounts", {"name": "Declared Late"}, 1),
+    ]
+    status, text = _batch(sandbox, headers, [changeset])
+    assert status == 400
+    assert "Content-ID Reference: '$1' does not exist in the batch context." in text
+    assert _count(sandbox, headers, "Declared Late") == 0
 
 
 def test_more_than_1000_requests_is_rejected(dv: Dv) -> None:

@@ -72,3 +72,41 @@ def test_filter_and_expand_rejected_and_tables_must_opt_in(dv: Dv) -> None:
     untracked = {**CONNECTOR_TABLE, "SchemaName": "dxc_Untracked", "ChangeTrackingEnabled": False}
     sandbox.http.post(f"{api}/EntityDefinitions", json=untracked, headers=headers)
     assert sandbox.http.get(f"{api}/dxc_untrackeds", headers=track).status_code == 400
+
+
+def _delta_link(sandbox: Sandbox, headers: dict[str, str]) -> str:
+    first = sandbox.http.get(
+        f"{sandbox.api()}/accounts?$select=name",
+        headers={**headers, "Prefer": "odata.track-changes"},
+    )
+    link: str = first.json()["@odata.deltaLink"]
+    return link
+
+
+def test_delta_token_expires_after_the_retention_period(dv: Dv) -> None:
+    sandbox, headers = dv
+    delta = _delta_link(sandbox, headers)
+    sandbox.clock.advance(7 * 86400)
+    headers = sandbox.headers()  # the access token has expired meanwhile
+    assert sandbox.http.get(delta, headers=headers).status_code == 200
+    sandbox.clock.advance(1)
+    expired = sandbox.http.get(delta, headers=headers)
+    assert expired.status_code == 400
+    assert expired.json()["error"] == {
+        "code": "0x80044352",
+        "message": "Version stamp associated with the client has expired. Please perform a "
+        "full sync.",
+    }
+
+
+def test_retention_is_the_organisations_setting(dv: Dv) -> None:
+    sandbox, headers = dv
+    answer = sandbox.http.put(
+        f"{sandbox.base}/sandbox-admin/orgs/demo/change-tracking", json={"expire_in_days": 1}
+    )
+    assert answer.status_code == 200
+    delta = _delta_link(sandbox, headers)
+    sandbox.clock.advance(86400 + 1)
+    assert (
+        sandbox.http.get(delta, headers=sandbox.headers()).json()["error"]["code"] == "0x80044352"
+    )

@@ -36,3 +36,17 @@ def test_discovery_needs_a_discovery_token(sandbox: Sandbox) -> None:
     headers = sandbox.headers()
     response = sandbox.http.get(f"{sandbox.base}/api/discovery/v2.0/Instances", headers=headers)
     assert response.status_code == 401
+
+
+def test_one_instance_by_unique_name_or_id(sandbox: Sandbox) -> None:
+    code = sandbox.authorize(f"{sandbox.base}/user_impersonation")
+    headers = {"Authorization": f"Bearer {sandbox.redeem(code).json()['access_token']}"}
+    discovery = f"{sandbox.base}/api/discovery/v2.0"
+    by_name = sandbox.http.get(f"{discovery}/Instances(UniqueName='demo')", headers=headers)
+    assert by_name.status_code == 200
+    assert by_name.json()["UniqueName"] == "demo"
+    assert by_name.json()["@odata.context"].endswith("$metadata#Instances/$entity")
+    by_id = sandbox.http.get(f"{discovery}/Instances({by_name.json()['Id']})", headers=headers)
+    assert by_id.json()["UniqueName"] == "demo"
+    missing = sandbox.http.get(f"{discovery}/Instances(UniqueName='nope')", headers=headers)
+    assert missing.status_code == 404

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 from .conftest import Sandbox
 
 
-def test_code_flow_gives_tokens_and_refresh_rotates(sandbox: Sandbox) -> None:
+def test_code_flow_gives_tokens_and_a_used_refresh_token_stays_valid(sandbox: Sandbox) -> None:
     tokens = sandbox.tokens()
     assert tokens["token_type"] == "Bearer"
     assert 3000 <= tokens["expires_in"] <= 3600
@@ -16,9 +16,44 @@ def test_code_flow_gives_tokens_and_refresh_rotates(sandbox: Sandbox) -> None:
     refreshed = sandbox.token_request(grant_type="refresh_token", refresh_token=first)
     assert refreshed.status_code == 200
     assert refreshed.json()["refresh_token"] != first
+    # Entra does not revoke a refresh token when it is redeemed: a refresh race succeeds.
     again = sandbox.token_request(grant_type="refresh_token", refresh_token=first)
-    assert again.status_code == 400
-    assert again.json()["error"] == "invalid_grant"
+    assert again.status_code == 200, again.text
+
+
+def test_unknown_resource_is_aadsts500011(sandbox: Sandbox) -> None:
+    for scope in ("https://nope.example/.default", f"{sandbox.base}/orgs/missing/.default"):
+        response = sandbox.token_request(grant_type="client_credentials", scope=scope)
+        assert response.status_code == 400
+        assert response.json()["error"] == "invalid_resource"
+        assert response.json()["error_codes"] == [500011]
+
+
+def test_the_public_global_discovery_uri_names_the_discovery_service(sandbox: Sandbox) -> None:
+    refresh = sandbox.tokens()["refresh_token"]
+    token = sandbox.token_request(
+        grant_type="refresh_token",
+        refresh_token=refresh,
+        scope="https://globaldisco.crm.dynamics.com/user_impersonation",
+    ).json()["access_token"]
+    instances = sandbox.http.get(
+        f"{sandbox.base}/api/discovery/v2.0/Instances", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert instances.status_code == 200
+    assert (
+        sandbox.http.get(
+            f"{sandbox.api()}/WhoAmI", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 401
+    )
+
+
+def test_unknown_tenant_is_aadsts90002(sandbox: Sandbox) -> None:
+    response = sandbox.http.get(
+        f"{sandbox.base}/11111111-2222-3333-4444-555555555555/v2.0/.well-known/openid-configuration"
+    )
+    assert response.status_code == 400
+    assert response.json()["error_codes"] == [90002]
 
 
 def test_no_refresh_token_without_offline_access(sandbox: Sandbox) -> None:
@@ -181,3 +216,26 @@ def test_unknown_app_and_bad_redirect_show_error_page(sandbox: Sandbox) -> None:
         },
     )
     assert "AADSTS50011" in bad_redirect.text
+
+
+def test_response_modes(sandbox: Sandbox) -> None:
+    params = {
+        "client_id": sandbox.settings.demo_client_id,
+        "response_type": "code",
+        "redirect_uri": sandbox.settings.demo_redirect_uris[0],
+        "scope": f"{sandbox.org_url()}/user_impersonation",
+        "state": "s1",
+        "login_hint": sandbox.settings.demo_user,
+    }
+    url = f"{sandbox.base}/common/oauth2/v2.0/authorize"
+    fragment = sandbox.http.get(url, params={**params, "response_mode": "fragment"})
+    assert fragment.status_code == 302
+    location = urlparse(fragment.headers["location"])
+    assert not location.query
+    assert parse_qs(location.fragment)["state"] == ["s1"]
+    posted = sandbox.http.get(url, params={**params, "response_mode": "form_post"})
+    assert posted.status_code == 200
+    assert 'name="code"' in posted.text
+    unknown = sandbox.http.get(url, params={**params, "response_mode": "carrier_pigeon"})
+    assert unknown.status_code == 400
+    assert "carrier_pigeon" in unknown.text

@@ -6,6 +6,8 @@ import asyncio
 
 import httpx
 
+from tests.support.polling import eventually_async
+
 from .conftest import Sandbox, make_sandbox
 
 Dv = tuple[Sandbox, dict[str, str]]
@@ -61,17 +63,24 @@ async def test_concurrency_limit_with_latency_fault(dv: Dv) -> None:
         f"{sandbox.base}/sandbox-admin/faults",
         json={
             "kind": "latency",
-            "latency_seconds": 1.0,
+            "latency_seconds": 5.0,
             "path": "/orgs/demo/api/data/v9.2/accounts*",
+            "count": 2,
         },
     )
-    async with httpx.AsyncClient() as client:
-        # Two slow requests hold both slots; the third arrives while they are in flight.
+    async with httpx.AsyncClient(timeout=60) as client:
+        # Two slow requests hold both slots; the third arrives while they are in flight (both
+        # have taken the fault, which then is gone).
         slow = [
             asyncio.create_task(client.get(f"{sandbox.api()}/accounts", headers=headers))
             for _ in range(2)
         ]
-        await asyncio.sleep(0.3)
+
+        async def both_in_flight() -> bool:
+            faults = await client.get(f"{sandbox.base}/sandbox-admin/faults")
+            return faults.json() == []
+
+        await eventually_async(both_in_flight)
         third = await client.get(f"{sandbox.api()}/WhoAmI", headers=headers)
         results = await asyncio.gather(*slow)
     assert [r.status_code for r in results] == [200, 200]

@@ -113,3 +113,89 @@ def test_sdk_crud_on_accounts_and_invoices(tls_sandbox: tuple[str, str]) -> None
         client.records.delete("invoice", invoice_id)
         client.records.delete("account", account_id)
         assert list(client.records.list("account", filter="name eq 'SDK Account'")) == []
+
+
+def _client(base: str, ca: str) -> DataverseClient:
+    registration = httpx.post(
+        f"{base}/sandbox-admin/apps",
+        json={"display_name": "SDK test", "application_user_orgs": ["demo"]},
+        verify=ssl.create_default_context(cafile=ca),
+    ).json()
+    credential = SandboxCredential(
+        f"{base}/common/oauth2/v2.0/token",
+        registration["client_id"],
+        registration["client_secret"],
+        ca,
+    )
+    return DataverseClient(f"{base}/orgs/demo", credential)
+
+
+def test_sdk_table_and_column_operations(tls_sandbox: tuple[str, str]) -> None:
+    base, ca = tls_sandbox
+    with _client(base, ca) as client:
+        table = client.tables.create(
+            "new_Gadget", {"new_Colour": "string", "new_Size": "int"}, display_name="Gadget"
+        )
+        assert table["entity_set_name"] == "new_gadgets"
+        info = client.tables.get("new_Gadget")
+        assert info is not None
+        assert client.tables.add_columns("new_Gadget", {"new_Note": "memo"}) == ["new_Note"]
+        client.tables.update_column("new_Gadget", "new_Colour", {"max_length": 30})
+        colour = client.tables.get_column("new_Gadget", "new_colour")
+        assert colour is not None
+        assert colour["MaxLength"] == 30
+        client.tables.remove_columns("new_Gadget", ["new_Note"])
+        names = [c["LogicalName"] for c in client.tables.list_columns("new_Gadget")]
+        assert "new_note" not in names
+        assert "new_colour" in names
+        client.records.create("new_gadget", {"new_name": "G1", "new_colour": "red", "new_size": 3})
+        key = client.tables.create_alternate_key("new_Gadget", "new_ColourKey", ["new_colour"])
+        assert [k.schema_name for k in client.tables.get_alternate_keys("new_Gadget")] == [
+            key.schema_name
+        ]
+        client.records.upsert(
+            "new_gadget",
+            [{"alternate_key": {"new_colour": "red"}, "record": {"new_size": 4}}],
+        )
+        client.records.upsert(
+            "new_gadget",
+            [
+                {"alternate_key": {"new_colour": "red"}, "record": {"new_size": 5}},
+                {"alternate_key": {"new_colour": "blue"}, "record": {"new_name": "G2"}},
+            ],
+        )
+        gadgets = client.records.list("new_gadget", select=["new_colour", "new_size"])
+        sizes = {g["new_colour"]: g["new_size"] for g in gadgets}
+        assert sizes == {"red": 5, "blue": None}
+        client.tables.delete("new_Gadget")
+        assert client.tables.get("new_Gadget") is None
+
+
+def test_sdk_queries_filter_like_a_real_org(tls_sandbox: tuple[str, str]) -> None:
+    base, ca = tls_sandbox
+    with _client(base, ca) as client:
+        rows = client.query.sql(
+            "SELECT TOP 3 invoicenumber, totalamount FROM invoice "
+            "WHERE statecode = 0 ORDER BY invoicenumber"
+        )
+        numbers = [r["invoicenumber"] for r in rows]
+        assert numbers == sorted(numbers)
+        assert len(numbers) == 3
+        assert set(rows[0]) >= {"invoicenumber", "totalamount"}
+        assert "name" not in rows[0]
+        fetched = client.query.fetchxml(
+            "<fetch><entity name='invoice'><attribute name='invoicenumber'/>"
+            "<filter><condition attribute='invoicenumber' operator='in'>"
+            "<value>INV-1001</value><value>INV-1004</value></condition></filter>"
+            "<order attribute='invoicenumber' descending='true'/></entity></fetch>"
+        ).execute()
+        assert [r["invoicenumber"] for r in fetched] == ["INV-1004", "INV-1001"]
+        paged = client.query.fetchxml(
+            "<fetch count='3'><entity name='invoice'><attribute name='invoicenumber'/>"
+            "<order attribute='invoicenumber'/></entity></fetch>"
+        )
+        pages = list(paged.execute_pages())
+        assert [len(p.records) for p in pages] == [3, 3, 2]
+        everything = [r["invoicenumber"] for p in pages for r in p.records]
+        assert everything == sorted(everything)
+        assert len(set(everything)) == 8

@@ -58,6 +58,9 @@ def test_contacts(xero: Xero) -> None:
     assert made[2]["ValidationErrors"][0]["Message"].startswith(
         "The contact name acme is already assigned"
     )
+    # Xero's published example of a failed contact: the zero ContactID, HasValidationErrors.
+    assert made[2]["ContactID"] == "00000000-0000-0000-0000-000000000000"
+    assert [c["HasValidationErrors"] for c in made] == [False, False, True, True]
     acme = made[0]["ContactID"]
     updated = _send(
         xero, "POST", "Contacts", {"Contacts": [{"ContactID": acme, "FirstName": "Wile"}]}

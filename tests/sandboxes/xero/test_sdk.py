@@ -16,9 +16,12 @@ from xero_python.accounting import (
     Item,
     Items,
     LineItem,
+    LineItemTracking,
     Payment,
     Payments,
     Purchase,
+    TrackingCategory,
+    TrackingOption,
 )
 from xero_python.api_client import ApiClient, Configuration
 from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
@@ -32,15 +35,11 @@ def _status(document: Any) -> str:
     return str(getattr(document.status, "value", document.status))
 
 
-def test_xero_python_end_to_end(sandbox: XeroSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(TokenApi, "refresh_token_url", f"{sandbox.base}/connect/token")
-    monkeypatch.setattr(TokenApi, "revoke_token_url", f"{sandbox.base}/connect/revocation")
-    settings = sandbox.settings
-
-    # The app's OAuth library runs authorize + code exchange; the SDK takes the token from there.
-    token: dict[str, Any] = sandbox.tokens()
+def _api_client(sandbox: XeroSandbox, token: dict[str, Any]) -> ApiClient:
+    """The SDK's client holding a token the app's OAuth library obtained."""
     token["scope"] = token["scope"].split()
     store: dict[str, Any] = {}
+    settings = sandbox.settings
     api_client = ApiClient(
         Configuration(
             oauth2_token=OAuth2Token(
@@ -52,6 +51,16 @@ def test_xero_python_end_to_end(sandbox: XeroSandbox, monkeypatch: pytest.Monkey
         oauth2_token_saver=lambda t: store.update(token=t),
     )
     api_client.set_oauth2_token(token)
+    return api_client
+
+
+def test_xero_python_end_to_end(sandbox: XeroSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(TokenApi, "refresh_token_url", f"{sandbox.base}/connect/token")
+    monkeypatch.setattr(TokenApi, "revoke_token_url", f"{sandbox.base}/connect/revocation")
+
+    # The app's OAuth library runs authorize + code exchange; the SDK takes the token from there.
+    token: dict[str, Any] = sandbox.tokens()
+    api_client = _api_client(sandbox, token)
     # The SDK's own refresh call, against the sandbox's token endpoint.
     refreshed = api_client.refresh_oauth2_token()
     assert refreshed["refresh_token"] != token["refresh_token"]
@@ -141,3 +150,88 @@ def test_xero_python_end_to_end(sandbox: XeroSandbox, monkeypatch: pytest.Monkey
     assert sandbox.token_request(
         grant_type="refresh_token", refresh_token=refreshed["refresh_token"]
     ).json() == {"error": "invalid_grant"}
+
+
+def test_xero_python_parses_tracking_online_invoices_payments_and_failed_contacts(
+    sandbox: XeroSandbox,
+) -> None:
+    api_client = _api_client(sandbox, sandbox.tokens())
+    tenant = sandbox.tenant
+    accounting = AccountingApi(api_client, base_url=f"{sandbox.base}/api.xro/2.0")
+
+    # /connections answers carry the app's rate-limit header, as the Accounting API's do.
+    identity = IdentityApi(api_client, base_url=sandbox.base)
+    _, status, headers = identity.get_connections(_return_http_data_only=False)
+    assert status == 200
+    assert int(headers["X-AppMinLimit-Remaining"]) > 0
+
+    # Tracking categories with options, and a line tracked by one of them.
+    region = accounting.create_tracking_category(
+        tenant, TrackingCategory(name="Region")
+    ).tracking_categories[0]
+    assert region.name == "Region"
+    assert _status(region) == "ACTIVE"
+    north = accounting.create_tracking_options(
+        tenant, region.tracking_category_id, TrackingOption(name="North")
+    ).options[0]
+    assert north.name == "North"
+    [listed] = accounting.get_tracking_categories(tenant).tracking_categories
+    assert [option.name for option in listed.options] == ["North"]
+    contact = accounting.create_contacts(tenant, Contacts(contacts=[Contact(name="Tracked")]))
+    tracked_line = LineItem(
+        description="Consulting",
+        quantity=1.0,
+        unit_amount=100.0,
+        account_code="200",
+        tracking=[LineItemTracking(name="Region", option="North")],
+    )
+    invoice = accounting.create_invoices(
+        tenant,
+        Invoices(
+            invoices=[
+                Invoice(
+                    type="ACCREC",
+                    contact=Contact(contact_id=contact.contacts[0].contact_id),
+                    date=date(2025, 3, 1),
+                    due_date=date(2025, 3, 31),
+                    line_items=[tracked_line],
+                    status="AUTHORISED",
+                )
+            ]
+        ),
+    ).invoices[0]
+    [tracking] = invoice.line_items[0].tracking
+    assert tracking.tracking_category_id == region.tracking_category_id
+    assert tracking.tracking_option_id == north.tracking_option_id
+    # A used category cannot be deleted: Xero's ValidationException.
+    with pytest.raises(AccountingBadRequestException):
+        accounting.delete_tracking_category(tenant, region.tracking_category_id)
+
+    # The online invoice link, in Xero's envelope.
+    [online] = accounting.get_online_invoice(tenant, invoice.invoice_id).online_invoices
+    assert online.online_invoice_url.endswith(f"/{invoice.invoice_id}")
+
+    # An invoice's payments carry their Reference as a string.
+    payment = Payment(
+        invoice=Invoice(invoice_id=invoice.invoice_id),
+        account=XeroAccount(code="090"),
+        amount=50.0,
+        date=date(2025, 3, 3),
+        reference="Deposit 42",
+    )
+    accounting.create_payments(tenant, Payments(payments=[payment]))
+    [paid] = accounting.get_invoice(tenant, invoice.invoice_id).invoices[0].payments
+    assert paid.reference == "Deposit 42"
+
+    # A contact that fails in a batch: the zero ContactID and HasValidationErrors, as in Xero's
+    # published example.
+    batch = accounting.create_contacts(
+        tenant,
+        Contacts(contacts=[Contact(name="Tracked"), Contact(name="Fresh")]),
+        summarize_errors=False,
+    ).contacts
+    failed, saved = batch
+    assert str(failed.contact_id) == "00000000-0000-0000-0000-000000000000"
+    assert failed.has_validation_errors is True
+    assert failed.validation_errors[0].message.startswith("The contact name Tracked")
+    assert saved.has_validation_errors is False

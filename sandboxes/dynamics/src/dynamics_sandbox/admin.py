@@ -67,6 +67,11 @@ class LimitsIn(BaseModel):
     cost_seconds: float | None = None
 
 
+class ChangeTrackingIn(BaseModel):
+    # Organization.ExpireChangeTrackingInDays (0-365 in Dataverse).
+    expire_in_days: int = Field(ge=0, le=365)
+
+
 class ResetIn(BaseModel):
     seed_demo: bool = False
 
@@ -215,6 +220,16 @@ async def set_privileges(
     if not body.denied:
         org.denied.pop(object_id)
     return {"principal": principal, "denied": sorted(body.denied)}
+
+
+@router.put("/orgs/{org_name}/change-tracking")
+async def set_change_tracking(
+    org_name: str, body: ChangeTrackingIn, request: Request
+) -> dict[str, Any]:
+    """How long the organisation's delta tokens stay valid (0: expire after a second)."""
+    org = _org(sandbox_of(request), org_name)
+    org.expire_change_tracking_in_days = body.expire_in_days
+    return {"expire_in_days": body.expire_in_days}
 
 
 @router.post("/orgs/{org_name}/records/{table}", status_code=201)

@@ -1,7 +1,13 @@
 """``$batch``: multipart/mixed requests with atomic change sets and Content-ID references.
 
-Dataverse stops at the first failed request unless ``Prefer: odata.continue-on-error``; a
-change set commits or rolls back as a whole and answers with the failing request's error.
+Source: "Execute batch operations using the Web API" (Microsoft Learn,
+data-platform/webapi/execute-batch-operations-using-web-api). Dataverse stops at the first
+failed request unless ``Prefer: odata.continue-on-error``, and then "the batch error
+represents the error of the first failing request": the batch answers with that request's
+status (the documented example: ``HTTP/1.1 400 BadRequest`` around the failed part). With
+the preference it answers 200 OK. A change set commits or rolls back as a whole and answers
+with the failing request's error. Referencing a Content-ID not declared earlier in the change
+set is refused with 400 ("Content-ID Reference: '$1' does not exist in the batch context.").
 """
 
 from __future__ import annotations
@@ -110,23 +116,28 @@ def execute(api: WebApi, request: ApiRequest, handle: Handler) -> ApiResponse:
             f"{api.settings.max_batch_requests}.",
             "0x8005f103",
         )
+    for item in items:
+        _check_references(item)
     continue_on_error = "odata.continue-on-error" in request.preferences
-    references: dict[str, str] = {}
     out_boundary = f"batchresponse_{uuid.uuid4()}"
     chunks: list[str] = []
+    status = 200
     for item in items:
+        references: dict[str, str] = {}  # Content-IDs are scoped to their change set
         if isinstance(item, _ChangeSet):
-            rendered, failed = _run_changeset(api, handle, item, references)
+            rendered, failure = _run_changeset(api, handle, item, references)
         else:
             response = _run(handle, item, references)
-            rendered, failed = _render(response, item.content_id), response.status >= 400
+            rendered = _render(response, item.content_id)
+            failure = response.status if response.status >= 400 else None
         chunks.append(f"--{out_boundary}\r\n{rendered}")
-        if failed and not continue_on_error:
+        if failure is not None and not continue_on_error:
+            status = failure
             break
     payload = "".join(chunks) + f"--{out_boundary}--\r\n"
     headers = {"Preference-Applied": "odata.continue-on-error"} if continue_on_error else {}
     return ApiResponse(
-        200,
+        status,
         None,
         headers,
         raw=payload.encode("utf-8"),
@@ -134,9 +145,37 @@ def execute(api: WebApi, request: ApiRequest, handle: Handler) -> ApiResponse:
     )
 
 
+def _referenced_ids(part: _Part) -> list[str]:
+    found = [m.group(1)] if (m := _REFERENCE.match(part.url)) else []
+    if b"$" in part.body:
+        try:
+            payload: Any = json.loads(part.body)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict):
+            for key, value in payload.items():
+                is_reference = key.endswith("@odata.bind") or key == "@odata.id"
+                if is_reference and isinstance(value, str) and (m := _REFERENCE.match(value)):
+                    found.append(m.group(1))
+    return found
+
+
+def _check_references(item: _Part | _ChangeSet) -> None:
+    """Every ``$n`` names a Content-ID declared before it in the same change set."""
+    declared: set[str] = set()
+    for part in item.parts if isinstance(item, _ChangeSet) else [item]:
+        for content_id in _referenced_ids(part):
+            if content_id not in declared:
+                raise bad_request(
+                    f"Content-ID Reference: '${content_id}' does not exist in the batch context."
+                )
+        if part.content_id:
+            declared.add(part.content_id)
+
+
 def _run_changeset(
     api: WebApi, handle: Handler, changeset: _ChangeSet, references: dict[str, str]
-) -> tuple[str, bool]:
+) -> tuple[str, int | None]:
     boundary = f"changesetresponse_{uuid.uuid4()}"
     rendered: list[str] = []
     try:
@@ -149,11 +188,11 @@ def _run_changeset(
                     raise _ChangeSetFailed(response, part.content_id)
                 rendered.append(f"--{boundary}\r\n{_render(response, part.content_id)}")
     except _ChangeSetFailed as failure:
-        return _render(failure.response, failure.content_id), True
+        return _render(failure.response, failure.content_id), failure.response.status
     except DataverseError as error:
-        return _render(error_response(error), None), True
+        return _render(error_response(error), None), error.status
     body = "".join(rendered) + f"--{boundary}--\r\n"
-    return f"Content-Type: multipart/mixed; boundary={boundary}\r\n\r\n{body}", False
+    return f"Content-Type: multipart/mixed; boundary={boundary}\r\n\r\n{body}", None
 
 
 def _run(handle: Handler, part: _Part, references: dict[str, str]) -> ApiResponse:
@@ -200,7 +239,8 @@ def _resolve_body_references(body: bytes, references: dict[str, str]) -> bytes:
         return body
     if isinstance(payload, dict):
         for key, value in payload.items():
-            if key.endswith("@odata.bind") and isinstance(value, str) and _REFERENCE.match(value):
+            is_reference = key.endswith("@odata.bind") or key == "@odata.id"
+            if is_reference and isinstance(value, str) and _REFERENCE.match(value):
                 payload[key] = _resolve_reference(value, references)
     return json.dumps(payload).encode("utf-8")
 

@@ -47,7 +47,8 @@ def authenticate(request: Request, resource: str) -> Principal | None:
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
         return None
-    principal = sandbox_of(request).identity.validate(header[7:].strip(), resource)
+    root_path = request.scope.get("root_path", "")
+    principal = sandbox_of(request).identity.validate(header[7:].strip(), resource, root_path)
     if principal is not None:
         request.state.user = principal.name
     return principal
@@ -146,3 +147,33 @@ async def instances(request: Request) -> Response:
         },
         headers={"OData-Version": "4.0"},
     )
+
+
+@router.get("/api/discovery/v2.0/Instances({key})")
+async def instance(key: str, request: Request) -> Response:
+    """One instance by id or ``UniqueName='...'`` ("Discover user organizations", Microsoft
+    Learn: ``Instances(UniqueName='myorg')``)."""
+    sandbox = sandbox_of(request)
+    principal = authenticate(request, DISCOVERY)
+    root = base_url(request)
+    if principal is None:
+        return _unauthorized(request, root)
+    name = key.removeprefix("UniqueName=").strip("'") if key.startswith("UniqueName=") else None
+    found = next(
+        (
+            o
+            for o in sandbox.orgs.values()
+            if principal.object_id in o.members
+            and (o.unique_name == name if name is not None else str(o.id) == key.strip("'"))
+        ),
+        None,
+    )
+    if found is None:
+        return JSONResponse(
+            {"error": {"code": "0x80040217", "message": f"No instance matches {key}."}},
+            status_code=404,
+            headers={"OData-Version": "4.0"},
+        )
+    body = {"@odata.context": f"{root}/api/discovery/v2.0/$metadata#Instances/$entity"}
+    body.update(instance_json(found, root, principal))
+    return JSONResponse(body, headers={"OData-Version": "4.0"})

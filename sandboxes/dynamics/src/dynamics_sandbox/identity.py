@@ -1,14 +1,26 @@
 """Microsoft Entra ID, the parts a Dataverse client meets: app registrations, users, the
-authorization-code flow with PKCE, rotating refresh tokens, client credentials, and JWT access
-tokens whose audience is one organisation (or the Global Discovery Service)."""
+authorization-code flow with PKCE, refresh tokens, client credentials, id tokens, and RS256
+access tokens whose audience is one organisation (or the Global Discovery Service).
+
+Sources, per rule: token claims follow the ID token claims reference
+(https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference) and the
+access token claims reference
+(https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference);
+``client_info`` and the token response follow the authorization code flow page
+(https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow); refresh
+tokens follow https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens; error
+codes follow https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +30,7 @@ import jwt
 from sandbox_kit.clock import Clock
 
 from .settings import DynamicsSandboxSettings
+from .signing import SigningKey
 
 DISCOVERY = "discovery"
 PUBLIC_DISCOVERY_HOST = "globaldisco.crm.dynamics.com"
@@ -98,6 +111,7 @@ class AuthCode:
     expires_at: datetime
     auth_time: datetime
     generation: int
+    nonce: str | None
     redeemed: bool = False
 
 
@@ -110,7 +124,6 @@ class RefreshGrant:
     generation: int  # the user's session generation at sign-in; revocation bumps it
     issued_at: datetime
     expires_at: datetime
-    used: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,10 +141,27 @@ def _grant_error(code: int, message: str) -> OAuthError:
     return OAuthError("invalid_grant", code, message)
 
 
+@dataclass(frozen=True)
+class TokenContext:
+    """What the token request adds to a grant: the sandbox's root URL as the client called it
+    (the id token's issuer), and whether the client asked for ``client_info``."""
+
+    root: str
+    client_info: bool = False
+
+
 class Identity:
-    def __init__(self, settings: DynamicsSandboxSettings, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: DynamicsSandboxSettings,
+        clock: Clock,
+        key: SigningKey,
+        hosts_org: Callable[[str], bool],
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        self.key = key
+        self.hosts_org = hosts_org
         self.users: dict[str, User] = {}
         self.apps: dict[str, AppRegistration] = {}
         self.consents: set[tuple[uuid.UUID, str]] = set()
@@ -186,8 +216,9 @@ class Identity:
     # --- scopes ----------------------------------------------------------------------------
 
     def parse_scope(
-        self, scope: str | None, root_path: str, *, client_credentials: bool = False
+        self, scope: str | None, root: str, *, client_credentials: bool = False
     ) -> ScopeRequest:
+        """The resource and scopes of a request; `root` is the sandbox's URL as called."""
         items = (scope or "").split()
         if not items:
             raise OAuthError(
@@ -222,21 +253,25 @@ class Identity:
                     f"The application asked for scope '{item}' that doesn't exist on the resource.",
                 )
         return ScopeRequest(
-            resource=self._resource(audience, root_path),
+            resource=self._resource(audience, root),
             audience=audience,
             scopes=tuple(items),
             offline="offline_access" in items and not client_credentials,
         )
 
-    def _resource(self, audience: str, root_path: str) -> str:
-        parsed = urlparse(audience)
-        match = _ORG_PATH.search(parsed.path)
-        if match:
-            return f"org:{match.group(1).lower()}"
-        if parsed.netloc == PUBLIC_DISCOVERY_HOST or parsed.path.rstrip("/") == root_path.rstrip(
-            "/"
+    def _resource(self, audience: str, root: str) -> str:
+        """The resources this tenant knows: the organisations the sandbox hosts and the Global
+        Discovery Service, named with the sandbox's host (as called, or one of
+        `resource_hosts`); anything else is AADSTS500011, as Entra answers for a resource
+        principal missing from the tenant."""
+        host, own = urlparse(audience).netloc.lower(), urlparse(root)
+        hosts = {own.netloc.lower(), *(h.lower() for h in self.settings.resource_hosts)}
+        key = resource_key(audience, own.path)
+        if key is not None and (
+            host == PUBLIC_DISCOVERY_HOST
+            or (host in hosts and (key == DISCOVERY or self.hosts_org(key.removeprefix("org:"))))
         ):
-            return DISCOVERY
+            return key
         raise OAuthError(
             "invalid_resource",
             500011,
@@ -253,6 +288,7 @@ class Identity:
         scope: ScopeRequest,
         challenge: str | None,
         challenge_method: str,
+        nonce: str | None,
     ) -> str:
         code = "1.A" + secrets.token_urlsafe(48)
         now = self.clock.now()
@@ -266,11 +302,17 @@ class Identity:
             expires_at=now + timedelta(seconds=self.settings.auth_code_lifetime_seconds),
             auth_time=now,
             generation=user.session_generation,
+            nonce=nonce,
         )
         return code
 
     def redeem_code(
-        self, app: AppRegistration, code: str, redirect_uri: str | None, verifier: str | None
+        self,
+        app: AppRegistration,
+        code: str,
+        redirect_uri: str | None,
+        verifier: str | None,
+        context: TokenContext,
     ) -> dict[str, Any]:
         grant = self.codes.get(code)
         if grant is None or grant.client_id != app.client_id:
@@ -303,17 +345,23 @@ class Identity:
                 "authorization request.",
             )
         grant.redeemed = True
-        return self._tokens(app, grant.user, grant.scope, grant.auth_time, grant.generation)
+        return self._tokens(
+            app, grant.user, grant.scope, grant.auth_time, grant.generation, context, grant.nonce
+        )
 
     def refresh_grant(self, token: str) -> RefreshGrant | None:
         return self.refresh_tokens.get(token)
 
     def refresh(
-        self, app: AppRegistration, token: str, scope: ScopeRequest | None
+        self, app: AppRegistration, token: str, scope: ScopeRequest | None, context: TokenContext
     ) -> dict[str, Any]:
-        """Redeem a refresh token for any resource; `scope` None keeps the original one."""
+        """Redeem a refresh token for any resource; `scope` None keeps the original one.
+
+        Entra answers with a new refresh token but does not revoke the one redeemed: it stays
+        valid until it expires or the user's sessions are revoked (refresh tokens page,
+        "Token lifetime" and "Token revocation")."""
         grant = self.refresh_tokens.get(token)
-        if grant is None or grant.client_id != app.client_id or grant.used:
+        if grant is None or grant.client_id != app.client_id:
             raise _grant_error(70000, "Provided grant is invalid or malformed.")
         now = self.clock.now()
         if grant.generation != grant.user.session_generation:
@@ -331,9 +379,15 @@ class Identity:
                 f"{_stamp(grant.issued_at)} and was inactive for "
                 f"{self.settings.refresh_token_lifetime_days}.00:00:00.",
             )
-        grant.used = True  # rotation: the new refresh token replaces this one
         return self._tokens(
-            app, grant.user, scope or grant.scope, grant.auth_time, grant.generation, offline=True
+            app,
+            grant.user,
+            scope or grant.scope,
+            grant.auth_time,
+            grant.generation,
+            context,
+            None,
+            offline=True,
         )
 
     def client_credentials(self, app: AppRegistration, scope: ScopeRequest) -> dict[str, Any]:
@@ -381,6 +435,8 @@ class Identity:
         scope: ScopeRequest,
         auth_time: datetime,
         generation: int,
+        context: TokenContext,
+        nonce: str | None,
         *,
         offline: bool = False,
     ) -> dict[str, Any]:
@@ -391,7 +447,7 @@ class Identity:
             "scope": " ".join(scope.scopes),
             "expires_in": lifetime,
             "ext_expires_in": lifetime,
-            "access_token": self._access_token(principal, scope),
+            "access_token": self._access_token(principal, scope, public_client=app.public_client),
         }
         if scope.offline or offline:
             refresh = "0.A" + secrets.token_urlsafe(64)
@@ -407,21 +463,43 @@ class Identity:
             )
             body["refresh_token"] = refresh
         if "openid" in scope.scopes:
-            body["id_token"] = self._sign(
-                {
-                    "aud": app.client_id,
-                    "iss": f"https://login.microsoftonline.com/{user.tenant_id}/v2.0",
-                    "oid": str(user.object_id),
-                    "tid": user.tenant_id,
-                    "preferred_username": user.upn,
-                    "name": user.display_name,
-                    "iat": int(self.clock.now().timestamp()),
-                    "exp": int(self.clock.now().timestamp()) + lifetime,
-                }
-            )
+            body["id_token"] = self._id_token(app, user, scope, context.root, nonce)
+        if context.client_info:
+            # client_info=1 asks for the account's ids: base64url JSON of uid (the user's object
+            # id) and utid (its tenant), as MSAL reads them (auth code flow page).
+            info = json.dumps({"uid": str(user.object_id), "utid": user.tenant_id})
+            body["client_info"] = base64.urlsafe_b64encode(info.encode()).rstrip(b"=").decode()
         return body
 
-    def _access_token(self, principal: Principal, scope: ScopeRequest) -> str:
+    def _id_token(
+        self, app: AppRegistration, user: User, scope: ScopeRequest, root: str, nonce: str | None
+    ) -> str:
+        """A v2.0 id token (ID token claims reference): `iss` is the discovery document's
+        issuer for the user's tenant; `name` and `preferred_username` need the profile scope."""
+        now = int(self.clock.now().timestamp())
+        claims: dict[str, Any] = {
+            "ver": "2.0",
+            "iss": issuer(root, user.tenant_id),
+            "sub": _pairwise_subject(user.object_id, app.client_id),
+            "aud": app.client_id,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.settings.access_token_lifetime_seconds,
+            "oid": str(user.object_id),
+            "tid": user.tenant_id,
+            "uti": _token_id(),
+        }
+        if "profile" in scope.scopes:
+            claims.update(name=user.display_name, preferred_username=user.upn)
+        if nonce is not None:
+            claims["nonce"] = nonce
+        return self.key.sign(claims)
+
+    def _access_token(
+        self, principal: Principal, scope: ScopeRequest, *, public_client: bool = False
+    ) -> str:
+        """A v1.0 access token, the version Dataverse accepts (access token claims reference):
+        app-only tokens carry no `scp`; `appidacr` says how the client authenticated."""
         now = int(self.clock.now().timestamp())
         claims: dict[str, Any] = {
             "aud": scope.audience,
@@ -430,37 +508,30 @@ class Identity:
             "nbf": now,
             "exp": now + self.settings.access_token_lifetime_seconds,
             "appid": principal.client_id,
+            "appidacr": "0" if public_client else "1",
             "oid": str(principal.object_id),
+            "sub": _pairwise_subject(principal.object_id, principal.client_id),
             "tid": principal.tenant_id,
-            "idtyp": "app" if principal.is_app else "user",
+            "uti": _token_id(),
             "ver": "1.0",
-            "sbx_res": scope.resource,
         }
         if not principal.is_app:
-            claims.update(upn=principal.name, unique_name=principal.name, scp="user_impersonation")
-        return self._sign(claims)
+            claims.update(
+                amr=["pwd"],
+                upn=principal.name,
+                unique_name=principal.name,
+                scp="user_impersonation",
+            )
+        return self.key.sign(claims, x5t=True)
 
-    def _sign(self, claims: dict[str, Any]) -> str:
-        return jwt.encode(claims, self.settings.token_signing_key, algorithm="HS256")
-
-    def validate(self, token: str, resource: str) -> Principal | None:
+    def validate(self, token: str, resource: str, root_path: str) -> Principal | None:
         """The principal of a live access token for `resource`, else None (→ 401)."""
         try:
-            claims = jwt.decode(
-                token,
-                self.settings.token_signing_key,
-                algorithms=["HS256"],
-                options={
-                    "verify_exp": False,
-                    "verify_aud": False,
-                    "verify_iat": False,
-                    "verify_nbf": False,
-                },
-            )
+            claims = self.key.verify(token)
         except jwt.PyJWTError:
             return None
         if (
-            claims.get("sbx_res") != resource
+            resource_key(str(claims.get("aud", "")), root_path) != resource
             or claims.get("exp", 0) <= self.clock.now().timestamp()
         ):
             return None
@@ -469,8 +540,41 @@ class Identity:
             name=str(claims.get("upn") or claims.get("appid")),
             tenant_id=str(claims["tid"]),
             client_id=str(claims["appid"]),
-            is_app=claims.get("idtyp") == "app",
+            is_app="scp" not in claims,
         )
+
+
+def issuer(root: str, tenant: str) -> str:
+    """The v2.0 issuer of a tenant, https://login.microsoftonline.com/{tenant}/v2.0 with the
+    sandbox's root in place of the Microsoft host (OpenID Connect on the Microsoft identity
+    platform, "Find your app's OpenID configuration document URI")."""
+    return f"{root}/{tenant}/v2.0"
+
+
+def resource_key(audience: str, root_path: str) -> str | None:
+    """Which of the sandbox's resources a resource URI names, by its path: an organisation
+    ("org:<uniquename>") or the discovery service (the sandbox's root, or the public Global
+    Discovery Service's URI); None for neither."""
+    parsed = urlparse(audience)
+    path = parsed.path
+    if parsed.netloc.lower() == PUBLIC_DISCOVERY_HOST:
+        return DISCOVERY if not path.strip("/") else None
+    match = _ORG_PATH.search(path)
+    if match:
+        return f"org:{match.group(1).lower()}"
+    if path.rstrip("/") == root_path.rstrip("/"):
+        return DISCOVERY
+    return None
+
+
+def _pairwise_subject(object_id: uuid.UUID, client_id: str) -> str:
+    # `sub` is "a pairwise identifier: unique to a particular application ID" (claims refs).
+    digest = hashlib.sha256(f"{object_id}:{client_id}".encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _token_id() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode("ascii")
 
 
 def _pkce_matches(challenge: str, method: str, verifier: str | None) -> bool:

@@ -210,6 +210,30 @@ class Relationship:
 
 
 @dataclass
+class EntityKey:
+    """An alternate key: columns whose values identify one row ("Define alternate keys to
+    reference rows", Microsoft Learn)."""
+
+    schema_name: str
+    attributes: list[str]
+    display_name: str = ""
+    metadata_id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    def to_json(self, entity: Entity) -> dict[str, Any]:
+        return {
+            "@odata.type": "#Microsoft.Dynamics.CRM.EntityKeyMetadata",
+            "MetadataId": str(self.metadata_id),
+            "SchemaName": self.schema_name,
+            "LogicalName": self.schema_name.lower(),
+            "EntityLogicalName": entity.logical_name,
+            "KeyAttributes": list(self.attributes),
+            "DisplayName": label(self.display_name or self.schema_name),
+            "EntityKeyIndexStatus": "Active",
+            "IsManaged": False,
+        }
+
+
+@dataclass
 class Entity:
     logical_name: str
     entity_set_name: str
@@ -223,6 +247,10 @@ class Entity:
     change_tracking: bool = True
     object_type_code: int = 10000
     ownership: str = "UserOwned"
+    has_notes: bool = False
+    has_activities: bool = False
+    description: str = ""
+    keys: list[EntityKey] = field(default_factory=list)
     metadata_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
     def __post_init__(self) -> None:
@@ -265,7 +293,32 @@ class Entity:
             "ObjectTypeCode": self.object_type_code,
             "OwnershipType": self.ownership,
             "IsActivity": False,
+            # The common EntityMetadata properties (EntityMetadata EntityType, Web API
+            # reference, Microsoft Learn). Standard tables ship in managed solutions; tables
+            # created here are unmanaged customisations.
+            "IsManaged": not self.is_custom,
+            "HasNotes": self.has_notes,
+            "HasActivities": self.has_activities,
+            "Description": label(self.description),
+            "CanChangeTrackingBeEnabled": _managed("canchangetrackingbeenabled", True),
+            "IsAuditEnabled": _managed("canmodifyauditsettings", False),
+            "IsCustomizable": _managed("iscustomizable", True),
+            "IsRenameable": _managed("isrenameable", True),
+            "CanCreateAttributes": _managed("cancreateattributes", True),
+            "IsValidForAdvancedFind": True,
+            "IsIntersect": False,
+            "IsLogicalEntity": False,
+            "IsBusinessProcessEnabled": False,
+            "IsAvailableOffline": False,
+            "IsValidForQueue": False,
+            "IsEnabledForCharts": True,
+            "IsReadOnlyInMobileClient": _managed("isreadonlyinmobileclient", False),
         }
+
+
+def _managed(logical_name: str, value: bool) -> dict[str, Any]:
+    """A BooleanManagedProperty: the value and whether a solution may change it."""
+    return {"Value": value, "CanBeChanged": True, "ManagedPropertyLogicalName": logical_name}
 
 
 def label(text: str) -> dict[str, Any]:
@@ -321,7 +374,8 @@ def attribute_from_json(body: dict[str, Any]) -> Attribute:
     odata_type = (
         str(body.get("@odata.type", "")).lstrip("#").removeprefix("Microsoft.Dynamics.CRM.")
     )
-    kind: AttributeType | None = _TYPE_BY_METADATA_NAME.get(odata_type)
+    # CreateEntities takes the Complex* variants of the same types.
+    kind: AttributeType | None = _TYPE_BY_METADATA_NAME.get(odata_type.removeprefix("Complex"))
     if kind is None and isinstance(body.get("AttributeType"), str):
         kind = next((k for k in AttributeType if k.value == body["AttributeType"]), None)
     if kind is None or kind in (AttributeType.UNIQUEIDENTIFIER, AttributeType.STATE):

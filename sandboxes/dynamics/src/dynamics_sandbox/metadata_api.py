@@ -7,11 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from .api_messages import ApiRequest, ApiResponse
-from .errors import DataverseError, bad_request, segment_not_found
+from .errors import INVALID_ARGUMENT, DataverseError, bad_request, segment_not_found
 from .metadata import (
+    LOOKUP_TYPES,
     Attribute,
     AttributeType,
     Entity,
+    EntityKey,
     Option,
     Relationship,
     attribute_from_json,
@@ -21,13 +23,19 @@ from .metadata import (
     require_custom_schema_name,
 )
 from .odata.filter import evaluate
-from .odata.options import QueryOptions, parse_options
+from .odata.options import QueryOptions, parse_options, unsupported_parameter
 from .standard_tables import add_system_columns
 from .store.values import parse_guid
 from .webapi import WebApi
 
 SEGMENTS = frozenset(
-    {"EntityDefinitions", "RelationshipDefinitions", "PublishXml", "PublishAllXml"}
+    {
+        "EntityDefinitions",
+        "RelationshipDefinitions",
+        "PublishXml",
+        "PublishAllXml",
+        "CreateEntities",
+    }
 )
 _CAST_PREFIX = "Microsoft.Dynamics.CRM."
 
@@ -40,6 +48,8 @@ def handle(api: WebApi, request: ApiRequest, name: str, key: str | None, rest: s
         return ApiResponse(204)
     if name == "RelationshipDefinitions":
         return _relationships(api, request, key)
+    if name == "CreateEntities":
+        return _create_entities(api, request)
     if key is None:
         if request.method == "POST":
             return _create_entity(api, request)
@@ -55,6 +65,10 @@ def handle(api: WebApi, request: ApiRequest, name: str, key: str | None, rest: s
             },
         )
     entity = _entity_by_key(api, key)
+    if not rest and request.method == "DELETE":
+        return _delete_entity(api, entity)
+    if not rest and request.method == "PUT":
+        return _update_entity(api, request, entity)
     if not rest:
         return _single(
             api,
@@ -74,6 +88,10 @@ def handle(api: WebApi, request: ApiRequest, name: str, key: str | None, rest: s
     if segment.startswith("Attributes("):
         attribute_key = segment[len("Attributes(") : -1]
         attribute = _attribute_by_key(entity, attribute_key)
+        if request.method == "DELETE":
+            return _delete_attribute(api, entity, attribute)
+        if request.method == "PUT":
+            return _update_attribute(api, request, entity, attribute)
         return _single(
             api,
             request,
@@ -81,6 +99,8 @@ def handle(api: WebApi, request: ApiRequest, name: str, key: str | None, rest: s
             attribute.to_json(entity, with_options=True),
             {},
         )
+    if segment == "Keys" or segment.startswith("Keys("):
+        return _keys(api, request, entity, segment)
     if segment in ("OneToManyRelationships", "ManyToOneRelationships"):
         side = "ReferencedEntity" if segment == "OneToManyRelationships" else "ReferencingEntity"
         rows = [r for r in _relationships_json(api) if r[side] == entity.logical_name]
@@ -94,11 +114,20 @@ Expansions = dict[str, Callable[[dict[str, Any]], Any] | None]
 
 
 def _options(request: ApiRequest, expansions: Expansions) -> QueryOptions:
+    if request.method != "GET":
+        raise DataverseError(
+            405, "0x80060888", f"The HTTP method {request.method} is not allowed here."
+        )
     params = dict(request.query)
     expand = params.pop("$expand", "")
     for item in filter(None, (e.split("(")[0].strip() for e in expand.split(","))):
         if item not in expansions:
             raise bad_request(f"Could not find a property named '{item}' on the metadata type.")
+    # Definitions queries take $select, $filter and $expand only ("Query table definitions
+    # using the Web API", Microsoft Learn).
+    for name in ("$orderby", "$top", "$count", "$skiptoken", "$deltatoken"):
+        if name in params:
+            raise unsupported_parameter(name)
     return parse_options(params)
 
 
@@ -202,8 +231,39 @@ def _created(api: WebApi, location: str) -> ApiResponse:
 
 
 def _create_entity(api: WebApi, request: ApiRequest) -> ApiResponse:
+    entity = _new_entity(api, request.json())
+    return _created(api, f"EntityDefinitions({entity.metadata_id})")
+
+
+def _create_entities(api: WebApi, request: ApiRequest) -> ApiResponse:
+    """The CreateEntities action (ComplexEntityMetadata items, created in one transaction),
+    which powerplatform-dataverse-client uses for ``tables.create``."""
+    if request.method != "POST":
+        raise DataverseError(405, "0x80060888", "CreateEntities is an action: use POST.")
+    items = request.json().get("Entities")
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise bad_request("Entities must be a list of ComplexEntityMetadata.")
+    created: list[Entity] = []
+    try:
+        for item in items:
+            created.append(_new_entity(api, item))
+    except DataverseError:
+        for entity in created:
+            del api.schema.entities[entity.logical_name]
+        raise
+    return ApiResponse(
+        200,
+        {
+            "@odata.context": (
+                f"{api.api_url}/$metadata#Microsoft.Dynamics.CRM.CreateEntitiesResponse"
+            ),
+            "EntityIds": [str(e.metadata_id) for e in created],
+        },
+    )
+
+
+def _new_entity(api: WebApi, body: dict[str, Any]) -> Entity:
     api.require_customization("prvCreateEntity")
-    body = request.json()
     schema_name = require_custom_schema_name(body.get("SchemaName"), "table")
     logical = schema_name.lower()
     attributes = [
@@ -226,6 +286,9 @@ def _create_entity(api: WebApi, request: ApiRequest) -> ApiResponse:
         is_custom=True,
         change_tracking=bool(body.get("ChangeTrackingEnabled", False)),
         ownership=str(body.get("OwnershipType") or "UserOwned"),
+        has_notes=bool(body.get("HasNotes", False)),
+        has_activities=bool(body.get("HasActivities", False)),
+        description=label_text(body.get("Description"), ""),
     )
     if entity.logical_name in api.schema.entities:
         raise duplicate("table", schema_name)
@@ -259,7 +322,7 @@ def _create_entity(api: WebApi, request: ApiRequest) -> ApiResponse:
     add_system_columns(api.schema, entity)
     for attribute in attributes:
         api.schema.add_attribute(entity, attribute)
-    return _created(api, f"EntityDefinitions({entity.metadata_id})")
+    return entity
 
 
 def _create_attribute(api: WebApi, request: ApiRequest, entity: Entity) -> ApiResponse:
@@ -283,7 +346,28 @@ def _relationships(api: WebApi, request: ApiRequest, key: str | None) -> ApiResp
     row = next((r for r in rows if wanted in (r["SchemaName"], r["MetadataId"])), None)
     if row is None:
         raise DataverseError(404, "0x80040217", f"Could not find a relationship with {key}.")
+    if request.method == "DELETE":
+        return _delete_relationship(api, api.schema.relationships[row["SchemaName"]])
     return _single(api, request, "RelationshipDefinitions", row, {})
+
+
+def _delete_relationship(api: WebApi, relationship: Relationship) -> ApiResponse:
+    """Deleting a custom one-to-many relationship deletes its lookup column and the values."""
+    api.require_customization("prvDeleteAttribute")
+    if not relationship.is_custom:
+        raise DataverseError(
+            400,
+            _CANNOT_DELETE,
+            f"The relationship '{relationship.schema_name}' is not a custom relationship.",
+        )
+    del api.schema.relationships[relationship.schema_name]
+    referencing = api.schema.entity(relationship.referencing_entity)
+    column = relationship.referencing_attribute
+    if not api.schema.lookups_of(referencing, column):
+        referencing.attributes.pop(column, None)
+        for record in api.engine.table(referencing).values():
+            record.pop(column, None)
+    return ApiResponse(204)
 
 
 def _create_relationship(api: WebApi, request: ApiRequest) -> ApiResponse:
@@ -326,3 +410,152 @@ def _create_relationship(api: WebApi, request: ApiRequest) -> ApiResponse:
         raise duplicate("column", lookup_schema)
     api.schema.add_relationship(relationship, lookup)
     return _created(api, f"RelationshipDefinitions({relationship.metadata_id})")
+
+
+# --- changing and deleting ------------------------------------------------------------------
+# Sources (Microsoft Learn): "Create and update table definitions using the Web API" (update
+# with PUT of the whole definition; MSCRM.MergeLabels), "Create columns" / "Update a column",
+# and "Delete tables" (only custom tables can be deleted, dependent components block it).
+
+# Dataverse's exact code for these refusals is not documented; InvalidArgument (README).
+_CANNOT_DELETE = INVALID_ARGUMENT
+
+
+def _immutable(body: dict[str, Any], current: dict[str, Any], names: tuple[str, ...]) -> None:
+    for name in names:
+        if name in body and body[name] != current[name]:
+            raise bad_request(f"The property '{name}' can't be changed once created.")
+
+
+def _update_entity(api: WebApi, request: ApiRequest, entity: Entity) -> ApiResponse:
+    api.require_customization("prvWriteEntity")
+    body = request.json()
+    _immutable(
+        body,
+        entity.to_json(),
+        ("LogicalName", "SchemaName", "EntitySetName", "PrimaryIdAttribute", "OwnershipType"),
+    )
+    entity.display_name = label_text(body.get("DisplayName"), entity.display_name)
+    entity.display_collection_name = label_text(
+        body.get("DisplayCollectionName"), entity.display_collection_name
+    )
+    entity.description = label_text(body.get("Description"), entity.description)
+    for prop, attr in (
+        ("ChangeTrackingEnabled", "change_tracking"),
+        ("HasNotes", "has_notes"),
+        ("HasActivities", "has_activities"),
+    ):
+        if isinstance(body.get(prop), bool):
+            setattr(entity, attr, body[prop])
+    return ApiResponse(204)
+
+
+def _delete_entity(api: WebApi, entity: Entity) -> ApiResponse:
+    api.require_customization("prvDeleteEntity")
+    if not entity.is_custom:
+        raise DataverseError(
+            400, _CANNOT_DELETE, f"The table '{entity.logical_name}' is not a custom table."
+        )
+    dependants = [
+        r.schema_name
+        for r in api.schema.relationships.values()
+        if r.referenced_entity == entity.logical_name
+        and r.referencing_entity != entity.logical_name
+    ]
+    if dependants:
+        raise DataverseError(
+            400,
+            _CANNOT_DELETE,
+            f"The table '{entity.logical_name}' cannot be deleted because other components "
+            f"depend on it: {', '.join(sorted(dependants))}.",
+        )
+    for name in [
+        n
+        for n, r in api.schema.relationships.items()
+        if r.referencing_entity == entity.logical_name
+    ]:
+        del api.schema.relationships[name]
+    del api.schema.entities[entity.logical_name]
+    api.engine.table(entity).clear()
+    return ApiResponse(204)
+
+
+def _update_attribute(
+    api: WebApi, request: ApiRequest, entity: Entity, attribute: Attribute
+) -> ApiResponse:
+    api.require_customization("prvWriteAttribute")
+    body = request.json()
+    current = attribute.to_json(entity, with_options=False)
+    _immutable(body, current, ("LogicalName", "SchemaName", "AttributeType"))
+    attribute.display_name = label_text(body.get("DisplayName"), attribute.display_name)
+    required = body.get("RequiredLevel")
+    if isinstance(required, dict) and isinstance(required.get("Value"), str):
+        attribute.required = required["Value"]
+    if isinstance(body.get("MaxLength"), int) and attribute.max_length is not None:
+        attribute.max_length = body["MaxLength"]
+    return ApiResponse(204)
+
+
+def _delete_attribute(api: WebApi, entity: Entity, attribute: Attribute) -> ApiResponse:
+    api.require_customization("prvDeleteAttribute")
+    if not attribute.is_custom:
+        raise DataverseError(
+            400,
+            _CANNOT_DELETE,
+            f"The column '{attribute.logical_name}' is not a custom column and can't be deleted.",
+        )
+    if attribute.type in LOOKUP_TYPES:
+        raise DataverseError(
+            400,
+            _CANNOT_DELETE,
+            f"The lookup column '{attribute.logical_name}' is deleted with its relationship.",
+        )
+    del entity.attributes[attribute.logical_name]
+    for record in api.engine.table(entity).values():
+        record.pop(attribute.logical_name, None)
+    return ApiResponse(204)
+
+
+def _keys(api: WebApi, request: ApiRequest, entity: Entity, segment: str) -> ApiResponse:
+    """``EntityDefinitions(...)/Keys``: list, create (POST), read or delete one alternate key."""
+    if segment == "Keys":
+        if request.method == "POST":
+            api.require_customization("prvWriteEntity")
+            body = request.json()
+            schema_name = require_custom_schema_name(body.get("SchemaName"), "key")
+            columns = body.get("KeyAttributes")
+            if not isinstance(columns, list) or not columns:
+                raise bad_request("KeyAttributes must list the key's columns.")
+            for name in columns:
+                found = entity.attribute(str(name))
+                if found is None:
+                    raise bad_request(
+                        f"The column '{name}' does not exist on '{entity.logical_name}'."
+                    )
+            if any(k.schema_name.lower() == schema_name.lower() for k in entity.keys):
+                raise duplicate("key", schema_name)
+            created = EntityKey(
+                schema_name,
+                [str(c) for c in columns],
+                label_text(body.get("DisplayName"), schema_name),
+            )
+            entity.keys.append(created)
+            return _created(
+                api, f"EntityDefinitions({entity.metadata_id})/Keys({created.metadata_id})"
+            )
+        rows = [k.to_json(entity) for k in entity.keys]
+        return _listing(api, request, "EntityDefinitions/Keys", rows, {})
+    wanted = segment[len("Keys(") : -1]
+    key_id = parse_guid(wanted)
+    logical = _key_value(wanted, "LogicalName")
+    key = next(
+        (k for k in entity.keys if k.metadata_id == key_id or k.schema_name.lower() == logical),
+        None,
+    )
+    if key is None:
+        raise DataverseError(404, "0x80040217", f"Could not find a key with {wanted}.")
+    if request.method == "DELETE":
+        api.require_customization("prvWriteEntity")
+        entity.keys.remove(key)
+        return ApiResponse(204)
+    return _single(api, request, "EntityDefinitions/Keys", key.to_json(entity), {})

@@ -18,6 +18,10 @@ class DynamicsSandboxSettings(SandboxSettings):
     access_token_lifetime_seconds: int = 3600
     refresh_token_lifetime_days: int = 90
     auth_code_lifetime_seconds: int = 600
+    # Hosts (host[:port]), besides the one a request came to, under which clients name this
+    # sandbox's organisations and discovery service in scopes: e.g. a browser signs in at
+    # localhost while the scope names the host services use. Other hosts are unknown resources.
+    resource_hosts: list[str] = Field(default_factory=list)
 
     # Dataverse service-protection limits, per user per organisation.
     limits_enabled: bool = True
@@ -27,6 +31,11 @@ class DynamicsSandboxSettings(SandboxSettings):
     limit_concurrent: int = 52
     # Simulated server execution time charged per request towards the execution-time limit.
     request_cost_seconds: float = 0.05
+
+    # Organization.ExpireChangeTrackingInDays of new organisations: delta tokens older than
+    # this are refused (Microsoft Learn, "Use change tracking to synchronize data with
+    # external systems": seven days by default).
+    change_tracking_retention_days: int = 7
 
     max_page_size: int = 5000
     max_batch_requests: int = 1000

@@ -15,6 +15,7 @@ from sandbox_kit.faults import Fault, FaultBook
 from .identity import Identity
 from .limits import LimitConfig, ServiceProtection
 from .settings import DynamicsSandboxSettings
+from .signing import SigningKey
 from .standard_tables import build_standard_schema
 from .store.engine import TableEngine
 from .store.values import EntityRef
@@ -38,6 +39,8 @@ class Organization:
     members: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
     # Entra object id → privilege names withheld from that principal (e.g. prvWriteInvoice).
     denied: dict[uuid.UUID, set[str]] = field(default_factory=dict)
+    # The Organization table's ExpireChangeTrackingInDays: how long delta tokens stay valid.
+    expire_change_tracking_in_days: int = 7
 
     def url(self, base: str) -> str:
         return f"{base}/orgs/{self.unique_name}"
@@ -102,14 +105,21 @@ class SandboxState:
     def __init__(self, settings: DynamicsSandboxSettings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
-        self.identity = Identity(settings, clock)
+        # One signing key for the life of the process, so a reset does not void published keys.
+        self.signing_key = SigningKey()
+        self.identity = self._new_identity()
         self.limits = ServiceProtection(LimitConfig.from_settings(settings), clock)
         self.faults: FaultBook[Fault] = FaultBook()
         self.orgs: dict[str, Organization] = {}
         self.calls: deque[CallRecord] = deque(maxlen=100_000)
 
+    def _new_identity(self) -> Identity:
+        return Identity(
+            self.settings, self.clock, self.signing_key, lambda name: self.org(name) is not None
+        )
+
     def reset(self) -> None:
-        self.identity = Identity(self.settings, self.clock)
+        self.identity = self._new_identity()
         self.limits = ServiceProtection(LimitConfig.from_settings(self.settings), self.clock)
         self.faults.clear()
         self.orgs.clear()
@@ -125,6 +135,7 @@ class SandboxState:
             tenant_id=tenant_id,
             engine=TableEngine(build_standard_schema(), self.clock),
             created=self.clock.now(),
+            expire_change_tracking_in_days=self.settings.change_tracking_retention_days,
         )
         self.orgs[key] = org
         return org

@@ -4,21 +4,43 @@ answers a request; HTTP concerns (auth, limits, faults) live in the route."""
 
 from __future__ import annotations
 
+import copy
+import json
+import re
 import uuid
+from dataclasses import replace
 from typing import Any
+from urllib.parse import unquote
 
 from .api_messages import ApiRequest, ApiResponse
-from .errors import PRIVILEGE_DENIED, DataverseError, bad_request, not_found
+from .errors import (
+    BAD_SYNTAX,
+    INVALID_ARGUMENT,
+    NOT_FOUND,
+    PRIVILEGE_DENIED,
+    DataverseError,
+    bad_request,
+    not_found,
+)
 from .identity import Principal
 from .metadata import Entity
-from .odata.options import QueryOptions, annotation_filter, parse_options
+from .odata.filter import Compare, Literal, Property, evaluate, parse_filter
+from .odata.options import (
+    QueryOptions,
+    annotation_filter,
+    parse_options,
+    split_top_level,
+    unsupported_parameter,
+)
 from .paging import decode_skiptoken, encode_skiptoken, link, page_size
-from .query import Expander, select_rows
-from .representation import Representation, etag
+from .query import Expander, children, select_rows, validate
+from .representation import Representation, etag, property_attribute
 from .settings import DynamicsSandboxSettings
 from .state import Organization
-from .store.values import EntityRef, Record, parse_guid
+from .store.values import EntityRef, Record, parse_guid, to_json
 
+# DuplicateRecordEntityKey: a second row with an alternate key's values.
+DUPLICATE_KEY = "0x80060892"
 PRIVILEGE_VERBS = ("Create", "Read", "Write", "Delete", "Append", "AppendTo")
 # Dataverse names most privileges after the table's schema name, with a few historic exceptions.
 _PRIVILEGE_TABLE_NAMES = {"systemuser": "User"}
@@ -33,7 +55,29 @@ CUSTOMIZATION_PRIVILEGES = (
     "prvCreateAttribute",
     "prvCreateRelationship",
     "prvPublishCustomization",
+    "prvDeleteEntity",
+    "prvWriteEntity",
+    "prvDeleteAttribute",
+    "prvWriteAttribute",
 )
+# Needed to impersonate ("Impersonate another user using the Web API", Microsoft Learn).
+ACT_ON_BEHALF = "prvActOnBehalfOfAnotherUser"
+
+
+def _reference_url(request: ApiRequest) -> str:
+    target = request.json().get("@odata.id")
+    if not isinstance(target, str) or not target:
+        raise bad_request("The request body must carry the related row's '@odata.id'.")
+    return target
+
+
+def _bound_id(entity: Entity, reference: str) -> uuid.UUID:
+    """The row id in ``contacts(<id>)``, an absolute URL to it, or ``(<id>)``."""
+    match = re.search(r"\(([^()]*)\)\s*$", unquote(reference))
+    record_id = parse_guid(match.group(1).strip("'")) if match else None
+    if record_id is None:
+        raise bad_request(f"'{reference}' does not identify a row of '{entity.logical_name}'.")
+    return record_id
 
 
 class WebApi:
@@ -53,6 +97,32 @@ class WebApi:
         self.actor: EntityRef | None = org.systemuser_ref(principal.object_id)
 
     # --- security ---------------------------------------------------------------------------
+
+    def acting_as(self, headers: dict[str, str]) -> WebApi:
+        """This API acting as the user named by ``MSCRMCallerID`` (a systemuserid) or
+        ``CallerObjectId`` (an Entra object id), with that user's privileges, if the caller
+        holds prvActOnBehalfOfAnotherUser ("Impersonate another user using the Web API")."""
+        caller_id, object_id = headers.get("mscrmcallerid"), headers.get("callerobjectid")
+        if caller_id is None and object_id is None:
+            return self
+        if ACT_ON_BEHALF in self.denied():
+            raise self.privilege_denied(ACT_ON_BEHALF, None)
+        raw = caller_id if caller_id is not None else object_id
+        wanted = parse_guid(str(raw).strip("{}"))
+        if wanted is None:
+            raise bad_request(f"'{raw}' is not a valid user id.", INVALID_ARGUMENT)
+        members = self.org.members
+        target = (
+            next((oid for oid, uid in members.items() if uid == wanted), None)
+            if caller_id is not None
+            else (wanted if wanted in members else None)
+        )
+        if target is None:
+            raise not_found("systemuser", wanted)
+        acting = copy.copy(self)
+        acting.principal = replace(self.principal, object_id=target)
+        acting.actor = self.org.systemuser_ref(target)
+        return acting
 
     def privilege_denied(self, privilege: str, entity: Entity | None) -> DataverseError:
         target = (
@@ -88,7 +158,7 @@ class WebApi:
             for e in self.schema.entities.values()
             for verb in PRIVILEGE_VERBS
         ]
-        return names + list(CUSTOMIZATION_PRIVILEGES)
+        return names + list(CUSTOMIZATION_PRIVILEGES) + [ACT_ON_BEHALF]
 
     def privileges(self) -> list[str]:
         denied = self.denied()
@@ -100,14 +170,30 @@ class WebApi:
         self, request: ApiRequest, entity: Entity, key: str | None, rest: str
     ) -> ApiResponse:
         """A request to a table's collection (no `key`) or to one of its records."""
+        if request.method != "GET":
+            # Writes read $select/$expand (with return=representation) and $id ($ref) only.
+            extra = [k for k in request.query if k not in ("$select", "$expand", "$id")]
+            if extra:
+                raise unsupported_parameter(extra[0])
         if key is None:
             return self._collection(request, entity, rest)
         record_id = parse_guid(key.strip("'"))
         if record_id is None:
-            raise bad_request(
-                f"The key '{key}' is not a record id; alternate keys are not defined on "
-                f"'{entity.logical_name}'."
-            )
+            values = self._alternate_key(entity, key)
+            found = self._find_by_key(entity, values)
+            if found is None and (rest or request.method != "PATCH"):
+                # "Use an alternate key to reference a record" (Microsoft Learn).
+                raise DataverseError(
+                    404,
+                    NOT_FOUND,
+                    "A record with the specified key values does not exist in "
+                    f"{entity.logical_name} entity",
+                )
+            if found is None:  # an upsert by alternate key creates the row with its key values
+                self.require("Create", entity)
+                record = self.engine.create(entity, {**request.json(), **values}, actor=self.actor)
+                return self._written(request, entity, record, created=True)
+            record_id = found
         if rest:
             return self._record_member(request, entity, record_id, rest)
         if request.method == "GET":
@@ -119,6 +205,53 @@ class WebApi:
         raise DataverseError(
             405, "0x80060888", f"The HTTP method {request.method} is not allowed here."
         )
+
+    def _alternate_key(self, entity: Entity, key: str) -> dict[str, Any]:
+        """``accountnumber='A1'`` or ``a=1,b='x'``: the values of a defined alternate key."""
+        values: dict[str, Any] = {}
+        for item in split_top_level(key, ","):
+            name, sep, raw = item.partition("=")
+            attribute = entity.attribute(name.strip())
+            if not sep or attribute is None:
+                raise bad_request(f"The key '{key}' is not valid for '{entity.logical_name}'.")
+            literal = parse_filter(raw.strip())
+            if not isinstance(literal, Literal):
+                raise bad_request(f"The key value '{raw}' is not a literal.")
+            values[attribute.logical_name] = literal.value
+        if not any(sorted(k.attributes) == sorted(values) for k in entity.keys):
+            raise bad_request(
+                f"No alternate key defined on '{entity.logical_name}' consists of the columns "
+                f"{', '.join(sorted(values))}."
+            )
+        return values
+
+    def _find_by_key(
+        self, entity: Entity, values: dict[str, Any], besides: uuid.UUID | None = None
+    ) -> uuid.UUID | None:
+        condition = [Compare("eq", Property(name), Literal(v)) for name, v in values.items()]
+        for record in self.engine.rows(entity):
+            if record[entity.primary_id] != besides and all(
+                evaluate(c, record.get) for c in condition
+            ):
+                found: uuid.UUID = record[entity.primary_id]
+                return found
+        return None
+
+    def _check_unique_keys(self, entity: Entity, record: Record) -> None:
+        """An alternate key's values are unique among the table's rows."""
+        for key in entity.keys:
+            values = {name: record.get(name) for name in key.attributes}
+            if any(v is None for v in values.values()):
+                continue
+            found = self._find_by_key(entity, values, besides=record[entity.primary_id])
+            if found is not None:
+                raise DataverseError(
+                    412,
+                    DUPLICATE_KEY,
+                    f"A record that has the attribute values {', '.join(key.attributes)} "
+                    f"already exists. The entity key {key.schema_name} requires that this set "
+                    "of attributes contains unique values. Select unique values and try again.",
+                )
 
     def service_document(self) -> ApiResponse:
         sets = sorted(e.entity_set_name for e in self.schema.entities.values())
@@ -149,6 +282,8 @@ class WebApi:
     # --- collections ------------------------------------------------------------------------
 
     def _collection(self, request: ApiRequest, entity: Entity, rest: str) -> ApiResponse:
+        if rest == "$count" and request.method == "GET":
+            return self._count(request, entity)
         if rest:
             return self._bulk_action(request, entity, rest)
         if request.method == "GET":
@@ -175,10 +310,24 @@ class WebApi:
         options = parse_options(request.query)
         expander, applied = self.expander(request)
         expander.validate(entity, options)
-        rows = select_rows(entity, self.engine.rows(entity), options.filter, options.orderby)
+        rows = select_rows(
+            self.engine, entity, self.engine.rows(entity), options.filter, options.orderby
+        )
         return self.page(
             request, entity, rows, options, expander, applied, snapshot=self.engine.version
         )
+
+    def _count(self, request: ApiRequest, entity: Entity) -> ApiResponse:
+        """``GET accounts/$count`` (``$filter`` allowed): the number as plain text, at most
+        5,000 ("Count number of rows", webapi/query/count-rows, Microsoft Learn)."""
+        self.require("Read", entity)
+        options = parse_options(request.query)
+        if options.select or options.orderby or options.expand or options.top is not None:
+            raise bad_request("Only $filter can be applied to /$count.")
+        validate(self.schema, entity, options)
+        rows = select_rows(self.engine, entity, self.engine.rows(entity), options.filter, [])
+        count = str(min(len(rows), 5000)).encode()
+        return ApiResponse(200, None, raw=count, content_type="text/plain")
 
     def page(
         self,
@@ -250,8 +399,13 @@ class WebApi:
             "RetrieveUserPrivileges"
         ):
             return self._retrieve_user_privileges(record_id)
-        collection = self.schema.collection_nav(entity, rest)
-        if request.method != "GET" or collection is None:
+        if rest.endswith("/$ref"):
+            return self._reference(request, entity, record_id, rest.removesuffix("/$ref"))
+        segment, _, tail = rest.partition("/")
+        if entity.attribute_by_odata_name(segment) is not None:
+            return self._property(request, entity, record_id, segment, tail)
+        collection = self.schema.collection_nav(entity, segment)
+        if request.method != "GET" or collection is None or tail:
             raise bad_request(f"Resource not found for the segment '{rest}'.", "0x8006088a")
         self.require("Read", entity)
         record = self.engine.get(entity, record_id)
@@ -260,14 +414,116 @@ class WebApi:
         options = parse_options(request.query)
         expander, applied = self.expander(request)
         expander.validate(child, options)
-        ref = EntityRef(entity.logical_name, record[entity.primary_id])
-        rows = [
-            r for r in self.engine.rows(child) if r.get(collection.referencing_attribute) == ref
-        ]
-        rows = select_rows(child, rows, options.filter, options.orderby)
+        rows = select_rows(
+            self.engine,
+            child,
+            children(self.engine, entity, record, segment),
+            options.filter,
+            options.orderby,
+        )
         return self.page(
             request, child, rows, options, expander, applied, snapshot=self.engine.version
         )
+
+    def _property(
+        self, request: ApiRequest, entity: Entity, record_id: uuid.UUID, name: str, tail: str
+    ) -> ApiResponse:
+        """One column of one row: GET (``/$value`` for the raw value), PUT, DELETE.
+        Source: "Retrieve a table row" (retrieve a single property value) and "Update and
+        delete table rows" (update/delete a single property value), Microsoft Learn."""
+        if tail not in ("", "$value") or (tail and request.method != "GET"):
+            raise bad_request(f"Resource not found for the segment '{tail}'.", "0x8006088a")
+        attribute = property_attribute(entity, name)
+        if request.method == "GET":
+            if request.query:
+                raise unsupported_parameter(next(iter(request.query)))
+            self.require("Read", entity)
+            value = self.engine.get(entity, record_id).get(attribute.logical_name)
+            if value is None:
+                return ApiResponse(204)
+            json_value = to_json(value.id if isinstance(value, EntityRef) else value)
+            if tail == "$value":
+                text = json_value if isinstance(json_value, str) else json.dumps(json_value)
+                return ApiResponse(200, None, raw=text.encode(), content_type="text/plain")
+            context = f"{self.api_url}/$metadata#{entity.entity_set_name}({record_id})/{name}"
+            return ApiResponse(200, {"@odata.context": context, "value": json_value})
+        if attribute.logical_name != name:
+            raise bad_request(
+                f"The lookup property '{name}' can't be written directly: use "
+                f"'{attribute.logical_name}@odata.bind' or the navigation property's $ref."
+            )
+        if request.method == "PUT":
+            body = request.json()
+            if "value" not in body:
+                raise bad_request("The request body must be an object with a 'value' property.")
+            payload = {name: body["value"]}
+        elif request.method == "DELETE":
+            payload = {name: None}
+        else:
+            raise DataverseError(
+                405, BAD_SYNTAX, f"The HTTP method {request.method} is not allowed here."
+            )
+        self.require("Write", entity)
+        self.engine.update(entity, record_id, payload, actor=self.actor)
+        return ApiResponse(204)
+
+    def _reference(
+        self, request: ApiRequest, entity: Entity, record_id: uuid.UUID, path: str
+    ) -> ApiResponse:
+        """Associate and disassociate with ``$ref`` ("Associate and disassociate table rows
+        using the Web API", Microsoft Learn): PUT/DELETE on a single-valued navigation
+        property, POST to a collection-valued one, DELETE ``collection(id)/$ref`` or
+        ``collection/$ref?$id=...``."""
+        match = re.fullmatch(r"([A-Za-z0-9_]+)(?:\((.*)\))?", path)
+        if match is None:
+            raise bad_request(f"Resource not found for the segment '{path}'.", "0x8006088a")
+        nav, child_key = match.group(1), match.group(2)
+        single = self.schema.single_nav(entity, nav)
+        if single is not None and child_key is None:
+            self.require("Write", entity)
+            if request.method == "PUT":
+                target = _reference_url(request)
+                self.require("AppendTo", self.schema.entity(single.referenced_entity))
+                self.engine.update(
+                    entity, record_id, {f"{nav}@odata.bind": target}, actor=self.actor
+                )
+            elif request.method == "DELETE":
+                self.engine.update(entity, record_id, {f"{nav}@odata.bind": None}, actor=self.actor)
+            else:
+                raise DataverseError(
+                    405, BAD_SYNTAX, f"The HTTP method {request.method} is not allowed here."
+                )
+            return ApiResponse(204)
+        collection = self.schema.collection_nav(entity, nav)
+        if collection is None:
+            raise bad_request(
+                f"Could not find a property named '{nav}' on type "
+                f"'Microsoft.Dynamics.CRM.{entity.logical_name}'."
+            )
+        child = self.schema.entity(collection.referencing_entity)
+        parent_url = self.entity_id_url(entity, record_id)
+        self.engine.get(entity, record_id)
+        self.require("AppendTo", entity)
+        self.require("Write", child)
+        if request.method == "POST" and child_key is None:
+            child_id = _bound_id(child, _reference_url(request))
+            bind: str | None = parent_url
+        elif request.method == "DELETE":
+            raw = child_key if child_key is not None else request.query.get("$id", "")
+            child_id = _bound_id(child, raw if child_key is None else f"({raw})")
+            bind = None
+        else:
+            raise DataverseError(
+                405, BAD_SYNTAX, f"The HTTP method {request.method} is not allowed here."
+            )
+        record = self.engine.get(child, child_id)
+        owner = record.get(collection.referencing_attribute)
+        if bind is None and owner != EntityRef(entity.logical_name, record_id):
+            raise not_found(child.logical_name, child_id)
+        self.engine.update(
+            child, child_id, {f"{collection.referencing_nav}@odata.bind": bind}, actor=self.actor
+        )
+        return ApiResponse(204)
 
     def _retrieve_user_privileges(self, user_id: uuid.UUID) -> ApiResponse:
         self.engine.get(self.schema.entity("systemuser"), user_id)
@@ -318,7 +574,9 @@ class WebApi:
 
     def _create(self, request: ApiRequest, entity: Entity) -> ApiResponse:
         self.require("Create", entity)
-        record = self.engine.create(entity, request.json(), actor=self.actor)
+        with self.engine.transaction():
+            record = self.engine.create(entity, request.json(), actor=self.actor)
+            self._check_unique_keys(entity, record)
         return self._written(request, entity, record, created=True)
 
     def _upsert(self, request: ApiRequest, entity: Entity, record_id: uuid.UUID) -> ApiResponse:
@@ -332,7 +590,9 @@ class WebApi:
             if if_match is not None:
                 raise not_found(entity.logical_name, record_id)
             self.require("Create", entity)
-            record = self.engine.create(entity, payload, actor=self.actor, record_id=record_id)
+            with self.engine.transaction():
+                record = self.engine.create(entity, payload, actor=self.actor, record_id=record_id)
+                self._check_unique_keys(entity, record)
             return self._written(request, entity, record, created=True)
         if if_none_match == "*":
             raise DataverseError(
@@ -340,7 +600,9 @@ class WebApi:
             )
         self._check_etag(if_match, existing)
         self.require("Write", entity)
-        record = self.engine.update(entity, record_id, payload, actor=self.actor)
+        with self.engine.transaction():
+            record = self.engine.update(entity, record_id, payload, actor=self.actor)
+            self._check_unique_keys(entity, record)
         return self._written(request, entity, record, created=False)
 
     def _check_etag(self, if_match: str | None, record: Record) -> None:
@@ -358,10 +620,42 @@ class WebApi:
         self.engine.delete(entity, record_id)
         return ApiResponse(204)
 
+    def _upsert_target(self, entity: Entity, target: dict[str, Any]) -> dict[str, Any]:
+        """One UpsertMultiple target: ``@odata.id`` names the row by id or alternate key."""
+        reference = str(target.get("@odata.id", ""))
+        match = re.fullmatch(r"(?:.*/)?[A-Za-z0-9_]+\((.+)\)", reference)
+        if match is None:
+            raise bad_request("Each UpsertMultiple target needs its '@odata.id'.")
+        key = match.group(1)
+        values: dict[str, Any] = {}
+        record_id = parse_guid(key.strip("'"))
+        if record_id is None:
+            values = self._alternate_key(entity, key)
+            record_id = self._find_by_key(entity, values)
+        payload = {k: v for k, v in target.items() if not k.startswith("@")}
+        if record_id is not None and self.engine.find(entity, record_id) is not None:
+            record = self.engine.update(entity, record_id, payload, actor=self.actor)
+            created = False
+        else:
+            record = self.engine.create(
+                entity, {**payload, **values}, actor=self.actor, record_id=record_id
+            )
+            created = True
+        self._check_unique_keys(entity, record)
+        return {
+            "RecordCreated": created,
+            "Target": {entity.primary_id: str(record[entity.primary_id])},
+        }
+
     def _bulk_action(self, request: ApiRequest, entity: Entity, action: str) -> ApiResponse:
-        """CreateMultiple / UpdateMultiple: all targets in one transaction."""
+        """CreateMultiple / UpdateMultiple / UpsertMultiple: all targets in one transaction
+        ("Use bulk operation messages", Microsoft Learn)."""
         name = action.removeprefix("Microsoft.Dynamics.CRM.")
-        if request.method != "POST" or name not in ("CreateMultiple", "UpdateMultiple"):
+        if request.method != "POST" or name not in (
+            "CreateMultiple",
+            "UpdateMultiple",
+            "UpsertMultiple",
+        ):
             raise bad_request(f"Resource not found for the segment '{action}'.", "0x8006088a")
         targets = request.json().get("Targets")
         if not isinstance(targets, list) or not all(isinstance(t, dict) for t in targets):
@@ -375,6 +669,11 @@ class WebApi:
                 ]
                 context = f"{self.api_url}/$metadata#Microsoft.Dynamics.CRM.CreateMultipleResponse"
                 return ApiResponse(200, {"@odata.context": context, "Ids": ids})
+            if name == "UpsertMultiple":
+                self.require("Write", entity)
+                results = [self._upsert_target(entity, t) for t in targets]
+                context = f"{self.api_url}/$metadata#Microsoft.Dynamics.CRM.UpsertMultipleResponse"
+                return ApiResponse(200, {"@odata.context": context, "Results": results})
             for target in targets:
                 record_id = parse_guid(str(target.get(entity.primary_id, "")))
                 if record_id is None:

@@ -10,6 +10,8 @@ from email.utils import parsedate_to_datetime
 
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 CENT = Decimal("0.01")
+# The id Xero gives an element it did not save (its published examples of failed elements).
+ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 
 
 def ms_timestamp(value: datetime) -> str:

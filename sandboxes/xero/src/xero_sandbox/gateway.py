@@ -55,12 +55,7 @@ async def accounting(
         return forbidden_tenant()
     decision = state.limiter.acquire(tenant_id, caller.client_id)
     if decision.problem is not None:
-        headers = {
-            **decision.headers,
-            "Retry-After": str(decision.retry_after),
-            "X-Rate-Limit-Problem": decision.problem,
-        }
-        return Response(status_code=429, headers=headers)
+        return decision.refusal()
     try:
         # Latency is server time: it holds one of the organisation's concurrent slots.
         await asyncio.sleep(latency_seconds)

@@ -131,6 +131,9 @@ async def connections(request: Request, authEventId: str | None = None) -> Respo
     caller = _caller(request)
     if caller is None:
         return unauthenticated()
+    decision = state.limiter.acquire_app(caller.client_id)
+    if decision.problem is not None:
+        return decision.refusal()
     body: list[dict[str, Any]] = []
     for connection in state.connections_of(caller.client_id, caller.user_id):
         if authEventId and connection.auth_event_id != authEventId:
@@ -147,7 +150,7 @@ async def connections(request: Request, authEventId: str | None = None) -> Respo
                 "updatedDateUtc": utc_string(connection.updated) + ".0000000",
             }
         )
-    return JSONResponse(body)
+    return JSONResponse(body, headers=decision.headers)
 
 
 @router.delete("/connections/{connection_id}")

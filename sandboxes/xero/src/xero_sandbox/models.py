@@ -204,6 +204,21 @@ class Allocation:
 
 
 @dataclass
+class TrackingOption:
+    tracking_option_id: str
+    name: str
+    status: str = "ACTIVE"  # ACTIVE | ARCHIVED | DELETED
+
+
+@dataclass
+class TrackingCategory:
+    tracking_category_id: str
+    name: str
+    status: str = "ACTIVE"  # ACTIVE | ARCHIVED | DELETED
+    options: dict[str, TrackingOption] = field(default_factory=dict)
+
+
+@dataclass
 class Organisation:
     tenant_id: str
     name: str
@@ -225,6 +240,7 @@ class Organisation:
     credit_notes: dict[str, CreditNote] = field(default_factory=dict)
     payments: dict[str, Payment] = field(default_factory=dict)
     allocations: dict[str, Allocation] = field(default_factory=dict)
+    tracking_categories: dict[str, TrackingCategory] = field(default_factory=dict)
     next_invoice_number: int = 1
     next_credit_note_number: int = 1
 

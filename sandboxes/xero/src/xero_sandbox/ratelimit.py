@@ -1,5 +1,6 @@
-"""Xero's Accounting API limits: per organisation calls per minute, per day and in flight, and
-per app calls per minute, each a sliding window on the injected clock."""
+"""Xero's API limits: per organisation calls per minute, per day and in flight, and per app
+calls per minute, each a sliding window on the injected clock
+(https://developer.xero.com/documentation/guides/oauth2/limits/#api-rate-limits)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import math
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
+from fastapi.responses import Response
 from sandbox_kit.clock import Clock
 
 from .settings import XeroSandboxSettings
@@ -20,6 +22,15 @@ class Decision:
     headers: dict[str, str]
     problem: str | None = None  # minute | day | concurrent | appminute
     retry_after: int = 0
+
+    def refusal(self) -> Response:
+        """The 429 of a refused call: the remaining counts, Retry-After and the problem."""
+        headers = {
+            **self.headers,
+            "Retry-After": str(self.retry_after),
+            "X-Rate-Limit-Problem": str(self.problem),
+        }
+        return Response(status_code=429, headers=headers)
 
 
 @dataclass
@@ -74,6 +85,19 @@ class RateLimiter:
         if refusal is None:
             return Decision(headers)
         return Decision(headers, problem=refusal[0], retry_after=refusal[1])
+
+    def acquire_app(self, client_id: str) -> Decision:
+        """A call that names no organisation (``/connections``): the app's minute limit, the
+        one limit "across all tenants", counts it; the organisation limits cannot."""
+        s = self.settings
+        now = self.clock.monotonic()
+        app = self._app[client_id]
+        used = app.count(now)
+        if s.rate_limits_enabled and used >= s.app_minute_limit:
+            headers = {"X-AppMinLimit-Remaining": "0"}
+            return Decision(headers, problem="appminute", retry_after=app.retry_after(now))
+        app.calls.append(now)
+        return Decision({"X-AppMinLimit-Remaining": str(max(0, s.app_minute_limit - used - 1))})
 
     def release(self, tenant_id: str) -> None:
         self._in_flight[tenant_id] = max(0, self._in_flight[tenant_id] - 1)

@@ -8,9 +8,10 @@ from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.infrastructure import Infrastructure
 from dxc_shared.messages import ConnectionChanged, SyncInvoicesJob
 from dxc_shared.service import Service
+from dxc_shared.sync import VendorFactory
 
-from invoice_sync.exporter import InvoiceExporter
 from invoice_sync.settings import InvoiceSyncSettings
+from invoice_sync.worker import InvoiceExporter
 
 SERVICE_NAME = "invoice-sync"
 JOB_QUEUE = "invoice-sync.jobs"
@@ -40,9 +41,7 @@ def create_service(
         )
     exporter = InvoiceExporter(
         infrastructure.database,
-        token_broker,
-        http,
-        xero_api_url=settings.xero_api_url,
+        VendorFactory(token_broker, http, xero_api_url=settings.xero_api_url),
         xero_web_url=settings.xero_web_url,
         lease_ttl_seconds=settings.lease_ttl_seconds,
         max_attempts=settings.job_max_attempts,

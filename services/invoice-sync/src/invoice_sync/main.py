@@ -5,4 +5,4 @@ from invoice_sync.settings import InvoiceSyncSettings
 
 
 def main() -> None:
-    run_service(InvoiceSyncSettings(), create_service)
+    run_service(InvoiceSyncSettings, create_service)

@@ -5,4 +5,4 @@ from payment_sync.settings import PaymentSyncSettings
 
 
 def main() -> None:
-    run_service(PaymentSyncSettings(), create_service)
+    run_service(PaymentSyncSettings, create_service)

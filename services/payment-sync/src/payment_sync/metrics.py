@@ -11,7 +11,8 @@ INVOICES_UPDATED = Counter(
 )
 WEBHOOK_EVENTS = Counter(
     "dxc_payment_sync_webhook_events_total",
-    "Xero webhook events received, by result: accepted, rejected_signature, unknown_tenant",
+    "Xero webhook events received, by result: accepted, rejected_signature, rejected_size "
+    "(a body over 1 MiB), unknown_tenant",
     ["result"],
 )
 JOB_DURATION = Histogram(

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.billing.payments import PaymentProvider
 from portal_api.kit.errors import PortalError
+from portal_api.kit.network import client_address
 from portal_api.settings import PortalApiSettings
 
 
@@ -29,6 +30,10 @@ class PortalContext:
 def get_context(request: Request) -> PortalContext:
     context: PortalContext = request.app.state.portal
     return context
+
+
+def get_client_address(request: Request) -> str:
+    return client_address(request, get_context(request).settings.trusted_proxy_networks)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -48,6 +53,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 Context = Annotated[PortalContext, Depends(get_context)]
+ClientAddress = Annotated[str, Depends(get_client_address)]
 # scope="function": commit before the response is sent, so a failed commit is never answered
 # with a success.
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -5,4 +5,4 @@ from portal_api.settings import PortalApiSettings
 
 
 def main() -> None:
-    run_service(PortalApiSettings(), create_service)
+    run_service(PortalApiSettings, create_service)

@@ -10,7 +10,7 @@ LOGINS = Counter(
 )
 EMAILS = Counter(
     "dxc_portal_emails_total",
-    "E-mail send attempts by result: sent or failed (retried later)",
+    "E-mail send attempts by result: sent, failed (retried later) or rate_limited (never sent)",
     ["result"],
 )
 OAUTH_CALLBACKS = Counter(

@@ -1,7 +1,8 @@
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 from dxc_shared.settings import OAuthAppSettings, ServiceSettings, TokenBrokerClientSettings
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 
@@ -40,10 +41,36 @@ class PortalApiSettings(ServiceSettings, TokenBrokerClientSettings, OAuthAppSett
     trial_days: int = Field(default=14, ge=1)
     session_days: int = Field(default=14, ge=1)
     oauth_state_minutes: int = Field(default=15, ge=1)
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (CIDR) of the reverse proxies in "
+        "front of portal-api (the portal's nginx, the ingress). X-Forwarded-For is believed "
+        "only from them; empty: the connecting address is the client's.",
+    )
     login_max_failures: int = Field(
-        default=5, ge=1, description="Failed logins per e-mail and IP address within the window"
+        default=5,
+        ge=1,
+        description="Failed logins per e-mail and client address within the window",
+    )
+    login_account_max_failures: int = Field(
+        default=100,
+        ge=1,
+        description="Failed logins per e-mail from all addresses within the window: far above "
+        "login_max_failures, so that one party's guesses cannot lock the owner out",
     )
     login_window_seconds: int = Field(default=900, ge=1)
+    email_max_per_recipient: int = Field(
+        default=5,
+        ge=1,
+        description="E-mails (confirmations, password resets) to one address within the e-mail "
+        "window; beyond it the request gets the same answer but nothing is sent",
+    )
+    email_max_per_client: int = Field(
+        default=20,
+        ge=1,
+        description="E-mails requested from one client address within the e-mail window",
+    )
+    email_window_seconds: int = Field(default=3600, ge=1)
 
     mailbox_dir: Path | None = Field(
         default=None,
@@ -57,3 +84,17 @@ class PortalApiSettings(ServiceSettings, TokenBrokerClientSettings, OAuthAppSett
     smtp_starttls: bool = True
     email_from: str = "dx-connector <no-reply@dx-connector.example>"
     email_poll_seconds: float = Field(default=5.0, gt=0)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        _networks(value)  # fail at start, naming the setting, rather than on a request
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return _networks(self.trusted_proxies)
+
+
+def _networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    return tuple(ip_network(part.strip()) for part in value.split(",") if part.strip())

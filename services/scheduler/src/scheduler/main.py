@@ -5,4 +5,4 @@ from scheduler.settings import SchedulerSettings
 
 
 def main() -> None:
-    run_service(SchedulerSettings(), create_service)
+    run_service(SchedulerSettings, create_service)

@@ -38,6 +38,11 @@ MAX_PAGE_SIZE = 5000
 LOOKUP_CHUNK = 50
 
 
+# ExpiredVersionStamp: a delta link older than the organisation's change-tracking retention
+# (Microsoft Learn, "Use change tracking to synchronize data with external systems").
+EXPIRED_DELTA_TOKEN = "0x80044352"
+
+
 class DataverseError(Exception):
     """Dataverse refused the request; `message` is its own words."""
 
@@ -65,6 +70,8 @@ class Changes:
     rows: list[JSON] = field(default_factory=list)
     deleted_ids: list[str] = field(default_factory=list)
     delta_link: str | None = None
+    # True when the delta link had expired and every row was read again instead.
+    restarted: bool = False
 
 
 @dataclass(frozen=True)
@@ -291,7 +298,24 @@ class DataverseClient:
         self, entity_set: str, *, select: Sequence[str], delta_link: str | None
     ) -> Changes:
         """Rows created or changed, and ids deleted, since `delta_link` (every row when None),
-        with the delta link to ask from next time. Change tracking takes `$select` only."""
+        with the delta link to ask from next time. Change tracking takes `$select` only.
+
+        A delta link older than the organisation's change-tracking retention (7 days by
+        default) is refused with ExpiredVersionStamp, "Please perform a full sync": then every
+        row is read again with a new delta link (`restarted`); rows deleted meanwhile are not
+        reported."""
+        try:
+            return await self._changes(entity_set, select, delta_link)
+        except DataverseError as error:
+            if delta_link is None or error.code != EXPIRED_DELTA_TOKEN:
+                raise
+        changes = await self._changes(entity_set, select, None)
+        changes.restarted = True
+        return changes
+
+    async def _changes(
+        self, entity_set: str, select: Sequence[str], delta_link: str | None
+    ) -> Changes:
         headers = {
             "Prefer": f"odata.track-changes,odata.maxpagesize={MAX_PAGE_SIZE},"
             'odata.include-annotations="*"'

@@ -242,11 +242,27 @@ class Phone(EchoedDocument):
     phone_country_code: str | None = None
 
 
+class TrackingOption(XeroDocument):
+    tracking_option_id: str | None = None
+    name: str | None = None
+    status: str | None = None
+    tracking_category_id: str | None = None
+    has_validation_errors: bool | None = None
+    is_deleted: bool | None = None
+    is_archived: bool | None = None
+    is_active: bool | None = None
+
+
 class TrackingCategory(EchoedDocument):
+    """A tracking category with its options (``TrackingCategories``), or the category and
+    option a line item is tracked by (``LineItems[].Tracking``)."""
+
     tracking_category_id: str | None = None
     tracking_option_id: str | None = None
     name: str | None = None
     option: str | None = None
+    status: str | None = None
+    options: list[TrackingOption] | None = None
 
 
 class PaymentTerm(XeroDocument):
@@ -540,6 +556,10 @@ class CreditNote(_Transaction):
     remaining_credit: Money | None = None
     applied_amount: Money | None = None
     allocations: list[Allocation] | None = None
+
+
+class OnlineInvoice(XeroDocument):
+    online_invoice_url: str | None = None
 
 
 class Allocation(Written):

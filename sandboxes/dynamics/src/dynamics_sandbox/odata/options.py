@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from ..errors import bad_request
+from ..errors import BAD_SYNTAX, DataverseError, bad_request
 from .filter import Node, parse_filter
 
 
@@ -29,6 +29,35 @@ class Expand:
 SUPPORTED = frozenset(
     {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken", "$deltatoken"}
 )
+# Answered by their own modules before the system query options are read.
+QUERY_LANGUAGES = frozenset({"fetchXml", "sql"})
+_ALIAS = re.compile(r"@[A-Za-z_][A-Za-z0-9_]*")
+
+
+def unsupported_parameter(name: str) -> DataverseError:
+    """Dataverse's answer to a query parameter it does not know. The codes are the ones real
+    orgs return: 0x80060888 for a ``$`` option (MicrosoftDocs/powerapps-docs#1640, "The query
+    parameter $fetchXml is not supported"), 0x0 for any other name (rappen/FetchXMLBuilder#437,
+    "The query parameter utm_source is not supported")."""
+    code = BAD_SYNTAX if name.startswith("$") else "0x0"
+    return bad_request(f"The query parameter {name} is not supported", code)
+
+
+def _substitute_aliases(params: Mapping[str, str]) -> dict[str, str]:
+    """Parameter aliases (``$filter=name eq @p1&@p1='x'``), which Dataverse accepts in $filter
+    and $orderby ("Use parameter aliases with system query options", webapi/query/overview)."""
+    aliases = {k: v for k, v in params.items() if k.startswith("@")}
+    resolved = {k: v for k, v in params.items() if not k.startswith("@")}
+    for option in ("$filter", "$orderby"):
+        if option in resolved and aliases:
+
+            def value(match: re.Match[str]) -> str:
+                if match.group(0) not in aliases:
+                    raise bad_request(f"The parameter alias {match.group(0)} is not defined.")
+                return aliases[match.group(0)]
+
+            resolved[option] = _ALIAS.sub(value, resolved[option])
+    return resolved
 
 
 def split_top_level(text: str, separator: str) -> list[str]:
@@ -50,9 +79,10 @@ def split_top_level(text: str, separator: str) -> list[str]:
 
 
 def parse_options(params: Mapping[str, str]) -> QueryOptions:
-    unknown = [k for k in params if k.startswith("$") and k not in SUPPORTED]
+    unknown = [k for k in params if k not in SUPPORTED and not k.startswith("@")]
     if unknown:
-        raise bad_request(f"The query parameter '{unknown[0]}' is not supported.")
+        raise unsupported_parameter(unknown[0])
+    params = _substitute_aliases(params)
     options = QueryOptions()
     if "$select" in params:
         options.select = split_top_level(params["$select"], ",")
@@ -69,7 +99,9 @@ def parse_options(params: Mapping[str, str]) -> QueryOptions:
             raise bad_request(f"Invalid value '{params['$top']}' for $top query option.")
         options.top = int(params["$top"])
     if "$count" in params:
-        options.count = params["$count"].lower() == "true"
+        if params["$count"] not in ("true", "false"):
+            raise bad_request(f"Invalid value '{params['$count']}' for $count query option.")
+        options.count = params["$count"] == "true"
     if params.get("$expand"):
         options.expand = [_parse_expand(item) for item in split_top_level(params["$expand"], ",")]
     return options
@@ -83,8 +115,6 @@ def _parse_expand(item: str) -> Expand:
     for option in split_top_level(match.group(2) or "", ";"):
         key, _, value = option.partition("=")
         nested[key.strip()] = value.strip()
-    if "$expand" in nested:
-        raise bad_request("Nested $expand inside $expand is not supported by this sandbox.")
     return Expand(match.group(1), parse_options(nested))
 
 

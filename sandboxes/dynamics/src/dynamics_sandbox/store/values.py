@@ -21,7 +21,7 @@ from ..metadata import CHOICE_TYPES, LOOKUP_TYPES, Attribute, AttributeType, Ent
 Record = dict[str, Any]
 
 T = AttributeType
-_EDM: dict[AttributeType, str] = {
+EDM_TYPES: dict[AttributeType, str] = {
     T.UNIQUEIDENTIFIER: "Edm.Guid",
     T.STRING: "Edm.String",
     T.MEMO: "Edm.String",
@@ -47,6 +47,18 @@ class EntityRef:
     id: uuid.UUID
 
 
+def edm_type(attribute: Attribute) -> str:
+    """The OData primitive type of a column's Web API property (lookups: their ``_x_value``)."""
+    if attribute.type in LOOKUP_TYPES:
+        return "Edm.Guid"
+    # Only DateOnly behaviour is a plain date; a UserLocal column of DateOnly format is a moment.
+    return (
+        "Edm.Date"
+        if attribute.behavior == "DateOnly"
+        else EDM_TYPES.get(attribute.type, "Edm.String")
+    )
+
+
 def parse_guid(text: str) -> uuid.UUID | None:
     return uuid.UUID(text) if GUID.match(text) else None
 
@@ -67,7 +79,7 @@ def parse_date(text: str) -> date | None:
 
 
 def _conversion_error(raw: Any, attribute: Attribute) -> DataverseError:
-    edm = "Edm.Date" if attribute.behavior == "DateOnly" else _EDM.get(attribute.type, "Edm.String")
+    edm = edm_type(attribute)
     return bad_request(f"Cannot convert the literal '{raw}' to the expected type '{edm}'.")
 
 

@@ -133,10 +133,12 @@ def run_batch(
     render: Callable[[T], Json],
     *,
     has_errors_field: bool = False,
+    failure_fields: Callable[[Json], Json] | None = None,
 ) -> Response:
     """Apply each element on its own. With summarizeErrors=false, a 200 lists every element with
     its StatusAttributeString; otherwise any failure gives a 400 ValidationException although
-    the valid elements were saved (as Xero does)."""
+    the valid elements were saved (as Xero does). `failure_fields` gives the fields Xero sets on
+    a failed element of this kind."""
     rendered: list[Json] = []
     failures: list[Json] = []
     for element in elements:
@@ -152,6 +154,8 @@ def run_batch(
             }
             if has_errors_field:
                 failed["HasErrors"] = True
+            if failure_fields is not None:
+                failed.update(failure_fields(element))
             rendered.append(failed)
             failures.append(failed)
     if failures and summarize_errors(context.request):

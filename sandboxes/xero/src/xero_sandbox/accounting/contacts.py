@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from .. import lengths
 from ..errors import ValidationFailure, not_found
-from ..formats import new_id, parse_guid
+from ..formats import ZERO_GUID, new_id, parse_guid
 from ..models import ZERO, Contact, Organisation
 from ..terms import parse_terms, terms_document
 from .common import (
@@ -88,6 +88,13 @@ def contact_json(context: ApiContext, contact: Contact) -> Json:
         has_attachments=False,
         has_validation_errors=False,
     ).to_xero()
+
+
+def _failed_contact(element: Json) -> Json:
+    """A contact that failed validation, as in Xero's published example (xero_accounting.yaml,
+    PUT /Contacts, the 400 ValidationException): a contact never saved has the zero ContactID,
+    and HasValidationErrors is true."""
+    return {"ContactID": element.get("ContactID") or ZERO_GUID, "HasValidationErrors": True}
 
 
 def _name_taken(org: Organisation, name: str, except_id: str | None) -> bool:
@@ -172,6 +179,7 @@ async def _write(request: Request, context: ApiContext, *, allow_update: bool) -
         await read_elements(request, "Contacts"),
         lambda raw: save_contact(context, raw, allow_update=allow_update),
         lambda contact: contact_json(context, contact),
+        failure_fields=_failed_contact,
     )
 
 
@@ -205,6 +213,7 @@ async def update_contact(key: str, request: Request, context: Write) -> Response
         elements,
         lambda raw: save_contact(context, raw, allow_update=True),
         lambda saved: contact_json(context, saved),
+        failure_fields=_failed_contact,
     )
 
 

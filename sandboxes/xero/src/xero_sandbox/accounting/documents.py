@@ -15,6 +15,7 @@ from ..models import Contact, Document, Item, LineItem, Organisation
 from ..tax import line_amount, line_tax, totals
 from ..terms import due_date, term_for
 from .common import ApiContext, Json, number
+from .tracking import line_tracking
 
 LINE_AMOUNT_TYPES = {"Exclusive", "Inclusive", "NoTax"}
 SALES_TYPES = {"ACCREC", "ACCRECCREDIT"}
@@ -193,7 +194,7 @@ def build_lines(
                 discount_rate=discount,
                 line_amount=amount,
                 tax_amount=line_tax(amount, rate, line_amount_types),
-                tracking=list(raw.get("Tracking") or []),
+                tracking=line_tracking(org, raw.get("Tracking"), errors),
                 discount_amount=discount_amount,
             )
         )

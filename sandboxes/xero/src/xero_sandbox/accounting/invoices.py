@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from dxc_shared.xero import documents as xero
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from ..errors import ValidationFailure, not_found, validation_exception
 from ..formats import new_id, parse_guid
@@ -283,4 +283,5 @@ async def online_invoice(key: str, context: Read) -> Response:
         )
     base = context.api_base.removesuffix("/api.xro/2.0")
     url = f"{base}/in/{context.org.tenant_id}/{invoice.invoice_id}"
-    return JSONResponse({"OnlineInvoices": [{"OnlineInvoiceUrl": url}]})
+    # The envelope and OnlineInvoices element of Xero's OpenAPI definition (getOnlineInvoice).
+    return one(context, "OnlineInvoices", xero.OnlineInvoice(online_invoice_url=url).to_xero())

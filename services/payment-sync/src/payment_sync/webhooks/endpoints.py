@@ -7,6 +7,9 @@ signed, empty delivery must get 200, a wrongly signed one 401). A valid delivery
 grouped per connection of their organisation and written to the outbox as one
 `XeroChangesNotified` each, in one transaction, so the answer never waits for Xero or Dynamics
 and no event is lost if the bus is down for a moment.
+
+Xero's deliveries are small: a body over `MAX_BODY_BYTES` is refused with 413 as soon as it is
+announced or streamed past the limit, before any of it is kept whole or hashed.
 """
 
 from __future__ import annotations
@@ -21,9 +24,30 @@ from fastapi.responses import JSONResponse
 
 from payment_sync.connections import repository as connections
 from payment_sync.metrics import WEBHOOK_EVENTS
-from payment_sync.webhooks.service import TenantChanges, events_of, signature_of, tenant_of
+from payment_sync.webhooks.service import (
+    MAX_JSON_DEPTH,
+    TenantChanges,
+    events_of,
+    signature_of,
+    tenant_of,
+)
 
 router = APIRouter(tags=["webhooks"])
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+async def _bounded_body(request: Request) -> bytes | None:
+    """The body, or None as soon as it is known to exceed MAX_BODY_BYTES."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            return None
+    return bytes(body)
 
 
 @router.post(
@@ -33,10 +57,16 @@ router = APIRouter(tags=["webhooks"])
     responses={
         401: {"description": "The x-xero-signature header does not match the body"},
         400: {"description": "A correctly signed body that is not a Xero webhook payload"},
+        413: {"description": "The body is larger than a Xero delivery ever is (1 MiB)"},
     },
 )
 async def xero_webhook(request: Request) -> Response:
-    body = await request.body()
+    body = await _bounded_body(request)
+    if body is None:
+        WEBHOOK_EVENTS.labels("rejected_size").inc()
+        return JSONResponse(
+            {"detail": f"The body is larger than {MAX_BODY_BYTES} bytes."}, status_code=413
+        )
     key: str = request.app.state.xero_webhook_key
     given = request.headers.get("x-xero-signature", "")
     if not hmac.compare_digest(given.encode(), signature_of(body, key).encode()):
@@ -47,7 +77,7 @@ async def xero_webhook(request: Request) -> Response:
         return JSONResponse(
             {
                 "detail": 'The body is not a Xero webhook payload: a JSON object with an "events" '
-                "list was expected."
+                f"list was expected, nested at most {MAX_JSON_DEPTH} deep."
             },
             status_code=400,
         )

@@ -7,11 +7,32 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 Event = dict[str, Any]
+
+# A Xero delivery nests four deep; the bound keeps a hostile body from exhausting the parser's
+# recursion (a 100,000-deep array would raise RecursionError).
+MAX_JSON_DEPTH = 32
+# A JSON string (skipped whole, brackets inside it included; an unterminated one runs to the
+# end, so the scan stays linear) or a bracket.
+_STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
+
+
+def _nesting_within(body: bytes, limit: int) -> bool:
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(body):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return False
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return True
 
 
 def signature_of(body: bytes, key: str) -> str:
@@ -20,7 +41,10 @@ def signature_of(body: bytes, key: str) -> str:
 
 
 def events_of(body: bytes) -> list[Event] | None:
-    """The delivery's events; None when the body is not a Xero webhook payload."""
+    """The delivery's events; None when the body is not a Xero webhook payload (or nests
+    deeper than MAX_JSON_DEPTH)."""
+    if not _nesting_within(body, MAX_JSON_DEPTH):
+        return None
     try:
         payload = json.loads(body)
     except ValueError:

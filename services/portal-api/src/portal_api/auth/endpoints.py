@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 
 from portal_api.auth import service
 from portal_api.auth.dependencies import CSRF_COOKIE, SESSION_COOKIE, CurrentUser
@@ -14,7 +14,7 @@ from portal_api.auth.schemas import (
     SignedIn,
     UserOut,
 )
-from portal_api.context import Context, Session
+from portal_api.context import ClientAddress, Context, Session
 from portal_api.kit.errors import error_responses
 from portal_api.settings import PortalApiSettings
 
@@ -37,8 +37,10 @@ def _signed_in(
     summary="Sign up: no card needed; starts the free trial and e-mails a confirmation link",
     responses=error_responses(409, 422),
 )
-async def register(body: RegisterIn, session: Session, context: Context) -> MessageOut:
-    user = await service.register(session, context.settings, body)
+async def register(
+    body: RegisterIn, session: Session, context: Context, client: ClientAddress
+) -> MessageOut:
+    user = await service.register(session, context.settings, body, client)
     return MessageOut(
         message=f"We sent a confirmation link to {user.email}. Open it to choose your password."
     )
@@ -62,10 +64,9 @@ async def confirm(
     responses=error_responses(401, 422, 429),
 )
 async def login(
-    body: LoginIn, request: Request, response: Response, session: Session, context: Context
+    body: LoginIn, response: Response, session: Session, context: Context, client: ClientAddress
 ) -> SignedIn:
-    ip = request.client.host if request.client else "unknown"
-    new = await service.login(session, context.settings, body.email, body.password, ip)
+    new = await service.login(session, context.settings, body.email, body.password, client)
     return _signed_in(response, context.settings, new)
 
 
@@ -90,8 +91,10 @@ async def logout(current: CurrentUser, session: Session) -> Response:
     "exists)",
     responses=error_responses(422),
 )
-async def password_reset(body: PasswordResetIn, session: Session, context: Context) -> MessageOut:
-    await service.request_password_reset(session, context.settings, body.email)
+async def password_reset(
+    body: PasswordResetIn, session: Session, context: Context, client: ClientAddress
+) -> MessageOut:
+    await service.request_password_reset(session, context.settings, body.email, client)
     return MessageOut(message="If an account uses this address, we sent it a reset link.")
 
 

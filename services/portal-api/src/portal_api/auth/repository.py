@@ -40,17 +40,20 @@ async def delete_sessions_of(session: AsyncSession, user_id: uuid.UUID) -> None:
 
 
 async def recent_failures(
-    session: AsyncSession, email: str, ip: str, since: datetime
+    session: AsyncSession, email: str, ip: str | None, since: datetime
 ) -> tuple[int, datetime | None]:
-    """How many failed logins for this e-mail and address since `since`, and the oldest."""
+    """How many failed logins for this e-mail (from this address; from any when `ip` is None)
+    since `since`, and the oldest."""
+    condition = [
+        LoginAttempt.email == email,
+        LoginAttempt.succeeded.is_(False),
+        LoginAttempt.attempted_at >= since,
+    ]
+    if ip is not None:
+        condition.append(LoginAttempt.ip == ip)
     count, oldest = (
         await session.execute(
-            select(func.count(), func.min(LoginAttempt.attempted_at)).where(
-                LoginAttempt.email == email,
-                LoginAttempt.ip == ip,
-                LoginAttempt.succeeded.is_(False),
-                LoginAttempt.attempted_at >= since,
-            )
+            select(func.count(), func.min(LoginAttempt.attempted_at)).where(*condition)
         )
     ).one()
     return int(count), oldest

@@ -1,5 +1,9 @@
 """Accounts: sign-up with a free trial, e-mailed confirmation that sets the password, sign-in
-with throttling, sessions, password reset. Services flush; the request's unit of work commits."""
+with throttling, sessions, password reset. Services flush; the request's unit of work commits.
+
+Sign-in throttling is kept per e-mail and client address (a few failures), and per e-mail from
+every address (a ceiling far higher): someone guessing a victim's password from their own
+addresses locks themselves out, not the victim."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal_api.auth import repository
 from portal_api.auth.models import AuthSession, EmailToken, LoginAttempt, User
 from portal_api.auth.schemas import RegisterIn
-from portal_api.kit.email import enqueue_email
+from portal_api.kit.email import EmailLimits, email_allowed, enqueue_email
 from portal_api.kit.errors import Conflict, PortalError
 from portal_api.kit.security import hash_password, new_token, token_hash, verify_password
 from portal_api.kit.time import aware, utcnow
@@ -32,6 +36,14 @@ class NewSession:
     expires_at_seconds: int
 
 
+def _email_limits(settings: PortalApiSettings) -> EmailLimits:
+    return EmailLimits(
+        per_recipient=settings.email_max_per_recipient,
+        per_client=settings.email_max_per_client,
+        window=timedelta(seconds=settings.email_window_seconds),
+    )
+
+
 def _link(settings: PortalApiSettings, path: str, token: str) -> str:
     return f"{settings.web_url.rstrip('/')}/{path}?token={token}"
 
@@ -49,7 +61,9 @@ async def _email_token(session: AsyncSession, user: User, purpose: str) -> str:
     return token
 
 
-async def register(session: AsyncSession, settings: PortalApiSettings, data: RegisterIn) -> User:
+async def register(
+    session: AsyncSession, settings: PortalApiSettings, data: RegisterIn, client: str
+) -> User:
     if await repository.user_by_email(session, data.email) is not None:
         raise Conflict(
             "An account with this e-mail address already exists. Sign in, or reset the "
@@ -66,17 +80,22 @@ async def register(session: AsyncSession, settings: PortalApiSettings, data: Reg
     )
     session.add(user)
     await session.flush()
-    token = await _email_token(session, user, CONFIRM)
-    enqueue_email(
-        session,
-        to=user.email,
-        subject="Confirm your e-mail address for dx-connector",
-        body=(
-            f"Hello {user.name},\n\nWelcome to dx-connector. Your {settings.trial_days}-day "
-            f"free trial has started. Confirm your e-mail address and choose a password here:\n\n"
-            f"{_link(settings, 'confirm', token)}\n\nThe link works for 3 days.\n"
-        ),
-    )
+    # Beyond the e-mail limits the account exists without a confirmation e-mail (the answer is
+    # the same); a password reset confirms the address later.
+    if await email_allowed(session, _email_limits(settings), to=user.email, requested_by=client):
+        token = await _email_token(session, user, CONFIRM)
+        enqueue_email(
+            session,
+            to=user.email,
+            requested_by=client,
+            subject="Confirm your e-mail address for dx-connector",
+            body=(
+                f"Hello {user.name},\n\nWelcome to dx-connector. Your {settings.trial_days}-day "
+                f"free trial has started. Confirm your e-mail address and choose a password "
+                f"here:\n\n"
+                f"{_link(settings, 'confirm', token)}\n\nThe link works for 3 days.\n"
+            ),
+        )
     SIGNUPS.inc()
     return user
 
@@ -118,7 +137,7 @@ async def confirm(
     session: AsyncSession, settings: PortalApiSettings, token: str, password: str
 ) -> NewSession:
     user = await _use_token(session, token, CONFIRM)
-    user.password_hash = hash_password(password)
+    user.password_hash = await hash_password(password)
     user.email_confirmed_at = user.email_confirmed_at or utcnow()
     return await start_session(session, settings, user)
 
@@ -129,18 +148,24 @@ async def login(
     now = utcnow()
     window = timedelta(seconds=settings.login_window_seconds)
     await repository.forget_attempts(session, email, ip, before=now - window)
-    failures, oldest = await repository.recent_failures(session, email, ip, now - window)
-    if failures >= settings.login_max_failures and oldest is not None:
-        wait = math.ceil((aware(oldest) + window - now).total_seconds())
-        LOGINS.labels("throttled").inc()
-        raise PortalError(
-            429,
-            "Too many failed sign-in attempts. Wait a few minutes and try again, or reset your "
-            "password.",
-            headers={"Retry-After": str(max(wait, 1))},
-        )
+    for address, ceiling in (
+        (ip, settings.login_max_failures),
+        (None, settings.login_account_max_failures),
+    ):
+        failures, oldest = await repository.recent_failures(session, email, address, now - window)
+        if failures >= ceiling and oldest is not None:
+            wait = math.ceil((aware(oldest) + window - now).total_seconds())
+            LOGINS.labels("throttled").inc()
+            raise PortalError(
+                429,
+                "Too many failed sign-in attempts. Wait a few minutes and try again, or reset "
+                "your password.",
+                headers={"Retry-After": str(max(wait, 1))},
+            )
     user = await repository.user_by_email(session, email)
-    if user is None or not verify_password(password, user.password_hash):
+    # Verified (or a dummy hashed) either way: as long for an unknown e-mail as for a known one.
+    verified = await verify_password(password, user.password_hash if user else None)
+    if user is None or not verified:
         session.add(LoginAttempt(email=email, ip=ip, succeeded=False, attempted_at=now))
         LOGINS.labels("wrong").inc()
         raise PortalError(401, "The e-mail address or password is not correct.", keep_changes=True)
@@ -154,15 +179,19 @@ async def logout(session: AsyncSession, auth_session: AuthSession) -> None:
 
 
 async def request_password_reset(
-    session: AsyncSession, settings: PortalApiSettings, email: str
+    session: AsyncSession, settings: PortalApiSettings, email: str, client: str
 ) -> None:
+    """E-mail a reset link, within the e-mail limits. The answer is the same whether the
+    account exists or a limit held the e-mail back: no account enumeration."""
     user = await repository.user_by_email(session, email)
-    if user is None:
-        return  # the answer is the same either way: no account enumeration
+    limits = _email_limits(settings)
+    if user is None or not await email_allowed(session, limits, to=user.email, requested_by=client):
+        return
     token = await _email_token(session, user, RESET)
     enqueue_email(
         session,
         to=user.email,
+        requested_by=client,
         subject="Reset your dx-connector password",
         body=(
             f"Hello {user.name},\n\nSomeone asked to reset the password of your dx-connector "
@@ -175,7 +204,7 @@ async def request_password_reset(
 
 async def reset_password(session: AsyncSession, token: str, password: str) -> None:
     user = await _use_token(session, token, RESET)
-    user.password_hash = hash_password(password)
+    user.password_hash = await hash_password(password)
     user.email_confirmed_at = user.email_confirmed_at or utcnow()  # the link proved the address
     await repository.delete_sessions_of(session, user.id)
 

@@ -1,6 +1,7 @@
 """E-mail through an outbox: services add a row in their unit of work; after the commit the
 relay sends it, retrying with back-off, so a rolled-back registration sends nothing and a mail
-server outage loses nothing.
+server outage loses nothing. Each e-mail row records the client address that asked for it, so
+the rate limits (per recipient, per client) hold across replicas.
 
 Senders: the development mailbox (one `.eml` and one `.json` file per e-mail, for people and
 tests to read) in embedded mode, SMTP in production.
@@ -13,6 +14,7 @@ import contextlib
 import json
 import smtplib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Protocol
 
 from dxc_shared.db import Base, Database
 from dxc_shared.logging import get_logger
-from sqlalchemy import DateTime, Index, Integer, String, Text, Uuid, select
+from sqlalchemy import DateTime, Index, Integer, String, Text, Uuid, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,10 +39,13 @@ class OutgoingEmail(Base):
     __tablename__ = "portal_emails"
     __table_args__ = (
         Index("ix_portal_emails_sent_at_next_attempt_at", "sent_at", "next_attempt_at"),
+        Index("ix_portal_emails_recipient_created_at", "recipient", "created_at"),
+        Index("ix_portal_emails_requested_by_created_at", "requested_by", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     recipient: Mapped[str] = mapped_column(String(320))
+    requested_by: Mapped[str | None] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -50,9 +55,50 @@ class OutgoingEmail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
-def enqueue_email(session: AsyncSession, *, to: str, subject: str, body: str) -> None:
-    """Send this e-mail if, and only if, the session's transaction commits."""
-    session.add(OutgoingEmail(recipient=to, subject=subject, body=body))
+@dataclass(frozen=True)
+class EmailLimits:
+    """At most `per_recipient` e-mails to one address and `per_client` requested from one
+    client address within `window`."""
+
+    per_recipient: int
+    per_client: int
+    window: timedelta
+
+
+async def email_allowed(
+    session: AsyncSession, limits: EmailLimits, *, to: str, requested_by: str
+) -> bool:
+    """Whether the limits allow one more e-mail to `to` asked for from `requested_by`. When
+    not, the caller sends nothing and answers the same: no hint either way."""
+    since = utcnow() - limits.window
+    to_recipient, from_client = (
+        await session.execute(
+            select(
+                func.count().filter(OutgoingEmail.recipient == to),
+                func.count().filter(OutgoingEmail.requested_by == requested_by),
+            ).where(
+                OutgoingEmail.created_at >= since,
+                or_(OutgoingEmail.recipient == to, OutgoingEmail.requested_by == requested_by),
+            )
+        )
+    ).one()
+    if to_recipient < limits.per_recipient and from_client < limits.per_client:
+        return True
+    logger.warning(
+        "email.rate_limited",
+        per_recipient_reached=to_recipient >= limits.per_recipient,
+        per_client_reached=from_client >= limits.per_client,
+    )
+    EMAILS.labels("rate_limited").inc()
+    return False
+
+
+def enqueue_email(
+    session: AsyncSession, *, to: str, subject: str, body: str, requested_by: str | None = None
+) -> None:
+    """Send this e-mail if, and only if, the session's transaction commits. `requested_by`:
+    the client address that asked for it, if a client did (what `email_allowed` counts)."""
+    session.add(OutgoingEmail(recipient=to, requested_by=requested_by, subject=subject, body=body))
     session.info[_PENDING_KEY] = True
 
 

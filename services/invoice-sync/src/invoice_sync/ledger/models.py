@@ -1,4 +1,4 @@
-"""invoice-sync's own tables: who is working on a connection, and what reached Xero.
+"""The lease and export ledger tables: who is working on a connection, and what reached Xero.
 
 Ids only: the connector stores no amounts, names or lines.
 """
@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from dxc_shared.db import Base
-from sqlalchemy import Boolean, DateTime, Index, String, Text, Uuid
+from sqlalchemy import Boolean, DateTime, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from invoice_sync.kit.time import utcnow
 
 
 class InvoiceSyncLease(Base):
@@ -51,39 +49,6 @@ class InvoiceExport(Base):
     state: Mapped[str] = mapped_column(String(16))
     xero_invoice_id: Mapped[str | None] = mapped_column(String(36))
     xero_invoice_number: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
-
-
-class ChangeCursor(Base):
-    """Where Dynamics' change tracking of a connection's invoices continues from."""
-
-    __tablename__ = "invoice_sync_change_cursors"
-
-    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    delta_link: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
-
-
-class Cancellation(Base):
-    """An exported invoice cancelled or deleted in Dynamics, and how far its handling in Xero
-    got (see invoice_sync.cancellations)."""
-
-    __tablename__ = "invoice_sync_cancellations"
-    __table_args__ = (Index(None, "connection_id", "state"),)
-
-    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    dynamics_invoice_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    xero_invoice_id: Mapped[str] = mapped_column(String(36))
-    invoice_number: Mapped[str | None] = mapped_column(String(255))
-    deleted_in_dynamics: Mapped[bool] = mapped_column(Boolean)
-    state: Mapped[str] = mapped_column(String(16))
-    outcome: Mapped[str | None] = mapped_column(String(32))
-    xero_credit_note_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

@@ -9,12 +9,8 @@ from dxc_shared.db import Database
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from invoice_sync.models import ExportState, InvoiceExport, InvoiceSyncLease
-
-
-class LeaseGone(Exception):
-    """The connection's lease is no longer ours: writing `pending` rows now could race another
-    worker, so nothing is sent."""
+from invoice_sync.ledger.lease import LeaseLost
+from invoice_sync.ledger.models import ExportState, InvoiceExport, InvoiceSyncLease
 
 
 class Ledger:
@@ -120,5 +116,5 @@ class Ledger:
         holder = await session.scalar(
             select(InvoiceSyncLease.holder).where(InvoiceSyncLease.connection_id == connection_id)
         )
-        if holder != self._holder:
-            raise LeaseGone(f"connection {connection_id} is being synced by another worker")
+        if holder != self._holder:  # writing `pending` rows now could race the new holder
+            raise LeaseLost(f"connection {connection_id} is being synced by another worker")

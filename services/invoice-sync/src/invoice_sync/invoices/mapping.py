@@ -10,7 +10,8 @@ from typing import Any
 
 from dxc_shared.messages import MAPPABLE_XERO_INVOICE_FIELDS
 
-from invoice_sync.dynamics import ConnectorSettings, Customer, Invoice, Line, Product, ReferenceData
+from invoice_sync.connector.records import ConnectorSettings
+from invoice_sync.invoices.records import Customer, Invoice, Line, Product, ReferenceData
 from invoice_sync.metrics import FailureReason
 
 JSON = dict[str, Any]

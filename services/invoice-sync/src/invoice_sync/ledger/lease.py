@@ -27,7 +27,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
-from invoice_sync.models import InvoiceSyncLease
+from invoice_sync.ledger.models import InvoiceSyncLease
 
 logger = get_logger(__name__)
 
@@ -35,7 +35,8 @@ Clock = Callable[[], datetime]
 
 
 class LeaseLost(Exception):
-    """Another worker took this connection over: stop without writing anything more."""
+    """Another worker took this connection over (found by the renewal, or by the ledger's
+    fence when it records `pending`): stop without writing anything more."""
 
 
 def _rowcount(result: object) -> int:

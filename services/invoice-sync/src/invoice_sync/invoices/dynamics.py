@@ -1,0 +1,348 @@
+"""What invoice-sync reads from and writes to Dynamics 365 about invoices, in as few requests
+as it can: the ready invoices with their lines (one `$expand`ed query), their customers,
+products, currencies and line overrides (bulk reads by id), and every outcome in one `$batch`
+with a change set per invoice."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from dxc_shared.clients.dataverse import BatchOperation, DataverseClient
+from dxc_shared.dynamics.columns import (
+    AccountColumns,
+    Common,
+    ContactColumns,
+    CurrencyColumns,
+    InvoiceColumns,
+    InvoiceLineColumns,
+    InvoiceState,
+    ProductColumns,
+    TaxRateColumns,
+    XeroAccountColumns,
+)
+from dxc_shared.dynamics.schema import ExportStatus, SyncOutcome
+
+from invoice_sync.connector.dynamics import connector_synced_change_set
+from invoice_sync.connector.records import Connector
+from invoice_sync.invoices.plan_reference import LinkContact
+from invoice_sync.invoices.records import (
+    Customer,
+    Exported,
+    Failed,
+    Invoice,
+    Line,
+    Product,
+    ReferenceData,
+)
+from invoice_sync.kit.history import history_operation, history_row
+
+JSON = dict[str, Any]
+_COLUMN = re.compile(r"^[a-z_][a-z0-9_]*$")
+_CUSTOMER_KIND = f"{InvoiceColumns.CUSTOMER}@Microsoft.Dynamics.CRM.lookuplogicalname"
+_XERO_CONTACT = AccountColumns.XERO_CONTACT_ID  # the same column on contacts
+_LINE_COLUMNS = [
+    InvoiceLineColumns.ID,
+    InvoiceLineColumns.LINE_NUMBER,
+    InvoiceLineColumns.PRODUCT,
+    InvoiceLineColumns.WRITE_IN,
+    InvoiceLineColumns.PRODUCT_DESCRIPTION,
+    InvoiceLineColumns.DESCRIPTION,
+    InvoiceLineColumns.QUANTITY,
+    InvoiceLineColumns.PRICE_PER_UNIT,
+    InvoiceLineColumns.TAX_RATE,
+    InvoiceLineColumns.ACCOUNT,
+]
+_INVOICE_COLUMNS = [
+    InvoiceColumns.ID,
+    InvoiceColumns.NUMBER,
+    InvoiceColumns.NAME,
+    Common.VERSION_NUMBER,
+    InvoiceColumns.CUSTOMER,
+    InvoiceColumns.CURRENCY,
+    InvoiceColumns.PRICE_LIST,
+    InvoiceColumns.DATE_DELIVERED,
+    InvoiceColumns.DUE_DATE,
+    Common.MODIFIED_ON,
+]
+
+
+def mapped_columns(field_mappings: dict[str, str]) -> list[str]:
+    """The invoice columns a mapping template may read: plain logical names only, so a template
+    can never smuggle OData into a query."""
+    return sorted({c.lower() for c in field_mappings if _COLUMN.match(c.lower())})
+
+
+async def ready_invoices(
+    client: DataverseClient, connector: Connector, today: date, extra_columns: Sequence[str] = ()
+) -> list[Invoice]:
+    """Invoices handed to this connector, never exported, active, delivered by `today`, with a
+    price list and a customer; lines expanded. (Lines are checked by the plan: an invoice
+    without any is skipped until it has some.)"""
+    export_status = InvoiceColumns.EXPORT_STATUS
+    conditions = [
+        f"{InvoiceColumns.CONNECTOR} eq {connector.id}",
+        f"{Common.STATE} eq {InvoiceState.ACTIVE.value}",
+        f"({export_status} eq {ExportStatus.NO.value} or {export_status} eq null)",
+        f"{InvoiceColumns.DATE_DELIVERED} le {today.isoformat()}",
+        f"{InvoiceColumns.PRICE_LIST} ne null",
+        f"{InvoiceColumns.CUSTOMER} ne null",
+    ]
+    rows = await client.query(
+        InvoiceColumns.ENTITY_SET,
+        select=sorted({*_INVOICE_COLUMNS, *extra_columns}),
+        filter=" and ".join(conditions),
+        expand=f"{InvoiceColumns.LINES}($select={','.join(_LINE_COLUMNS)})",
+        orderby=f"{Common.CREATED_ON} asc",
+    )
+    return [invoice_of(row) for row in rows]
+
+
+async def reference_data(client: DataverseClient, invoices: Sequence[Invoice]) -> ReferenceData:
+    """The customers, products, currencies, tax rates and accounts the invoices point at."""
+    lines = [line for invoice in invoices for line in invoice.lines]
+    account_rows = await client.rows_where_in(
+        AccountColumns.ENTITY_SET,
+        AccountColumns.ID,
+        [i.customer_id or "" for i in invoices if i.customer_kind == "account"],
+        select=[
+            AccountColumns.ID,
+            AccountColumns.NAME,
+            AccountColumns.ACCOUNT_NUMBER,
+            AccountColumns.EMAIL,
+            _XERO_CONTACT,
+        ],
+        guid=True,
+    )
+    contact_rows = await client.rows_where_in(
+        ContactColumns.ENTITY_SET,
+        ContactColumns.ID,
+        [i.customer_id or "" for i in invoices if i.customer_kind == "contact"],
+        select=[
+            ContactColumns.ID,
+            ContactColumns.FULL_NAME,
+            ContactColumns.FIRST_NAME,
+            ContactColumns.LAST_NAME,
+            ContactColumns.EMAIL,
+            _XERO_CONTACT,
+        ],
+        guid=True,
+    )
+    product_rows = await client.rows_where_in(
+        ProductColumns.ENTITY_SET,
+        ProductColumns.ID,
+        [line.product_id or "" for line in lines],
+        select=[
+            ProductColumns.ID,
+            ProductColumns.NUMBER,
+            ProductColumns.NAME,
+            ProductColumns.DESCRIPTION,
+            ProductColumns.PRICE,
+        ],
+        guid=True,
+    )
+    customers = [*map(account_of, account_rows), *map(contact_of, contact_rows)]
+    return ReferenceData(
+        customers={customer.id: customer for customer in customers},
+        products={product.id: product for product in map(product_of, product_rows)},
+        currencies=await _currencies(client) if any(i.currency_id for i in invoices) else {},
+        tax_types=await _codes(
+            client,
+            TaxRateColumns.ENTITY_SET,
+            TaxRateColumns.ID,
+            TaxRateColumns.TAX_TYPE,
+            [line.tax_rate_id or "" for line in lines],
+        ),
+        account_codes=await _codes(
+            client,
+            XeroAccountColumns.ENTITY_SET,
+            XeroAccountColumns.ID,
+            XeroAccountColumns.CODE,
+            [line.account_id or "" for line in lines],
+        ),
+    )
+
+
+async def _currencies(client: DataverseClient) -> dict[str, str]:
+    rows = await client.query(
+        CurrencyColumns.ENTITY_SET, select=[CurrencyColumns.ID, CurrencyColumns.ISO_CODE]
+    )
+    return {str(row[CurrencyColumns.ID]): str(row[CurrencyColumns.ISO_CODE]) for row in rows}
+
+
+async def _codes(
+    client: DataverseClient, entity_set: str, key: str, code: str, ids: Sequence[str]
+) -> dict[str, str]:
+    """id -> code of the rows (of the connector's Xero tax rates or accounts) that have one."""
+    rows = await client.rows_where_in(entity_set, key, ids, select=[key, code], guid=True)
+    return {str(row[key]): str(row[code]) for row in rows if row.get(code)}
+
+
+# -- rows into records ------------------------------------------------------------------------
+
+
+def _date(value: Any) -> date | None:
+    if not value:
+        return None
+    return date.fromisoformat(str(value)[:10])
+
+
+def _datetime(value: Any) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def account_of(row: JSON) -> Customer:
+    return Customer(
+        id=str(row[AccountColumns.ID]),
+        kind="account",
+        name=str(row.get(AccountColumns.NAME) or "").strip(),
+        account_number=row.get(AccountColumns.ACCOUNT_NUMBER),
+        email=row.get(AccountColumns.EMAIL),
+        first_name=None,
+        last_name=None,
+        xero_contact_id=row.get(_XERO_CONTACT),
+    )
+
+
+def contact_of(row: JSON) -> Customer:
+    first, last = row.get(ContactColumns.FIRST_NAME), row.get(ContactColumns.LAST_NAME)
+    name = row.get(ContactColumns.FULL_NAME) or " ".join(p for p in (first, last) if p)
+    return Customer(
+        id=str(row[ContactColumns.ID]),
+        kind="contact",
+        name=str(name or "").strip(),
+        account_number=None,
+        email=row.get(ContactColumns.EMAIL),
+        first_name=first,
+        last_name=last,
+        xero_contact_id=row.get(_XERO_CONTACT),
+    )
+
+
+def product_of(row: JSON) -> Product:
+    return Product(
+        id=str(row[ProductColumns.ID]),
+        number=str(row.get(ProductColumns.NUMBER) or "").strip(),
+        name=str(row.get(ProductColumns.NAME) or "").strip(),
+        description=row.get(ProductColumns.DESCRIPTION),
+        price=row.get(ProductColumns.PRICE),
+    )
+
+
+def line_of(row: JSON) -> Line:
+    product_id = row.get(InvoiceLineColumns.PRODUCT)
+    return Line(
+        id=str(row[InvoiceLineColumns.ID]),
+        number=int(row.get(InvoiceLineColumns.LINE_NUMBER) or 0),
+        product_id=product_id,
+        written_in=bool(row.get(InvoiceLineColumns.WRITE_IN)) or not product_id,
+        description=row.get(InvoiceLineColumns.PRODUCT_DESCRIPTION)
+        or row.get(InvoiceLineColumns.DESCRIPTION),
+        quantity=float(row.get(InvoiceLineColumns.QUANTITY) or 0),
+        price=float(row.get(InvoiceLineColumns.PRICE_PER_UNIT) or 0),
+        tax_rate_id=row.get(InvoiceLineColumns.TAX_RATE),
+        account_id=row.get(InvoiceLineColumns.ACCOUNT),
+    )
+
+
+def invoice_of(row: JSON) -> Invoice:
+    lines = map(line_of, row.get(InvoiceColumns.LINES) or [])
+    return Invoice(
+        id=str(row[InvoiceColumns.ID]),
+        number=row.get(InvoiceColumns.NUMBER),
+        name=row.get(InvoiceColumns.NAME),
+        version=str(row.get(Common.VERSION_NUMBER) or ""),
+        customer_id=row.get(InvoiceColumns.CUSTOMER),
+        customer_kind=row.get(_CUSTOMER_KIND),
+        currency_id=row.get(InvoiceColumns.CURRENCY),
+        date_delivered=_date(row.get(InvoiceColumns.DATE_DELIVERED)),
+        due_date=_date(row.get(InvoiceColumns.DUE_DATE)),
+        modified_on=_datetime(row.get(Common.MODIFIED_ON)),
+        lines=sorted(lines, key=lambda line: line.number),
+        row=row,
+    )
+
+
+# -- outcomes into change sets ----------------------------------------------------------------
+
+
+def exported_change_set(
+    connector: Connector, exported: Exported, now: datetime
+) -> list[BatchOperation]:
+    columns = {
+        InvoiceColumns.EXPORT_STATUS: ExportStatus.YES.value,
+        InvoiceColumns.EXPORTED_ON: now.isoformat(),
+        InvoiceColumns.XERO_INVOICE_ID: exported.xero_invoice_id,
+        InvoiceColumns.XERO_INVOICE_NUMBER: exported.xero_number,
+        InvoiceColumns.XERO_STATUS: exported.xero_status,
+        InvoiceColumns.XERO_URL: exported.xero_url,
+        InvoiceColumns.XERO_TOTAL_TAX: exported.total_tax,
+        InvoiceColumns.AMOUNT_DUE: exported.amount_due,
+    }
+    invoice = exported.invoice
+    return [
+        BatchOperation.patch(InvoiceColumns.ENTITY_SET, invoice.id, columns),
+        history_operation(
+            history_row(
+                connector.id,
+                invoice.label,
+                SyncOutcome.SUCCESS,
+                exported.message,
+                now,
+                invoice_id=invoice.id,
+            )
+        ),
+    ]
+
+
+def failed_change_set(connector: Connector, failed: Failed, now: datetime) -> list[BatchOperation]:
+    invoice = failed.invoice
+    return [
+        BatchOperation.patch(
+            InvoiceColumns.ENTITY_SET,
+            invoice.id,
+            {InvoiceColumns.EXPORT_STATUS: ExportStatus.FAILED.value},
+        ),
+        history_operation(
+            history_row(
+                connector.id,
+                invoice.label,
+                SyncOutcome.FAILED,
+                failed.message,
+                now,
+                invoice_id=invoice.id,
+            )
+        ),
+    ]
+
+
+def contact_link_change_set(customer: Customer, xero_contact_id: str) -> list[BatchOperation]:
+    return [
+        BatchOperation.patch(customer.entity_set, customer.id, {_XERO_CONTACT: xero_contact_id})
+    ]
+
+
+def write_back_change_sets(
+    connector: Connector,
+    exported: Sequence[Exported],
+    failed: Sequence[Failed],
+    contact_links: Sequence[LinkContact],
+    now: datetime,
+    *,
+    connector_synced: bool,
+) -> list[list[BatchOperation]]:
+    """A change set per invoice (its Xero columns or its failure, and a sync history row), then
+    the customers' new Xero contact ids, then (when asked) the connector's last sync."""
+    change_sets = [
+        *(exported_change_set(connector, e, now) for e in exported),
+        *(failed_change_set(connector, f, now) for f in failed),
+        *(contact_link_change_set(link.customer, link.contact_id) for link in contact_links),
+    ]
+    if connector_synced:
+        change_sets.append(connector_synced_change_set(connector, now))
+    return change_sets

@@ -1,0 +1,346 @@
+"""The export plan: what each ready invoice needs, decided from what the run has read (Dynamics
+365's state, the export ledger, Xero's answers to look-ups). Pure: no I/O, no clock.
+
+A run is a few rounds of "read, then decide" (see `workflow`): which invoices are worth working
+on; which an earlier attempt already put in Xero (link them) and which a crash left `pending`
+(look for them in Xero); which customers and products Xero lacks; then per invoice one of
+create, fail (with the message a person acts on) or skip (with the reason it waits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from dxc_shared.clients.dataverse import BatchResult
+from dxc_shared.clients.xero_accounting import ElementResult
+
+from invoice_sync.connector.records import ConnectorSettings
+from invoice_sync.invoices import mapping
+from invoice_sync.invoices.mapping import Failure
+from invoice_sync.invoices.records import (
+    Customer,
+    Exported,
+    Failed,
+    Invoice,
+    ReferenceData,
+)
+from invoice_sync.ledger.models import ExportState
+
+JSON = dict[str, Any]
+GONE = frozenset({"DELETED", "VOIDED"})  # Xero statuses of an invoice that is no more
+
+
+class LedgerEntry(Protocol):
+    """What the plan reads of an export ledger row."""
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def xero_invoice_id(self) -> str | None: ...
+
+
+# -- decisions ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Not this run: the invoice waits, without an error, until `reason` no longer holds."""
+
+    invoice: Invoice
+    reason: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """Already in Xero (`xero` is Xero's copy): written back instead of created again."""
+
+    invoice: Invoice
+    xero: JSON
+    reason: str
+
+
+@dataclass(frozen=True)
+class Create:
+    invoice: Invoice
+    body: JSON
+
+
+@dataclass(frozen=True)
+class Fail:
+    invoice: Invoice
+    failure: Failure
+
+
+Decision = Create | Fail | Skip
+
+NO_LINES = "The invoice has no lines yet."
+CUSTOMER_GONE = "The invoice's customer is no longer in Dynamics 365."
+NO_CONTACT = "The invoice's customer has no Xero contact."
+
+
+def xero_url(xero_web_url: str, xero_invoice_id: str) -> str:
+    return f"{xero_web_url.rstrip('/')}/AccountsReceivable/View.aspx?InvoiceID={xero_invoice_id}"
+
+
+def exported(invoice: Invoice, element: JSON, xero_web_url: str, message: str = "") -> Exported:
+    """What Dynamics is told about an invoice Xero holds as `element`."""
+    xero_id = str(element["InvoiceID"])
+    number = element.get("InvoiceNumber") or None
+    return Exported(
+        invoice=invoice,
+        xero_invoice_id=xero_id,
+        xero_number=number,
+        xero_status=element.get("Status"),
+        xero_url=xero_url(xero_web_url, xero_id),
+        total_tax=element.get("TotalTax"),
+        amount_due=element.get("AmountDue"),
+        message=message
+        or f"Exported to Xero as {number or xero_id} ({element.get('Status', 'DRAFT')}).",
+    )
+
+
+# -- which invoices -----------------------------------------------------------------------------
+
+
+def with_lines(invoices: Iterable[Invoice]) -> tuple[list[Invoice], list[Skip]]:
+    """An invoice without lines yet is skipped (not an error) until it has some."""
+    ready: list[Invoice] = []
+    skipped: list[Skip] = []
+    for invoice in invoices:
+        if invoice.lines:
+            ready.append(invoice)
+        else:
+            skipped.append(Skip(invoice, NO_LINES))
+    return ready, skipped
+
+
+def usable_mappings(field_mappings: Mapping[str, str], columns: Iterable[str]) -> dict[str, str]:
+    """The connection's field mappings whose column may be read (see `mapped_columns`)."""
+    readable = set(columns)
+    return {c: target for c, target in field_mappings.items() if c.lower() in readable}
+
+
+# -- earlier attempts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """The ready invoices against the ledger."""
+
+    new: list[Invoice]  # never sent: to create
+    known: dict[str, str]  # sent and answered: invoice id -> Xero invoice id
+    pending: list[Invoice]  # sent, no answer recorded (a crash): look for it in Xero
+
+
+def reconcile(invoices: Sequence[Invoice], entries: Mapping[str, LedgerEntry]) -> Reconciliation:
+    result = Reconciliation([], {}, [])
+    for invoice in invoices:
+        entry = entries.get(invoice.id)
+        if entry is None:
+            result.new.append(invoice)
+        elif entry.state != ExportState.PENDING and entry.xero_invoice_id:
+            result.known[invoice.id] = entry.xero_invoice_id
+        else:
+            result.pending.append(invoice)
+    return result
+
+
+@dataclass(frozen=True)
+class RecoveryLookup:
+    """How to look for `pending` invoices in Xero: by the Reference they were sent with (Xero
+    numbers them) or by their InvoiceNumber (Dynamics numbers them)."""
+
+    keys: dict[str, str]  # invoice id -> its Reference or InvoiceNumber
+    by_reference: bool
+
+    @property
+    def field_name(self) -> str:
+        return "Reference" if self.by_reference else "InvoiceNumber"
+
+
+def recovery_lookup(
+    pending: Sequence[Invoice], settings: ConnectorSettings, mappings: Mapping[str, str]
+) -> RecoveryLookup:
+    return RecoveryLookup(
+        {invoice.id: mapping.recovery_key(invoice, settings, mappings) for invoice in pending},
+        by_reference=settings.use_xero_invoice_number,
+    )
+
+
+def _same_customer(element: JSON, customer: Customer | None) -> bool:
+    contact = element.get("Contact") or {}
+    return customer is not None and (
+        contact.get("ContactNumber") == customer.id
+        or (
+            customer.xero_contact_id is not None
+            and contact.get("ContactID") == customer.xero_contact_id
+        )
+    )
+
+
+def match(
+    key: str,
+    found: Sequence[JSON],
+    field_name: str,
+    taken: set[str],
+    customer: Customer | None,
+) -> str | None:
+    """The Xero invoice a pending invoice became: a live sales invoice carrying its key, not
+    claimed by another invoice, the customer's own preferred."""
+    candidates = [
+        element
+        for element in found
+        if str(element.get(field_name) or "") == key
+        and element.get("Type", "ACCREC") == "ACCREC"
+        and element.get("Status") not in GONE
+        and str(element.get("InvoiceID")) not in taken
+    ]
+    preferred = [element for element in candidates if _same_customer(element, customer)]
+    chosen = (preferred or candidates)[:1]
+    return str(chosen[0]["InvoiceID"]) if chosen else None
+
+
+def recover(
+    reconciliation: Reconciliation,
+    lookup: RecoveryLookup,
+    found: Sequence[JSON],
+    customers: Mapping[str, Customer],
+) -> tuple[dict[str, str], list[Invoice]]:
+    """The pending invoices found in Xero (added to the known ones: invoice id -> Xero id),
+    and those not found (to create)."""
+    known = dict(reconciliation.known)
+    taken = set(known.values())
+    not_found: list[Invoice] = []
+    for invoice in reconciliation.pending:
+        customer = customers.get(invoice.customer_id or "")
+        xero_id = match(lookup.keys[invoice.id], found, lookup.field_name, taken, customer)
+        if xero_id is None:
+            not_found.append(invoice)
+        else:
+            known[invoice.id] = xero_id
+            taken.add(xero_id)
+    return known, not_found
+
+
+def links(
+    invoices: Sequence[Invoice], known: Mapping[str, str], in_xero: Mapping[str, JSON]
+) -> tuple[list[Link], list[Invoice]]:
+    """Known invoices still in Xero are linked; those deleted or voided there since are wanted
+    as a new export (returned to create)."""
+    linked: list[Link] = []
+    again: list[Invoice] = []
+    for invoice in invoices:
+        xero_id = known.get(invoice.id)
+        if xero_id is None:
+            continue
+        element = in_xero.get(xero_id)
+        if element is None or element.get("Status") in GONE:
+            again.append(invoice)
+            continue
+        number = element.get("InvoiceNumber") or xero_id
+        linked.append(
+            Link(
+                invoice,
+                element,
+                f"Already in Xero from an earlier attempt as {number}; linked instead of "
+                "created again.",
+            )
+        )
+    return linked, again
+
+
+# -- per invoice --------------------------------------------------------------------------------
+
+
+def decide(
+    invoices: Iterable[Invoice],
+    contacts: Mapping[str, str | Failure],
+    *,
+    settings: ConnectorSettings,
+    data: ReferenceData,
+    item_codes: Mapping[str, str],
+    mappings: Mapping[str, str],
+) -> list[Decision]:
+    """Create each invoice whose customer has a Xero contact; fail those whose contact could not
+    be had; skip those whose customer is gone."""
+    decisions: list[Decision] = []
+    for invoice in invoices:
+        contact = contacts.get(invoice.customer_id or "")
+        if data.customer_of(invoice) is None:
+            decisions.append(Skip(invoice, CUSTOMER_GONE))
+        elif isinstance(contact, Failure):
+            decisions.append(Fail(invoice, contact))
+        elif contact is None:
+            decisions.append(Skip(invoice, NO_CONTACT))
+        else:
+            body = mapping.invoice_json(
+                invoice,
+                contact_id=contact,
+                settings=settings,
+                data=data,
+                item_codes=item_codes,
+                mappings=mappings,
+            )
+            decisions.append(Create(invoice, body))
+    return decisions
+
+
+def batches(creates: Sequence[Create], size: int) -> list[list[Create]]:
+    return [list(creates[start : start + size]) for start in range(0, len(creates), size)]
+
+
+def created(
+    batch: Sequence[Create], results: Sequence[ElementResult], xero_web_url: str
+) -> tuple[list[Exported], list[Fail]]:
+    """Xero's answer to a batch create: the invoices it took and those it refused, and why."""
+    done: list[Exported] = []
+    refused: list[Fail] = []
+    for item, element in zip(batch, results, strict=False):
+        if element.ok:
+            done.append(exported(item.invoice, element.element, xero_web_url))
+        else:
+            refused.append(Fail(item.invoice, mapping.explain(element.errors)))
+    return done, refused
+
+
+def refused(batch: Sequence[Create], message: str) -> list[Fail]:
+    """Xero refused the whole request: none of it is in Xero, every invoice fails with why."""
+    failure = mapping.explain([message])
+    return [Fail(item.invoice, failure) for item in batch]
+
+
+def give_up_message(system: str, attempts: int, error: Exception) -> str:
+    return (
+        f"{system} could not be reached after {attempts} attempts ({error}). Set the invoice's "
+        "Xero export status back to No to try again."
+    )
+
+
+@dataclass(frozen=True)
+class WrittenBack:
+    """Which outcomes Dynamics took from a write-back `$batch`."""
+
+    written: list[str]  # exported invoices whose columns and history row were written
+    not_written: dict[str, str]  # exported invoice id -> why Dynamics refused its change set
+    failures_not_written: list[str]  # failed invoices whose failure could not be written
+
+
+def written_back(
+    exported: Sequence[Exported], failed: Sequence[Failed], results: Sequence[Sequence[BatchResult]]
+) -> WrittenBack:
+    """Read the `$batch` results, whose change sets start with the exported then the failed
+    invoices (see `write_back_change_sets`)."""
+    outcome = WrittenBack([], {}, [])
+    for item, result in zip(exported, results, strict=False):
+        errors = [r.error_message for r in result if not r.ok]
+        if errors:
+            outcome.not_written[item.invoice.id] = errors[0]
+        else:
+            outcome.written.append(item.invoice.id)
+    for failure, result in zip(failed, results[len(exported) :], strict=False):
+        if not all(r.ok for r in result):
+            outcome.failures_not_written.append(failure.invoice.id)
+    return outcome

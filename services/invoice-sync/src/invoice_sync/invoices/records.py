@@ -1,0 +1,103 @@
+"""What a run reads from Dynamics 365 about invoices, and what it tells Dynamics back (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from dxc_shared.dynamics.columns import AccountColumns, ContactColumns
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    kind: str  # "account" | "contact"
+    name: str
+    account_number: str | None
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    xero_contact_id: str | None
+
+    @property
+    def entity_set(self) -> str:
+        return AccountColumns.ENTITY_SET if self.kind == "account" else ContactColumns.ENTITY_SET
+
+
+@dataclass(frozen=True)
+class Product:
+    id: str
+    number: str
+    name: str
+    description: str | None
+    price: float | None
+
+
+@dataclass(frozen=True)
+class Line:
+    id: str
+    number: int
+    product_id: str | None
+    written_in: bool
+    description: str | None
+    quantity: float
+    price: float
+    tax_rate_id: str | None
+    account_id: str | None
+
+
+@dataclass
+class Invoice:
+    id: str
+    number: str | None
+    name: str | None
+    version: str
+    customer_id: str | None
+    customer_kind: str | None
+    currency_id: str | None
+    date_delivered: date | None
+    due_date: date | None
+    modified_on: datetime | None
+    lines: list[Line]
+    row: JSON = field(repr=False)  # for the custom field mappings
+
+    @property
+    def label(self) -> str:
+        return self.number or self.name or self.id
+
+
+@dataclass
+class ReferenceData:
+    """Everything the ready invoices point at, read in bulk."""
+
+    customers: dict[str, Customer] = field(default_factory=dict)
+    products: dict[str, Product] = field(default_factory=dict)
+    currencies: dict[str, str] = field(default_factory=dict)  # id -> ISO code
+    tax_types: dict[str, str] = field(default_factory=dict)  # dxc_xerotaxrate id -> TaxType
+    account_codes: dict[str, str] = field(default_factory=dict)  # dxc_xeroaccount id -> Code
+
+    def customer_of(self, invoice: Invoice) -> Customer | None:
+        return self.customers.get(invoice.customer_id or "")
+
+
+@dataclass(frozen=True)
+class Exported:
+    """An invoice that is in Xero: what Dynamics is told about it."""
+
+    invoice: Invoice
+    xero_invoice_id: str
+    xero_number: str | None
+    xero_status: str | None
+    xero_url: str
+    total_tax: float | None
+    amount_due: float | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    invoice: Invoice
+    message: str

@@ -1,0 +1,131 @@
+"""The export's steps: each one vendor call group or one committed ledger transaction, deciding
+nothing (the plan decides; see `workflow` for their order)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from dxc_shared.clients.dataverse import BatchOperation, BatchResult
+from dxc_shared.clients.xero_accounting import (
+    ElementResult,
+    XeroAccountingClient,
+    XeroError,
+    XeroUnauthorised,
+)
+from dxc_shared.logging import get_logger
+
+from invoice_sync.invoices import mapping, plan
+from invoice_sync.invoices.plan import Create, Fail, RecoveryLookup
+from invoice_sync.invoices.records import Customer, Exported, Product
+from invoice_sync.kit.context import RunContext
+from invoice_sync.kit.idempotency import idempotency_key
+from invoice_sync.metrics import BATCH_SIZE
+
+logger = get_logger(__name__)
+
+JSON = dict[str, Any]
+XERO_BATCH = 50  # invoices, contacts or items per Xero batch write
+
+
+async def find_pending(xero: XeroAccountingClient, lookup: RecoveryLookup) -> list[JSON]:
+    """Xero's invoices carrying the keys of invoices a crash left `pending`."""
+    keys = list(lookup.keys.values())
+    if lookup.by_reference:
+        return await xero.invoices_with_references(keys)
+    return await xero.invoices(numbers=keys)
+
+
+async def invoices_by_id(xero: XeroAccountingClient, ids: Sequence[str]) -> dict[str, JSON]:
+    return {str(x["InvoiceID"]): x for x in await xero.invoices(ids=list(ids))}
+
+
+async def record_in_xero(run: RunContext, exported: Sequence[Exported]) -> None:
+    await run.ledger.mark_created(
+        run.connection_id, {e.invoice.id: (e.xero_invoice_id, e.xero_number) for e in exported}
+    )
+
+
+async def look_up_contacts(xero: XeroAccountingClient, customers: Sequence[Customer]) -> list[JSON]:
+    return await xero.contacts_matching(
+        numbers=[c.id for c in customers], names=[c.name for c in customers if c.name]
+    )
+
+
+async def create_contacts(
+    xero: XeroAccountingClient, customers: Sequence[Customer]
+) -> list[ElementResult]:
+    created: list[ElementResult] = []
+    for start in range(0, len(customers), XERO_BATCH):
+        chunk = customers[start : start + XERO_BATCH]
+        bodies = [mapping.contact_json(customer) for customer in chunk]
+        created += await xero.create_contacts(
+            bodies, idempotency_key=idempotency_key("contacts", [c.id for c in chunk], bodies)
+        )
+    return created
+
+
+async def existing_items(xero: XeroAccountingClient, codes: Iterable[str]) -> list[str]:
+    """The codes of the Items Xero has among `codes`."""
+    items = await xero.items_with_codes(sorted(set(codes)))
+    return [str(item.get("Code", "")) for item in items]
+
+
+async def create_items(
+    xero: XeroAccountingClient, products: Sequence[Product]
+) -> list[ElementResult]:
+    created: list[ElementResult] = []
+    for start in range(0, len(products), XERO_BATCH):
+        chunk = products[start : start + XERO_BATCH]
+        bodies = [mapping.item_json(product) for product in chunk]
+        created += await xero.create_items(
+            bodies, idempotency_key=idempotency_key("items", [p.id for p in chunk], bodies)
+        )
+    for element in created:
+        if not element.ok:
+            logger.warning(
+                "invoice_sync.item_not_created",
+                code=element.element.get("Code"),
+                errors=element.errors,
+            )
+    return created
+
+
+async def create_invoices(
+    run: RunContext, batch: Sequence[Create]
+) -> tuple[list[Exported], list[Fail]]:
+    """Ledger `pending` (committed, lease-fenced), one Xero batch create with an
+    Idempotency-Key, then ledger `created` for what Xero took and forgotten for the rest."""
+    await run.ledger.mark_pending(
+        run.connection_id, {item.invoice.id: item.invoice.version for item in batch}
+    )
+    run.lease.check()
+    bodies = [item.body for item in batch]
+    key = idempotency_key(
+        "invoices", [f"{i.invoice.id}:{i.invoice.version}" for i in batch], bodies
+    )
+    BATCH_SIZE.observe(len(batch))
+    try:
+        results = await run.xero.create_invoices(bodies, idempotency_key=key)
+    except XeroError as error:
+        if isinstance(error, XeroUnauthorised):
+            raise
+        # The whole request was refused, so none of it is in Xero.
+        await run.ledger.forget(run.connection_id, [item.invoice.id for item in batch])
+        return [], plan.refused(batch, error.message)
+    exported, failed = plan.created(batch, results, run.xero_web_url)
+    await record_in_xero(run, exported)
+    await run.ledger.forget(run.connection_id, [item.invoice.id for item in failed])
+    return exported, failed
+
+
+async def write_back(
+    run: RunContext, change_sets: Sequence[Sequence[BatchOperation]]
+) -> list[list[BatchResult]]:
+    """One `$batch` to Dynamics, while the lease is still ours."""
+    run.lease.check()
+    return await run.dataverse.batch(change_sets)
+
+
+async def record_written_back(run: RunContext, invoice_ids: Sequence[str]) -> None:
+    await run.ledger.mark_written_back(run.connection_id, invoice_ids)

@@ -1,0 +1,293 @@
+"""One connection's export run: Dynamics' ready invoices into Xero, exactly once.
+
+The order of a run, and why (each round reads, then the plan decides):
+
+1. Read the connector, its settings and the ready invoices with their lines, customers,
+   products and line overrides from Dynamics, in bulk.
+2. Reconcile with the ledger: an invoice the ledger says is in Xero is linked (written back)
+   instead of created; one left `pending` by a crash is looked up in Xero by its number or
+   reference and linked if found.
+3. Make sure the customers and products exist in Xero: bulk look-ups, bulk creates.
+4. Per batch of up to 50: ledger `pending` (committed, lease-fenced), Xero batch create with
+   per-invoice errors and an Idempotency-Key, ledger `created`, one Dataverse `$batch` with a
+   change set per invoice, ledger `written_back`.
+5. Cancellations (see invoice_sync.cancellations).
+
+Transient faults (Xero or Dataverse down or limiting for longer than a job waits) raise, so the
+bus retries the job with back-off; the ledger makes the retry safe. Only the last attempt writes
+them to the invoices as failures. A grant that needs re-authorising is written on the connector
+record in Dynamics, and the run stops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dxc_shared.clients.xero_accounting import XeroRateLimited, XeroUnavailable
+from dxc_shared.dynamics.schema import ConnectorStatus
+from dxc_shared.logging import get_logger
+from dxc_shared.sync import TRANSIENT_ERRORS, RunBlocked, RunReport, blocked_by
+
+from invoice_sync.cancellations.workflow import Cancellations
+from invoice_sync.connector.dynamics import (
+    connector_synced_change_set,
+    find_connector,
+    read_settings,
+    set_connector_status,
+)
+from invoice_sync.connector.records import Connector, ConnectorSettings
+from invoice_sync.invoices import plan, plan_reference, steps
+from invoice_sync.invoices.dynamics import (
+    failed_change_set,
+    mapped_columns,
+    ready_invoices,
+    reference_data,
+    write_back_change_sets,
+)
+from invoice_sync.invoices.plan import Create, Fail
+from invoice_sync.invoices.plan_reference import Contacts, LinkContact
+from invoice_sync.invoices.records import Exported, Failed, Invoice, ReferenceData
+from invoice_sync.kit.context import RunContext
+from invoice_sync.kit.time import ready_at, today, utcnow
+from invoice_sync.ledger.models import InvoiceExport
+from invoice_sync.metrics import LAG, count_failure, count_invoice
+
+logger = get_logger(__name__)
+
+NO_CONNECTOR = (
+    "The connector is not set up in Dynamics 365 for this connection: install the connector's "
+    "tables from the portal's checklist."
+)
+
+
+class ExportRun:
+    """The state of one run: what is read, what is still to tell Dynamics, the report."""
+
+    def __init__(
+        self, run: RunContext, report: RunReport, *, last_attempt: bool, max_attempts: int
+    ) -> None:
+        self.run = run
+        self.report = report
+        self.last_attempt = last_attempt
+        self.max_attempts = max_attempts
+        self.connector: Connector | None = None
+        self.settings = ConnectorSettings()
+        self.data = ReferenceData()
+        self.contact_links: list[LinkContact] = []
+        self.unsettled: dict[str, Invoice] = {}  # read, not yet written back
+        self.failed_queue: list[Failed] = []  # written with the next $batch
+
+    async def execute(self) -> None:
+        """The run; raises `RunBlocked` when it cannot go on, transient errors (but on the last
+        attempt) for the bus to retry, `LeaseLost` when another worker took over."""
+        try:
+            await self._export()
+            await self._cancellations()
+        except TRANSIENT_ERRORS as error:
+            if not self.last_attempt:
+                raise
+            raise await self._give_up(error) from error
+        except Exception as error:
+            blocked = blocked_by(error)
+            if blocked is None:
+                raise
+            if blocked.reauthorise == "xero" and self.connector is not None:
+                await set_connector_status(
+                    self.run.dataverse,
+                    self.connector,
+                    ConnectorStatus.REAUTHORISATION_NEEDED,
+                    blocked.message,
+                )
+            if blocked is error:
+                raise
+            raise blocked from error
+
+    async def _cancellations(self) -> None:
+        assert self.connector is not None  # _export stops the run without one
+        cancellations = Cancellations(
+            self.run, self.connector, create_credit_notes=self.settings.create_credit_notes
+        )
+        self.report.failures.extend(await cancellations.run())
+
+    async def _give_up(self, error: Exception) -> RunBlocked:
+        """The last attempt met a transient fault: say so on every invoice still in flight (if
+        Dynamics can be reached) so a person sees it; the ledger keeps what reached Xero."""
+        system = "Xero" if isinstance(error, XeroUnavailable | XeroRateLimited) else "Dynamics"
+        message = plan.give_up_message(system, self.max_attempts, error)
+        if self.connector is not None and self.unsettled:
+            failed = [Failed(invoice, message) for invoice in self.unsettled.values()]
+            try:
+                await self.run.dataverse.batch(
+                    [failed_change_set(self.connector, f, utcnow()) for f in failed]
+                )
+            except TRANSIENT_ERRORS:
+                logger.warning("invoice_sync.give_up_not_written", exc_info=True)
+            for item in failed:
+                self.report.fail(item.invoice.id, item.invoice.number, message)
+                count_failure("other")
+        return RunBlocked(message)
+
+    async def _export(self) -> None:
+        dataverse, profile = self.run.dataverse, self.run.profile
+        connector = self.connector = await find_connector(dataverse, self.run.connection_id)
+        if connector is None:
+            raise RunBlocked(NO_CONNECTOR)
+        self.settings = await read_settings(dataverse, connector)
+        mappings = plan.usable_mappings(
+            profile.field_mappings, mapped_columns(profile.field_mappings)
+        )
+        read = await ready_invoices(
+            dataverse, connector, today(profile.time_zone), mapped_columns(mappings)
+        )
+        invoices, skipped = plan.with_lines(read)
+        for skip in skipped:
+            logger.debug(
+                "invoice_sync.invoice_skipped", invoice_id=skip.invoice.id, reason=skip.reason
+            )
+        if not invoices:
+            if connector.status not in (None, ConnectorStatus.ACTIVE):
+                await dataverse.batch([connector_synced_change_set(connector, utcnow())])
+            return
+        self.unsettled = {invoice.id: invoice for invoice in invoices}
+        self.data = await reference_data(dataverse, invoices)
+        entries = await self.run.ledger.entries(self.run.connection_id, list(self.unsettled))
+        to_create = await self._link_earlier_attempts(invoices, entries, mappings)
+        self.run.lease.check()
+        contacts = await self._contacts_for(to_create)
+        self.contact_links = contacts.links
+        decisions = plan.decide(
+            to_create,
+            contacts.ids,
+            settings=self.settings,
+            data=self.data,
+            item_codes=await self._items_for(to_create),
+            mappings=mappings,
+        )
+        creates: list[Create] = []
+        for decision in decisions:
+            if isinstance(decision, Fail):
+                self._record_failure(decision)
+            elif isinstance(decision, Create):
+                creates.append(decision)
+            else:
+                logger.debug(
+                    "invoice_sync.invoice_skipped",
+                    invoice_id=decision.invoice.id,
+                    reason=decision.reason,
+                )
+        for batch in plan.batches(creates, steps.XERO_BATCH):
+            await self._create(batch)
+        await self._write_back([], final=True)
+
+    async def _link_earlier_attempts(
+        self,
+        invoices: list[Invoice],
+        entries: dict[str, InvoiceExport],
+        mappings: dict[str, str],
+    ) -> list[Invoice]:
+        """Invoices the ledger knows reached Xero are written back, not created again; those a
+        crash left `pending` are looked for in Xero. Returns the invoices still to create."""
+        reconciliation = plan.reconcile(invoices, entries)
+        to_create = list(reconciliation.new)
+        known = reconciliation.known
+        if reconciliation.pending:
+            lookup = plan.recovery_lookup(reconciliation.pending, self.settings, mappings)
+            found = await steps.find_pending(self.run.xero, lookup)
+            known, not_found = plan.recover(reconciliation, lookup, found, self.data.customers)
+            to_create += not_found
+        if not known:
+            return to_create
+        in_xero = await steps.invoices_by_id(self.run.xero, list(known.values()))
+        linked, again = plan.links(invoices, known, in_xero)
+        to_create += again  # deleted in Xero since: a new export is wanted
+        if linked:
+            exported = [
+                plan.exported(link.invoice, link.xero, self.run.xero_web_url, link.reason)
+                for link in linked
+            ]
+            await steps.record_in_xero(self.run, exported)
+            count_invoice("linked", len(exported))
+            await self._write_back(exported)
+        return to_create
+
+    async def _contacts_for(self, invoices: list[Invoice]) -> Contacts:
+        """Customer id -> Xero ContactID, or why there is none."""
+        contacts, unknown = plan_reference.known_contacts(
+            plan_reference.customers_of(invoices, self.data)
+        )
+        if not unknown:
+            return contacts
+        found = await steps.look_up_contacts(self.run.xero, unknown)
+        missing = plan_reference.match_contacts(contacts, unknown, found)
+        if not missing:
+            return contacts
+        if not self.settings.create_contacts:
+            plan_reference.contacts_missing(contacts, missing)
+            return contacts
+        created = await steps.create_contacts(self.run.xero, missing)
+        plan_reference.contacts_created(contacts, missing, created)
+        return contacts
+
+    async def _items_for(self, invoices: list[Invoice]) -> dict[str, str]:
+        """Product id -> the Xero Item code its lines may carry (only Items that exist)."""
+        codes = plan_reference.item_codes(invoices, self.data)
+        if not codes:
+            return {}
+        existing = await steps.existing_items(self.run.xero, codes.values())
+        available, missing = plan_reference.items_missing(codes, self.data.products, existing)
+        if missing and self.settings.create_products:
+            created = await steps.create_items(self.run.xero, missing)
+            available.update(plan_reference.items_created(codes, created))
+        return available
+
+    async def _create(self, batch: list[Create]) -> None:
+        exported, failed = await steps.create_invoices(self.run, batch)
+        for failure in failed:
+            self._record_failure(failure)
+        now = utcnow()
+        for done in exported:
+            ready = ready_at(
+                done.invoice.date_delivered, done.invoice.modified_on, self.run.profile.time_zone
+            )
+            if ready is not None:
+                LAG.observe(max(0.0, (now - ready).total_seconds()))
+        count_invoice("exported", len(exported))
+        await self._write_back(exported)
+
+    def _record_failure(self, fail: Fail) -> None:
+        count_failure(fail.failure.reason)
+        self.failed_queue.append(Failed(fail.invoice, fail.failure.message))
+
+    async def _write_back(self, exported: Sequence[Exported], *, final: bool = False) -> None:
+        """One `$batch` for the exported invoices, the failures queued since the last one (so
+        they cost no extra request) and the customers' new Xero contact ids; the run's last
+        also marks the connector synced."""
+        assert self.connector is not None
+        if not final and not exported:
+            return
+        failed = self.failed_queue
+        change_sets = write_back_change_sets(
+            self.connector,
+            exported,
+            failed,
+            self.contact_links,
+            utcnow(),
+            connector_synced=final
+            and bool(exported or failed or self.contact_links or self.report.succeeded),
+        )
+        if not change_sets:
+            return
+        results = await steps.write_back(self.run, change_sets)
+        self.failed_queue = []
+        self.contact_links = []
+        outcome = plan.written_back(exported, failed, results)
+        for invoice_id, error in outcome.not_written.items():
+            logger.warning("invoice_sync.write_back_failed", invoice_id=invoice_id, error=error)
+        for invoice_id in outcome.failures_not_written:
+            logger.warning("invoice_sync.failure_not_written", invoice_id=invoice_id)
+        self.report.succeeded += len(outcome.written)
+        for item in failed:
+            self.report.fail(item.invoice.id, item.invoice.number, item.message)
+        for invoice in [*(e.invoice for e in exported), *(f.invoice for f in failed)]:
+            self.unsettled.pop(invoice.id, None)
+        await steps.record_written_back(self.run, outcome.written)

@@ -1,0 +1,1 @@
+"""invoice-sync's own records: the per-connection lease and the ledger of exports."""

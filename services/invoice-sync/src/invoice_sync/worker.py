@@ -1,0 +1,147 @@
+"""invoice-sync's bus handlers: one connection's invoice job under its lease (with the reruns
+asked for meanwhile), and telling Dynamics users when a Xero grant is lost."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from dxc_shared.bus import MessageContext
+from dxc_shared.credentials import CredentialMissing, ReauthorisationNeeded
+from dxc_shared.db import Database
+from dxc_shared.dynamics.schema import ConnectorStatus
+from dxc_shared.logging import get_logger
+from dxc_shared.messages import ConnectionChanged, ConnectionSyncProfile, SyncInvoicesJob
+from dxc_shared.sync import RunBlocked, RunReport, VendorFactory
+from dxc_shared.sync.errors import reauthorisation_text
+
+from invoice_sync.connector.dynamics import find_connector, set_connector_status
+from invoice_sync.invoices.workflow import ExportRun
+from invoice_sync.kit.context import RunContext
+from invoice_sync.ledger.exports import Ledger
+from invoice_sync.ledger.lease import Lease, LeaseLost, Leases
+from invoice_sync.metrics import JOB_DURATION, JobResult, count_job
+
+logger = get_logger(__name__)
+
+
+def run_id(job_id: uuid.UUID, attempt: int, run_number: int) -> uuid.UUID:
+    """The id a run reports under: the job's own for its first run; derived for a rerun asked
+    for meanwhile and for a retry of the job (whose first delivery may already have reported:
+    the portal takes a second report with one id as a redelivery and would drop it). Derived,
+    not random, so a report sent again after a crash keeps its id."""
+    if attempt == 1 and run_number == 0:
+        return job_id
+    return uuid.uuid5(job_id, f"attempt {attempt} run {run_number}")
+
+
+class InvoiceExporter:
+    def __init__(
+        self,
+        database: Database,
+        vendors: VendorFactory,
+        *,
+        xero_web_url: str,
+        lease_ttl_seconds: float = 120.0,
+        max_attempts: int = 6,
+    ) -> None:
+        self.database = database
+        self._vendors = vendors
+        self._xero_web_url = xero_web_url
+        self.max_attempts = max_attempts
+        self.leases = Leases(database, ttl_seconds=lease_ttl_seconds)
+        self.ledger = Ledger(database, self.leases.holder)
+
+    async def on_job(self, job: SyncInvoicesJob, context: MessageContext) -> None:
+        connection_id = job.profile.connection_id
+        if not await self.leases.try_acquire(connection_id):
+            count_job("deferred")
+            logger.info("invoice_sync.job_deferred", connection_id=str(connection_id))
+            return
+        started = time.perf_counter()
+        last_attempt = context.attempt >= self.max_attempts
+        try:
+            run_number = 0
+            while True:
+                this_run = run_id(job.job_id, context.attempt, run_number)
+                async with self.leases.kept_alive(connection_id) as lease:
+                    result = await self.run(job.profile, this_run, lease, last_attempt=last_attempt)
+                count_job(result)
+                if not await self.leases.release_or_rerun(connection_id):
+                    break
+                run_number += 1
+        except BaseException:
+            count_job("failed")
+            try:
+                await self.leases.release(connection_id)
+            except Exception:  # it expires on its own
+                logger.warning("invoice_sync.lease_release_failed", exc_info=True)
+            raise
+        finally:
+            JOB_DURATION.observe(time.perf_counter() - started)
+
+    async def run(
+        self,
+        profile: ConnectionSyncProfile,
+        run_id: uuid.UUID,
+        lease: Lease,
+        *,
+        last_attempt: bool = False,
+    ) -> JobResult:
+        """One run, reported as `SyncRunCompleted` unless the lease was lost (the new holder
+        reports)."""
+        report = RunReport(profile.connection_id, run_id, "invoices")
+        xero_calls = 0
+        result: JobResult = "completed"
+        try:
+            vendors = self._vendors.for_connection(profile)
+            context = RunContext(
+                profile, vendors, self.database, self.ledger, lease, self._xero_web_url
+            )
+            work = ExportRun(
+                context, report, last_attempt=last_attempt, max_attempts=self.max_attempts
+            )
+            try:
+                await work.execute()
+            finally:
+                xero_calls = vendors.xero.calls
+        except LeaseLost as lost:
+            logger.warning("invoice_sync.lease_lost", error=str(lost))
+            return "failed"
+        except RunBlocked as blocked:
+            report.error = blocked.message
+            result = "failed"
+        async with self.database.unit_of_work() as session:
+            report.publish(session)
+        logger.info(
+            "invoice_sync.run_completed",
+            connection_id=str(profile.connection_id),
+            succeeded=report.succeeded,
+            failed=len(report.failures),
+            error=report.error,
+            xero_calls=xero_calls,
+        )
+        return result
+
+    async def on_connection_changed(self, message: ConnectionChanged, _: MessageContext) -> None:
+        """A lost Xero grant stops the jobs (the connection is no longer due), so no run would
+        tell Dynamics users why nothing syncs: say it on the connector record now. (Without the
+        Dynamics grant there is no way to write there; the portal shows that one.)"""
+        profile = message.profile
+        xero_message = message.reauthorisation_needed.get("xero")
+        if not xero_message or "dynamics" in message.reauthorisation_needed:
+            return
+        if not profile.dynamics_org_url:
+            return
+        dataverse = self._vendors.dataverse(profile.connection_id, profile.dynamics_org_url)
+        try:
+            connector = await find_connector(dataverse, profile.connection_id)
+            if connector is not None:
+                await set_connector_status(
+                    dataverse,
+                    connector,
+                    ConnectorStatus.REAUTHORISATION_NEEDED,
+                    reauthorisation_text("xero", xero_message),
+                )
+        except (ReauthorisationNeeded, CredentialMissing):
+            logger.info("invoice_sync.reauthorisation_not_written", reason="no Dynamics grant")

@@ -1,0 +1,338 @@
+"""The export plan: every decision it takes, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from dxc_shared.clients.dataverse import BatchResult
+from dxc_shared.clients.xero_accounting import ElementResult
+from invoice_sync.connector.records import ConnectorSettings
+from invoice_sync.invoices import plan
+from invoice_sync.invoices.mapping import Failure
+from invoice_sync.invoices.plan import Create, Fail, RecoveryLookup, Skip
+from invoice_sync.invoices.records import Exported, Failed
+from invoice_sync.ledger.models import ExportState
+
+from tests.unit.invoice_sync.records import CUSTOMER_ID, customer, data, invoice, line
+
+pytestmark = pytest.mark.unit
+
+WEB = "https://go.xero.test"
+
+
+@dataclass
+class Entry:
+    state: str
+    xero_invoice_id: str | None
+
+
+# -- which invoices -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "ready"),
+    [([line()], True), ([line(1), line(2)], True), ([], False)],
+    ids=["one line", "two lines", "no lines"],
+)
+def test_an_invoice_without_lines_is_skipped_until_it_has_some(
+    lines: list[Any], ready: bool
+) -> None:
+    subject = invoice(lines=lines)
+    taken, skipped = plan.with_lines([subject])
+    assert taken == ([subject] if ready else [])
+    assert skipped == ([] if ready else [Skip(subject, plan.NO_LINES)])
+
+
+@pytest.mark.parametrize(
+    ("mappings", "readable", "usable"),
+    [
+        ({"new_po": "Reference"}, ["new_po"], {"new_po": "Reference"}),
+        ({"New_PO": "Reference"}, ["new_po"], {"New_PO": "Reference"}),
+        ({"x eq 1": "Reference"}, [], {}),
+        ({}, [], {}),
+    ],
+    ids=["plain", "case", "odata smuggled", "none"],
+)
+def test_only_readable_columns_are_mapped(
+    mappings: dict[str, str], readable: list[str], usable: dict[str, str]
+) -> None:
+    assert plan.usable_mappings(mappings, readable) == usable
+
+
+# -- earlier attempts ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entry", "where"),
+    [
+        (None, "new"),
+        (Entry(ExportState.PENDING, None), "pending"),
+        (Entry(ExportState.PENDING, "x-1"), "pending"),
+        (Entry(ExportState.CREATED, "x-1"), "known"),
+        (Entry(ExportState.WRITTEN_BACK, "x-1"), "known"),
+        (Entry(ExportState.CREATED, None), "pending"),
+    ],
+    ids=["no entry", "pending", "pending with id", "created", "written back", "created no id"],
+)
+def test_the_ledger_sorts_invoices_into_new_known_and_pending(
+    entry: Entry | None, where: str
+) -> None:
+    subject = invoice()
+    result = plan.reconcile([subject], {} if entry is None else {subject.id: entry})
+    assert result.new == ([subject] if where == "new" else [])
+    assert result.pending == ([subject] if where == "pending" else [])
+    assert result.known == ({subject.id: "x-1"} if where == "known" else {})
+
+
+@pytest.mark.parametrize(
+    ("use_xero_number", "mappings", "row", "key", "field"),
+    [
+        (True, {}, {}, "INV-inv-1", "Reference"),
+        (True, {"new_po": "Reference"}, {"new_po": "PO-9"}, "PO-9", "Reference"),
+        (True, {"new_po": "Reference"}, {"new_po": ""}, "INV-inv-1", "Reference"),
+        (False, {"new_po": "Reference"}, {"new_po": "PO-9"}, "INV-inv-1", "InvoiceNumber"),
+    ],
+    ids=["number as reference", "mapped reference", "empty mapped", "dynamics numbers"],
+)
+def test_a_pending_invoice_is_looked_for_by_what_it_was_sent_with(
+    use_xero_number: bool, mappings: dict[str, str], row: dict[str, Any], key: str, field: str
+) -> None:
+    subject = invoice(row=row)
+    settings = ConnectorSettings(use_xero_invoice_number=use_xero_number)
+    lookup = plan.recovery_lookup([subject], settings, mappings)
+    assert lookup.keys == {subject.id: key}
+    assert lookup.field_name == field
+
+
+def _xero(xero_id: str, **fields: Any) -> dict[str, Any]:
+    return {"InvoiceID": xero_id, "Reference": "R-1", "Status": "DRAFT"} | fields
+
+
+@pytest.mark.parametrize(
+    ("found", "taken", "xero_customer", "expected"),
+    [
+        ([], set(), None, None),
+        ([_xero("x-1")], set(), None, "x-1"),
+        ([_xero("x-1", Reference="R-2")], set(), None, None),
+        ([_xero("x-1", Type="ACCPAY")], set(), None, None),
+        ([_xero("x-1", Status="DELETED")], set(), None, None),
+        ([_xero("x-1", Status="VOIDED")], set(), None, None),
+        ([_xero("x-1")], {"x-1"}, None, None),
+        (
+            [_xero("x-1"), _xero("x-2", Contact={"ContactNumber": CUSTOMER_ID})],
+            set(),
+            None,
+            "x-2",
+        ),
+        (
+            [_xero("x-1"), _xero("x-2", Contact={"ContactID": "c-9"})],
+            set(),
+            "c-9",
+            "x-2",
+        ),
+        ([_xero("x-1", Contact={"ContactID": "other"}), _xero("x-2")], set(), "c-9", "x-1"),
+    ],
+    ids=[
+        "nothing found",
+        "found",
+        "other key",
+        "a bill",
+        "deleted",
+        "voided",
+        "claimed by another invoice",
+        "the customer's by contact number",
+        "the customer's by contact id",
+        "first when none is the customer's",
+    ],
+)
+def test_a_pending_invoice_matches_a_live_unclaimed_sales_invoice_with_its_key(
+    found: list[dict[str, Any]],
+    taken: set[str],
+    xero_customer: str | None,
+    expected: str | None,
+) -> None:
+    owner = customer(xero_contact_id=xero_customer)
+    assert plan.match("R-1", found, "Reference", taken, owner) == expected
+
+
+def test_two_pending_invoices_with_one_key_do_not_claim_the_same_xero_invoice() -> None:
+    first, second = invoice("a"), invoice("b")
+    reconciliation = plan.Reconciliation([], {"k": "x-0"}, [first, second])
+    lookup = RecoveryLookup({"a": "R-1", "b": "R-1"}, by_reference=True)
+    found = [_xero("x-0"), _xero("x-1")]
+    known, not_found = plan.recover(reconciliation, lookup, found, {})
+    assert known == {"k": "x-0", "a": "x-1"}
+    assert not_found == [second]
+
+
+@pytest.mark.parametrize(
+    ("in_xero", "linked", "again"),
+    [
+        ({"x-1": {"InvoiceID": "x-1", "InvoiceNumber": "INV-0042", "Status": "AUTHORISED"}}, 1, 0),
+        ({"x-1": {"InvoiceID": "x-1", "Status": "DRAFT"}}, 1, 0),
+        ({"x-1": {"InvoiceID": "x-1", "Status": "DELETED"}}, 0, 1),
+        ({"x-1": {"InvoiceID": "x-1", "Status": "VOIDED"}}, 0, 1),
+        ({}, 0, 1),
+    ],
+    ids=["authorised", "draft", "deleted since", "voided since", "not in xero"],
+)
+def test_a_known_invoice_is_linked_unless_gone_from_xero(
+    in_xero: dict[str, dict[str, Any]], linked: int, again: int
+) -> None:
+    subject, other = invoice("a"), invoice("b")
+    links, to_create = plan.links([subject, other], {"a": "x-1"}, in_xero)
+    assert [link.invoice for link in links] == [subject] * linked
+    assert to_create == [subject] * again
+
+
+@pytest.mark.parametrize(
+    ("element", "reason"),
+    [
+        (
+            {"InvoiceID": "x-1", "InvoiceNumber": "INV-0042", "Status": "DRAFT"},
+            "Already in Xero from an earlier attempt as INV-0042; linked instead of created again.",
+        ),
+        (
+            {"InvoiceID": "x-1", "Status": "DRAFT"},
+            "Already in Xero from an earlier attempt as x-1; linked instead of created again.",
+        ),
+    ],
+    ids=["by number", "by id"],
+)
+def test_a_link_says_why(element: dict[str, Any], reason: str) -> None:
+    [link], _ = plan.links([invoice("a")], {"a": "x-1"}, {"x-1": element})
+    assert link.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("element", "message", "number", "text"),
+    [
+        (
+            {"InvoiceID": "x-1", "InvoiceNumber": "INV-7", "Status": "AUTHORISED"},
+            "",
+            "INV-7",
+            "Exported to Xero as INV-7 (AUTHORISED).",
+        ),
+        ({"InvoiceID": "x-1", "InvoiceNumber": ""}, "", None, "Exported to Xero as x-1 (DRAFT)."),
+        ({"InvoiceID": "x-1"}, "Linked.", None, "Linked."),
+    ],
+    ids=["numbered", "unnumbered", "given message"],
+)
+def test_what_dynamics_is_told_of_an_exported_invoice(
+    element: dict[str, Any], message: str, number: str | None, text: str
+) -> None:
+    done = plan.exported(invoice(), element | {"TotalTax": 3.0}, WEB + "/", message)
+    assert done.xero_number == number
+    assert done.message == text
+    assert done.total_tax == 3.0
+    assert done.xero_url == f"{WEB}/AccountsReceivable/View.aspx?InvoiceID=x-1"
+
+
+# -- per invoice --------------------------------------------------------------------------------
+
+MISSING = Failure("contact_missing", "no contact")
+
+
+@pytest.mark.parametrize(
+    ("customers", "contacts", "decision"),
+    [
+        ([customer()], {CUSTOMER_ID: "c-1"}, Create),
+        ([customer()], {CUSTOMER_ID: MISSING}, Fail),
+        ([], {CUSTOMER_ID: "c-1"}, Skip),
+        ([customer()], {}, Skip),
+    ],
+    ids=["create", "fail: no contact", "skip: customer gone", "skip: no contact"],
+)
+def test_each_invoice_is_created_failed_or_skipped(
+    customers: list[Any], contacts: dict[str, Any], decision: type
+) -> None:
+    subject = invoice()
+    [made] = plan.decide(
+        [subject],
+        contacts,
+        settings=ConnectorSettings(),
+        data=data(*customers),
+        item_codes={},
+        mappings={},
+    )
+    assert type(made) is decision
+    assert made.invoice is subject
+    if isinstance(made, Fail):
+        assert made.failure == MISSING
+    if isinstance(made, Skip):
+        assert made.reason == (plan.CUSTOMER_GONE if not customers else plan.NO_CONTACT)
+    if isinstance(made, Create):
+        assert made.body["Contact"] == {"ContactID": "c-1"}
+
+
+@pytest.mark.parametrize(("count", "sizes"), [(0, []), (1, [1]), (50, [50]), (51, [50, 1])])
+def test_creates_go_in_batches_of_at_most_fifty(count: int, sizes: list[int]) -> None:
+    creates = [Create(invoice(str(n)), {}) for n in range(count)]
+    assert [len(batch) for batch in plan.batches(creates, 50)] == sizes
+
+
+def test_xero_answers_a_batch_create_invoice_by_invoice() -> None:
+    batch = [Create(invoice("a"), {}), Create(invoice("b"), {})]
+    results = [
+        ElementResult({"InvoiceID": "x-a", "Status": "DRAFT"}),
+        ElementResult({}, errors=["Account code '999' is not a valid code"]),
+    ]
+    done, failed = plan.created(batch, results, WEB)
+    assert [(e.invoice.id, e.xero_invoice_id) for e in done] == [("a", "x-a")]
+    assert [(f.invoice.id, f.failure.reason) for f in failed] == [("b", "account_code_unknown")]
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("Organisation is not subscribed to currency USD", "currency_not_enabled"),
+        ("Something odd", "xero_validation"),
+    ],
+)
+def test_a_refused_request_fails_every_invoice_in_it(message: str, reason: str) -> None:
+    batch = [Create(invoice("a"), {}), Create(invoice("b"), {})]
+    failed = plan.refused(batch, message)
+    assert [(f.invoice.id, f.failure.reason) for f in failed] == [("a", reason), ("b", reason)]
+
+
+def _result(status: int) -> BatchResult:
+    body = {"error": {"message": "refused"}} if status in (400, 412) else None
+    return BatchResult(status, {}, body)
+
+
+def _exported(invoice_id: str) -> Exported:
+    return plan.exported(invoice(invoice_id), {"InvoiceID": f"x-{invoice_id}"}, WEB)
+
+
+@pytest.mark.parametrize(
+    ("statuses", "written", "not_written", "failures_not_written"),
+    [
+        ([[204, 204], [204, 204]], ["a"], {}, []),
+        ([[204, 400], [204, 204]], [], {"a": "refused"}, []),
+        ([[204, 204], [412, 204]], ["a"], {}, ["b"]),
+        ([[500, 204], [400, 400]], [], {"a": "HTTP 500"}, ["b"]),
+    ],
+    ids=["all written", "export refused", "failure refused", "both refused"],
+)
+def test_a_write_back_is_read_change_set_by_change_set(
+    statuses: list[list[int]],
+    written: list[str],
+    not_written: dict[str, str],
+    failures_not_written: list[str],
+) -> None:
+    results = [[_result(status) for status in change_set] for change_set in statuses]
+    outcome = plan.written_back([_exported("a")], [Failed(invoice("b"), "no")], results)
+    assert outcome.written == written
+    assert outcome.not_written == not_written
+    assert outcome.failures_not_written == failures_not_written
+
+
+@pytest.mark.parametrize("system", ["Xero", "Dynamics"])
+def test_giving_up_says_what_could_not_be_reached_and_what_to_do(system: str) -> None:
+    text = plan.give_up_message(system, 3, RuntimeError("down"))
+    assert text == (
+        f"{system} could not be reached after 3 attempts (down). Set the invoice's Xero export "
+        "status back to No to try again."
+    )
