@@ -9,15 +9,17 @@ create, fail (with the message a person acts on) or skip (with the reason it wai
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dxc_shared.clients.dataverse import BatchResult
 from dxc_shared.clients.xero_accounting import ElementResult
+from dxc_shared.xero import documents as xero
 
 from invoice_sync.connector.records import ConnectorSettings
-from invoice_sync.invoices import mapping
+from invoice_sync.invoices import amounts, mapping
 from invoice_sync.invoices.mapping import Failure
 from invoice_sync.invoices.records import (
     Customer,
@@ -284,8 +286,56 @@ def decide(
                 item_codes=item_codes,
                 mappings=mappings,
             )
-            decisions.append(Create(invoice, body))
+            if isinstance(body, Failure):
+                decisions.append(Fail(invoice, body))
+                continue
+            # What the mapping cannot represent exactly is not sent.
+            differences = amounts.reconcile(
+                mapping.amounts_of(invoice), xero.Invoice.from_xero(body)
+            )
+            if differences:
+                decisions.append(Fail(invoice, amounts_differ(differences, sent=False)))
+            else:
+                decisions.append(Create(invoice, body))
     return decisions
+
+
+def amounts_differ(differences: Sequence[str], *, sent: bool) -> Failure:
+    where = (
+        "The invoice is in Xero (linked here) but does not match."
+        if sent
+        else "It was not sent to Xero."
+    )
+    return Failure(
+        "amounts_differ",
+        f"{'; '.join(differences)}. {where} " + mapping.RETRY_HINT,
+    )
+
+
+def checked(invoice: Invoice, element: JSON, xero_web_url: str, message: str = "") -> Exported:
+    """An invoice Xero holds as `element`, with Xero's tax for each of its lines (written back to
+    Dynamics) and, when Xero's amounts do not equal Dynamics' after that, the difference."""
+    returned = xero.Invoice.from_xero(element)
+    xero_lines = returned.line_items or []
+    # Tax inclusive: Dynamics' amounts already hold Xero's tax, so none is added on its lines.
+    inclusive = returned.line_amount_types == xero.LineAmountTypes.INCLUSIVE
+    line_taxes = {
+        line.id: amounts.ZERO if inclusive else (xero_line.tax_amount or amounts.ZERO)
+        for line, xero_line in zip(invoice.lines, xero_lines, strict=False)
+    }
+    written = [line_taxes.get(line.id, amounts.ZERO) for line in invoice.lines]
+    differences = amounts.reconcile(mapping.amounts_of(invoice), returned, written_tax=written)
+    notes = amounts.tax_changes(
+        [line.tax for line in invoice.lines],
+        [xero.LineItem(tax_amount=line_taxes.get(line.id)) for line in invoice.lines],
+    )
+    done = exported(invoice, element, xero_web_url, message)
+    return dataclasses.replace(
+        done,
+        line_taxes=line_taxes,
+        message=" ".join([done.message, *notes]),
+        mismatch=amounts_differ(differences, sent=True).message if differences else None,
+    )
 
 
 def batches(creates: Sequence[Create], size: int) -> list[list[Create]]:
@@ -300,7 +350,7 @@ def created(
     refused: list[Fail] = []
     for item, element in zip(batch, results, strict=False):
         if element.ok:
-            done.append(exported(item.invoice, element.element, xero_web_url))
+            done.append(checked(item.invoice, element.element, xero_web_url))
         else:
             refused.append(Fail(item.invoice, mapping.explain(element.errors)))
     return done, refused

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from dxc_shared.xero import documents as xero
-from invoice_sync.reconcile import (
+from invoice_sync.invoices.amounts import (
     DynamicsAmounts,
     DynamicsLine,
     reconcile,
