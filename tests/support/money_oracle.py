@@ -24,6 +24,7 @@ class RawLine:
     volume_discount: Decimal = ZERO  # per unit
     tax: Decimal = ZERO
     kind: str = "write-in"  # "write-in", "existing" or "note"
+    taxed: bool = True  # False: the line's tax type is overridden to no tax
 
     def amount(self, places: int) -> Decimal:
         """What the line contributes before tax: (price - volume discount) x quantity, rounded
@@ -84,8 +85,9 @@ def raw_lines(draw: st.DrawFn) -> RawLine:
     manual = draw(
         st.one_of(st.just(ZERO), _money("0", "1", 2).map(lambda f: rounded(gross * f, 2)))
     )
-    tax = draw(st.one_of(st.just(ZERO), st.just(rounded((gross - manual) * Decimal("0.15"), 2))))
-    return RawLine(quantity, price, manual, volume, tax, kind)
+    taxed = draw(st.booleans())
+    tax = rounded((gross - manual) * Decimal("0.15"), 2) if taxed and draw(st.booleans()) else ZERO
+    return RawLine(quantity, price, manual, volume, tax, kind, taxed)
 
 
 @st.composite
