@@ -359,6 +359,10 @@ def test_what_xero_returned_is_checked_and_its_tax_goes_back_to_the_lines() -> N
     done = plan.checked(subject, element, WEB)
     assert done.mismatch is None
     assert done.line_taxes == {"line-1": Decimal(15), "line-2": Decimal(15)}
+    unchanged = invoice(
+        lines=[line(1, quantity=1, price=100, tax=Decimal(15)), line(2, quantity=2, price=50)]
+    )
+    assert plan.checked(unchanged, element, WEB).line_taxes == {"line-2": Decimal(15)}
     assert "Line 1's tax was 0.00 in Dynamics; Xero calculated 15.00" in done.message
 
     short = element | {

@@ -330,9 +330,15 @@ def checked(invoice: Invoice, element: JSON, xero_web_url: str, message: str = "
         [xero.LineItem(tax_amount=line_taxes.get(line.id)) for line in invoice.lines],
     )
     done = exported(invoice, element, xero_web_url, message)
+    # Only the lines whose tax changes are written: the same totals for a smaller $batch.
+    changed = {
+        line.id: tax
+        for line in invoice.lines
+        if (tax := line_taxes.get(line.id)) is not None and line.tax != tax
+    }
     return dataclasses.replace(
         done,
-        line_taxes=line_taxes,
+        line_taxes=changed,
         message=" ".join([done.message, *notes]),
         mismatch=amounts_differ(differences, sent=True).message if differences else None,
     )

@@ -111,7 +111,7 @@ class Exported:
     total_tax: float | None
     amount_due: float | None
     message: str
-    # Xero's tax per Dynamics line (invoicedetail id -> tax), written back to the lines.
+    # Xero's tax of the Dynamics lines whose tax it changes (invoicedetail id -> tax), written back.
     line_taxes: dict[str, Decimal] = field(default_factory=dict)
     # Why Xero's amounts do not equal Dynamics': the invoice is linked but Failed.
     mismatch: str | None = None
