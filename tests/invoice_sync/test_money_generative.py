@@ -13,14 +13,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from dxc_shared.dynamics.schema import CONNECTOR, INVOICE_CONNECTOR, ExportStatus, SyncOutcome
+from dxc_shared.dynamics.schema import (
+    CONNECTOR,
+    INVOICE_CONNECTOR,
+    ExportStatus,
+    LineAmountTypes,
+    SyncOutcome,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.invoice_sync.conftest import World
 from tests.support.money_oracle import RawInvoice, raw_invoices
 
-EXAMPLES_PER_ZONE = 60  # two zones: 120 invoices
+EXAMPLES_PER_ZONE = 60  # two zones: 120 invoices, tax exclusive
+EXAMPLES_PER_OTHER_MODE = 20  # and 40 more, tax inclusive and untaxed
 CUSTOMERS = [
     ("account", "Fabrikam Ltd"),
     ("account", "Alpine Ski House"),
@@ -125,13 +132,22 @@ def _money(value: Any) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
-@pytest.mark.parametrize("time_zone", ["Pacific/Auckland", "America/New_York"])
+@pytest.mark.parametrize(
+    ("time_zone", "amounts", "examples"),
+    [
+        ("Pacific/Auckland", LineAmountTypes.EXCLUSIVE, EXAMPLES_PER_ZONE),
+        ("America/New_York", LineAmountTypes.EXCLUSIVE, EXAMPLES_PER_ZONE),
+        ("Pacific/Auckland", LineAmountTypes.INCLUSIVE, EXAMPLES_PER_OTHER_MODE),
+        ("America/New_York", LineAmountTypes.NO_TAX, EXAMPLES_PER_OTHER_MODE),
+    ],
+    ids=["NZ exclusive", "US exclusive", "NZ inclusive", "US no tax"],
+)
 async def test_random_invoices_end_equal_or_failed_with_a_message(
-    world_factory: Any, time_zone: str
+    world_factory: Any, time_zone: str, amounts: LineAmountTypes, examples: int
 ) -> None:
     world: World = await world_factory(time_zone=time_zone)
-    await world.settings(defaultinvoicestatus=100000002)  # AUTHORISED
-    drawn = _generate(EXAMPLES_PER_ZONE)
+    await world.settings(defaultinvoicestatus=100000002, lineamounttypes=amounts.value)
+    drawn = _generate(examples)
     yesterday = (datetime.now(UTC).astimezone(ZoneInfo(time_zone)) - timedelta(days=1)).date()
     invoice_ids = await _seed(world, drawn, yesterday.isoformat())
 
@@ -171,9 +187,17 @@ async def test_random_invoices_end_equal_or_failed_with_a_message(
         )[0]
         # Dynamics' own totals, after the tax written back, are the oracle's and Xero's.
         assert _money(dynamics["totalamount"]) == raw.total(line_taxes), number
-        assert _money(dynamics["totaltax"]) == xero.total_tax, number
         assert _money(dynamics["totalamount"]) == xero.total, number
-        assert xero.sub_total == raw.pre_tax, number
-        assert [line.tax_amount for line in xero.line_items][: len(line_taxes)] == line_taxes
         assert xero.date == yesterday, number
+        xero_taxes = [line.tax_amount for line in xero.line_items][: len(line_taxes)]
+        if amounts == LineAmountTypes.INCLUSIVE:
+            # The Dynamics amounts hold Xero's tax: none is added on the Dynamics lines.
+            assert xero.total == raw.pre_tax, number
+            assert line_taxes == [0] * len(line_taxes), number
+            continue
+        assert _money(dynamics["totaltax"]) == xero.total_tax, number
+        assert xero.sub_total == raw.pre_tax, number
+        assert xero_taxes == line_taxes, number
+        if amounts == LineAmountTypes.NO_TAX:
+            assert xero.total_tax == 0, number
     assert exported >= len(drawn) * 0.9, f"only {exported} of {len(drawn)} exported"
