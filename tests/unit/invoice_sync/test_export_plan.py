@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -328,6 +329,31 @@ def test_a_write_back_is_read_change_set_by_change_set(
     assert outcome.written == written
     assert outcome.not_written == not_written
     assert outcome.failures_not_written == failures_not_written
+
+
+@pytest.mark.parametrize(
+    ("tax_statuses", "refused"), [([204, 204], {}), ([204, 400], {"a": "refused"})]
+)
+def test_refused_line_taxes_are_read_after_the_outcomes(
+    tax_statuses: list[int], refused: dict[str, str]
+) -> None:
+    exported = dataclasses.replace(
+        _exported("a"), xero_number="INV-9", line_taxes={"l-1": Decimal(1), "l-2": Decimal(2)}
+    )
+    results = [
+        [_result(204), _result(204)],
+        [_result(204), _result(204)],
+        [_result(status) for status in tax_statuses],
+    ]
+    outcome = plan.written_back([exported], [Failed(invoice("b"), "no")], results)
+    assert outcome.written == ["a"]
+    assert outcome.taxes_refused == refused
+    if refused:
+        failed = plan.tax_refused(exported, refused["a"])
+        assert failed.message.startswith(
+            "Xero has the invoice as INV-9, but Dynamics 365 refused Xero's tax on its lines "
+            "(refused), so its total tax and total differ from Xero's."
+        )
 
 
 @pytest.mark.parametrize("system", ["Xero", "Dynamics"])

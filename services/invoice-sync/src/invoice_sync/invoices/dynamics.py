@@ -312,8 +312,7 @@ def invoice_of(row: JSON, zone: ZoneInfo) -> Invoice:
 def exported_change_set(
     connector: Connector, exported: Exported, now: datetime
 ) -> list[BatchOperation]:
-    """The invoice's Xero columns, Xero's tax on each of its lines (so Dynamics' own tax and
-    total are Xero's) and a sync history row; Failed when the amounts differ."""
+    """The invoice's Xero columns and a sync history row; Failed when the amounts differ."""
     status = ExportStatus.FAILED if exported.mismatch else ExportStatus.YES
     columns = {
         InvoiceColumns.EXPORT_STATUS: status.value,
@@ -328,12 +327,6 @@ def exported_change_set(
     invoice = exported.invoice
     return [
         BatchOperation.patch(InvoiceColumns.ENTITY_SET, invoice.id, columns),
-        *(
-            BatchOperation.patch(
-                InvoiceLineColumns.ENTITY_SET, line_id, {InvoiceLineColumns.TAX: float(tax)}
-            )
-            for line_id, tax in exported.line_taxes.items()
-        ),
         history_operation(
             history_row(
                 connector.id,
@@ -344,6 +337,16 @@ def exported_change_set(
                 invoice_id=invoice.id,
             )
         ),
+    ]
+
+
+def line_tax_change_set(exported: Exported) -> list[BatchOperation]:
+    """Xero's tax on the invoice's lines, so Dynamics' own tax and total are Xero's."""
+    return [
+        BatchOperation.patch(
+            InvoiceLineColumns.ENTITY_SET, line_id, {InvoiceLineColumns.TAX: float(tax)}
+        )
+        for line_id, tax in exported.line_taxes.items()
     ]
 
 
@@ -384,10 +387,13 @@ def write_back_change_sets(
     connector_synced: bool,
 ) -> list[list[BatchOperation]]:
     """A change set per invoice (its Xero columns or its failure, and a sync history row), then
-    the customers' new Xero contact ids, then (when asked) the connector's last sync."""
+    one per exported invoice whose line taxes change (apart, so a refusal there does not undo
+    the export's record), then the customers' new Xero contact ids, then (when asked) the
+    connector's last sync."""
     change_sets = [
         *(exported_change_set(connector, e, now) for e in exported),
         *(failed_change_set(connector, f, now) for f in failed),
+        *(line_tax_change_set(e) for e in exported if e.line_taxes),
         *(contact_link_change_set(link.customer, link.contact_id) for link in contact_links),
     ]
     if connector_synced:

@@ -368,6 +368,16 @@ def refused(batch: Sequence[Create], message: str) -> list[Fail]:
     return [Fail(item.invoice, failure) for item in batch]
 
 
+def tax_refused(item: Exported, error: str) -> Failed:
+    """Dynamics refused Xero's tax on the invoice's lines: its totals are not Xero's."""
+    return Failed(
+        item.invoice,
+        f"Xero has the invoice as {item.xero_number or item.xero_invoice_id}, but Dynamics 365 "
+        f"refused Xero's tax on its lines ({error}), so its total tax and total differ from "
+        "Xero's. " + mapping.RETRY_HINT,
+    )
+
+
 def give_up_message(system: str, attempts: int, error: Exception) -> str:
     return (
         f"{system} could not be reached after {attempts} attempts ({error}). Set the invoice's "
@@ -382,14 +392,22 @@ class WrittenBack:
     written: list[str]  # exported invoices whose columns and history row were written
     not_written: dict[str, str]  # exported invoice id -> why Dynamics refused its change set
     failures_not_written: list[str]  # failed invoices whose failure could not be written
+    # exported invoice id -> why Dynamics refused Xero's tax on its lines
+    taxes_refused: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def written_back(
     exported: Sequence[Exported], failed: Sequence[Failed], results: Sequence[Sequence[BatchResult]]
 ) -> WrittenBack:
     """Read the `$batch` results, whose change sets start with the exported then the failed
-    invoices (see `write_back_change_sets`)."""
+    invoices, then the exported invoices' line taxes (see `write_back_change_sets`)."""
     outcome = WrittenBack([], {}, [])
+    with_taxes = [item for item in exported if item.line_taxes]
+    taxes = results[len(exported) + len(failed) :]
+    for item, result in zip(with_taxes, taxes, strict=False):
+        errors = [r.error_message for r in result if not r.ok]
+        if errors:
+            outcome.taxes_refused[item.invoice.id] = errors[0]
     for item, result in zip(exported, results, strict=False):
         errors = [r.error_message for r in result if not r.ok]
         if errors:

@@ -205,8 +205,9 @@ class ExportRun:
         linked, again = plan.links(invoices, known, in_xero)
         to_create += again  # deleted in Xero since: a new export is wanted
         if linked:
+            # Checked as a new export is: a retry writes Xero's line taxes, or says why not.
             exported = [
-                plan.exported(link.invoice, link.xero, self.run.xero_web_url, link.reason)
+                plan.checked(link.invoice, link.xero, self.run.xero_web_url, link.reason)
                 for link in linked
             ]
             await steps.record_in_xero(self.run, exported)
@@ -288,6 +289,10 @@ class ExportRun:
         self.failed_queue = []
         self.contact_links = []
         outcome = plan.written_back(exported, failed, results)
+        for done in exported:  # said with the next `$batch`
+            if done.invoice.id in outcome.taxes_refused:
+                refused = plan.tax_refused(done, outcome.taxes_refused[done.invoice.id])
+                self.failed_queue.append(refused)
         for invoice_id, error in outcome.not_written.items():
             logger.warning("invoice_sync.write_back_failed", invoice_id=invoice_id, error=error)
         for invoice_id in outcome.failures_not_written:
