@@ -18,7 +18,8 @@ from tests.unit.invoice_sync.records import PRODUCT_ID, customer, invoice, line,
 pytestmark = pytest.mark.unit
 
 
-def _body(subject: Any = None, **kwargs: Any) -> dict[str, Any]:
+def _body(subject: Any = None, **kwargs: Any) -> Any:
+    """The invoice's Xero JSON, or the `mapping.Failure` saying why there is none."""
     arguments: dict[str, Any] = {
         "contact_id": "x-contact",
         "settings": ConnectorSettings(),
