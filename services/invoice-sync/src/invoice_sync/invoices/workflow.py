@@ -49,7 +49,7 @@ from invoice_sync.invoices.plan import Create, Fail, Skip
 from invoice_sync.invoices.plan_reference import Contacts, LinkContact
 from invoice_sync.invoices.records import Exported, Failed, Invoice, ReferenceData
 from invoice_sync.kit.context import RunContext
-from invoice_sync.kit.time import ready_at, today, utcnow
+from invoice_sync.kit.time import ready_at, today, utcnow, zone
 from invoice_sync.ledger.models import InvoiceExport
 from invoice_sync.metrics import LAG, count_failure, count_invoice
 
@@ -138,7 +138,9 @@ class ExportRun:
         mappings = plan.usable_mappings(
             profile.field_mappings, mapped_columns(profile.field_mappings)
         )
-        read = await handed_over_invoices(dataverse, connector, mapped_columns(mappings))
+        read = await handed_over_invoices(
+            dataverse, connector, mapped_columns(mappings), zone=zone(profile.time_zone)
+        )
         invoices, self.skipped = plan.sort_out(read, today(profile.time_zone))
         if not invoices:
             if connector.status not in (None, ConnectorStatus.ACTIVE):
@@ -222,8 +224,9 @@ class ExportRun:
         linked, again = plan.links(invoices, known, in_xero)
         to_create += again  # deleted in Xero since: a new export is wanted
         if linked:
+            # Checked as a new export is: a retry writes Xero's line taxes, or says why not.
             exported = [
-                plan.exported(link.invoice, link.xero, self.run.xero_web_url, link.reason)
+                plan.checked(link.invoice, link.xero, self.run.xero_web_url, link.reason)
                 for link in linked
             ]
             await steps.record_in_xero(self.run, exported)
@@ -244,6 +247,9 @@ class ExportRun:
             return contacts
         if not self.settings.create_contacts:
             plan_reference.contacts_missing(contacts, missing)
+            return contacts
+        missing = plan_reference.contacts_xero_takes(contacts, missing)
+        if not missing:
             return contacts
         created = await steps.create_contacts(self.run.xero, missing)
         plan_reference.contacts_created(contacts, missing, created)
@@ -272,7 +278,7 @@ class ExportRun:
             )
             if ready is not None:
                 LAG.observe(max(0.0, (now - ready).total_seconds()))
-        count_invoice("exported", len(exported))
+        count_invoice("exported", len([e for e in exported if not e.mismatch]))
         await self._write_back(exported)
 
     def _record_failure(self, fail: Fail) -> None:
@@ -302,6 +308,10 @@ class ExportRun:
         self.failed_queue = []
         self.contact_links = []
         outcome = plan.written_back(exported, failed, results)
+        for done in exported:  # said with the next `$batch`
+            if done.invoice.id in outcome.taxes_refused:
+                refused = plan.tax_refused(done, outcome.taxes_refused[done.invoice.id])
+                self.failed_queue.append(refused)
         for item in exported:
             error = outcome.not_written.get(item.invoice.id)
             if error is not None:
@@ -316,7 +326,12 @@ class ExportRun:
                     self.report.missing_privileges.append(privilege)
         for invoice_id in outcome.failures_not_written:
             logger.warning("invoice_sync.failure_not_written", invoice_id=invoice_id)
-        self.report.succeeded += len(outcome.written)
+        mismatched = {e.invoice.id: e.mismatch for e in exported if e.mismatch}
+        self.report.succeeded += len([i for i in outcome.written if i not in mismatched])
+        for done in exported:
+            if done.mismatch:  # in Xero and linked, but Failed: the amounts differ
+                self.report.fail(done.invoice.id, done.invoice.number, done.mismatch)
+                count_failure("amounts_differ")
         for item in failed:
             self.report.fail(item.invoice.id, item.invoice.number, item.message)
         for invoice in [*(e.invoice for e in exported), *(f.invoice for f in failed)]:
