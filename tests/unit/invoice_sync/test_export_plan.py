@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -100,6 +100,38 @@ def test_a_skip_is_told_once_per_reason(told: str | None, reason: str, news: boo
     skip = Skip(invoice(), reason)
     known = {} if told is None else {skip.invoice.id: told}
     assert plan.news([skip], known) == ([skip] if news else [])
+
+
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("active_until", "paused_until", "reason", "inactive"),
+    [
+        (None, None, None, False),
+        (NOW + timedelta(days=3), None, None, False),
+        (NOW - timedelta(days=1), None, plan.SUBSCRIPTION_INACTIVE, True),
+        (
+            None,
+            NOW + timedelta(days=31),
+            "Not sent: this month's plan limit is reached; it waits until 1 Apr 2026 or a "
+            "bigger plan.",
+            False,
+        ),
+        (None, NOW - timedelta(seconds=1), None, False),
+        (NOW - timedelta(days=1), NOW + timedelta(days=31), plan.SUBSCRIPTION_INACTIVE, True),
+    ],
+    ids=["active", "trial on", "ended", "plan limit", "limit over", "ended and limited"],
+)
+def test_a_held_connection_says_why_nothing_is_sent(
+    active_until: datetime | None, paused_until: datetime | None, reason: str | None, inactive: bool
+) -> None:
+    held = plan.held(active_until, paused_until, NOW)
+    assert (held.reason if held else None) == reason
+    message = held.connector_message if held else None
+    assert (message is not None) == inactive
+    if message is not None:
+        assert message.startswith("Inactive since 28 Feb 2026: the connector's subscription ended")
 
 
 DENIED = (

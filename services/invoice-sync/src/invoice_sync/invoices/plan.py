@@ -13,7 +13,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from dxc_shared.clients.dataverse import BatchResult
@@ -149,6 +149,42 @@ def sort_out(invoices: Iterable[Invoice], today: date) -> tuple[list[Invoice], l
         else:
             skipped.append(Skip(invoice, reason))
     return ready, skipped
+
+
+SUBSCRIPTION_INACTIVE = "Not sent: the connector's subscription is inactive."
+
+
+@dataclass(frozen=True)
+class Held:
+    """Why no invoice of the connection is sent for now (no invoice job runs meanwhile):
+    `reason` for each handed-over invoice's Skipped row; `connector_message` for the connector
+    record when it goes Inactive (None: it stays Active, payments still sync)."""
+
+    reason: str
+    connector_message: str | None
+
+
+def held(
+    active_until: datetime | None, invoices_paused_until: datetime | None, now: datetime
+) -> Held | None:
+    """What a connection change means for sending invoices: the plan ended (the subscription was
+    cancelled, or the trial is over unpaid), or this month's invoice limit is reached."""
+    if active_until is not None and active_until <= now:
+        ended = active_until.date()
+        return Held(
+            SUBSCRIPTION_INACTIVE,
+            f"Inactive since {ended.day} {ended:%b %Y}: the connector's subscription ended "
+            "(cancelled, or the trial is over without a subscription). Subscribe again in the "
+            "portal; invoices handed over meanwhile are sent then.",
+        )
+    if invoices_paused_until is not None and invoices_paused_until > now:
+        until = invoices_paused_until.date()
+        return Held(
+            "Not sent: this month's plan limit is reached; it waits until "
+            f"{until.day} {until:%b %Y} or a bigger plan.",
+            None,
+        )
+    return None
 
 
 def news(skips: Iterable[Skip], told: Mapping[str, str]) -> list[Skip]:

@@ -21,16 +21,18 @@ record in Dynamics, and the run stops.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
+from dxc_shared.clients.dataverse import DataverseClient
 from dxc_shared.clients.xero_accounting import XeroRateLimited, XeroUnavailable
 from dxc_shared.dynamics.schema import ConnectorStatus
 from dxc_shared.logging import get_logger
+from dxc_shared.messages import ConnectionSyncProfile
 from dxc_shared.sync import TRANSIENT_ERRORS, RunBlocked, RunReport, blocked_by
 
 from invoice_sync.cancellations.workflow import Cancellations
 from invoice_sync.connector.dynamics import (
-    connector_synced_change_set,
     find_connector,
     read_settings,
     set_connector_status,
@@ -50,6 +52,7 @@ from invoice_sync.invoices.plan_reference import Contacts, LinkContact
 from invoice_sync.invoices.records import Exported, Failed, Invoice, ReferenceData
 from invoice_sync.kit.context import RunContext
 from invoice_sync.kit.time import ready_at, today, utcnow, zone
+from invoice_sync.ledger.exports import Ledger
 from invoice_sync.ledger.models import InvoiceExport
 from invoice_sync.metrics import LAG, count_failure, count_invoice
 
@@ -144,7 +147,7 @@ class ExportRun:
         invoices, self.skipped = plan.sort_out(read, today(profile.time_zone))
         if not invoices:
             if connector.status not in (None, ConnectorStatus.ACTIVE):
-                await dataverse.batch([connector_synced_change_set(connector, utcnow())])
+                await set_connector_status(dataverse, connector, ConnectorStatus.ACTIVE, None)
             await self._tell_skips()
             return
         self.unsettled = {invoice.id: invoice for invoice in invoices}
@@ -176,31 +179,17 @@ class ExportRun:
         await self._tell_skips()
 
     async def _tell_skips(self) -> None:
-        """A Skipped sync history row for each invoice not sent whose reason is news (told once
-        per cause, not on every run), on the run's report too."""
         assert self.connector is not None
-        if not self.skipped:
-            return
-        told = await self.run.ledger.skips_told(
-            self.run.connection_id, [skip.invoice.id for skip in self.skipped]
+        self.run.lease.check()
+        told = await tell_skips(
+            self.run.dataverse,
+            self.run.ledger,
+            self.run.connection_id,
+            self.connector,
+            self.skipped,
         )
-        news = plan.news(self.skipped, told)
-        if not news:
-            return
-        now = utcnow()
-        results = await steps.write_back(
-            self.run,
-            [skipped_change_set(self.connector, s.invoice, s.reason, now) for s in news],
-        )
-        written = {
-            skip.invoice.id: skip.reason
-            for skip, result in zip(news, results, strict=False)
-            if all(r.ok for r in result)
-        }
-        await self.run.ledger.record_skips_told(self.run.connection_id, written)
-        for skip in news:
-            if skip.invoice.id in written:
-                self.report.skip(skip.invoice.id, skip.invoice.number, skip.reason)
+        for skip in told:
+            self.report.skip(skip.invoice.id, skip.invoice.number, skip.reason)
 
     async def _link_earlier_attempts(
         self,
@@ -340,3 +329,57 @@ class ExportRun:
         await self.run.ledger.forget_skips(
             self.run.connection_id, [*outcome.written, *(f.invoice.id for f in failed)]
         )
+
+
+async def tell_skips(
+    dataverse: DataverseClient,
+    ledger: Ledger,
+    connection_id: uuid.UUID,
+    connector: Connector,
+    skips: Sequence[Skip],
+) -> list[Skip]:
+    """A Skipped sync history row for each invoice not sent whose reason is news (told once per
+    cause, not on every run); returns the skips told."""
+    if not skips:
+        return []
+    told = await ledger.skips_told(connection_id, [skip.invoice.id for skip in skips])
+    news = plan.news(skips, told)
+    if not news:
+        return []
+    now = utcnow()
+    results = await dataverse.batch(
+        [skipped_change_set(connector, s.invoice, s.reason, now) for s in news]
+    )
+    written = [
+        skip for skip, result in zip(news, results, strict=False) if all(r.ok for r in result)
+    ]
+    await ledger.record_skips_told(connection_id, {s.invoice.id: s.reason for s in written})
+    return written
+
+
+async def hold_invoices(
+    dataverse: DataverseClient,
+    ledger: Ledger,
+    profile: ConnectionSyncProfile,
+    held: plan.Held,
+) -> None:
+    """No invoice job runs while the connection is held (see `plan.held`): say so on the
+    connector record when its subscription ended, and on each invoice handed over."""
+    connector = await find_connector(dataverse, profile.connection_id)
+    if connector is None:
+        return
+    if held.connector_message is not None:
+        await set_connector_status(
+            dataverse, connector, ConnectorStatus.INACTIVE, held.connector_message
+        )
+    handed_over = await handed_over_invoices(dataverse, connector, zone=zone(profile.time_zone))
+    skips = [Skip(invoice, held.reason) for invoice in handed_over]
+    await tell_skips(dataverse, ledger, profile.connection_id, connector, skips)
+
+
+async def resume(dataverse: DataverseClient, connection_id: uuid.UUID) -> None:
+    """The subscription is active again: the connector record says so at once (the next run
+    sends what waited)."""
+    connector = await find_connector(dataverse, connection_id)
+    if connector is not None and connector.status == ConnectorStatus.INACTIVE:
+        await set_connector_status(dataverse, connector, ConnectorStatus.ACTIVE, None)
