@@ -56,7 +56,8 @@ async def test_an_ended_subscription_says_inactive_and_resuming_sends_what_waite
     await world.bus.publish(ConnectionChanged(profile=world.profile, syncable=True))
 
     async def active() -> bool:
-        return (await world.connector())["dxc_status"] == ConnectorStatus.ACTIVE.value
+        status: int | None = (await world.connector())["dxc_status"]
+        return status == ConnectorStatus.ACTIVE.value
 
     await eventually_async(active)
     run = await world.sync()

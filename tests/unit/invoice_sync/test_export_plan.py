@@ -76,7 +76,8 @@ TODAY = date(2026, 3, 1)
 def test_a_handed_over_invoice_is_sent_or_skipped_with_the_reason(
     overrides: dict[str, Any], reason: str | None
 ) -> None:
-    subject = invoice(**({"price_list_id": "pl-1", "date_delivered": TODAY} | overrides))
+    values: dict[str, Any] = {"price_list_id": "pl-1", "date_delivered": TODAY}
+    subject = invoice(**(values | overrides))
     ready, skipped = plan.sort_out([subject], TODAY)
     assert ready == ([] if reason else [subject])
     assert skipped == ([Skip(subject, reason)] if reason else [])

@@ -87,7 +87,7 @@ NO_PRICE_LIST = "Not sent: the invoice has no price list."
 NO_DELIVERY_DATE = "Waiting: the invoice has no delivery date."
 CUSTOMER_GONE = "Not sent: the invoice's customer is no longer in Dynamics 365."
 NO_CONTACT = "Not sent: the invoice's customer has no Xero contact."
-_STATE_NAMES = {
+_STATE_NAMES: dict[int, str] = {
     InvoiceState.PAID: "Paid",
     InvoiceState.CANCELED: "Canceled",
     InvoiceState.CLOSED: "Closed",

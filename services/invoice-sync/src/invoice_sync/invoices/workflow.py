@@ -301,14 +301,14 @@ class ExportRun:
             if done.invoice.id in outcome.taxes_refused:
                 refused = plan.tax_refused(done, outcome.taxes_refused[done.invoice.id])
                 self.failed_queue.append(refused)
-        for item in exported:
-            error = outcome.not_written.get(item.invoice.id)
+        for sent in exported:
+            error = outcome.not_written.get(sent.invoice.id)
             if error is not None:
                 logger.warning(
-                    "invoice_sync.write_back_failed", invoice_id=item.invoice.id, error=error
+                    "invoice_sync.write_back_failed", invoice_id=sent.invoice.id, error=error
                 )
                 self.report.fail(
-                    item.invoice.id, item.invoice.number, plan.not_written_message(item, error)
+                    sent.invoice.id, sent.invoice.number, plan.not_written_message(sent, error)
                 )
                 privilege = plan.missing_privilege(error)
                 if privilege is not None and privilege not in self.report.missing_privileges:
