@@ -45,8 +45,8 @@ async def test_a_reauthorisation_reported_by_the_portal_reaches_the_connector_re
     )
 
     async def written() -> bool:
-        return (await world.connector())["dxc_status"] == (
-            ConnectorStatus.REAUTHORISATION_NEEDED.value
+        return bool(
+            (await world.connector())["dxc_status"] == ConnectorStatus.REAUTHORISATION_NEEDED.value
         )
 
     await eventually_async(written)
