@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -50,6 +50,18 @@ from tests.support.xero_sandbox import VERIFIER, XeroSandbox
 API_KEY = "internal-test-key"
 KEY = Fernet.generate_key().decode()
 JSON = dict[str, Any]
+
+
+class WorldFactory(Protocol):
+    """What the `world_factory` fixture yields: builds one more `World` per call."""
+
+    async def __call__(
+        self,
+        replicas: int = 1,
+        time_zone: str = "UTC",
+        field_mappings: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> World: ...
 
 
 @dataclass
@@ -302,7 +314,7 @@ async def world_factory(
     migrated_postgres: str,
     rabbitmq_url: str,
     bus_namespace: str,
-) -> AsyncIterator[Any]:
+) -> AsyncIterator[WorldFactory]:
     """`await world_factory(replicas=1, time_zone=..., **invoice_sync_settings)`."""
     stack = AsyncExitStack()
     subscriptions: list[Subscription[Any]] = []
