@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from dxc_shared.dynamics.schema import SYNC_HISTORY, DefaultInvoiceStatus, SyncOutcome
 
-from tests.invoice_sync.conftest import World
+from tests.invoice_sync.conftest import World, WorldFactory
 
 CANCELED = {"statecode": 3, "statuscode": 100003}
 
@@ -48,7 +47,7 @@ async def messages(world: World, invoice_id: str) -> list[str]:
     return [row["dxc_message"] for row in await world.history(invoice_id)]
 
 
-async def test_a_cancelled_draft_is_deleted_in_xero_once(world_factory: Any) -> None:
+async def test_a_cancelled_draft_is_deleted_in_xero_once(world_factory: WorldFactory) -> None:
     world: World = await world_factory()
     invoice_id = await exported(world, DefaultInvoiceStatus.DRAFT)
     [xero_invoice] = world.xero_invoices()
@@ -65,7 +64,7 @@ async def test_a_cancelled_draft_is_deleted_in_xero_once(world_factory: Any) -> 
 
 
 async def test_a_cancelled_unpaid_authorised_invoice_is_fully_credited(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory()
     invoice_id = await exported(world, DefaultInvoiceStatus.AUTHORISED)
@@ -87,7 +86,7 @@ async def test_a_cancelled_unpaid_authorised_invoice_is_fully_credited(
 
 
 async def test_a_cancelled_part_paid_invoice_gets_an_unallocated_credit_note(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory()
     invoice_id = await exported(world, DefaultInvoiceStatus.AUTHORISED)
@@ -106,7 +105,7 @@ async def test_a_cancelled_part_paid_invoice_gets_an_unallocated_credit_note(
     assert "Allocate it in Xero" in message
 
 
-async def test_a_cancelled_paid_invoice_is_left_alone(world_factory: Any) -> None:
+async def test_a_cancelled_paid_invoice_is_left_alone(world_factory: WorldFactory) -> None:
     world: World = await world_factory()
     invoice_id = await exported(world, DefaultInvoiceStatus.AUTHORISED)
     [xero_invoice] = world.xero_invoices()
@@ -120,7 +119,7 @@ async def test_a_cancelled_paid_invoice_is_left_alone(world_factory: Any) -> Non
     assert (await messages(world, invoice_id))[1:] == ["The invoice is fully paid in Xero"]
 
 
-async def test_with_the_setting_off_nothing_changes_in_xero(world_factory: Any) -> None:
+async def test_with_the_setting_off_nothing_changes_in_xero(world_factory: WorldFactory) -> None:
     world: World = await world_factory()
     invoice_id = await exported(world, DefaultInvoiceStatus.AUTHORISED, credit_notes=False)
     [xero_invoice] = world.xero_invoices()
@@ -135,7 +134,7 @@ async def test_with_the_setting_off_nothing_changes_in_xero(world_factory: Any) 
 
 
 async def test_a_deleted_invoice_is_credited_and_the_history_names_it(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory()
     invoice_id = await exported(world, DefaultInvoiceStatus.AUTHORISED)
@@ -160,7 +159,7 @@ async def test_a_deleted_invoice_is_credited_and_the_history_names_it(
 
 
 async def test_a_failed_allocation_is_retried_without_a_second_credit_note(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory()
     invoice_id = await exported(world, DefaultInvoiceStatus.AUTHORISED)

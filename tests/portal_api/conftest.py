@@ -170,7 +170,7 @@ class Portal:
             lambda: sum(f"/{path}?token=" in m["body"] for m in self.mails_to(address)) >= count
         )
         body = [m for m in self.mails_to(address) if f"/{path}?token=" in m["body"]][-1]["body"]
-        link = next(word for word in body.split() if f"/{path}?token=" in word)
+        link: str = next(word for word in body.split() if f"/{path}?token=" in word)
         assert link.startswith(f"{WEB_URL}/{path}?token=")
         return parse_qs(urlparse(link).query)["token"][0]
 
