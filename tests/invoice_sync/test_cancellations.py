@@ -222,26 +222,29 @@ async def test_an_expired_delta_link_is_replaced_by_a_full_read_without_duplicat
     )
     first = await world.new_invoice("X-FIRST")
     second = await world.new_invoice("X-SECOND")
-    await world.hand_over(first, second)
-    assert (await world.sync()).succeeded == 2
+    third = await world.new_invoice("X-THIRD")
+    await world.hand_over(first, second, third)
+    assert (await world.sync()).succeeded == 3
+    numbers = {invoice.number for invoice in world.xero_invoices()}
     await cancel(world, first)
     await world.sync()
     assert len(world.xero_org.credit_notes) == 1
 
     # The connector pauses longer than the organisation keeps changes; meanwhile the second
-    # invoice is cancelled.
+    # invoice is cancelled and the third deleted.
     retain_changes_for(world, 0)
     await delta_tokens_expire(world)
     await cancel(world, second)
+    await world.dataverse.request("DELETE", f"invoices({third})", operation="delete")
     refused_before = expired_delta_reads(world)
     await world.sync()
 
-    # The stored delta link was refused, every invoice was read again: the second invoice is
-    # credited, the first (already handled, and still Canceled in the full read) is not again.
+    # The stored delta link was refused and every invoice read again: the second invoice is
+    # credited, the first (already handled, still Canceled in the full read) is not again, and
+    # the third, missing from the full read and gone when asked for, is credited as deleted.
     assert expired_delta_reads(world) == refused_before + 1
-    references = sorted(note.reference for note in world.xero_org.credit_notes.values())
-    numbers = sorted(invoice.number for invoice in world.xero_invoices())
-    assert references == [f"Cancellation of {number}" for number in numbers]
+    references = sorted(str(note.reference) for note in world.xero_org.credit_notes.values())
+    assert references == sorted(f"Cancellation of {number}" for number in numbers)
     assert len(await messages(world, first)) == 2
     assert len(await messages(world, second)) == 2
 
@@ -249,4 +252,4 @@ async def test_an_expired_delta_link_is_replaced_by_a_full_read_without_duplicat
     retain_changes_for(world, 7)
     await world.sync()
     assert expired_delta_reads(world) == refused_before + 1
-    assert len(world.xero_org.credit_notes) == 2
+    assert len(world.xero_org.credit_notes) == 3
