@@ -3,7 +3,7 @@ import type { FormEvent, ReactNode } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 
 import { api } from "../api";
-import { planOptions, timeZoneOptions } from "../options";
+import { planOptions } from "../options";
 import { DIRECTIONS } from "./ActivityPage";
 import type {
   Activity,
@@ -16,9 +16,27 @@ import type {
   XeroOrganisation,
 } from "../types";
 import { useLoad } from "../useLoad";
-import { ErrorMessage, Field, Notice, Page, SelectField, StatusBadge, formatDate, formatDay, useAction } from "../ui";
+import {
+  ErrorMessage,
+  Field,
+  HealthBadge,
+  HealthReasons,
+  Notice,
+  Page,
+  SelectField,
+  TimeZonePicker,
+  formatDate,
+  formatDay,
+  plainValue,
+  useAction,
+} from "../ui";
 
 const PROVIDER_NAMES = { xero: "Xero", dynamics: "Dynamics 365" } as const;
+
+/** Messages also written to Dynamics 365 say "in the portal"; here, you are in it. */
+function here(message: string): string {
+  return message.replaceAll(" in the portal", "");
+}
 type Provider = keyof typeof PROVIDER_NAMES;
 
 function Section({ title, id, children }: { title: string; id: string; children: ReactNode }) {
@@ -36,9 +54,10 @@ export function ConnectionPage() {
   const connection = useLoad<Connection>(`/v1/connections/${id}`);
   const checklist = useLoad<Checklist>(`/v1/connections/${id}/checklist`);
 
+  // Answers to changes carry no health: keep the one shown until GET brings the new one.
   const updated = (fresh?: Connection) => {
-    if (fresh) connection.setData(fresh);
-    else connection.reload();
+    if (fresh) connection.setData({ ...fresh, health: fresh.health ?? connection.data?.health });
+    connection.reload();
     checklist.reload();
   };
 
@@ -65,9 +84,10 @@ export function ConnectionPage() {
   return (
     <Page title={c.name}>
       <p>
-        <StatusBadge status={c.status} /> {c.type}
+        <HealthBadge health={c.health} /> {c.type}
         {c.trial_ends_at && !c.subscription && <> · free trial until {formatDay(c.trial_ends_at)}</>}
       </p>
+      <HealthReasons health={c.health} />
       {connected && connected in PROVIDER_NAMES && (
         <Notice>
           <p>
@@ -147,7 +167,7 @@ function ChecklistPanel({ checklist, error }: { checklist: Checklist | undefined
                 <span>
                   <span className="visually-hidden">{step.done ? "Done: " : "Not done: "}</span>
                   {step.title}
-                  {!step.done && step.tip && <span className="tip">{step.tip}</span>}
+                  {!step.done && step.tip && <span className="tip">{here(step.tip)}</span>}
                 </span>
               </li>
             ))}
@@ -246,7 +266,9 @@ function XeroPanel({ connection, onUpdated }: PanelProps) {
   return (
     <Section title="Xero" id="xero">
       <p>
-        {xero.connected ? (
+        {xero.error ? (
+          <span className="error">Needs re-authorisation.</span>
+        ) : xero.connected ? (
           <span className="ok">Connected{xero.tenant_name ? ` to ${xero.tenant_name}` : ", no organisation chosen yet"}.</span>
         ) : (
           <span className="todo">Not connected.</span>
@@ -254,7 +276,7 @@ function XeroPanel({ connection, onUpdated }: PanelProps) {
       </p>
       {xero.error && (
         <p className="error" role="alert">
-          {xero.error}
+          {here(xero.error)}
         </p>
       )}
       {xero.connected && (
@@ -278,7 +300,9 @@ function DynamicsPanel({ connection, onUpdated }: PanelProps) {
   return (
     <Section title="Dynamics 365" id="dynamics">
       <p>
-        {dynamics.connected ? (
+        {dynamics.error ? (
+          <span className="error">Needs re-authorisation.</span>
+        ) : dynamics.connected ? (
           <span className="ok">
             Connected{dynamics.org_name ? ` to ${dynamics.org_name}` : ", no organisation chosen yet"}.
           </span>
@@ -288,7 +312,7 @@ function DynamicsPanel({ connection, onUpdated }: PanelProps) {
       </p>
       {dynamics.error && (
         <p className="error" role="alert">
-          {dynamics.error}
+          {here(dynamics.error)}
         </p>
       )}
       {dynamics.connected && (
@@ -357,8 +381,14 @@ function InstallPanel({ connection, onUpdated }: PanelProps) {
       <ErrorMessage error={action.error} />
       {result && (
         <div role="status" aria-live="polite">
-          <NameList title="Created" names={result.created} />
-          <NameList title="Already there" names={result.existing} />
+          <p className="ok">
+            Installed: {result.created.length} tables and columns created, {result.existing.length} already there.
+          </p>
+          <details>
+            <summary>Details</summary>
+            <NameList title="Created" names={result.created} />
+            <NameList title="Already there" names={result.existing} />
+          </details>
           {result.missing_privileges.length > 0 && (
             <div className="error">
               <NameList title="Missing privileges (ask your Dynamics administrator)" names={result.missing_privileges} />
@@ -368,6 +398,11 @@ function InstallPanel({ connection, onUpdated }: PanelProps) {
       )}
     </Section>
   );
+}
+
+function settingLabel(key: string): string {
+  const words = key.replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** The Dynamics column the connection's mapping template reads for a Xero field, or "". */
@@ -439,15 +474,13 @@ function SettingsPanel({ connection, onUpdated, disabled }: PanelProps & { disab
     }
   }
 
-  const zoneOptions = timeZoneOptions(zones.data);
-  if (timeZone && !zones.data?.includes(timeZone)) zoneOptions.unshift({ value: timeZone, label: timeZone });
   return (
     <Section title="Settings" id="settings">
       <form onSubmit={submit} noValidate>
         <fieldset disabled={disabled}>
           <legend className="visually-hidden">Connection settings</legend>
           <Field label="Connection name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={save.error} />
-          <SelectField label="Time zone" name="time_zone" value={timeZone} onChange={(e) => setTimeZone(e.target.value)} options={zoneOptions} error={save.error} />
+          <TimeZonePicker zones={zones.data} value={timeZone} onChange={setTimeZone} error={save.error} />
           <SelectField label="Plan" name="plan" value={plan} onChange={(e) => setPlan(e.target.value)} options={planOptions(plans.data)} error={save.error} />
           <fieldset>
             <legend>Mapping template</legend>
@@ -503,8 +536,8 @@ function SettingsPanel({ connection, onUpdated, disabled }: PanelProps & { disab
             <dl className="settings">
               {Object.entries(settings).map(([key, value]) => (
                 <div key={key}>
-                  <dt>{key.replaceAll("_", " ")}</dt>
-                  <dd>{typeof value === "object" ? JSON.stringify(value) : String(value)}</dd>
+                  <dt>{settingLabel(key)}</dt>
+                  <dd>{plainValue(value)}</dd>
                 </div>
               ))}
             </dl>
