@@ -3,7 +3,7 @@ into one row), each invoice's outcome and history, and grants that died. Each me
 handled in its own unit of work; redeliveries change nothing.
 
 Retention: runs and invoices are kept for 90 days after their last change (housekeeping
-deletes older ones), and at most the newest 500 runs of a connection."""
+deletes older ones), and at most the newest 200 runs of a connection."""
 
 from __future__ import annotations
 
@@ -54,11 +54,11 @@ from portal_api.oauth.service import set_side
 
 logger = get_logger(__name__)
 
-RUNS_KEPT = 500
+RUNS_KEPT = 200
 RETENTION = timedelta(days=90)
 OPEN_OUTCOMES = ("failed", "not_written_back")
 RETENTION_TEXT = (
-    "Runs and invoices are kept for 90 days after their last change (at most the newest 500 "
+    "Runs and invoices are kept for 90 days after their last change (at most the newest 200 "
     "runs of a connection)."
 )
 VOLUME_DAYS = timedelta(days=30)

@@ -64,7 +64,8 @@ async def get_connection(state: OwnedConnection, session: Session) -> Connection
 async def update_connection(
     state: OpenConnection, body: ConnectionPatch, session: Session
 ) -> ConnectionOut:
-    return (await service.update(session, state, body)).out()
+    updated = await service.update(session, state, body)
+    return updated.out().model_copy(update={"health": await health_of_one(session, updated)})
 
 
 @router.delete(
