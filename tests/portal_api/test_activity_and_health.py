@@ -48,11 +48,15 @@ def exported(number: int, customer: str = "Acme Ltd") -> SyncSuccess:
     )
 
 
-def failed(number: int, message: str = "Contact 'Acme Ltd' does not exist in Xero") -> SyncFailure:
+def failed(
+    number: int,
+    message: str = "Contact 'Acme Ltd' does not exist in Xero",
+    customer: str = "Acme Ltd",
+) -> SyncFailure:
     return SyncFailure(
         record_id=f"00000000-0000-0000-0000-{number:012d}",
         record_number=f"INV-{number:04d}",
-        customer_name="Acme Ltd",
+        customer_name=customer,
         message=message,
     )
 
@@ -95,7 +99,7 @@ async def test_every_invoice_is_findable_with_its_history(portal: Portal, bus: B
         successes = [exported(n, "Globex" if n % 2 else "Acme Ltd") for n in range(1, 31)]
         await bus.publish(run(cid, 0, failed=1, failures=[failed(31)]))
         await bus.publish(run(cid, 1, succeeded=30, successes=successes))
-        await bus.publish(run(cid, 2, failed=1, failures=[failed(5, "Xero refused it")]))
+        await bus.publish(run(cid, 2, failed=1, failures=[failed(5, "Xero refused it", "Globex")]))
 
         everything = await until(
             lambda: get(browser, url, limit=100),

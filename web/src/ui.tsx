@@ -168,6 +168,11 @@ export function formatDay(value: string | null | undefined): string {
   return Number.isNaN(date.getTime()) ? value : date.toLocaleDateString(undefined, { dateStyle: "medium" });
 }
 
+/** Messages the workers also write to Dynamics 365 say "in the portal"; here, you are in it. */
+export function here(message: string): string {
+  return message.replaceAll(" in the portal", "");
+}
+
 /** The connection's one health state, computed by portal-api: the same on every page. */
 export function HealthBadge({ health }: { health: Health | null | undefined }) {
   if (!health) return null;

@@ -5,7 +5,7 @@ import type { FormEvent } from "react";
 import { api } from "../api";
 import type { Activity, Connection, Invoice, InvoicePage, SyncRun } from "../types";
 import { useLoad } from "../useLoad";
-import { ErrorMessage, Notice, Page, formatDate, useAction } from "../ui";
+import { ErrorMessage, Notice, Page, formatDate, here, useAction } from "../ui";
 
 // SyncRunCompleted's directions, in words.
 export const DIRECTIONS: Record<string, string> = {
@@ -49,7 +49,7 @@ function RunCard({ run }: { run: SyncRun }) {
         <span className="ok">{run.succeeded} succeeded</span> ·{" "}
         <span className={run.failed > 0 ? "error" : undefined}>{run.failed} failed</span>
       </p>
-      {run.error && <p className="error">{run.error}</p>}
+      {run.error && <p className="error">{here(run.error)}</p>}
     </li>
   );
 }

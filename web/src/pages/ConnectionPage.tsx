@@ -27,16 +27,13 @@ import {
   TimeZonePicker,
   formatDate,
   formatDay,
+  here,
   plainValue,
   useAction,
 } from "../ui";
 
 const PROVIDER_NAMES = { xero: "Xero", dynamics: "Dynamics 365" } as const;
 
-/** Messages also written to Dynamics 365 say "in the portal"; here, you are in it. */
-function here(message: string): string {
-  return message.replaceAll(" in the portal", "");
-}
 type Provider = keyof typeof PROVIDER_NAMES;
 
 function Section({ title, id, children }: { title: string; id: string; children: ReactNode }) {
@@ -140,7 +137,7 @@ function SyncProblems({ connectionId }: { connectionId: string }) {
       <h2 className="visually-hidden">Sync problems</h2>
       {problems.map((run) => (
         <p className="error" key={run.direction}>
-          {DIRECTIONS[run.direction] ?? run.direction} failed {formatDate(run.started_at)}: {run.error}
+          {DIRECTIONS[run.direction] ?? run.direction} failed {formatDate(run.started_at)}: {here(run.error ?? "")}
         </p>
       ))}
     </div>
