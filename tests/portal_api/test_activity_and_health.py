@@ -9,12 +9,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from dxc_shared.db import Database
 from dxc_shared.messages import (
     InvoiceRetryRequested,
     SyncFailure,
     SyncRunCompleted,
     SyncSuccess,
 )
+from portal_api.auth.models import User
+from portal_api.kit.time import utcnow
+from portal_api.notifications.models import NotificationSent
+from portal_api.notifications.service import send_due
+from sqlalchemy import select, update
 
 from tests.portal_api.conftest import Bus, Portal, until
 from tests.portal_api.oauth_flow import ready_connection
@@ -219,4 +225,35 @@ async def test_notification_preferences_switch_e_mails_off(portal: Portal, bus: 
         )
         assert [m["subject"] for m in portal.mails_to(email)] == [
             "Confirm your e-mail address for dx-connector"
+        ]
+
+
+async def test_daily_digest_and_trial_warning_are_sent_once(portal: Portal, bus: Bus) -> None:
+    database: Database = portal.app.state.portal.database
+    email = f"digest-{uuid.uuid4().hex[:8]}@example.com"
+    async with portal.signed_up(email) as browser:
+        cid = (await browser.post("/v1/connections", json={"name": "Books"})).json()["id"]
+        await bus.publish(run(cid, 0, failed=2, failures=[failed(1), failed(2)]))
+
+        def subjects() -> list[str]:
+            return [m["subject"] for m in portal.mails_to(email)][1:]  # after the confirmation
+
+        await eventually(lambda: subjects() == ["Books: 2 invoices could not be synced"])
+        # The same day: the first-failure e-mail stands for the digest.
+        await send_due(database, web_url="http://web.test")
+        async with database.unit_of_work() as session:
+            user = await session.scalar(select(User).where(User.email == email))
+            assert user is not None
+            await session.execute(
+                update(NotificationSent)
+                .where(NotificationSent.user_id == user.id)
+                .values(sent_at=utcnow() - timedelta(days=2))
+            )
+            user.trial_ends_at = trial_end = utcnow() + timedelta(days=2, hours=1)
+        for _ in range(2):
+            await send_due(database, web_url="http://web.test")
+        await eventually(lambda: len(subjects()) == 3)
+        assert sorted(subjects()[1:]) == [
+            "Books: 2 invoices are waiting for you",
+            f"Your dx-connector trial ends on {trial_end.strftime('%d %B %Y')}",
         ]
