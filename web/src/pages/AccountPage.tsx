@@ -18,14 +18,16 @@ export function AccountPage() {
   const [saved, setSaved] = useState<string | null>(null);
 
   async function toggle(key: keyof NotificationPreferences, value: boolean) {
+    const before = preferences.data;
+    if (!before) return;
     setSaved(null);
+    // The box follows the click at once; a refusal puts it back.
+    preferences.setData({ ...before, [key]: value });
     const fresh = await save.run(() =>
       api.patch<NotificationPreferences>("/v1/account/notifications", { [key]: value }),
     );
-    if (fresh) {
-      preferences.setData(fresh);
-      setSaved(value ? "You will get these e-mails." : "You will no longer get these e-mails.");
-    }
+    preferences.setData(fresh ?? before);
+    if (fresh) setSaved(value ? "You will get these e-mails." : "You will no longer get these e-mails.");
   }
 
   return (
@@ -44,7 +46,6 @@ export function AccountPage() {
                     type="checkbox"
                     name={choice.key}
                     checked={preferences.data?.[choice.key] ?? true}
-                    disabled={save.pending}
                     onChange={(e) => toggle(choice.key, e.target.checked)}
                     aria-describedby={`hint-${choice.key}`}
                   />{" "}

@@ -32,9 +32,10 @@ function RunCard({ run }: { run: SyncRun }) {
     return (
       <li className="card run run-empty">
         <p>
-          {DIRECTIONS[run.direction] ?? run.direction}: no changes from {time(run.started_at)} to{" "}
-          {time(run.finished_at ?? run.started_at)} ({run.empty_runs} {run.empty_runs === 1 ? "run" : "runs"}, last{" "}
-          {formatDate(run.finished_at)})
+          {DIRECTIONS[run.direction] ?? run.direction}: no changes{" "}
+          {run.empty_runs === 1
+            ? `at ${formatDate(run.finished_at)}`
+            : `from ${time(run.started_at)} to ${time(run.finished_at ?? run.started_at)} (${run.empty_runs} runs, last ${formatDate(run.finished_at)})`}
         </p>
       </li>
     );
