@@ -251,7 +251,7 @@ export function TimeZonePicker({
           <optgroup key={region} label={region}>
             {members.map((zone) => (
               <option key={zone} value={zone}>
-                {zone.includes("/") ? zone.slice(zone.indexOf("/") + 1).replaceAll("_", " ").replaceAll("/", " – ") : zone}
+                {zone.includes("/") ? `${zone.slice(zone.indexOf("/") + 1).replaceAll("_", " ").replaceAll("/", " – ")} (${zone.split("/")[0]})` : zone}
               </option>
             ))}
           </optgroup>
