@@ -236,7 +236,10 @@ async def test_daily_digest_and_trial_warning_are_sent_once(portal: Portal, bus:
         await bus.publish(run(cid, 0, failed=2, failures=[failed(1), failed(2)]))
 
         def subjects() -> list[str]:
-            return [m["subject"] for m in portal.mails_to(email)][1:]  # after the confirmation
+            # The mailbox's files are named by id, not time: compare sorted subjects.
+            return sorted(
+                m["subject"] for m in portal.mails_to(email) if "Confirm" not in m["subject"]
+            )
 
         await eventually(lambda: subjects() == ["Books: 2 invoices could not be synced"])
         # The same day: the first-failure e-mail stands for the digest.
@@ -253,7 +256,8 @@ async def test_daily_digest_and_trial_warning_are_sent_once(portal: Portal, bus:
         for _ in range(2):
             await send_due(database, web_url="http://web.test")
         await eventually(lambda: len(subjects()) == 3)
-        assert sorted(subjects()[1:]) == [
+        assert subjects() == [
             "Books: 2 invoices are waiting for you",
+            "Books: 2 invoices could not be synced",
             f"Your dx-connector trial ends on {trial_end.strftime('%d %B %Y')}",
         ]
