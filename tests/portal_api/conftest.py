@@ -25,6 +25,7 @@ from dxc_shared.infrastructure import Infrastructure
 from dxc_shared.messages import (
     ConnectionArchived,
     ConnectionChanged,
+    InvoiceRetryRequested,
     ReferenceDataRefreshRequested,
     SyncRequested,
 )
@@ -261,6 +262,7 @@ async def bus(rabbitmq_url: str, namespace: str) -> AsyncIterator[Bus]:
             ConnectionArchived,
             SyncRequested,
             ReferenceDataRefreshRequested,
+            InvoiceRetryRequested,
         )
     ]
     consumers = [await broker.consume(subscription) for subscription in subscriptions]
