@@ -94,7 +94,9 @@ async def portal(
         await session.flush()
         connection_id = connection.id
     token_broker = TokenBrokerClient("http://127.0.0.1:9", "unused")
-    handlers = ActivityHandlers(infrastructure.database, token_broker)
+    handlers = ActivityHandlers(
+        infrastructure.database, token_broker, web_url="http://portal.example"
+    )
     portal = Portal(
         infrastructure, infrastructure.broker, bus_namespace, rabbitmq_url, connection_id, []
     )

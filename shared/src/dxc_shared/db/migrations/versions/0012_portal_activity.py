@@ -2,7 +2,7 @@
 preferences and what was sent.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-30
 """
 
