@@ -4,6 +4,7 @@ however many runs see it, and once the rule holds the next run exports it."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,11 +13,11 @@ import pytest
 from dxc_shared.dynamics.columns import InvoiceState, InvoiceStatus
 from dxc_shared.dynamics.schema import ExportStatus, SyncOutcome
 
-from tests.invoice_sync.conftest import World
+from tests.invoice_sync.conftest import World, WorldFactory
 
 
 async def _assert_skipped_then_exported(
-    world: World, invoice_id: str, fix: Any, reason: str | None = None
+    world: World, invoice_id: str, fix: Callable[[], Awaitable[None]], reason: str | None = None
 ) -> None:
     """Two runs keep the invoice out; with a `reason` the first tells it (history and report),
     the second does not tell it again; without one nothing is told. Then `fix` lets it go."""
@@ -41,7 +42,7 @@ def _outcomes(history: list[dict[str, Any]]) -> list[tuple[int, str]]:
     return [(row["dxc_outcome"], row["dxc_message"]) for row in history]
 
 
-async def test_without_a_price_list_an_invoice_waits(world_factory: Any) -> None:
+async def test_without_a_price_list_an_invoice_waits(world_factory: WorldFactory) -> None:
     world: World = await world_factory()
     invoice_id = await world.new_invoice("T-1", price_list=None)
     await world.hand_over(invoice_id)
@@ -59,7 +60,7 @@ async def test_without_a_price_list_an_invoice_waits(world_factory: Any) -> None
     )
 
 
-async def test_without_a_customer_an_invoice_waits(world_factory: Any) -> None:
+async def test_without_a_customer_an_invoice_waits(world_factory: WorldFactory) -> None:
     world: World = await world_factory()
     invoice_id = await world.new_invoice("T-2", customer=None)
     await world.hand_over(invoice_id)
@@ -77,7 +78,7 @@ async def test_without_a_customer_an_invoice_waits(world_factory: Any) -> None:
     )
 
 
-async def test_without_lines_an_invoice_waits(world_factory: Any) -> None:
+async def test_without_lines_an_invoice_waits(world_factory: WorldFactory) -> None:
     world: World = await world_factory()
     invoice_id = await world.new_invoice("T-3", lines=[])
     await world.hand_over(invoice_id)
@@ -102,7 +103,7 @@ async def test_without_lines_an_invoice_waits(world_factory: Any) -> None:
 
 
 async def test_an_invoice_waits_until_it_is_delivered_in_the_connections_time_zone(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     # Kiritimati is 14 hours ahead of UTC: for most of the UTC day its date is already the next.
     zone = "Pacific/Kiritimati"
@@ -123,7 +124,9 @@ async def test_an_invoice_waits_until_it_is_delivered_in_the_connections_time_zo
     assert _outcomes(await world.history(tomorrow)) == [(SyncOutcome.SKIPPED, waiting)]
 
 
-async def test_an_invoice_waits_until_it_is_handed_to_the_connector(world_factory: Any) -> None:
+async def test_an_invoice_waits_until_it_is_handed_to_the_connector(
+    world_factory: WorldFactory,
+) -> None:
     world: World = await world_factory()
     invoice_id = await world.new_invoice("T-6")
 
@@ -134,7 +137,9 @@ async def test_an_invoice_waits_until_it_is_handed_to_the_connector(world_factor
 
 
 @pytest.mark.parametrize("status", [ExportStatus.YES, ExportStatus.FAILED])
-async def test_only_export_status_no_is_picked_up(world_factory: Any, status: ExportStatus) -> None:
+async def test_only_export_status_no_is_picked_up(
+    world_factory: WorldFactory, status: ExportStatus
+) -> None:
     world: World = await world_factory()
     invoice_id = await world.new_invoice("T-7", dxc_exportstatus=status.value)
     await world.hand_over(invoice_id)
@@ -158,7 +163,7 @@ async def test_only_export_status_no_is_picked_up(world_factory: Any, status: Ex
     ids=["paid", "canceled"],
 )
 async def test_a_paid_or_canceled_invoice_is_told_it_is_not_sent(
-    world_factory: Any, state: InvoiceState, status: InvoiceStatus, reason: str
+    world_factory: WorldFactory, state: InvoiceState, status: InvoiceStatus, reason: str
 ) -> None:
     world: World = await world_factory()
     invoice_id = await world.new_invoice("T-8")
