@@ -158,8 +158,9 @@ async def _send(run: RunContext, request: XeroRequest) -> list[ElementResult]:
 async def write_back(
     run: RunContext, change_sets: Sequence[Sequence[BatchOperation]]
 ) -> list[list[BatchResult]]:
-    """One `$batch` to Dynamics, while the lease is still ours."""
-    run.lease.check()
+    """One `$batch` to Dynamics, while the lease provably holds (a worker that stalled and lost
+    it leaves the write-back to its successor, which has made it already)."""
+    await run.lease.hold_for_write()
     return await run.dataverse.batch(change_sets)
 
 
