@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -43,6 +45,12 @@ class LeaseLost(Exception):
     """Another worker took this connection over, or may at any moment (found by the renewal,
     the ledger's fence when it records `pending`, or the proof before a Xero write): stop
     without writing anything more."""
+
+
+def _holder_name() -> str:
+    """Unique per worker, and says which process holds a lease (host and pid: an operator, or
+    the resilience bench, can find the worker behind a stuck connection)."""
+    return f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
 
 
 def _rowcount(result: object) -> int:
@@ -84,7 +92,7 @@ class Leases:
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
         self._database = database
-        self.holder = holder or uuid.uuid4().hex
+        self.holder = holder or _holder_name()
         self._ttl = timedelta(seconds=ttl_seconds)
         # Renewals beat every TTL/3, so a live worker always has more than this left; less
         # means this worker stalled and a successor may take over during the write.
