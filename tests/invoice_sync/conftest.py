@@ -50,6 +50,9 @@ from tests.support.xero_sandbox import VERIFIER, XeroSandbox
 API_KEY = "internal-test-key"
 KEY = Fernet.generate_key().decode()
 JSON = dict[str, Any]
+# The Xero organisation's default due dates (Invoice settings), as most organisations have them:
+# an approved invoice sent without a due date takes one from them.
+DEMO_PAYMENT_TERMS: JSON = {"Sales": {"Day": 20, "Type": "OFFOLLOWINGMONTH"}}
 
 
 @dataclass
@@ -314,11 +317,19 @@ async def world_factory(
         replicas: int = 1,
         time_zone: str = "UTC",
         field_mappings: dict[str, str] | None = None,
+        xero_payment_terms: JSON | None = DEMO_PAYMENT_TERMS,
         **extra: Any,
     ) -> World:
         xero.admin("POST", "reset", params={"demo": "true"}).raise_for_status()
+        if xero_payment_terms is not None:
+            xero.admin(
+                "PUT", f"organisations/{xero.tenant}/payment-terms", json=xero_payment_terms
+            ).raise_for_status()
         org = f"t{uuid.uuid4().hex[:10]}"
-        dynamics.admin("POST", "orgs", json={"unique_name": org, "seed": "demo"})
+        # The Dynamics users work in the connection's time zone.
+        dynamics.admin(
+            "POST", "orgs", json={"unique_name": org, "seed": "demo", "time_zone": time_zone}
+        )
         dynamics.admin("POST", "users", json={"upn": dynamics.settings.demo_user, "orgs": [org]})
         org_url = dynamics.org_url(org)
         token = await asyncio.to_thread(dynamics.user_access_token, org)

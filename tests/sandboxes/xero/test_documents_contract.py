@@ -79,6 +79,7 @@ async def answers_by_document(sandbox: XeroSandbox) -> AsyncIterator[Answers]:
                     {
                         "Name": "Contract Customer",
                         "ContactNumber": "CT-1",
+                        "AccountNumber": "ACC-CT-1",
                         "EmailAddress": "ap@contract.example",
                         "Addresses": [{"AddressType": "POBOX", "City": "Wellington"}],
                         "Phones": [{"PhoneType": "DEFAULT", "PhoneNumber": "555 0100"}],
@@ -109,7 +110,14 @@ async def answers_by_document(sandbox: XeroSandbox) -> AsyncIterator[Answers]:
                                 "AccountCode": "200",
                                 "TaxType": "OUTPUT2",
                                 "DiscountRate": 10,
-                            }
+                            },
+                            {
+                                "Description": "Setup, less a discount",
+                                "Quantity": 1,
+                                "UnitAmount": 40.1234,
+                                "AccountCode": "200",
+                                "DiscountAmount": 5,
+                            },
                         ],
                     }
                 ],
@@ -156,6 +164,7 @@ async def answers_by_document(sandbox: XeroSandbox) -> AsyncIterator[Answers]:
                     *contacts,
                     *await xero.contacts([contact_id]),
                     *await xero.contacts_matching(numbers=["CT-1"], names=["Contract Customer"]),
+                    *await xero.contacts_matching(account_numbers=["ACC-CT-1"]),
                 ],
                 Item: [*items, *await xero.items_with_codes(["WIDGET"])],
                 CreditNote: [

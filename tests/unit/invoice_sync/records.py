@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from invoice_sync.invoices.records import Customer, Invoice, Line, Product, ReferenceData
@@ -18,12 +19,17 @@ def line(number: int = 1, **overrides: Any) -> Line:
         "product_id": PRODUCT_ID,
         "written_in": False,
         "description": None,
-        "quantity": 2.0,
-        "price": 10.0,
+        "quantity": 2,
+        "price": 10,
         "tax_rate_id": None,
         "account_id": None,
     }
-    return Line(**(values | overrides))
+    values |= overrides
+    for money in ("quantity", "price"):
+        values[money] = Decimal(str(values[money]))
+    # Dynamics' own line amount, unless a test gives it.
+    values.setdefault("amount", values["quantity"] * values["price"])
+    return Line(**values)
 
 
 def invoice(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from invoice_sync.invoices.plan import Create, Fail, RecoveryLookup, Skip
 from invoice_sync.invoices.records import Exported, Failed
 from invoice_sync.ledger.models import ExportState
 
-from tests.unit.invoice_sync.records import CUSTOMER_ID, customer, data, invoice, line
+from tests.unit.invoice_sync.records import CUSTOMER_ID, customer, data, invoice, line, product
 
 pytestmark = pytest.mark.unit
 
@@ -253,7 +255,7 @@ def test_each_invoice_is_created_failed_or_skipped(
         [subject],
         contacts,
         settings=ConnectorSettings(),
-        data=data(*customers),
+        data=data(*customers, products=(product(),)),
         item_codes={},
         mappings={},
     )
@@ -340,6 +342,31 @@ def test_a_write_back_is_read_change_set_by_change_set(
     assert outcome.failures_not_written == failures_not_written
 
 
+@pytest.mark.parametrize(
+    ("tax_statuses", "refused"), [([204, 204], {}), ([204, 400], {"a": "refused"})]
+)
+def test_refused_line_taxes_are_read_after_the_outcomes(
+    tax_statuses: list[int], refused: dict[str, str]
+) -> None:
+    exported = dataclasses.replace(
+        _exported("a"), xero_number="INV-9", line_taxes={"l-1": Decimal(1), "l-2": Decimal(2)}
+    )
+    results = [
+        [_result(204), _result(204)],
+        [_result(204), _result(204)],
+        [_result(status) for status in tax_statuses],
+    ]
+    outcome = plan.written_back([exported], [Failed(invoice("b"), "no")], results)
+    assert outcome.written == ["a"]
+    assert outcome.taxes_refused == refused
+    if refused:
+        failed = plan.tax_refused(exported, refused["a"])
+        assert failed.message.startswith(
+            "Xero has the invoice as INV-9, but Dynamics 365 refused Xero's tax on its lines "
+            "(refused), so its total tax and total differ from Xero's."
+        )
+
+
 @pytest.mark.parametrize("system", ["Xero", "Dynamics"])
 def test_giving_up_says_what_could_not_be_reached_and_what_to_do(system: str) -> None:
     text = plan.give_up_message(system, 3, RuntimeError("down"))
@@ -347,3 +374,47 @@ def test_giving_up_says_what_could_not_be_reached_and_what_to_do(system: str) ->
         f"{system} could not be reached after 3 attempts (down). Set the invoice's Xero export "
         "status back to No to try again."
     )
+
+
+def test_what_xero_returned_is_checked_and_its_tax_goes_back_to_the_lines() -> None:
+    subject = invoice(
+        lines=[line(1, quantity=1, price=100, tax=Decimal(0)), line(2, quantity=2, price=50)]
+    )
+    element = {
+        "InvoiceID": "x-1",
+        "InvoiceNumber": "INV-1",
+        "Status": "AUTHORISED",
+        "LineAmountTypes": "Exclusive",
+        "LineItems": [
+            {"LineAmount": 100.0, "TaxAmount": 15.0},
+            {"LineAmount": 100.0, "TaxAmount": 15.0},
+        ],
+        "SubTotal": 200.0,
+        "TotalTax": 30.0,
+        "Total": 230.0,
+    }
+    done = plan.checked(subject, element, WEB)
+    assert done.mismatch is None
+    assert done.line_taxes == {"line-1": Decimal(15), "line-2": Decimal(15)}
+    unchanged = invoice(
+        lines=[line(1, quantity=1, price=100, tax=Decimal(15)), line(2, quantity=2, price=50)]
+    )
+    assert plan.checked(unchanged, element, WEB).line_taxes == {"line-2": Decimal(15)}
+    assert "Line 1's tax was 0.00 in Dynamics; Xero calculated 15.00" in done.message
+
+    short = element | {
+        "LineItems": [
+            {"LineAmount": 100.0, "TaxAmount": 15.0},
+            {"LineAmount": 90.0, "TaxAmount": 13.5},
+        ],
+        "SubTotal": 190.0,
+        "TotalTax": 28.5,
+        "Total": 218.5,
+    }
+    mismatched = plan.checked(subject, short, WEB)
+    assert mismatched.mismatch is not None
+    assert mismatched.mismatch.startswith(
+        "Xero's total 218.50 differs from Dynamics' 228.50: line 2 is 90.00 in Xero and 100.00 "
+        "in Dynamics. The invoice is in Xero (linked here) but does not match."
+    )
+    assert mismatched.xero_invoice_id == "x-1"

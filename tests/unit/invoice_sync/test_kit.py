@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from dxc_shared.dynamics.history import history_row
@@ -140,7 +141,8 @@ def test_an_invoice_row_becomes_an_invoice_with_its_lines_in_order() -> None:
                 {"invoicedetailid": "l-2", "lineitemnumber": 2, "_productid_value": "p-1"},
                 {"invoicedetailid": "l-1", "lineitemnumber": 1, "description": "Labour"},
             ],
-        }
+        },
+        ZoneInfo("UTC"),
     )
     assert subject.version == "99"
     assert subject.customer_kind == "contact"

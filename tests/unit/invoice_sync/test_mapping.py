@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,7 +18,8 @@ from tests.unit.invoice_sync.records import PRODUCT_ID, customer, invoice, line,
 pytestmark = pytest.mark.unit
 
 
-def _body(subject: Any = None, **kwargs: Any) -> dict[str, Any]:
+def _body(subject: Any = None, **kwargs: Any) -> Any:
+    """The invoice's Xero JSON, or the `mapping.Failure` saying why there is none."""
     arguments: dict[str, Any] = {
         "contact_id": "x-contact",
         "settings": ConnectorSettings(),
@@ -77,13 +79,12 @@ def test_settings_shape_the_invoice(settings: ConnectorSettings, key: str, value
     ("mappings", "row", "expected"),
     [
         ({"new_po": "Reference"}, {"new_po": "PO-1"}, {"Reference": "PO-1"}),
-        ({"new_po": "Reference"}, {"new_po": "P" * 300}, {"Reference": "P" * 255}),
         ({"new_po": "Reference"}, {"new_po": None}, {"Reference": "INV-inv-1"}),
         ({"new_theme": "BrandingThemeID"}, {"new_theme": "t-1"}, {"BrandingThemeID": "t-1"}),
         ({"new_theme": "BrandingThemeID"}, {"new_theme": ""}, {"BrandingThemeID": None}),
         ({"new_x": "Url"}, {"new_x": "u"}, {"Url": None}),
     ],
-    ids=["reference", "reference cut", "empty reference", "theme", "empty theme", "unmappable"],
+    ids=["reference", "empty reference", "theme", "empty theme", "unmappable"],
 )
 def test_field_mappings(
     mappings: dict[str, str], row: dict[str, Any], expected: dict[str, Any]
@@ -272,3 +273,155 @@ def test_connector_settings_from_the_row(
     row: dict[str, Any] | None, expected: ConnectorSettings
 ) -> None:
     assert ConnectorSettings.from_row(row) == expected
+
+
+# -- money ----------------------------------------------------------------------------------------
+
+D = Decimal
+
+
+def _lines(body: Any) -> list[dict[str, Any]]:
+    assert not isinstance(body, mapping.Failure), body
+    lines: list[dict[str, Any]] = body["LineItems"]
+    return lines
+
+
+def test_line_and_invoice_discounts_become_discount_amounts() -> None:
+    subject = invoice(
+        lines=[
+            line(1, quantity=1, price=100),
+            line(2, quantity=4, price=100, manual_discount=D(55), amount=D(345)),
+            line(3, written_in=True, product_id=None, description="Note", quantity=0, price=0),
+        ],
+        discount=D("20.00"),
+    )
+    assert [(x.get("UnitAmount"), x.get("DiscountAmount")) for x in _lines(_body(subject))] == [
+        (100.0, 4.49),
+        (100.0, 70.51),
+        (None, None),
+    ]  # 55, plus 20 x 345/445
+
+
+def test_volume_discount_lowers_the_unit_price_and_four_decimals_stay() -> None:
+    subject = invoice(lines=[line(quantity=11, price="2108.3923", volume_discount=D("0.5"))])
+    [sent] = _lines(_body(subject))
+    assert sent["UnitAmount"] == 2107.8923
+
+
+@pytest.mark.parametrize(
+    ("settings", "freight_line"),
+    [
+        (
+            ConnectorSettings(),
+            {
+                "Description": "Freight",
+                "Quantity": 1,
+                "UnitAmount": 25.0,
+                "AccountCode": "200",
+                "TaxType": "NONE",
+            },
+        ),
+        (
+            ConnectorSettings(freight_account_code="425", freight_tax_type="OUTPUT2"),
+            {
+                "Description": "Freight",
+                "Quantity": 1,
+                "UnitAmount": 25.0,
+                "AccountCode": "425",
+                "TaxType": "OUTPUT2",
+            },
+        ),
+    ],
+    ids=["defaults", "settings"],
+)
+def test_freight_is_a_line_after_the_invoices(
+    settings: ConnectorSettings, freight_line: dict[str, Any]
+) -> None:
+    lines = _lines(_body(invoice(freight=D(25)), settings=settings))
+    assert lines[-1] == freight_line
+
+
+def test_line_amount_types_come_from_the_setting() -> None:
+    body = _body(settings=ConnectorSettings(line_amount_types="NoTax"))
+    assert body["LineAmountTypes"] == "NoTax"
+
+
+@pytest.mark.parametrize(
+    ("due", "terms", "days", "expected"),
+    [
+        (date(2026, 4, 1), 1, 14, "2026-04-01"),
+        (None, 3, 14, "2026-04-15"),
+        (None, None, 14, "2026-03-15"),
+        (None, None, None, None),
+    ],
+    ids=["dynamics' due date", "payment terms", "default days", "xero's terms"],
+)
+def test_due_date(due: date | None, terms: int | None, days: int | None, expected: str) -> None:
+    body = _body(
+        invoice(due_date=due, payment_terms_code=terms),
+        settings=ConnectorSettings(default_payment_days=days),
+    )
+    assert body.get("DueDate") == expected
+
+
+@pytest.mark.parametrize(
+    ("subject", "data", "message"),
+    [
+        (
+            invoice(lines=[line(description="d" * 4001, written_in=True, product_id=None)]),
+            ReferenceData(),
+            "Line 1's description is 4,001 characters long; Xero's line description takes at "
+            "most 4,000.",
+        ),
+        (
+            invoice(),
+            ReferenceData(products={PRODUCT_ID: product(number="P" * 31)}),
+            f"Line 1's product number '{'P' * 31}' is 31 characters long; Xero's item code "
+            "takes at most 30.",
+        ),
+        (
+            invoice(number="N" * 256),
+            ReferenceData(products={PRODUCT_ID: product()}),
+            "The invoice's reference is 256 characters long; Xero's Reference takes at most 255.",
+        ),
+        (
+            invoice(),
+            ReferenceData(),
+            "Line 1's product no longer exists in Dynamics 365 and the line has no description.",
+        ),
+    ],
+    ids=["description", "product number", "reference", "deleted product"],
+)
+def test_what_xero_would_refuse_or_cut_fails_the_invoice(
+    subject: Any, data: ReferenceData, message: str
+) -> None:
+    failure = _body(subject, data=data)
+    assert isinstance(failure, mapping.Failure)
+    assert failure.message.startswith(message)
+
+
+def test_a_deleted_products_line_keeps_its_description() -> None:
+    [sent] = _lines(_body(invoice(lines=[line(description="Old widget")]), data=ReferenceData()))
+    assert sent["Description"] == "Old widget"
+    assert "ItemCode" not in sent
+
+
+def test_new_contacts_carry_the_billing_address_and_phone() -> None:
+    body = mapping.contact_json(
+        customer(
+            account_number="ACC-1",
+            phone="+64 4 555 0102",
+            address=("88 Lambton Quay", None, "Wellington", None, "6011", "New Zealand"),
+        )
+    )
+    assert body["AccountNumber"] == "ACC-1"
+    assert body["Addresses"] == [
+        {
+            "AddressType": "POBOX",
+            "AddressLine1": "88 Lambton Quay",
+            "City": "Wellington",
+            "PostalCode": "6011",
+            "Country": "New Zealand",
+        }
+    ]
+    assert body["Phones"] == [{"PhoneType": "DEFAULT", "PhoneNumber": "+64 4 555 0102"}]

@@ -55,13 +55,29 @@ def test_a_customer_linked_in_dynamics_needs_no_look_up(
         ),
         ([{"ContactID": "x-3", "Name": "Contoso"}], None),
         ([], None),
+        ([{"ContactID": "x-4", "AccountNumber": "ACC-2", "Name": "Fabrikam (old name)"}], "x-4"),
+        (
+            [
+                {"ContactID": "x-2", "Name": "Fabrikam Ltd"},
+                {"ContactID": "x-4", "AccountNumber": "ACC-2", "Name": "Fabrikam Holdings"},
+            ],
+            "x-4",
+        ),
     ],
-    ids=["by number", "by name, any case", "number before name", "another contact", "none"],
+    ids=[
+        "by number",
+        "by name, any case",
+        "number before name",
+        "another contact",
+        "none",
+        "by account number",
+        "account number before name",
+    ],
 )
 def test_a_customer_is_matched_to_a_xero_contact_by_number_then_name(
     found: list[dict[str, Any]], linked: str | None
 ) -> None:
-    subject = customer("c-1", name="Fabrikam Ltd")
+    subject = customer("c-1", name="Fabrikam Ltd", account_number="ACC-2")
     contacts = Contacts()
     missing = plan_reference.match_contacts(contacts, [subject], found)
     if linked is None:
@@ -153,3 +169,14 @@ def test_only_items_xero_created_are_put_on_lines() -> None:
     codes = {"p-1": "WIDGET", "p-2": "GADGET", "p-3": "widget"}
     created = [ElementResult({"Code": "Widget"}), ElementResult({"Code": "GADGET"}, ["taken"])]
     assert plan_reference.items_created(codes, created) == {"p-1": "WIDGET", "p-3": "widget"}
+
+
+def test_a_name_xero_cannot_take_fails_its_invoices_without_a_create() -> None:
+    contacts = Contacts()
+    long_name = customer("c-2", name="N" * 256)
+    creatable = plan_reference.contacts_xero_takes(contacts, [customer("c-1"), long_name])
+    assert [c.id for c in creatable] == ["c-1"]
+    failure = contacts.ids["c-2"]
+    assert isinstance(failure, Failure)
+    assert failure.reason == "value_too_long"
+    assert "Xero's contact name takes at most 255" in failure.message

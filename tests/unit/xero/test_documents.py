@@ -43,6 +43,7 @@ Json = dict[str, Any]
 CONTACT: Json = {
     "ContactID": "bd2270c3-8706-4c11-9cfb-000b551c3f51",
     "ContactNumber": "C-1",
+    "AccountNumber": "ABC-1",
     "ContactStatus": "ACTIVE",
     "Name": "ABC Limited",
     "EmailAddress": "ap@abc.example",

@@ -7,6 +7,7 @@ import secrets
 import uuid
 from dataclasses import asdict
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
@@ -26,6 +27,8 @@ class OrgIn(BaseModel):
     friendly_name: str | None = None
     tenant_id: str | None = None
     base_currency: str = "NZD"
+    # IANA name: the organisation's default time zone, which users without their own follow.
+    time_zone: str = "UTC"
     seed: str = Field(default="none", pattern="^(none|demo)$")
 
 
@@ -36,6 +39,8 @@ class UserIn(BaseModel):
     tenant_id: str | None = None
     orgs: list[str] = []
     auto_approve: bool = False
+    # IANA name: the user's own time zone (Personal Options); unset, the organisation's.
+    time_zone: str | None = None
 
 
 class AppIn(BaseModel):
@@ -69,6 +74,13 @@ class ChangeTrackingIn(BaseModel):
 
 class ResetIn(BaseModel):
     seed_demo: bool = False
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise HTTPException(422, f"unknown time zone '{name}'") from None
 
 
 def _org(sandbox: SandboxState, name: str) -> Organization:
@@ -105,6 +117,7 @@ async def create_org(body: OrgIn, request: Request) -> dict[str, Any]:
     sandbox = sandbox_of(request)
     if sandbox.org(body.unique_name) is not None:
         raise HTTPException(409, f"organisation '{body.unique_name}' already exists")
+    zone = _zone(body.time_zone)
     org = create_organization(
         sandbox,
         body.unique_name,
@@ -112,6 +125,7 @@ async def create_org(body: OrgIn, request: Request) -> dict[str, Any]:
         body.tenant_id or sandbox.settings.demo_tenant_id,
         body.base_currency,
     )
+    org.engine.time_zone = zone
     if body.seed == "demo":
         seed_demo(org)
     return org_json(org, base_url(request))
@@ -127,6 +141,7 @@ async def list_orgs(request: Request) -> list[dict[str, Any]]:
 async def create_user(body: UserIn, request: Request) -> dict[str, Any]:
     sandbox = sandbox_of(request)
     orgs = [_org(sandbox, name) for name in body.orgs]
+    zone = _zone(body.time_zone) if body.time_zone else None
     user = sandbox.identity.user(body.upn) or sandbox.identity.add_user(
         User(
             upn=body.upn,
@@ -137,9 +152,16 @@ async def create_user(body: UserIn, request: Request) -> dict[str, Any]:
         )
     )
     systemusers = {
-        o.unique_name: str(o.add_member(user.object_id, user.display_name, user.upn)) for o in orgs
+        o.unique_name: o.add_member(user.object_id, user.display_name, user.upn) for o in orgs
     }
-    return {"upn": user.upn, "object_id": str(user.object_id), "systemuserids": systemusers}
+    if zone is not None:
+        for org in orgs:
+            org.engine.user_time_zones[systemusers[org.unique_name]] = zone
+    return {
+        "upn": user.upn,
+        "object_id": str(user.object_id),
+        "systemuserids": {name: str(user_id) for name, user_id in systemusers.items()},
+    }
 
 
 @router.post("/users/{upn}/revoke-sessions")

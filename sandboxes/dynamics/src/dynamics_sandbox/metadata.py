@@ -93,7 +93,10 @@ class Attribute:
     precision: int | None = None
     min_value: float | None = None
     max_value: float | None = None
+    # Format DateOnly (else DateAndTime); the DateTimeBehavior is separate (see `behavior`).
     date_only: bool = False
+    # DateTimeBehavior: UserLocal, DateOnly or TimeZoneIndependent; unset, it follows the format.
+    datetime_behavior: str | None = None
     required: str = "None"
     valid_for_create: bool = True
     valid_for_update: bool = True
@@ -110,6 +113,10 @@ class Attribute:
 
     def option(self, value: int) -> Option | None:
         return next((o for o in self.options if o.value == value), None)
+
+    @property
+    def behavior(self) -> str:
+        return self.datetime_behavior or ("DateOnly" if self.date_only else "UserLocal")
 
     @property
     def odata_name(self) -> str:
@@ -143,7 +150,7 @@ class Attribute:
             body["MaxValue"] = self.max_value
         if self.type is AttributeType.DATETIME:
             body["Format"] = "DateOnly" if self.date_only else "DateAndTime"
-            body["DateTimeBehavior"] = {"Value": "DateOnly" if self.date_only else "UserLocal"}
+            body["DateTimeBehavior"] = {"Value": self.behavior}
         if self.type in LOOKUP_TYPES:
             body["Targets"] = list(self.targets)
         if with_options and (self.type in CHOICE_TYPES or self.type is AttributeType.BOOLEAN):
@@ -402,6 +409,8 @@ def attribute_from_json(body: dict[str, Any]) -> Attribute:
         behavior = body.get("DateTimeBehavior")
         behavior_value = behavior.get("Value") if isinstance(behavior, dict) else None
         attribute.date_only = body.get("Format") == "DateOnly" or behavior_value == "DateOnly"
+        if behavior_value in ("UserLocal", "DateOnly", "TimeZoneIndependent"):
+            attribute.datetime_behavior = behavior_value
     if kind in (AttributeType.PICKLIST, AttributeType.STATUS):
         attribute.options = _options_from_json(body.get("OptionSet"))
     if kind is AttributeType.BOOLEAN:

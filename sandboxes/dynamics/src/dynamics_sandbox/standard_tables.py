@@ -14,7 +14,12 @@ def _string(name: str, max_length: int = 100, **kw: object) -> Attribute:
 
 
 def _money(name: str, **kw: object) -> Attribute:
-    return Attribute(name, T.MONEY, precision=2, **kw)  # type: ignore[arg-type]
+    kw.setdefault("precision", 2)
+    return Attribute(name, T.MONEY, **kw)  # type: ignore[arg-type]
+
+
+def _user_local_date(name: str) -> Attribute:
+    return Attribute(name, T.DATETIME, date_only=True, datetime_behavior="UserLocal")
 
 
 def _lookup(
@@ -171,8 +176,8 @@ def build_standard_schema() -> Schema:
     price_level = _entity(
         schema, "pricelevel", "pricelevels", "name", 1022, 100, schema_name="PriceLevel"
     )
-    price_level.add(Attribute("begindate", T.DATETIME, date_only=True))
-    price_level.add(Attribute("enddate", T.DATETIME, date_only=True))
+    price_level.add(_user_local_date("begindate"))
+    price_level.add(_user_local_date("enddate"))
     price_level.add(Attribute("description", T.MEMO, max_length=2000))
     _lookup(
         schema,
@@ -328,8 +333,9 @@ def build_standard_schema() -> Schema:
     invoice = _entity(schema, "invoice", "invoices", "name", 1090, 300)
     invoice.add(_string("invoicenumber", 100, valid_for_update=False))
     invoice.add(Attribute("description", T.MEMO, max_length=2000))
-    invoice.add(Attribute("datedelivered", T.DATETIME, date_only=True))
-    invoice.add(Attribute("duedate", T.DATETIME, date_only=True))
+    # The Invoice entity reference: both UserLocal with Format DateOnly (a UTC date-time).
+    invoice.add(_user_local_date("datedelivered"))
+    invoice.add(_user_local_date("duedate"))
     for money in (
         "totalamount",
         "totaltax",
@@ -443,8 +449,11 @@ def build_standard_schema() -> Schema:
         )
     )
     detail.add(Attribute("quantity", T.DECIMAL, precision=5))
-    detail.add(_money("priceperunit"))
+    # Unit prices carry the organisation's pricing decimal precision (see store/pricing.py).
+    detail.add(_money("priceperunit", precision=4))
     detail.add(_money("manualdiscountamount"))
+    # Per unit; Dynamics takes it from the price list's discount list, the sandbox as given.
+    detail.add(_money("volumediscountamount"))
     detail.add(_money("tax"))
     detail.add(_money("baseamount", valid_for_create=False, valid_for_update=False))
     detail.add(_money("extendedamount", valid_for_create=False, valid_for_update=False))

@@ -24,6 +24,7 @@ from .faults import XeroFault
 from .models import Organisation
 from .seed import add_client, add_user, bootstrap_demo, new_organisation
 from .state import AutoApprove, SandboxState
+from .terms import parse_terms, terms_document
 
 router = APIRouter(prefix="/sandbox-admin", tags=["sandbox admin"])
 
@@ -46,6 +47,8 @@ class OrganisationIn(BaseModel):
     base_currency: str = "NZD"
     currencies: list[str] = Field(default_factory=list)
     country_code: str = "NZ"
+    # Xero's shape: {"Sales": {"Day": 20, "Type": "OFFOLLOWINGMONTH"}, "Bills": {...}}.
+    payment_terms: dict[str, Any] | None = None
 
 
 class UserIn(BaseModel):
@@ -117,8 +120,26 @@ async def seed_demo(request: Request) -> Json:
 
 @router.post("/organisations", status_code=201)
 async def create_organisation(request: Request, body: OrganisationIn) -> Json:
-    org = new_organisation(_state(request), **body.model_dump())
+    errors: list[str] = []
+    terms = parse_terms(body.payment_terms, errors)
+    if errors:
+        raise HTTPException(422, errors)
+    org = new_organisation(_state(request), **body.model_dump(exclude={"payment_terms"}))
+    org.payment_terms = terms
     return _org_json(org)
+
+
+@router.put("/organisations/{tenant_id}/payment-terms")
+async def set_payment_terms(request: Request, tenant_id: str, body: dict[str, Any]) -> Json:
+    """The organisation's default due dates (Invoice settings in Xero)."""
+    errors: list[str] = []
+    terms = parse_terms(body, errors)
+    if errors:
+        raise HTTPException(422, errors)
+    org = _org(request, tenant_id)
+    org.payment_terms = terms
+    document = terms_document(terms)
+    return document.to_xero() if document else {}
 
 
 @router.get("/organisations")

@@ -61,6 +61,20 @@ class BrandingTheme:
     created: datetime
 
 
+@dataclass(frozen=True)
+class PaymentTerm:
+    """``Day`` and ``Type`` of a default payment term (see `terms.due_date`)."""
+
+    day: int
+    type: str
+
+
+@dataclass
+class PaymentTerms:
+    sales: PaymentTerm | None = None
+    bills: PaymentTerm | None = None
+
+
 @dataclass
 class Contact:
     contact_id: str
@@ -79,6 +93,7 @@ class Contact:
     is_supplier: bool = False
     addresses: list[dict[str, Any]] = field(default_factory=list)
     phones: list[dict[str, Any]] = field(default_factory=list)
+    payment_terms: PaymentTerms = field(default_factory=PaymentTerms)
 
 
 @dataclass
@@ -121,6 +136,7 @@ class LineItem:
     line_amount: Decimal
     tax_amount: Decimal
     tracking: list[dict[str, Any]] = field(default_factory=list)
+    discount_amount: Decimal | None = None
 
 
 @dataclass
@@ -213,6 +229,8 @@ class Organisation:
     created: datetime
     default_sales_tax: str = "OUTPUT2"
     default_purchases_tax: str = "INPUT2"
+    # Organisation settings → Invoice settings: default due dates for bills and sales invoices.
+    payment_terms: PaymentTerms = field(default_factory=PaymentTerms)
     accounts: dict[str, Account] = field(default_factory=dict)
     tax_rates: dict[str, TaxRate] = field(default_factory=dict)
     branding_themes: dict[str, BrandingTheme] = field(default_factory=dict)

@@ -12,10 +12,19 @@ from .models import ZERO, LineItem
 HUNDRED = Decimal(100)
 
 
-def line_amount(quantity: Decimal, unit_amount: Decimal, discount_rate: Decimal | None) -> Decimal:
+def line_amount(
+    quantity: Decimal,
+    unit_amount: Decimal,
+    discount_rate: Decimal | None,
+    discount_amount: Decimal | None = None,
+) -> Decimal:
+    """Quantity x UnitAmount, less DiscountRate percent or less DiscountAmount, rounded to
+    cents once."""
     gross = quantity * unit_amount
     if discount_rate:
         gross = gross * (HUNDRED - discount_rate) / HUNDRED
+    if discount_amount:
+        gross = gross - discount_amount
     return money(gross)
 
 

@@ -14,6 +14,9 @@ FailureReason = Literal[
     "tax_type_invalid",
     "currency_not_enabled",
     "xero_validation",
+    "value_too_long",
+    "product_deleted",
+    "amounts_differ",
     "other",
 ]
 JobResult = Literal["completed", "failed", "deferred"]

@@ -36,6 +36,8 @@ Sleep = Callable[[float], Awaitable[None]]
 # Xero's `where` filters go in the query string; keep each under a safe URL length.
 _WHERE_CHUNK = 40
 _IDS_CHUNK = 50
+# Unit prices to four decimals (Xero rounds them to two otherwise), on writes and reads alike.
+_UNITDP = {"unitdp": "4"}
 
 
 class XeroError(Exception):
@@ -212,13 +214,18 @@ class XeroAccountingClient:
         self.limits.resume_at = self._clock() + retry_after
 
     async def _batch_write(
-        self, method: str, collection: str, elements: Sequence[JSON], idempotency_key: str
+        self,
+        method: str,
+        collection: str,
+        elements: Sequence[JSON],
+        idempotency_key: str,
+        params: Mapping[str, str] | None = None,
     ) -> list[ElementResult]:
         response = await self._request(
             method,
             collection,
             operation=f"{method.lower()}_{collection.lower()}",
-            params={"summarizeErrors": "false"},
+            params={"summarizeErrors": "false", **(params or {})},
             body={collection: list(elements)},
             idempotency_key=idempotency_key,
         )
@@ -261,12 +268,12 @@ class XeroAccountingClient:
     async def create_invoices(
         self, invoices: Sequence[JSON], *, idempotency_key: str
     ) -> list[ElementResult]:
-        return await self._batch_write("PUT", "Invoices", invoices, idempotency_key)
+        return await self._batch_write("PUT", "Invoices", invoices, idempotency_key, _UNITDP)
 
     async def update_invoices(
         self, invoices: Sequence[JSON], *, idempotency_key: str
     ) -> list[ElementResult]:
-        return await self._batch_write("POST", "Invoices", invoices, idempotency_key)
+        return await self._batch_write("POST", "Invoices", invoices, idempotency_key, _UNITDP)
 
     async def invoices(
         self,
@@ -280,17 +287,19 @@ class XeroAccountingClient:
             return [
                 invoice
                 for chunk in _chunks(list(ids), _IDS_CHUNK)
-                for invoice in await self._get_all("Invoices", params={"IDs": ",".join(chunk)})
+                for invoice in await self._get_all(
+                    "Invoices", params={"IDs": ",".join(chunk), **_UNITDP}
+                )
             ]
         if numbers:
             return [
                 invoice
                 for chunk in _chunks(list(numbers), _IDS_CHUNK)
                 for invoice in await self._get_all(
-                    "Invoices", params={"InvoiceNumbers": ",".join(chunk)}
+                    "Invoices", params={"InvoiceNumbers": ",".join(chunk), **_UNITDP}
                 )
             ]
-        params = {"where": where} if where else {}
+        params = {"where": where, **_UNITDP} if where else dict(_UNITDP)
         return await self._get_all("Invoices", params=params, if_modified_since=modified_since)
 
     async def invoices_with_references(self, references: Sequence[str]) -> list[JSON]:
@@ -299,18 +308,26 @@ class XeroAccountingClient:
         found: list[JSON] = []
         for chunk in _chunks(sorted(set(references)), _WHERE_CHUNK):
             where = " OR ".join(f"Reference=={quote_where(reference)}" for reference in chunk)
-            found.extend(await self._get_all("Invoices", params={"where": where}))
+            found.extend(await self._get_all("Invoices", params={"where": where, **_UNITDP}))
         return found
 
     # -- contacts and items ----------------------------------------------------------------
 
     async def contacts_matching(
-        self, *, numbers: Sequence[str] = (), names: Sequence[str] = ()
+        self,
+        *,
+        numbers: Sequence[str] = (),
+        names: Sequence[str] = (),
+        account_numbers: Sequence[str] = (),
     ) -> list[JSON]:
-        """Contacts whose ContactNumber is one of `numbers` or whose Name is one of `names`,
-        in as few requests as the query-string length allows."""
+        """Contacts whose ContactNumber is one of `numbers`, whose Name is one of `names` or
+        whose AccountNumber is one of `account_numbers`, in as few requests as the query-string
+        length allows."""
         clauses = [f"ContactNumber=={quote_where(number)}" for number in sorted(set(numbers))]
         clauses += [f"Name=={quote_where(name)}" for name in sorted(set(names))]
+        clauses += [
+            f"AccountNumber=={quote_where(number)}" for number in sorted(set(account_numbers))
+        ]
         found: dict[str, JSON] = {}
         for chunk in _chunks(clauses, _WHERE_CHUNK):
             for contact in await self._get_all("Contacts", params={"where": " OR ".join(chunk)}):

@@ -69,6 +69,9 @@ class InvoiceColumns:
     PRICE_LIST: Final = "_pricelevelid_value"
     DATE_DELIVERED: Final = "datedelivered"
     DUE_DATE: Final = "duedate"
+    PAYMENT_TERMS: Final = "paymenttermscode"
+    TOTAL_DISCOUNT: Final = "totaldiscountamount"  # the invoice-level discount, percentage included
+    FREIGHT: Final = "freightamount"
     LINES: Final = "invoice_details"  # navigation property to the invoice's lines
     CONNECTOR: Final = schema.INVOICE_CONNECTOR.value_property
     EXPORT_STATUS: Final = schema.INVOICE.column("dxc_ExportStatus")
@@ -94,6 +97,10 @@ class InvoiceLineColumns:
     DESCRIPTION: Final = "description"
     QUANTITY: Final = "quantity"
     PRICE_PER_UNIT: Final = "priceperunit"
+    VOLUME_DISCOUNT: Final = "volumediscountamount"  # per unit
+    MANUAL_DISCOUNT: Final = "manualdiscountamount"
+    BASE_AMOUNT: Final = "baseamount"
+    TAX: Final = "tax"
     TAX_RATE: Final = schema.LINE_TAX_RATE.value_property
     ACCOUNT: Final = schema.LINE_ACCOUNT.value_property
 
@@ -102,6 +109,16 @@ class _CustomerColumns:
     """What accounts and contacts share: the link to the Xero contact and its balances."""
 
     XERO_CONTACT_ID: Final = schema.ACCOUNT.column("dxc_XeroContactId")
+    PHONE: Final = "telephone1"
+    # The billing address: lines, city, state or province, postal code, country.
+    ADDRESS: Final = (
+        "address1_line1",
+        "address1_line2",
+        "address1_city",
+        "address1_stateorprovince",
+        "address1_postalcode",
+        "address1_country",
+    )
     OUTSTANDING_BALANCE: Final = schema.ACCOUNT.column("dxc_OutstandingBalance")
     OVERDUE_BALANCE: Final = schema.ACCOUNT.column("dxc_OverdueBalance")
 
@@ -159,6 +176,10 @@ class SettingsColumns:
     DEFAULT_SALES_ACCOUNT_CODE: Final = schema.SETTINGS.column("dxc_DefaultSalesAccountCode")
     DEFAULT_PURCHASE_ACCOUNT_CODE: Final = schema.SETTINGS.column("dxc_DefaultPurchaseAccountCode")
     CREATE_CREDIT_NOTES: Final = schema.SETTINGS.column("dxc_CreateCreditNotes")
+    LINE_AMOUNT_TYPES: Final = schema.SETTINGS.column("dxc_LineAmountTypes")
+    FREIGHT_ACCOUNT_CODE: Final = schema.SETTINGS.column("dxc_FreightAccountCode")
+    FREIGHT_TAX_TYPE: Final = schema.SETTINGS.column("dxc_FreightTaxType")
+    DEFAULT_PAYMENT_TERMS_DAYS: Final = schema.SETTINGS.column("dxc_DefaultPaymentTermsDays")
 
 
 class SyncHistoryColumns:

@@ -29,6 +29,7 @@ _METADATA_TYPES = {
     "datetime": "DateTimeAttributeMetadata",
     "money": "MoneyAttributeMetadata",
     "decimal": "DecimalAttributeMetadata",
+    "integer": "IntegerAttributeMetadata",
     "choice": "PicklistAttributeMetadata",
 }
 
@@ -62,6 +63,10 @@ def column_metadata(column: Column, *, primary: bool = False) -> dict[str, Any]:
         body["MaxLength"] = column.max_length
     if column.kind == "money" or column.kind == "decimal":
         body["Precision"] = 2
+    if column.kind == "integer":
+        body["Format"] = "None"
+        body["MinValue"] = 0
+        body["MaxValue"] = 3650
     if column.kind == "datetime":
         body["Format"] = "DateAndTime"
     if column.kind == "boolean":

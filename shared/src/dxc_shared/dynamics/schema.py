@@ -50,6 +50,14 @@ class DefaultInvoiceStatus(enum.IntEnum):
     AUTHORISED = 100000002
 
 
+class LineAmountTypes(enum.IntEnum):
+    """Whether Dynamics' amounts are sent to Xero as tax exclusive, tax inclusive or untaxed."""
+
+    EXCLUSIVE = 100000000
+    INCLUSIVE = 100000001
+    NO_TAX = 100000002
+
+
 CHOICE_LABELS: dict[type[enum.IntEnum], dict[int, str]] = {
     ExportStatus: {ExportStatus.NO: "No", ExportStatus.YES: "Yes", ExportStatus.FAILED: "Failed"},
     SyncOutcome: {
@@ -74,9 +82,16 @@ CHOICE_LABELS: dict[type[enum.IntEnum], dict[int, str]] = {
         DefaultInvoiceStatus.SUBMITTED: "SUBMITTED",
         DefaultInvoiceStatus.AUTHORISED: "AUTHORISED",
     },
+    LineAmountTypes: {
+        LineAmountTypes.EXCLUSIVE: "Tax exclusive",
+        LineAmountTypes.INCLUSIVE: "Tax inclusive",
+        LineAmountTypes.NO_TAX: "No tax",
+    },
 }
 
-ColumnKind = Literal["string", "memo", "boolean", "datetime", "money", "decimal", "choice"]
+ColumnKind = Literal[
+    "string", "memo", "boolean", "datetime", "money", "decimal", "integer", "choice"
+]
 
 
 @dataclass(frozen=True)
@@ -206,6 +221,38 @@ SETTINGS = Table(
             "dxc_DefaultPurchaseAccountCode", "Default Xero purchase account code", "string", 10
         ),
         Column("dxc_CreateCreditNotes", "Create credit note automatically", "boolean"),
+        Column(
+            "dxc_LineAmountTypes",
+            "Xero line amounts",
+            "choice",
+            choices=LineAmountTypes,
+            description="How Xero reads the Dynamics amounts: Tax exclusive (empty: the "
+            "default; Xero adds tax), Tax inclusive (the amounts hold the tax) or No tax.",
+        ),
+        Column(
+            "dxc_FreightAccountCode",
+            "Xero freight account code",
+            "string",
+            10,
+            description="The account of the Xero line that carries an invoice's freight. "
+            "Empty: the default Xero sales account code.",
+        ),
+        Column(
+            "dxc_FreightTaxType",
+            "Xero freight tax type",
+            "string",
+            50,
+            description="The tax type of the freight line. Empty: NONE (no tax), as Dynamics "
+            "has no line to hold tax on freight.",
+        ),
+        Column(
+            "dxc_DefaultPaymentTermsDays",
+            "Default payment terms (days)",
+            "integer",
+            description="Days after the invoice date an invoice is due when it has neither a "
+            "due date nor payment terms in Dynamics. Empty: the Xero contact's or "
+            "organisation's payment terms.",
+        ),
     ),
     lookups=(SETTINGS_CONNECTOR,),
 )

@@ -107,6 +107,15 @@ class LineAmountTypes(StrEnum):
     NO_TAX = "NoTax"
 
 
+class PaymentTermType(StrEnum):
+    """How a payment term's ``Day`` sets a due date from the document's date."""
+
+    DAYSAFTERBILLDATE = "DAYSAFTERBILLDATE"
+    DAYSAFTERBILLMONTH = "DAYSAFTERBILLMONTH"
+    OFCURRENTMONTH = "OFCURRENTMONTH"
+    OFFOLLOWINGMONTH = "OFFOLLOWINGMONTH"
+
+
 class ContactStatus(StrEnum):
     ACTIVE = "ACTIVE"
     ARCHIVED = "ARCHIVED"
@@ -256,6 +265,19 @@ class TrackingCategory(EchoedDocument):
     options: list[TrackingOption] | None = None
 
 
+class PaymentTerm(XeroDocument):
+    day: int | None = None
+    type: PaymentTermType | None = None
+
+
+class PaymentTerms(XeroDocument):
+    """A contact's or the organisation's default terms: ``Sales`` for invoices, ``Bills`` for
+    bills."""
+
+    bills: PaymentTerm | None = None
+    sales: PaymentTerm | None = None
+
+
 class ContactGroup(XeroDocument):
     contact_group_id: str | None = None
     name: str | None = None
@@ -283,6 +305,7 @@ class Contact(Written):
     CONNECTOR_READS = (
         "ContactID",
         "ContactNumber",
+        "AccountNumber",
         "Name",
         "Balances.AccountsReceivable.Outstanding",
         "Balances.AccountsReceivable.Overdue",
@@ -300,6 +323,7 @@ class Contact(Written):
     default_currency: str | None = None
     addresses: list[Address] | None = None
     phones: list[Phone] | None = None
+    payment_terms: PaymentTerms | None = None
     contact_groups: list[ContactGroup] | None = None
     contact_persons: list[ContactPerson] | None = None
     is_supplier: bool | None = None
@@ -345,6 +369,7 @@ class LineItem(XeroDocument):
     tax_amount: Money | None = None
     line_amount: Money | None = None
     discount_rate: Money | None = None
+    discount_amount: Money | None = None
     tracking: list[TrackingCategory] | None = None
 
 
@@ -434,6 +459,7 @@ class Organisation(XeroDocument):
     organisation_entity_type: str | None = None
     timezone: str | None = None
     short_code: str | None = None
+    payment_terms: PaymentTerms | None = None
     organisation_class: str | None = Field(default=None, alias="Class")
     edition: str | None = None
 
@@ -491,7 +517,9 @@ class Invoice(_Transaction):
         "Contact.ContactNumber",
         "LineAmountTypes",
         "CurrencyCode",
+        "SubTotal",
         "TotalTax",
+        "Total",
         "AmountDue",
         "AmountPaid",
         "UpdatedDateUTC",
@@ -503,6 +531,7 @@ class Invoice(_Transaction):
         "LineItems.TaxType",
         "LineItems.DiscountRate",
         "LineItems.LineAmount",
+        "LineItems.TaxAmount",
     )
 
     type: InvoiceType | None = None

@@ -1,5 +1,6 @@
 """Table-specific behaviour Dataverse (and the Sales app) adds on top of the generic engine:
-calculated columns, invoice numbering, invoice totals and the read-only states of invoices."""
+calculated columns, invoice numbering, invoice pricing (see `pricing`) and the read-only states
+of invoices."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Protocol
 
 from ..errors import INVALID_STATE, DataverseError
 from ..metadata import Entity
+from .pricing import DEFAULT_PRECISION, invoice_totals, price_line, round_money
 from .schema import Schema
 from .values import EntityRef, Record
 
@@ -31,7 +33,6 @@ class Tables(Protocol):
 # Invoice statecodes in which the invoice and its lines are read-only.
 CLOSED_INVOICE_STATES = frozenset({2, 3})
 _STATE_COLUMNS = frozenset({"statecode", "statuscode", "modifiedby"})
-ZERO = Decimal(0)
 
 
 def before_write(
@@ -49,6 +50,7 @@ def before_write(
         record["fullname"] = " ".join(p for p in parts if p)
     elif entity.logical_name == "invoice":
         _before_invoice_write(old, record, changed)
+        _price_invoice(engine, record)
     elif entity.logical_name == "invoicedetail":
         _before_line_write(engine, old, record)
 
@@ -116,37 +118,43 @@ def _before_line_write(engine: Tables, old: Record | None, line: Record) -> None
         ]
         line["lineitemnumber"] = max(siblings, default=0) + 1
         line.setdefault("sequencenumber", line["lineitemnumber"])
-    quantity = line.get("quantity") or ZERO
-    price = line.get("priceperunit") or ZERO
-    line["baseamount"] = quantity * price
-    line["extendedamount"] = (
-        line["baseamount"] - (line.get("manualdiscountamount") or ZERO) + (line.get("tax") or ZERO)
+    invoice_ref = line["invoiceid"]
+    invoice = engine.find(engine.schema.entity("invoice"), invoice_ref.id) or {}
+    # A line's money is in its invoice's currency.
+    price_line(line, _precision(engine, invoice.get("transactioncurrencyid")))
+
+
+def _precision(engine: Tables, currency: object) -> int:
+    row = (
+        engine.find(engine.schema.entity("transactioncurrency"), currency.id)
+        if isinstance(currency, EntityRef)
+        else None
     )
+    precision = (row or {}).get("currencyprecision")
+    return precision if isinstance(precision, int) else DEFAULT_PRECISION
+
+
+def _price_invoice(engine: Tables, invoice: Record) -> None:
+    """Round the invoice's own money and recompute its totals from its lines."""
+    precision = _precision(engine, invoice.get("transactioncurrencyid"))
+    for column in ("discountamount", "freightamount"):
+        if isinstance(invoice.get(column), Decimal):
+            invoice[column] = round_money(invoice[column], precision)
+    ref = EntityRef("invoice", invoice["invoiceid"])
+    lines = [
+        r for r in engine.rows(engine.schema.entity("invoicedetail")) if r.get("invoiceid") == ref
+    ]
+    invoice.update(invoice_totals(invoice, lines, precision))
 
 
 def _recalculate_invoice(engine: Tables, ref: object) -> None:
-    """Invoice totals are sums over its lines, recalculated by the platform on every line write."""
+    """Invoice totals are recalculated by the platform on every line write."""
     if not isinstance(ref, EntityRef):
         return
     invoice_entity = engine.schema.entity("invoice")
     invoice = engine.find(invoice_entity, ref.id)
     if invoice is None:
         return
-    lines = [
-        r for r in engine.rows(engine.schema.entity("invoicedetail")) if r.get("invoiceid") == ref
-    ]
-    detail = sum(((r["baseamount"] - (r.get("manualdiscountamount") or ZERO)) for r in lines), ZERO)
-    tax = sum(((r.get("tax") or ZERO) for r in lines), ZERO)
-    discount = invoice.get("discountamount") or ZERO
-    less_freight = detail - discount
-    engine.put(
-        invoice_entity,
-        {
-            **invoice,
-            "totallineitemamount": detail,
-            "totaltax": tax,
-            "totaldiscountamount": discount,
-            "totalamountlessfreight": less_freight,
-            "totalamount": less_freight + (invoice.get("freightamount") or ZERO) + tax,
-        },
-    )
+    updated = {**invoice}
+    _price_invoice(engine, updated)
+    engine.put(invoice_entity, updated)

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -41,6 +42,10 @@ class TableEngine:
     version: int = 1000
     # The organisation's base currency, the default for rows that carry money.
     base_currency: uuid.UUID | None = None
+    # The organisation's default time zone, and users' own (by systemuser id): a date written
+    # without a time to a UserLocal column is midnight in the writer's zone.
+    time_zone: tzinfo = UTC
+    user_time_zones: dict[uuid.UUID, tzinfo] = field(default_factory=dict)
     _journal: list[Callable[[], None]] | None = None
 
     # --- reading -----------------------------------------------------------------------
@@ -59,6 +64,11 @@ class TableEngine:
 
     def rows(self, entity: Entity) -> list[Record]:
         return list(self.table(entity).values())
+
+    def zone_of(self, actor: EntityRef | None) -> tzinfo:
+        if actor is None:
+            return self.time_zone
+        return self.user_time_zones.get(actor.id, self.time_zone)
 
     def primary_name(self, ref: EntityRef) -> str | None:
         entity = self.schema.entities.get(ref.entity)
@@ -136,7 +146,9 @@ class TableEngine:
     ) -> Record:
         """Create a row from a Web API payload. `trusted` (seeding) may set read-only columns."""
         with self.transaction():
-            values, children = self._parse(entity, payload, creating=True, trusted=trusted)
+            values, children = self._parse(
+                entity, payload, creating=True, trusted=trusted, zone=self.zone_of(actor)
+            )
             new_id = values.pop(entity.primary_id, None) or record_id or uuid.uuid4()
             if self.find(entity, new_id) is not None:
                 raise DataverseError(
@@ -174,7 +186,9 @@ class TableEngine:
     ) -> Record:
         with self.transaction():
             current = self.get(entity, record_id)
-            values, children = self._parse(entity, payload, creating=False, trusted=trusted)
+            values, children = self._parse(
+                entity, payload, creating=False, trusted=trusted, zone=self.zone_of(actor)
+            )
             if children:
                 raise bad_request(
                     "Deep update of collection-valued navigation properties is not supported."
@@ -212,7 +226,13 @@ class TableEngine:
     # --- payload parsing -----------------------------------------------------------------
 
     def _parse(
-        self, entity: Entity, payload: dict[str, Any], *, creating: bool, trusted: bool
+        self,
+        entity: Entity,
+        payload: dict[str, Any],
+        *,
+        creating: bool,
+        trusted: bool,
+        zone: tzinfo,
     ) -> tuple[Record, list[tuple[Any, list[dict[str, Any]]]]]:
         values: Record = {}
         children: list[tuple[Any, list[dict[str, Any]]]] = []
@@ -251,7 +271,7 @@ class TableEngine:
                 or (not creating and not attribute.valid_for_update)
             ):
                 continue  # Dataverse ignores columns that are read-only for the operation
-            values[key] = coerce(entity, attribute, raw)
+            values[key] = coerce(entity, attribute, raw, zone)
         return values, children
 
     def _resolve_bind(self, target: Entity, raw: Any) -> EntityRef:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -51,7 +51,12 @@ def edm_type(attribute: Attribute) -> str:
     """The OData primitive type of a column's Web API property (lookups: their ``_x_value``)."""
     if attribute.type in LOOKUP_TYPES:
         return "Edm.Guid"
-    return "Edm.Date" if attribute.date_only else EDM_TYPES.get(attribute.type, "Edm.String")
+    # Only DateOnly behaviour is a plain date; a UserLocal column of DateOnly format is a moment.
+    return (
+        "Edm.Date"
+        if attribute.behavior == "DateOnly"
+        else EDM_TYPES.get(attribute.type, "Edm.String")
+    )
 
 
 def parse_guid(text: str) -> uuid.UUID | None:
@@ -78,8 +83,25 @@ def _conversion_error(raw: Any, attribute: Attribute) -> DataverseError:
     return bad_request(f"Cannot convert the literal '{raw}' to the expected type '{edm}'.")
 
 
-def coerce(entity: Entity, attribute: Attribute, raw: Any) -> Any:
-    """Validate a JSON value for `attribute` and convert it to its stored form."""
+def _moment(text: str, behavior: str, zone: tzinfo) -> datetime | None:
+    """A date-time column's stored UTC moment. A date alone means its midnight: in the writing
+    user's time zone for UserLocal (what the Dynamics form stores when a user picks a date),
+    as written for TimeZoneIndependent."""
+    if len(text) == 10:
+        day = parse_date(text)
+        if day is None:
+            return None
+        local = datetime.combine(day, time(), tzinfo=zone if behavior == "UserLocal" else UTC)
+        return local.astimezone(UTC)
+    if behavior == "TimeZoneIndependent":
+        # Stored as written: the offset, if any, is dropped rather than converted.
+        text = re.sub(r"(Z|[+-]\d{2}:\d{2})$", "", text)
+    return parse_datetime(text)
+
+
+def coerce(entity: Entity, attribute: Attribute, raw: Any, zone: tzinfo = UTC) -> Any:
+    """Validate a JSON value for `attribute` and convert it to its stored form (`zone`: the
+    writing user's time zone)."""
     if raw is None:
         return None
     kind = attribute.type
@@ -132,7 +154,9 @@ def coerce(entity: Entity, attribute: Attribute, raw: Any) -> Any:
         if not isinstance(raw, str):
             raise _conversion_error(raw, attribute)
         parsed: date | datetime | None = (
-            parse_date(raw) if attribute.date_only else parse_datetime(raw)
+            parse_date(raw)
+            if attribute.behavior == "DateOnly"
+            else _moment(raw, attribute.behavior, zone)
         )
         if parsed is None:
             raise _conversion_error(raw, attribute)

@@ -10,9 +10,11 @@ from dxc_shared.xero import documents as xero
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from .. import lengths
 from ..errors import ValidationFailure, not_found
 from ..formats import ZERO_GUID, new_id, parse_guid
 from ..models import ZERO, Contact, Organisation
+from ..terms import parse_terms, terms_document
 from .common import (
     ApiContext,
     Json,
@@ -76,6 +78,7 @@ def contact_json(context: ApiContext, contact: Contact) -> Json:
         default_currency=contact.default_currency,
         addresses=[xero.Address.from_xero(address) for address in contact.addresses],
         phones=[xero.Phone.from_xero(phone) for phone in contact.phones],
+        payment_terms=terms_document(contact.payment_terms),
         updated_date_utc=contact.updated,
         contact_groups=[],
         is_supplier=contact.is_supplier or "ACCPAY" in types,
@@ -101,6 +104,15 @@ def _name_taken(org: Organisation, name: str, except_id: str | None) -> bool:
     )
 
 
+ACCOUNT_NUMBER_TAKEN = "The Account Number already exists. Please enter a different Account Number."
+
+
+def _account_number_taken(org: Organisation, number: str, except_id: str) -> bool:
+    return any(
+        c.account_number == number and c.contact_id != except_id for c in org.contacts.values()
+    )
+
+
 def save_contact(context: ApiContext, raw: Json, *, allow_update: bool) -> Contact:
     org = context.org
     existing: Contact | None = None
@@ -119,12 +131,15 @@ def save_contact(context: ApiContext, raw: Json, *, allow_update: bool) -> Conta
     now = context.now
     contact = copy.deepcopy(existing) if existing else Contact(new_id(), "", now, now)
     errors: list[str] = []
+    lengths.check(raw, lengths.CONTACT, errors)
+    for key, limits in (("Addresses", lengths.ADDRESS), ("Phones", lengths.PHONE)):
+        for part in raw.get(key) or []:
+            if isinstance(part, dict):
+                lengths.check(part, limits, errors)
     if "Name" in raw or existing is None:
         name = str(raw.get("Name") or "").strip()
         if not name:
             errors.append("The contact name must be specified")
-        elif len(name) > 255:
-            errors.append("The contact name must not exceed 255 characters")
         elif _name_taken(org, name, contact.contact_id):
             errors.append(
                 f"The contact name {name} is already assigned to another contact. "
@@ -134,6 +149,14 @@ def save_contact(context: ApiContext, raw: Json, *, allow_update: bool) -> Conta
     for key, attribute in _TEXT_FIELDS.items():
         if key in raw:
             setattr(contact, attribute, raw[key])
+    if (
+        "AccountNumber" in raw
+        and contact.account_number
+        and _account_number_taken(org, contact.account_number, contact.contact_id)
+    ):
+        errors.append(ACCOUNT_NUMBER_TAKEN)
+    if "PaymentTerms" in raw:
+        contact.payment_terms = parse_terms(raw["PaymentTerms"], errors)
     if contact.default_currency and contact.default_currency not in org.currencies:
         errors.append(f"Organisation is not subscribed to currency {contact.default_currency}")
     for key in ("Addresses", "Phones"):

@@ -8,10 +8,12 @@ from typing import Any
 
 from dxc_shared.xero import documents as xero
 
+from .. import lengths
 from ..errors import ValidationFailure
 from ..formats import date_string, new_id, parse_date, parse_guid, to_decimal
 from ..models import Contact, Document, Item, LineItem, Organisation
 from ..tax import line_amount, line_tax, totals
+from ..terms import due_date, term_for
 from .common import ApiContext, Json, number
 from .tracking import line_tracking
 
@@ -25,6 +27,8 @@ TRANSITIONS = {
     "AUTHORISED": {"AUTHORISED", "VOIDED"},
 }
 CREATABLE = {"DRAFT", "SUBMITTED", "AUTHORISED"}
+INVOICE_TYPES = {"ACCREC", "ACCPAY"}
+DUE_DATE_REQUIRED = "Due Date must be specified"
 HAS_ALLOCATIONS = (
     "This document cannot be edited as it has a payment or credit note allocated to it."
 )
@@ -105,6 +109,7 @@ def build_lines(
         if not isinstance(raw, dict):
             errors.append("Line items must be objects")
             continue
+        lengths.check(raw, lengths.LINE_ITEM, errors)
         description = raw.get("Description")
         item_code = raw.get("ItemCode")
         account_code = raw.get("AccountCode")
@@ -125,6 +130,13 @@ def build_lines(
                 tax_type = tax_type or details.tax_type
         quantity = to_decimal(raw.get("Quantity"))
         discount = to_decimal(raw.get("DiscountRate"))
+        discount_amount = to_decimal(raw.get("DiscountAmount"))
+        if discount is not None and discount_amount is not None:
+            errors.append("A line item can have a DiscountRate or a DiscountAmount, not both")
+        if discount is not None and not 0 <= discount <= 100:
+            errors.append("DiscountRate must be between 0 and 100")
+        if discount_amount is not None and discount_amount < 0:
+            errors.append("DiscountAmount must not be negative")
         given_amount = to_decimal(raw.get("LineAmount"))
         if unit is not None:
             unit = round(unit, unitdp)
@@ -133,7 +145,7 @@ def build_lines(
         if unit is None and given_amount is not None and quantity:
             unit = round(given_amount / quantity, unitdp)
         amount = (
-            line_amount(quantity, unit, discount)
+            line_amount(quantity, unit, discount, discount_amount)
             if quantity is not None and unit is not None
             else Decimal(0)
         )
@@ -183,6 +195,7 @@ def build_lines(
                 line_amount=amount,
                 tax_amount=line_tax(amount, rate, line_amount_types),
                 tracking=line_tracking(org, raw.get("Tracking"), errors),
+                discount_amount=discount_amount,
             )
         )
     return lines
@@ -212,6 +225,17 @@ def apply_fields(
             setattr(document, attribute, parsed)
     if creating and document.date is None:
         document.date = context.now.date()
+    if document.type in INVOICE_TYPES and document.due_date is None and document.date:
+        term = term_for(org, org.contacts.get(document.contact_id), document.type)
+        if term is not None:
+            document.due_date = due_date(term, document.date)
+    if (
+        document.type in INVOICE_TYPES
+        and document.due_date is None
+        and document.status in {"SUBMITTED", "AUTHORISED"}
+    ):
+        errors.append(DUE_DATE_REQUIRED)
+    lengths.check(raw, lengths.INVOICE, errors)
     if "Reference" in raw:
         document.reference = raw["Reference"]
     if raw.get("CurrencyCode"):
@@ -280,6 +304,7 @@ def line_document(line: LineItem, unitdp: int) -> xero.LineItem:
         tax_amount=number(line.tax_amount),
         line_amount=number(line.line_amount),
         discount_rate=number(line.discount_rate),
+        discount_amount=number(line.discount_amount),
         tracking=[xero.TrackingCategory.from_xero(category) for category in line.tracking],
     )
 

@@ -26,10 +26,15 @@ from .common import (
     scoped,
     unitdp_of,
 )
-from .documents import CREATABLE, apply_fields, check_status_change, document_fields
+from .documents import (
+    CREATABLE,
+    INVOICE_TYPES,
+    apply_fields,
+    check_status_change,
+    document_fields,
+)
 
 router = APIRouter(tags=["invoices"])
-INVOICE_TYPES = {"ACCREC", "ACCPAY"}
 
 Read = Annotated[ApiContext, Depends(scoped("invoices", write=False))]
 Write = Annotated[ApiContext, Depends(scoped("invoices", write=True))]
@@ -66,7 +71,9 @@ def invoice_json(context: ApiContext, invoice: Invoice, unitdp: int = 2) -> Json
         amount_paid=number(invoice.amount_paid),
         amount_credited=number(invoice.amount_credited),
         sent_to_contact=invoice.sent_to_contact,
-        is_discounted=any(line.discount_rate for line in invoice.line_items),
+        is_discounted=any(
+            line.discount_rate or line.discount_amount for line in invoice.line_items
+        ),
         payments=[
             xero.Payment(
                 payment_id=p.payment_id,

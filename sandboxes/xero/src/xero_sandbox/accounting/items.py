@@ -9,6 +9,7 @@ from dxc_shared.xero import documents as xero
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from .. import lengths
 from ..errors import ValidationFailure, not_found
 from ..formats import new_id, parse_guid, to_decimal
 from ..models import Item, ItemDetails, Organisation
@@ -89,12 +90,11 @@ def save_item(context: ApiContext, raw: Json, *, allow_update: bool) -> Item:
         existing = find_item(org, str(raw["Code"]))
     item = copy.deepcopy(existing) if existing else Item(new_id(), "", context.now)
     errors: list[str] = []
+    lengths.check(raw, lengths.ITEM, errors)
     if "Code" in raw or existing is None:
         code = str(raw.get("Code") or "").strip()
         if not code:
             errors.append("Item code must be specified")
-        elif len(code) > 30:
-            errors.append("Item code must not exceed 30 characters")
         elif any(
             i.code.lower() == code.lower() and i.item_id != item.item_id for i in org.items.values()
         ):

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from ..errors import not_found
 from ..formats import parse_guid
 from ..models import Account, TaxRate
+from ..terms import terms_document
 from .common import ApiContext, Json, list_response, number, one, scoped
 
 router = APIRouter(tags=["settings"])
@@ -95,6 +96,7 @@ async def organisation(context: Read) -> Response:
         organisation_entity_type="COMPANY",
         timezone="NEWZEALANDSTANDARDTIME",
         short_code=org.short_code,
+        payment_terms=terms_document(org.payment_terms),
         organisation_class="STANDARD",
         edition="BUSINESS",
     ).to_xero()

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dxc_shared.clients.dataverse import BatchOperation, DataverseClient
 from dxc_shared.dynamics.columns import (
@@ -28,6 +30,7 @@ from dxc_shared.dynamics.schema import ExportStatus, SyncOutcome
 
 from invoice_sync.connector.dynamics import connector_synced_change_set
 from invoice_sync.connector.records import Connector
+from invoice_sync.due_dates import local_date
 from invoice_sync.invoices.plan_reference import LinkContact
 from invoice_sync.invoices.records import (
     Customer,
@@ -52,6 +55,10 @@ _LINE_COLUMNS = [
     InvoiceLineColumns.DESCRIPTION,
     InvoiceLineColumns.QUANTITY,
     InvoiceLineColumns.PRICE_PER_UNIT,
+    InvoiceLineColumns.VOLUME_DISCOUNT,
+    InvoiceLineColumns.MANUAL_DISCOUNT,
+    InvoiceLineColumns.BASE_AMOUNT,
+    InvoiceLineColumns.TAX,
     InvoiceLineColumns.TAX_RATE,
     InvoiceLineColumns.ACCOUNT,
 ]
@@ -65,6 +72,9 @@ _INVOICE_COLUMNS = [
     InvoiceColumns.PRICE_LIST,
     InvoiceColumns.DATE_DELIVERED,
     InvoiceColumns.DUE_DATE,
+    InvoiceColumns.PAYMENT_TERMS,
+    InvoiceColumns.TOTAL_DISCOUNT,
+    InvoiceColumns.FREIGHT,
     Common.MODIFIED_ON,
 ]
 
@@ -76,7 +86,12 @@ def mapped_columns(field_mappings: dict[str, str]) -> list[str]:
 
 
 async def ready_invoices(
-    client: DataverseClient, connector: Connector, today: date, extra_columns: Sequence[str] = ()
+    client: DataverseClient,
+    connector: Connector,
+    today: date,
+    extra_columns: Sequence[str] = (),
+    *,
+    zone: ZoneInfo,
 ) -> list[Invoice]:
     """Invoices handed to this connector, never exported, active, delivered by `today`, with a
     price list and a customer; lines expanded. (Lines are checked by the plan: an invoice
@@ -86,7 +101,8 @@ async def ready_invoices(
         f"{InvoiceColumns.CONNECTOR} eq {connector.id}",
         f"{Common.STATE} eq {InvoiceState.ACTIVE.value}",
         f"({export_status} eq {ExportStatus.NO.value} or {export_status} eq null)",
-        f"{InvoiceColumns.DATE_DELIVERED} le {today.isoformat()}",
+        # Date delivered is a UTC moment (UserLocal): before tomorrow starts in the zone.
+        f"{InvoiceColumns.DATE_DELIVERED} lt {_start_of(today + timedelta(days=1), zone)}",
         f"{InvoiceColumns.PRICE_LIST} ne null",
         f"{InvoiceColumns.CUSTOMER} ne null",
     ]
@@ -97,7 +113,11 @@ async def ready_invoices(
         expand=f"{InvoiceColumns.LINES}($select={','.join(_LINE_COLUMNS)})",
         orderby=f"{Common.CREATED_ON} asc",
     )
-    return [invoice_of(row) for row in rows]
+    return [invoice_of(row, zone) for row in rows]
+
+
+def _start_of(day: date, zone: ZoneInfo) -> str:
+    return datetime.combine(day, time(), zone).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def reference_data(client: DataverseClient, invoices: Sequence[Invoice]) -> ReferenceData:
@@ -112,6 +132,8 @@ async def reference_data(client: DataverseClient, invoices: Sequence[Invoice]) -
             AccountColumns.NAME,
             AccountColumns.ACCOUNT_NUMBER,
             AccountColumns.EMAIL,
+            AccountColumns.PHONE,
+            *AccountColumns.ADDRESS,
             _XERO_CONTACT,
         ],
         guid=True,
@@ -126,6 +148,8 @@ async def reference_data(client: DataverseClient, invoices: Sequence[Invoice]) -
             ContactColumns.FIRST_NAME,
             ContactColumns.LAST_NAME,
             ContactColumns.EMAIL,
+            ContactColumns.PHONE,
+            *ContactColumns.ADDRESS,
             _XERO_CONTACT,
         ],
         guid=True,
@@ -183,10 +207,10 @@ async def _codes(
 # -- rows into records ------------------------------------------------------------------------
 
 
-def _date(value: Any) -> date | None:
-    if not value:
-        return None
-    return date.fromisoformat(str(value)[:10])
+def _money(value: Any) -> Decimal:
+    """A Web API number as an exact decimal (through its shortest text, not the float's binary
+    expansion)."""
+    return Decimal(str(value)) if value is not None else Decimal(0)
 
 
 def _datetime(value: Any) -> datetime | None:
@@ -206,6 +230,8 @@ def account_of(row: JSON) -> Customer:
         first_name=None,
         last_name=None,
         xero_contact_id=row.get(_XERO_CONTACT),
+        phone=row.get(AccountColumns.PHONE),
+        address=tuple(row.get(name) for name in AccountColumns.ADDRESS),
     )
 
 
@@ -221,6 +247,8 @@ def contact_of(row: JSON) -> Customer:
         first_name=first,
         last_name=last,
         xero_contact_id=row.get(_XERO_CONTACT),
+        phone=row.get(ContactColumns.PHONE),
+        address=tuple(row.get(name) for name in ContactColumns.ADDRESS),
     )
 
 
@@ -230,7 +258,9 @@ def product_of(row: JSON) -> Product:
         number=str(row.get(ProductColumns.NUMBER) or "").strip(),
         name=str(row.get(ProductColumns.NAME) or "").strip(),
         description=row.get(ProductColumns.DESCRIPTION),
-        price=row.get(ProductColumns.PRICE),
+        price=_money(row[ProductColumns.PRICE])
+        if row.get(ProductColumns.PRICE) is not None
+        else None,
     )
 
 
@@ -243,14 +273,19 @@ def line_of(row: JSON) -> Line:
         written_in=bool(row.get(InvoiceLineColumns.WRITE_IN)) or not product_id,
         description=row.get(InvoiceLineColumns.PRODUCT_DESCRIPTION)
         or row.get(InvoiceLineColumns.DESCRIPTION),
-        quantity=float(row.get(InvoiceLineColumns.QUANTITY) or 0),
-        price=float(row.get(InvoiceLineColumns.PRICE_PER_UNIT) or 0),
+        quantity=_money(row.get(InvoiceLineColumns.QUANTITY)),
+        price=_money(row.get(InvoiceLineColumns.PRICE_PER_UNIT)),
         tax_rate_id=row.get(InvoiceLineColumns.TAX_RATE),
         account_id=row.get(InvoiceLineColumns.ACCOUNT),
+        volume_discount=_money(row.get(InvoiceLineColumns.VOLUME_DISCOUNT)),
+        manual_discount=_money(row.get(InvoiceLineColumns.MANUAL_DISCOUNT)),
+        amount=_money(row.get(InvoiceLineColumns.BASE_AMOUNT))
+        - _money(row.get(InvoiceLineColumns.MANUAL_DISCOUNT)),
+        tax=_money(tax) if (tax := row.get(InvoiceLineColumns.TAX)) is not None else None,
     )
 
 
-def invoice_of(row: JSON) -> Invoice:
+def invoice_of(row: JSON, zone: ZoneInfo) -> Invoice:
     lines = map(line_of, row.get(InvoiceColumns.LINES) or [])
     return Invoice(
         id=str(row[InvoiceColumns.ID]),
@@ -260,11 +295,14 @@ def invoice_of(row: JSON) -> Invoice:
         customer_id=row.get(InvoiceColumns.CUSTOMER),
         customer_kind=row.get(_CUSTOMER_KIND),
         currency_id=row.get(InvoiceColumns.CURRENCY),
-        date_delivered=_date(row.get(InvoiceColumns.DATE_DELIVERED)),
-        due_date=_date(row.get(InvoiceColumns.DUE_DATE)),
+        date_delivered=local_date(row.get(InvoiceColumns.DATE_DELIVERED), zone),
+        due_date=local_date(row.get(InvoiceColumns.DUE_DATE), zone),
         modified_on=_datetime(row.get(Common.MODIFIED_ON)),
         lines=sorted(lines, key=lambda line: line.number),
         row=row,
+        discount=_money(row.get(InvoiceColumns.TOTAL_DISCOUNT)),
+        freight=_money(row.get(InvoiceColumns.FREIGHT)),
+        payment_terms_code=row.get(InvoiceColumns.PAYMENT_TERMS),
     )
 
 
@@ -274,8 +312,10 @@ def invoice_of(row: JSON) -> Invoice:
 def exported_change_set(
     connector: Connector, exported: Exported, now: datetime
 ) -> list[BatchOperation]:
+    """The invoice's Xero columns and a sync history row; Failed when the amounts differ."""
+    status = ExportStatus.FAILED if exported.mismatch else ExportStatus.YES
     columns = {
-        InvoiceColumns.EXPORT_STATUS: ExportStatus.YES.value,
+        InvoiceColumns.EXPORT_STATUS: status.value,
         InvoiceColumns.EXPORTED_ON: now.isoformat(),
         InvoiceColumns.XERO_INVOICE_ID: exported.xero_invoice_id,
         InvoiceColumns.XERO_INVOICE_NUMBER: exported.xero_number,
@@ -291,12 +331,22 @@ def exported_change_set(
             history_row(
                 connector_id=connector.id,
                 label=invoice.label,
-                outcome=SyncOutcome.SUCCESS,
-                message=exported.message,
+                outcome=SyncOutcome.FAILED if exported.mismatch else SyncOutcome.SUCCESS,
+                message=exported.mismatch or exported.message,
                 occurred_on=now,
                 invoice_id=invoice.id,
             )
         ),
+    ]
+
+
+def line_tax_change_set(exported: Exported) -> list[BatchOperation]:
+    """Xero's tax on the invoice's lines, so Dynamics' own tax and total are Xero's."""
+    return [
+        BatchOperation.patch(
+            InvoiceLineColumns.ENTITY_SET, line_id, {InvoiceLineColumns.TAX: float(tax)}
+        )
+        for line_id, tax in exported.line_taxes.items()
     ]
 
 
@@ -337,10 +387,13 @@ def write_back_change_sets(
     connector_synced: bool,
 ) -> list[list[BatchOperation]]:
     """A change set per invoice (its Xero columns or its failure, and a sync history row), then
-    the customers' new Xero contact ids, then (when asked) the connector's last sync."""
+    one per exported invoice whose line taxes change (apart, so a refusal there does not undo
+    the export's record), then the customers' new Xero contact ids, then (when asked) the
+    connector's last sync."""
     change_sets = [
         *(exported_change_set(connector, e, now) for e in exported),
         *(failed_change_set(connector, f, now) for f in failed),
+        *(line_tax_change_set(e) for e in exported if e.line_taxes),
         *(contact_link_change_set(link.customer, link.contact_id) for link in contact_links),
     ]
     if connector_synced:

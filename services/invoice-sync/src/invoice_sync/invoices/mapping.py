@@ -6,25 +6,33 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from dxc_shared.messages import MAPPABLE_XERO_INVOICE_FIELDS
 
 from invoice_sync.connector.records import ConnectorSettings
+from invoice_sync.due_dates import due_date
+from invoice_sync.invoices import amounts
 from invoice_sync.invoices.records import Customer, Invoice, Line, Product, ReferenceData
 from invoice_sync.metrics import FailureReason
 
 JSON = dict[str, Any]
+# Xero's field length limits (see the Xero sandbox's README): a longer value fails the
+# invoice with the field and the limit named, rather than being cut or refused.
 ITEM_CODE_MAX = 30
 ITEM_NAME_MAX = 50
 REFERENCE_MAX = 255
+DESCRIPTION_MAX = 4000
+CONTACT_NAME_MAX = 255
 RETRY_HINT = "Fix it, then set the invoice's Xero export status back to No to try again."
+FREIGHT_DESCRIPTION = "Freight"
 
 
 def contact_json(customer: Customer) -> JSON:
-    """A one-time copy of the Dynamics account or contact. ContactNumber (set only through the
-    API, meant for the id in another system) carries the Dynamics id, so the contact is found
-    again however often it is looked for."""
+    """A one-time copy of the Dynamics account or contact, with its billing address and phone.
+    ContactNumber (set only through the API, meant for the id in another system) carries the
+    Dynamics id, so the contact is found again however often it is looked for."""
     body: JSON = {
         "Name": customer.name,
         "ContactNumber": customer.id,
@@ -33,11 +41,36 @@ def contact_json(customer: Customer) -> JSON:
         "FirstName": customer.first_name,
         "LastName": customer.last_name,
     }
+    line1, line2, city, region, postcode, country = (*customer.address, *([None] * 6))[:6]
+    address = {
+        "AddressLine1": line1,
+        "AddressLine2": line2,
+        "City": city,
+        "Region": region,
+        "PostalCode": postcode,
+        "Country": country,
+    }
+    if any(address.values()):
+        body["Addresses"] = [{"AddressType": "POBOX", **{k: v for k, v in address.items() if v}}]
+    if customer.phone:
+        body["Phones"] = [{"PhoneType": "DEFAULT", "PhoneNumber": customer.phone}]
     return {key: value for key, value in body.items() if value}
 
 
+def contact_too_long(customer: Customer) -> Failure | None:
+    if len(customer.name) > CONTACT_NAME_MAX:
+        return _too_long(
+            f"The customer's name '{customer.name[:40]}...'",
+            "contact name",
+            CONTACT_NAME_MAX,
+            len(customer.name),
+        )
+    return None
+
+
 def item_code(product: Product) -> str | None:
-    """The Xero Item code of a Dynamics product: its product number, if Xero can take it."""
+    """The Xero Item code of a Dynamics product: its product number, if Xero can take it (a
+    longer one fails its invoices, see `invoice_json`)."""
     code = product.number
     return code if code and len(code) <= ITEM_CODE_MAX else None
 
@@ -50,7 +83,7 @@ def item_json(product: Product) -> JSON:
         "IsSold": True,
     }
     if product.price is not None:
-        body["SalesDetails"] = {"UnitPrice": product.price}
+        body["SalesDetails"] = {"UnitPrice": float(product.price)}
     return body
 
 
@@ -66,37 +99,97 @@ def _reference(invoice: Invoice, mappings: Mapping[str, str]) -> str:
     for column, target in mappings.items():
         value = invoice.row.get(column.lower())
         if target == "Reference" and value not in (None, ""):
-            return str(value)[:REFERENCE_MAX]
+            return str(value)
     return invoice.number or invoice.id
+
+
+def _too_long(what: str, field: str, limit: int, length: int) -> Failure:
+    return Failure(
+        "value_too_long",
+        f"{what} is {length:,} characters long; Xero's {field} takes at most {limit:,}. "
+        + RETRY_HINT,
+    )
+
+
+def _description_too_long(label: str, description: str) -> Failure:
+    return _too_long(
+        f"{label}'s description", "line description", DESCRIPTION_MAX, len(description)
+    )
+
+
+def amounts_of(invoice: Invoice) -> amounts.DynamicsAmounts:
+    """The Dynamics invoice's amounts, for `amounts.reconcile`."""
+    return amounts.DynamicsAmounts(
+        lines=[amounts.DynamicsLine(line.amount, line.manual_discount) for line in invoice.lines],
+        invoice_discount=invoice.discount,
+        freight=invoice.freight,
+    )
 
 
 def _line_json(
     line: Line,
+    share: Decimal,
     settings: ConnectorSettings,
     data: ReferenceData,
     item_codes: Mapping[str, str],
-) -> JSON:
-    if line.written_in and line.quantity == 0 and line.price == 0:
-        return {"Description": line.description or "-"}  # a note line
+) -> JSON | Failure:
+    label = f"Line {line.number}"
+    description = line.description
+    if line.is_note:
+        if description and len(description) > DESCRIPTION_MAX:
+            return _too_long(
+                f"{label}'s description", "line description", DESCRIPTION_MAX, len(description)
+            )
+        return {"Description": description or "-"}  # a note line
     body: JSON = {
-        "Quantity": line.quantity,
-        "UnitAmount": line.price,
+        "Quantity": float(line.quantity),
+        # Dynamics' volume discount is per unit: the unit price Xero sees is net of it.
+        "UnitAmount": float(line.price - line.volume_discount),
         "AccountCode": data.account_codes.get(line.account_id or "") or settings.sales_account_code,
     }
-    description = line.description
+    discount = line.manual_discount + share
+    if discount:
+        body["DiscountAmount"] = float(discount)
     if not line.written_in and line.product_id:
         product = data.products.get(line.product_id)
-        code = item_codes.get(line.product_id)
-        if code:
-            body["ItemCode"] = code
+        if product is None and not description:
+            return Failure(
+                "product_deleted",
+                f"{label}'s product no longer exists in Dynamics 365 and the line has no "
+                "description. Give the line a description or another product. " + RETRY_HINT,
+            )
         if product is not None:
+            if len(product.number) > ITEM_CODE_MAX:
+                return _too_long(
+                    f"{label}'s product number '{product.number}'",
+                    "item code",
+                    ITEM_CODE_MAX,
+                    len(product.number),
+                )
+            code = item_codes.get(line.product_id)
+            if code:
+                body["ItemCode"] = code
             description = description or product.name
     if description:
+        if len(description) > DESCRIPTION_MAX:
+            return _too_long(
+                f"{label}'s description", "line description", DESCRIPTION_MAX, len(description)
+            )
         body["Description"] = description
     tax_type = data.tax_types.get(line.tax_rate_id or "")
     if tax_type:
         body["TaxType"] = tax_type
     return body
+
+
+def _freight_json(invoice: Invoice, settings: ConnectorSettings) -> JSON:
+    return {
+        "Description": FREIGHT_DESCRIPTION,
+        "Quantity": 1,
+        "UnitAmount": float(invoice.freight),
+        "AccountCode": settings.freight_account_code or settings.sales_account_code,
+        "TaxType": settings.freight_tax_type,
+    }
 
 
 def invoice_json(
@@ -107,19 +200,45 @@ def invoice_json(
     data: ReferenceData,
     item_codes: Mapping[str, str],
     mappings: Mapping[str, str],
-) -> JSON:
+) -> JSON | Failure:
+    """The Xero invoice, or why Xero could not take it as it is: a line for each Dynamics line
+    (its discount and its share of the invoice discount as DiscountAmount), then freight."""
+    shares = amounts.spread(invoice.discount, [line.amount for line in invoice.lines])
+    if shares is None:
+        return Failure(
+            "amounts_differ",
+            f"The invoice discount of {invoice.discount:,.2f} cannot be spread over lines "
+            "without amounts. " + RETRY_HINT,
+        )
+    lines: list[JSON] = []
+    for line, share in zip(invoice.lines, shares, strict=True):
+        line_body = _line_json(line, share, settings, data, item_codes)
+        if isinstance(line_body, Failure):
+            return line_body
+        lines.append(line_body)
+    if invoice.freight:
+        lines.append(_freight_json(invoice, settings))
+    reference = _reference(invoice, mappings)
+    if len(reference) > REFERENCE_MAX:
+        return _too_long("The invoice's reference", "Reference", REFERENCE_MAX, len(reference))
     body: JSON = {
         "Type": "ACCREC",
         "Contact": {"ContactID": contact_id},
-        "LineAmountTypes": "Exclusive",
+        "LineAmountTypes": settings.line_amount_types,
         "Status": settings.default_status,
-        "LineItems": [_line_json(line, settings, data, item_codes) for line in invoice.lines],
-        "Reference": _reference(invoice, mappings),
+        "LineItems": lines,
+        "Reference": reference,
     }
     if invoice.date_delivered:
         body["Date"] = invoice.date_delivered.isoformat()
-    if invoice.due_date:
-        body["DueDate"] = invoice.due_date.isoformat()
+    due = due_date(
+        invoice.date_delivered,
+        invoice.due_date,
+        invoice.payment_terms_code,
+        settings.default_payment_days,
+    )
+    if due:
+        body["DueDate"] = due.isoformat()
     currency = data.currencies.get(invoice.currency_id or "")
     if currency:
         body["CurrencyCode"] = currency

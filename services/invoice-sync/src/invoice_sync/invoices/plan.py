@@ -9,15 +9,17 @@ create, fail (with the message a person acts on) or skip (with the reason it wai
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dxc_shared.clients.dataverse import BatchResult
 from dxc_shared.clients.xero_accounting import ElementResult
+from dxc_shared.xero import documents as xero
 
 from invoice_sync.connector.records import ConnectorSettings
-from invoice_sync.invoices import mapping
+from invoice_sync.invoices import amounts, mapping
 from invoice_sync.invoices.mapping import Failure
 from invoice_sync.invoices.records import (
     Customer,
@@ -284,8 +286,62 @@ def decide(
                 item_codes=item_codes,
                 mappings=mappings,
             )
-            decisions.append(Create(invoice, body))
+            if isinstance(body, Failure):
+                decisions.append(Fail(invoice, body))
+                continue
+            # What the mapping cannot represent exactly is not sent.
+            differences = amounts.reconcile(
+                mapping.amounts_of(invoice), xero.Invoice.from_xero(body)
+            )
+            if differences:
+                decisions.append(Fail(invoice, amounts_differ(differences, sent=False)))
+            else:
+                decisions.append(Create(invoice, body))
     return decisions
+
+
+def amounts_differ(differences: Sequence[str], *, sent: bool) -> Failure:
+    where = (
+        "The invoice is in Xero (linked here) but does not match."
+        if sent
+        else "It was not sent to Xero."
+    )
+    return Failure(
+        "amounts_differ",
+        f"{'; '.join(differences)}. {where} " + mapping.RETRY_HINT,
+    )
+
+
+def checked(invoice: Invoice, element: JSON, xero_web_url: str, message: str = "") -> Exported:
+    """An invoice Xero holds as `element`, with Xero's tax for each of its lines (written back to
+    Dynamics) and, when Xero's amounts do not equal Dynamics' after that, the difference."""
+    returned = xero.Invoice.from_xero(element)
+    xero_lines = returned.line_items or []
+    # Tax inclusive: Dynamics' amounts already hold Xero's tax, so none is added on its lines.
+    inclusive = returned.line_amount_types == xero.LineAmountTypes.INCLUSIVE
+    line_taxes = {
+        line.id: amounts.ZERO if inclusive else (xero_line.tax_amount or amounts.ZERO)
+        for line, xero_line in zip(invoice.lines, xero_lines, strict=False)
+    }
+    written = [line_taxes.get(line.id, amounts.ZERO) for line in invoice.lines]
+    differences = amounts.reconcile(mapping.amounts_of(invoice), returned, written_tax=written)
+    notes = amounts.tax_changes(
+        [line.tax for line in invoice.lines],
+        [xero.LineItem(tax_amount=line_taxes.get(line.id)) for line in invoice.lines],
+    )
+    done = exported(invoice, element, xero_web_url, message)
+    # Only the lines whose tax changes are written: the same totals for a smaller $batch.
+    changed = {
+        line.id: tax
+        for line in invoice.lines
+        if (tax := line_taxes.get(line.id)) is not None and line.tax != tax
+    }
+    return dataclasses.replace(
+        done,
+        line_taxes=changed,
+        message=" ".join([done.message, *notes]),
+        mismatch=amounts_differ(differences, sent=True).message if differences else None,
+    )
 
 
 def batches(creates: Sequence[Create], size: int) -> list[list[Create]]:
@@ -300,7 +356,7 @@ def created(
     refused: list[Fail] = []
     for item, element in zip(batch, results, strict=False):
         if element.ok:
-            done.append(exported(item.invoice, element.element, xero_web_url))
+            done.append(checked(item.invoice, element.element, xero_web_url))
         else:
             refused.append(Fail(item.invoice, mapping.explain(element.errors)))
     return done, refused
@@ -330,6 +386,16 @@ def refused(batch: Sequence[Create], message: str) -> list[Fail]:
     return [Fail(item.invoice, failure) for item in batch]
 
 
+def tax_refused(item: Exported, error: str) -> Failed:
+    """Dynamics refused Xero's tax on the invoice's lines: its totals are not Xero's."""
+    return Failed(
+        item.invoice,
+        f"Xero has the invoice as {item.xero_number or item.xero_invoice_id}, but Dynamics 365 "
+        f"refused Xero's tax on its lines ({error}), so its total tax and total differ from "
+        "Xero's. " + mapping.RETRY_HINT,
+    )
+
+
 def give_up_message(system: str, attempts: int, error: Exception) -> str:
     return (
         f"{system} could not be reached after {attempts} attempts ({error}). Set the invoice's "
@@ -344,14 +410,22 @@ class WrittenBack:
     written: list[str]  # exported invoices whose columns and history row were written
     not_written: dict[str, str]  # exported invoice id -> why Dynamics refused its change set
     failures_not_written: list[str]  # failed invoices whose failure could not be written
+    # exported invoice id -> why Dynamics refused Xero's tax on its lines
+    taxes_refused: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def written_back(
     exported: Sequence[Exported], failed: Sequence[Failed], results: Sequence[Sequence[BatchResult]]
 ) -> WrittenBack:
     """Read the `$batch` results, whose change sets start with the exported then the failed
-    invoices (see `write_back_change_sets`)."""
+    invoices, then the exported invoices' line taxes (see `write_back_change_sets`)."""
     outcome = WrittenBack([], {}, [])
+    with_taxes = [item for item in exported if item.line_taxes]
+    taxes = results[len(exported) + len(failed) :]
+    for item, result in zip(with_taxes, taxes, strict=False):
+        errors = [r.error_message for r in result if not r.ok]
+        if errors:
+            outcome.taxes_refused[item.invoice.id] = errors[0]
     for item, result in zip(exported, results, strict=False):
         errors = [r.error_message for r in result if not r.ok]
         if errors:

@@ -57,13 +57,18 @@ def known_contacts(customers: Mapping[str, Customer]) -> tuple[Contacts, list[Cu
 def match_contacts(
     contacts: Contacts, unknown: Sequence[Customer], found: Sequence[JSON]
 ) -> list[Customer]:
-    """Link the customers Xero has a contact for (by ContactNumber, else by name); returns
-    those it has none for."""
+    """Link the customers Xero has a contact for (by ContactNumber, else by AccountNumber, as
+    Xero keeps account numbers unique, else by name); returns those it has none for."""
     by_number = {str(x.get("ContactNumber")): x for x in found if x.get("ContactNumber")}
+    by_account = {str(x.get("AccountNumber")): x for x in found if x.get("AccountNumber")}
     by_name = {str(x.get("Name", "")).lower(): x for x in found}
     missing: list[Customer] = []
     for customer in unknown:
-        element = by_number.get(customer.id) or by_name.get(customer.name.lower())
+        element = (
+            by_number.get(customer.id)
+            or (by_account.get(customer.account_number) if customer.account_number else None)
+            or by_name.get(customer.name.lower())
+        )
         if element is None:
             missing.append(customer)
         else:
@@ -75,6 +80,18 @@ def contacts_missing(contacts: Contacts, missing: Sequence[Customer]) -> None:
     """Creating contacts is switched off: their invoices fail, saying so."""
     for customer in missing:
         contacts.ids[customer.id] = mapping.contact_missing(customer.name)
+
+
+def contacts_xero_takes(contacts: Contacts, missing: Sequence[Customer]) -> list[Customer]:
+    """The customers Xero can take as contacts; the others' invoices fail, naming the limit."""
+    creatable: list[Customer] = []
+    for customer in missing:
+        failure = mapping.contact_too_long(customer)
+        if failure is None:
+            creatable.append(customer)
+        else:
+            contacts.ids[customer.id] = failure
+    return creatable
 
 
 def contacts_created(

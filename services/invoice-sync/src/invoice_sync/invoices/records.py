@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from dxc_shared.dynamics.columns import AccountColumns, ContactColumns
@@ -21,6 +22,9 @@ class Customer:
     first_name: str | None
     last_name: str | None
     xero_contact_id: str | None
+    phone: str | None = None
+    # The billing address (address 1): lines, city, region, postal code, country.
+    address: tuple[str | None, ...] = ()
 
     @property
     def entity_set(self) -> str:
@@ -33,7 +37,7 @@ class Product:
     number: str
     name: str
     description: str | None
-    price: float | None
+    price: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -43,10 +47,19 @@ class Line:
     product_id: str | None
     written_in: bool
     description: str | None
-    quantity: float
-    price: float
+    quantity: Decimal
+    price: Decimal  # priceperunit, up to four decimals
     tax_rate_id: str | None
     account_id: str | None
+    volume_discount: Decimal = Decimal(0)  # per unit
+    manual_discount: Decimal = Decimal(0)
+    amount: Decimal = Decimal(0)  # baseamount - manualdiscountamount, as Dynamics computed it
+    tax: Decimal | None = None
+
+    @property
+    def is_note(self) -> bool:
+        """A write-in with no quantity and no price: a description-only line in Xero."""
+        return self.written_in and not self.quantity and not self.price
 
 
 @dataclass
@@ -63,6 +76,9 @@ class Invoice:
     modified_on: datetime | None
     lines: list[Line]
     row: JSON = field(repr=False)  # for the custom field mappings
+    discount: Decimal = Decimal(0)  # totaldiscountamount: the invoice-level discount
+    freight: Decimal = Decimal(0)
+    payment_terms_code: int | None = None
 
     @property
     def label(self) -> str:
@@ -95,6 +111,10 @@ class Exported:
     total_tax: float | None
     amount_due: float | None
     message: str
+    # Xero's tax of the Dynamics lines whose tax it changes (invoicedetail id -> tax), written back.
+    line_taxes: dict[str, Decimal] = field(default_factory=dict)
+    # Why Xero's amounts do not equal Dynamics': the invoice is linked but Failed.
+    mismatch: str | None = None
 
 
 @dataclass(frozen=True)

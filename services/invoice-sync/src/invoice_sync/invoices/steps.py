@@ -49,7 +49,9 @@ async def record_in_xero(run: RunContext, exported: Sequence[Exported]) -> None:
 
 async def look_up_contacts(xero: XeroAccountingClient, customers: Sequence[Customer]) -> list[JSON]:
     return await xero.contacts_matching(
-        numbers=[c.id for c in customers], names=[c.name for c in customers if c.name]
+        numbers=[c.id for c in customers],
+        names=[c.name for c in customers if c.name],
+        account_numbers=[c.account_number for c in customers if c.account_number],
     )
 
 

@@ -51,7 +51,7 @@ from invoice_sync.invoices.plan import Create, Fail
 from invoice_sync.invoices.plan_reference import Contacts, LinkContact
 from invoice_sync.invoices.records import Exported, Failed, Invoice, ReferenceData
 from invoice_sync.kit.context import RunContext
-from invoice_sync.kit.time import ready_at, today, utcnow
+from invoice_sync.kit.time import ready_at, today, utcnow, zone
 from invoice_sync.ledger.models import InvoiceExport
 from invoice_sync.metrics import LAG, count_failure, count_invoice
 
@@ -140,7 +140,11 @@ class ExportRun:
             profile.field_mappings, mapped_columns(profile.field_mappings)
         )
         read = await ready_invoices(
-            dataverse, connector, today(profile.time_zone), mapped_columns(mappings)
+            dataverse,
+            connector,
+            today(profile.time_zone),
+            mapped_columns(mappings),
+            zone=zone(profile.time_zone),
         )
         invoices, skipped = plan.with_lines(read)
         for skip in skipped:
@@ -208,8 +212,9 @@ class ExportRun:
         linked, again = plan.links(invoices, known, in_xero)
         to_create += again  # deleted in Xero since: a new export is wanted
         if linked:
+            # Checked as a new export is: a retry writes Xero's line taxes, or says why not.
             exported = [
-                plan.exported(link.invoice, link.xero, self.run.xero_web_url, link.reason)
+                plan.checked(link.invoice, link.xero, self.run.xero_web_url, link.reason)
                 for link in linked
             ]
             await steps.record_in_xero(self.run, exported)
@@ -230,6 +235,9 @@ class ExportRun:
             return contacts
         if not self.settings.create_contacts:
             plan_reference.contacts_missing(contacts, missing)
+            return contacts
+        missing = plan_reference.contacts_xero_takes(contacts, missing)
+        if not missing:
             return contacts
         await self.run.lease.hold_for_write()
         created = await steps.create_contacts(self.run.xero, missing)
@@ -260,7 +268,7 @@ class ExportRun:
             )
             if ready is not None:
                 LAG.observe(max(0.0, (now - ready).total_seconds()))
-        count_invoice("exported", len(exported))
+        count_invoice("exported", len([e for e in exported if not e.mismatch]))
         await self._write_back(exported)
 
     def _record_failure(self, fail: Fail) -> None:
@@ -290,11 +298,20 @@ class ExportRun:
         self.failed_queue = []
         self.contact_links = []
         outcome = plan.written_back(exported, failed, results)
+        for done in exported:  # said with the next `$batch`
+            if done.invoice.id in outcome.taxes_refused:
+                refused = plan.tax_refused(done, outcome.taxes_refused[done.invoice.id])
+                self.failed_queue.append(refused)
         for invoice_id, error in outcome.not_written.items():
             logger.warning("invoice_sync.write_back_failed", invoice_id=invoice_id, error=error)
         for invoice_id in outcome.failures_not_written:
             logger.warning("invoice_sync.failure_not_written", invoice_id=invoice_id)
-        self.report.succeeded += len(outcome.written)
+        mismatched = {e.invoice.id: e.mismatch for e in exported if e.mismatch}
+        self.report.succeeded += len([i for i in outcome.written if i not in mismatched])
+        for done in exported:
+            if done.mismatch:  # in Xero and linked, but Failed: the amounts differ
+                self.report.fail(done.invoice.id, done.invoice.number, done.mismatch)
+                count_failure("amounts_differ")
         for item in failed:
             self.report.fail(item.invoice.id, item.invoice.number, item.message)
         for invoice in [*(e.invoice for e in exported), *(f.invoice for f in failed)]:
