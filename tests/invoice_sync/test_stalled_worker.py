@@ -150,6 +150,8 @@ async def test_a_worker_stalled_after_pending_creates_nothing_twice(
         assert stall.error is None
         assert {str(e.element["InvoiceID"]) for e in stall.answer} <= linked
         assert len(stall.answer) == len(first)
+        calls = world.xero.admin("GET", "calls", params={"path_contains": "/Invoices"}).json()
+        assert [c["idempotent_replay"] for c in calls if c["method"] == "PUT"][-1] is True
     async with database.unit_of_work() as session:
         kept = await session.scalar(select(func.count()).select_from(PendingRequest))
     assert kept == 0  # no request body outlives Xero's answer
