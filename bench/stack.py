@@ -32,7 +32,7 @@ from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import httpx
 from cryptography.fernet import Fernet
 from dxc_shared.db.migrate import upgrade

@@ -1,7 +1,7 @@
 """The contract suite: assertions that define "faithful" for each vendor API the connector
 uses, run against the sandboxes by default and against the real service when its credentials
 are in the environment (see README "Contract suite"). One sub-package per vendor
-(``dataverse/``; ``xero/`` joins the same way): each provides a ``Target`` fixture that
+(``dataverse/``, ``xero/``): each provides a ``Target`` fixture that
 knows how to reach either the sandbox or the real service, and tests speak only to it."""
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from dxc_shared.messages import Provider
 from portal_api.oauth.providers import redirect_uri
 from portal_api.settings import PortalApiSettings
 
@@ -211,7 +212,11 @@ def test_the_portal_and_the_oauth_callbacks_share_one_origin(config: dict[str, A
     settings = PortalApiSettings.model_validate(
         {key.removeprefix("PORTAL_API_").lower(): value for key, value in portal_env.items()}
     )
-    for provider, sandbox in (("xero", "XERO_SANDBOX"), ("dynamics", "DYNAMICS_SANDBOX")):
+    sandboxes: tuple[tuple[Provider, str], ...] = (
+        ("xero", "XERO_SANDBOX"),
+        ("dynamics", "DYNAMICS_SANDBOX"),
+    )
+    for provider, sandbox in sandboxes:
         sandbox_env = services[f"{provider}-sandbox"]["environment"]
         allowed = json.loads(sandbox_env[f"{sandbox}_DEMO_REDIRECT_URIS"])
         assert allowed == [redirect_uri(settings, provider)]

@@ -23,6 +23,7 @@ from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.infrastructure import Infrastructure
 from dxc_shared.logging import CORRELATION_ID
 from dxc_shared.messages import SyncRunCompleted
+from pamqp.common import FieldTable
 from portal_api.activity.models import SyncRun
 from portal_api.activity.service import ActivityHandlers
 from portal_api.auth.models import User
@@ -93,7 +94,9 @@ async def portal(
         await session.flush()
         connection_id = connection.id
     token_broker = TokenBrokerClient("http://127.0.0.1:9", "unused")
-    handlers = ActivityHandlers(infrastructure.database, token_broker)
+    handlers = ActivityHandlers(
+        infrastructure.database, token_broker, web_url="http://portal.example"
+    )
     portal = Portal(
         infrastructure, infrastructure.broker, bus_namespace, rabbitmq_url, connection_id, []
     )
@@ -191,7 +194,11 @@ async def test_what_rabbitmq_recorded_is_shown_and_not_replayed(portal: Portal) 
     async with connection:
         channel = await connection.channel()
         await channel.default_exchange.publish(to_amqp(kept), routing_key=dlq)
-        death = {"reason": "delivery_limit", "queue": f"{portal.namespace}.{QUEUE}", "count": 20}
+        death: FieldTable = {
+            "reason": "delivery_limit",
+            "queue": f"{portal.namespace}.{QUEUE}",
+            "count": 20,
+        }
         raw = to_amqp(killed, **{"x-first-death-reason": "delivery_limit"})
         raw.headers["x-death"] = [death]
         await channel.default_exchange.publish(raw, routing_key=dlq)

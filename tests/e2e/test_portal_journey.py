@@ -1,6 +1,8 @@
 """The whole customer journey in a real browser: register → confirm → log in → create a
 connection → connect Xero and Dynamics 365 through the sandboxes' sign-in pages → pick their
-organisations → install the tables → checklist green → subscribe → sync activity → cancel."""
+organisations → install the tables → checklist green → subscribe → sync activity (invoices
+found, a failed one retried) → health and overview on the home page → notification settings →
+cancel."""
 
 from __future__ import annotations
 
@@ -106,7 +108,13 @@ def log_out_and_in(page: Page, email: str) -> None:
 def create_connection(page: Page) -> str:
     page.get_by_role("link", name="Create connection").click()
     page.get_by_label("Connection name").fill("Fisher Joinery NZ")
-    page.get_by_label("Time zone").select_option("Pacific/Auckland")
+    zone = page.get_by_label("Time zone", exact=True)
+    # Grouped by region, without aliases; the browser's own zone is chosen.
+    expect(zone.locator("optgroup[label='Europe'] option[value='Europe/London']")).to_have_count(1)
+    assert zone.locator("option[value='localtime'], option[value='Factory']").count() == 0
+    expect(zone).to_have_value(page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone"))
+    page.get_by_label("Search time zones").fill("auckland")
+    expect(zone).to_have_value("Pacific/Auckland")
     page.get_by_role("button", name="Create connection").click()
     expect(page.get_by_role("heading", name="Fisher Joinery NZ")).to_be_visible()
     match = re.search(r"/connections/([^/?#]+)$", page.url)
@@ -122,14 +130,15 @@ def change_settings(page: Page) -> None:
     settings.get_by_role("button", name="Save settings").click()
     expect(name).to_have_attribute("aria-invalid", "true")
     expect(name).to_be_focused()
+    expect(settings).to_contain_text("Enter a name.")
     name.fill("Fisher Joinery NZ")
     settings.get_by_label("Plan").select_option("growth")
-    settings.get_by_label("Time zone").select_option("Pacific/Chatham")
+    settings.get_by_label("Time zone", exact=True).select_option("Pacific/Chatham")
     settings.get_by_role("button", name="Save settings").click()
     expect(settings.get_by_role("status")).to_have_text("Saved.")
     page.reload()
     expect(settings.get_by_label("Plan")).to_have_value("growth")
-    expect(settings.get_by_label("Time zone")).to_have_value("Pacific/Chatham")
+    expect(settings.get_by_label("Time zone", exact=True)).to_have_value("Pacific/Chatham")
 
     reference = settings.get_by_label("Xero Reference from column")
     reference.fill("Customer PO")
@@ -198,9 +207,12 @@ def connect_dynamics(page: Page) -> None:
 def install_tables(page: Page) -> None:
     install = page.get_by_role("region", name="Connector tables in Dynamics 365")
     install.get_by_role("button", name="Install tables").click()
+    # One line says what happened; the schema names are folded away until asked for.
+    expect(install.get_by_role("status")).to_contain_text("Installed: ")
+    expect(install.get_by_role("heading", name="Created")).to_be_hidden()
+    install.get_by_text("Details", exact=True).click()
     expect(install.get_by_role("heading", name="Created")).to_be_visible()
     expect(install).to_contain_text(SETTINGS.logical_name)
-    expect(install).to_contain_text("Installed.")
 
 
 class InDynamics:
@@ -265,23 +277,53 @@ def review_settings_in_dynamics(page: Page, dynamics: InDynamics) -> None:
     dynamics.save_settings(sales_account="999")
     dynamics.hand_over(*HANDED_OVER)
     page.get_by_role("button", name="Re-read settings from Dynamics 365").click()
-    expect(page.get_by_role("region", name="Settings", exact=True)).to_contain_text("999")
+    settings = page.get_by_role("region", name="Settings", exact=True)
+    expect(settings).to_contain_text("999")
+    # Plain words: Yes/No and "Not set", never true/false/null.
+    read = settings.locator("dl.settings")
+    expect(read).to_contain_text(re.compile(r"Create contacts\s*(Yes|No|Not set)"))
+    assert not re.search(r"\b(true|false|null)\b", read.inner_text())
     checklist_step(page, "settings_reviewed")
 
 
 def failures_fixed_in_dynamics(page: Page, dynamics: InDynamics) -> None:
-    """The run's failures name the invoices and say why; fixed in Dynamics, they go to Xero."""
+    """The failed invoices are findable, say why and can be retried; fixed in Dynamics, they go
+    to Xero."""
     runs = page.get_by_role("list", name="Recent sync runs").locator(":scope > li")
     invoices = runs.filter(has_text="Invoices: Dynamics 365 → Xero")
-    failed = invoices.filter(has=page.get_by_role("table"))
-    refresh_until(page, lambda: failed.count() > 0)
+    panel = page.get_by_role("region", name="Invoices")
+    outcome = panel.get_by_label("Outcome")
+    outcome.select_option("failed")
+    rows = panel.get_by_role("row").filter(has_text="INV-")
+
+    def failures_listed() -> bool:
+        panel.get_by_role("button", name="Search").click()
+        page.wait_for_timeout(300)
+        return rows.count() >= len(HANDED_OVER)
+
+    refresh_until(page, failures_listed)
     for number in HANDED_OVER:
-        expect(failed.first.get_by_role("row").filter(has_text=number)).to_contain_text(
+        expect(rows.filter(has_text=number)).to_contain_text(
             "The account code '999' is not in Xero's chart of accounts"
         )
+    search = panel.get_by_label("Invoice number or customer")
+    search.fill(HANDED_OVER[0])
+    expect(search).to_have_value(HANDED_OVER[0])
+    panel.get_by_role("button", name="Search").click()
+    expect(rows).to_have_count(1)
+    first = rows.filter(has_text=HANDED_OVER[0])
+    expect(first.get_by_role("link", name=re.compile("Open in Dynamics 365"))).to_be_visible()
     screenshot(page, "06-activity-failures")
     assert_accessible(page)
     assert_fits_a_phone(page)
+    first.get_by_role("button", name=re.compile("Retry")).click()
+    expect(panel.get_by_role("status")).to_contain_text("will be tried again")
+    outcome.select_option("retry_requested")
+    panel.get_by_role("button", name="Search").click()
+    retried = panel.get_by_role("row").filter(has_text=HANDED_OVER[0])
+    expect(retried).to_contain_text("Retry requested")
+    retried.get_by_text("History").click()
+    expect(retried).to_contain_text("asked to retry it")
 
     dynamics.change_sales_account("200")
     dynamics.hand_over(*HANDED_OVER, dxc_exportstatus=ExportStatus.NO.value)
@@ -344,27 +386,65 @@ def revoked_in_xero_and_reconnected(page: Page, stack: Stack) -> None:
     expect(
         page.get_by_role("alert").filter(has_text="Status, payments and balances")
     ).to_contain_text("failed")
+    expect(page.locator(".badge")).to_have_text("Action needed")
+    xero = page.get_by_role("region", name="Xero", exact=True)
+    expect(xero).to_contain_text("Needs re-authorisation")
+    expect(xero).not_to_contain_text("Connected to")
+    assert "in the portal" not in page.locator("main").inner_text()
+    screenshot(page, "09-connection-action-needed")
+    assert_accessible(page)
     sign_in_to_xero(page, "Allow access", again=True)
     expect(page.get_by_role("status").filter(has_text="Xero is connected")).to_be_visible()
     page.get_by_role("link", name="Sync activity").click()
     payments = page.get_by_role("list", name="Recent sync runs").locator(":scope > li")
     payments = payments.filter(has_text="Xero → Dynamics 365").filter(has_text="Status")
+    expect(payments.first).to_be_visible()
     seen = payments.count()
     page.get_by_role("button", name="Sync now").click()
 
     def a_new_run_succeeded() -> bool:
-        # A run that began before the reconnection may still end with the old refusal: then
-        # ask again.
+        # The newest payments run was the refusal: one that succeeds now ran after the
+        # reconnection (runs with no changes fold into one row, so count rows only to see a
+        # new refusal: a run begun before the reconnection may end with it; then ask again).
         nonlocal seen
-        if payments.count() == seen:
-            return False
         if "run-failed" not in (payments.first.get_attribute("class") or ""):
             return True
-        seen = payments.count()
-        page.get_by_role("button", name="Sync now").click()
+        if payments.count() != seen:
+            seen = payments.count()
+            page.get_by_role("button", name="Sync now").click()
         return False
 
     refresh_until(page, a_new_run_succeeded)
+
+
+def home_overview(page: Page, connection_id: str) -> None:
+    """The home page: the health with its reasons, this month's numbers and the daily chart."""
+    page.get_by_role("link", name="Connections", exact=True).click()
+    card = page.locator(f'li[data-connection="{connection_id}"]')
+    expect(card.locator(".badge")).to_have_text("Needs attention")
+    expect(card).to_contain_text("could not be sent to Xero")
+    expect(card).to_contain_text("Synced this month")
+    expect(card).to_contain_text(re.compile(r"Synced this month\s*\d+ of \d+"))
+    expect(
+        card.get_by_role("img", name=re.compile("invoices sent in the last 30 days"))
+    ).to_be_visible()
+    screenshot(page, "10-overview")
+    assert_accessible(page)
+    assert_fits_a_phone(page)
+
+
+def notification_settings(page: Page) -> None:
+    """Each kind of e-mail can be switched off, and stays so."""
+    page.get_by_role("link", name="Account", exact=True).click()
+    failures = page.get_by_label("Invoices that could not be synced")
+    expect(failures).to_be_checked()
+    failures.uncheck()
+    expect(page.get_by_role("status")).to_contain_text("no longer get these e-mails")
+    page.reload()
+    expect(page.get_by_label("Invoices that could not be synced")).not_to_be_checked()
+    screenshot(page, "11-notifications")
+    assert_accessible(page)
+    assert_fits_a_phone(page)
 
 
 def refresh_until(page: Page, condition: Callable[[], bool], within: float = 90.0) -> None:
@@ -428,8 +508,9 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
     expect(settings).to_contain_text("will be in Dynamics 365 in a moment")
 
     page.get_by_role("link", name="Connections", exact=True).click()
-    card = page.get_by_role("list", name="Connections").get_by_role("listitem").first
-    expect(card).to_contain_text("Active")
+    card = page.locator(f'li[data-connection="{connection_id}"]')
+    # Healthy, or already a failed invoice: the first runs may have come in by now.
+    expect(card.locator(".badge")).to_have_text(re.compile("^(Healthy|Needs attention)$"))
     expect(card).to_contain_text("Xero: connected (Demo Company (NZ))")
     card.get_by_role("link", name="Fisher Joinery NZ").click()
 
@@ -440,22 +521,27 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
     expect(page.get_by_role("list", name="Recent sync runs")).to_contain_text(
         "Invoices: Dynamics 365 → Xero"
     )
-    before = runs.count()
+    # A new run adds a row, or extends the row folding runs with no changes.
+    listing = page.get_by_role("list", name="Recent sync runs")
+    before = listing.inner_text()
     page.get_by_role("button", name="Sync now").click()
     expect(page.get_by_role("status").filter(has_text="Sync requested")).to_be_visible()
-    refresh_until(page, lambda: runs.count() > before)
+    refresh_until(page, lambda: listing.inner_text() != before)
     failures_fixed_in_dynamics(page, dynamics)
     dynamics.client.close()
     screenshot(page, "06-activity")
 
     revoked_in_xero_and_reconnected(page, stack)
+    home_overview(page, connection_id)
+    notification_settings(page)
+    page.goto(f"/connections/{connection_id}/activity")
 
     receipts_under_billing(page)
     page.goto(f"/connections/{connection_id}")
     subscription = page.get_by_role("region", name="Subscription")
     subscription.get_by_role("button", name="Cancel subscription").click()
     subscription.get_by_role("button", name="Yes, cancel and archive").click()
-    expect(page.locator(".badge")).to_have_text("Archived")
+    expect(page.locator(".badge")).to_have_text("Paused")
     expect(subscription).to_contain_text("no longer syncs")
 
     page.get_by_role("link", name="Connections", exact=True).click()

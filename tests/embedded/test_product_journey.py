@@ -143,7 +143,7 @@ async def test_an_invoice_goes_to_xero_and_its_payment_comes_back(tmp_path: Path
                 return found
 
             async def exported() -> bool:
-                return (await row())["dxc_exportstatus"] == ExportStatus.YES.value
+                return bool((await row())["dxc_exportstatus"] == ExportStatus.YES.value)
 
             # Within the plan's interval anyway; "sync now" spares the test the wait.
             assert (await browser.post(f"/v1/connections/{cid}/sync")).status_code == 202
@@ -168,7 +168,7 @@ async def test_an_invoice_goes_to_xero_and_its_payment_comes_back(tmp_path: Path
             assert payment.status_code == 200, payment.text
 
             async def paid() -> bool:
-                return (await row())["statecode"] == PAID
+                return bool((await row())["statecode"] == PAID)
 
             await eventually_async(paid)
             activity = (await browser.get(f"/v1/connections/{cid}/activity")).json()

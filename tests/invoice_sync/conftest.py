@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -53,6 +53,18 @@ JSON = dict[str, Any]
 # The Xero organisation's default due dates (Invoice settings), as most organisations have them:
 # an approved invoice sent without a due date takes one from them.
 DEMO_PAYMENT_TERMS: JSON = {"Sales": {"Day": 20, "Type": "OFFOLLOWINGMONTH"}}
+
+
+class WorldFactory(Protocol):
+    """What the `world_factory` fixture yields: builds one more `World` per call."""
+
+    async def __call__(
+        self,
+        replicas: int = 1,
+        time_zone: str = "UTC",
+        field_mappings: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> World: ...
 
 
 @dataclass
@@ -305,7 +317,7 @@ async def world_factory(
     migrated_postgres: str,
     rabbitmq_url: str,
     bus_namespace: str,
-) -> AsyncIterator[Any]:
+) -> AsyncIterator[WorldFactory]:
     """`await world_factory(replicas=1, time_zone=..., **invoice_sync_settings)`."""
     stack = AsyncExitStack()
     subscriptions: list[Subscription[Any]] = []

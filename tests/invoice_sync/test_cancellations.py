@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
+from dxc_shared.clients.dataverse import DataverseError
 from dxc_shared.dynamics.schema import SYNC_HISTORY, DefaultInvoiceStatus, SyncOutcome
 
-from tests.invoice_sync.conftest import World
+from tests.invoice_sync.conftest import World, WorldFactory
+from tests.support.polling import eventually_async
 
 CANCELED = {"statecode": 3, "statuscode": 100003}
 
@@ -48,7 +49,7 @@ async def messages(world: World, invoice_id: str) -> list[str]:
     return [row["dxc_message"] for row in await world.history(invoice_id)]
 
 
-async def test_a_cancelled_draft_is_deleted_in_xero_once(world_factory: Any) -> None:
+async def test_a_cancelled_draft_is_deleted_in_xero_once(world_factory: WorldFactory) -> None:
     world: World = await world_factory()
     invoice_id = await exported(world, DefaultInvoiceStatus.DRAFT)
     [xero_invoice] = world.xero_invoices()
@@ -65,7 +66,7 @@ async def test_a_cancelled_draft_is_deleted_in_xero_once(world_factory: Any) -> 
 
 
 async def test_a_cancelled_unpaid_authorised_invoice_is_fully_credited(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory()
     invoice_id = await exported(world, DefaultInvoiceStatus.AUTHORISED)
@@ -87,7 +88,7 @@ async def test_a_cancelled_unpaid_authorised_invoice_is_fully_credited(
 
 
 async def test_a_cancelled_part_paid_invoice_gets_an_unallocated_credit_note(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory()
     invoice_id = await exported(world, DefaultInvoiceStatus.AUTHORISED)
@@ -106,7 +107,7 @@ async def test_a_cancelled_part_paid_invoice_gets_an_unallocated_credit_note(
     assert "Allocate it in Xero" in message
 
 
-async def test_a_cancelled_paid_invoice_is_left_alone(world_factory: Any) -> None:
+async def test_a_cancelled_paid_invoice_is_left_alone(world_factory: WorldFactory) -> None:
     world: World = await world_factory()
     invoice_id = await exported(world, DefaultInvoiceStatus.AUTHORISED)
     [xero_invoice] = world.xero_invoices()
@@ -120,7 +121,7 @@ async def test_a_cancelled_paid_invoice_is_left_alone(world_factory: Any) -> Non
     assert (await messages(world, invoice_id))[1:] == ["The invoice is fully paid in Xero"]
 
 
-async def test_with_the_setting_off_nothing_changes_in_xero(world_factory: Any) -> None:
+async def test_with_the_setting_off_nothing_changes_in_xero(world_factory: WorldFactory) -> None:
     world: World = await world_factory()
     invoice_id = await exported(world, DefaultInvoiceStatus.AUTHORISED, credit_notes=False)
     [xero_invoice] = world.xero_invoices()
@@ -135,7 +136,7 @@ async def test_with_the_setting_off_nothing_changes_in_xero(world_factory: Any) 
 
 
 async def test_a_deleted_invoice_is_credited_and_the_history_names_it(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory()
     invoice_id = await exported(world, DefaultInvoiceStatus.AUTHORISED)
@@ -160,7 +161,7 @@ async def test_a_deleted_invoice_is_credited_and_the_history_names_it(
 
 
 async def test_a_failed_allocation_is_retried_without_a_second_credit_note(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory()
     invoice_id = await exported(world, DefaultInvoiceStatus.AUTHORISED)
@@ -181,3 +182,73 @@ async def test_a_failed_allocation_is_retried_without_a_second_credit_note(
     assert credit_note.allocation_ids
     assert xero_invoice.amount_due == 0
     assert len(await messages(world, invoice_id)) == 2
+
+
+def retain_changes_for(world: World, days: int) -> None:
+    """The organisation's change-tracking retention (0: delta tokens expire within a second)."""
+    world.dynamics.admin("PUT", f"orgs/{world.org}/change-tracking", json={"expire_in_days": days})
+
+
+async def delta_tokens_expire(world: World) -> None:
+    """Wait until a delta link issued now is refused as expired: then every earlier one is."""
+    fresh = await world.dataverse.changes("invoices", select=["invoiceid"], delta_link=None)
+    assert fresh.delta_link is not None
+
+    async def expired() -> bool:
+        try:
+            await world.dataverse.request("GET", str(fresh.delta_link), operation="contract")
+        except DataverseError as error:
+            return error.code == "0x80044352"
+        return False
+
+    await eventually_async(expired)
+
+
+def expired_delta_reads(world: World) -> int:
+    """Change-tracking reads of invoices that Dynamics refused (an expired delta link)."""
+    calls = world.dynamics.admin(
+        "GET", "calls", params={"org": world.org, "method": "GET", "path_contains": "invoices"}
+    ).json()
+    return sum(1 for call in calls if call["status"] == 400)
+
+
+async def test_an_expired_delta_link_is_replaced_by_a_full_read_without_duplicate_credits(
+    world_factory: WorldFactory,
+) -> None:
+    world: World = await world_factory()
+    await world.settings(
+        defaultinvoicestatus=DefaultInvoiceStatus.AUTHORISED.value, createcreditnotes=True
+    )
+    first = await world.new_invoice("X-FIRST")
+    second = await world.new_invoice("X-SECOND")
+    third = await world.new_invoice("X-THIRD")
+    await world.hand_over(first, second, third)
+    assert (await world.sync()).succeeded == 3
+    numbers = {invoice.number for invoice in world.xero_invoices()}
+    await cancel(world, first)
+    await world.sync()
+    assert len(world.xero_org.credit_notes) == 1
+
+    # The connector pauses longer than the organisation keeps changes; meanwhile the second
+    # invoice is cancelled and the third deleted.
+    retain_changes_for(world, 0)
+    await delta_tokens_expire(world)
+    await cancel(world, second)
+    await world.dataverse.request("DELETE", f"invoices({third})", operation="delete")
+    refused_before = expired_delta_reads(world)
+    await world.sync()
+
+    # The stored delta link was refused and every invoice read again: the second invoice is
+    # credited, the first (already handled, still Canceled in the full read) is not again, and
+    # the third, missing from the full read and gone when asked for, is credited as deleted.
+    assert expired_delta_reads(world) == refused_before + 1
+    references = sorted(str(note.reference) for note in world.xero_org.credit_notes.values())
+    assert references == sorted(f"Cancellation of {number}" for number in numbers)
+    assert len(await messages(world, first)) == 2
+    assert len(await messages(world, second)) == 2
+
+    # The full read stored a new delta link: with changes kept again, the next run uses it.
+    retain_changes_for(world, 7)
+    await world.sync()
+    assert expired_delta_reads(world) == refused_before + 1
+    assert len(world.xero_org.credit_notes) == 3

@@ -3,17 +3,19 @@ and once the rule holds the next run exports it."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from dxc_shared.dynamics.schema import ExportStatus
 
-from tests.invoice_sync.conftest import World
+from tests.invoice_sync.conftest import World, WorldFactory
 
 
-async def _assert_skipped_then_exported(world: World, invoice_id: str, fix: Any) -> None:
+async def _assert_skipped_then_exported(
+    world: World, invoice_id: str, fix: Callable[[], Awaitable[None]]
+) -> None:
     run = await world.sync()
     assert (run.succeeded, run.failed, run.error) == (0, 0, None)
     assert world.xero_invoices() == []
@@ -25,7 +27,7 @@ async def _assert_skipped_then_exported(world: World, invoice_id: str, fix: Any)
     assert len(world.xero_invoices()) == 1
 
 
-async def test_without_a_price_list_an_invoice_waits(world_factory: Any) -> None:
+async def test_without_a_price_list_an_invoice_waits(world_factory: WorldFactory) -> None:
     world: World = await world_factory()
     invoice_id = await world.new_invoice("T-1", price_list=None)
     await world.hand_over(invoice_id)
@@ -41,7 +43,7 @@ async def test_without_a_price_list_an_invoice_waits(world_factory: Any) -> None
     await _assert_skipped_then_exported(world, invoice_id, fix)
 
 
-async def test_without_a_customer_an_invoice_waits(world_factory: Any) -> None:
+async def test_without_a_customer_an_invoice_waits(world_factory: WorldFactory) -> None:
     world: World = await world_factory()
     invoice_id = await world.new_invoice("T-2", customer=None)
     await world.hand_over(invoice_id)
@@ -57,7 +59,7 @@ async def test_without_a_customer_an_invoice_waits(world_factory: Any) -> None:
     await _assert_skipped_then_exported(world, invoice_id, fix)
 
 
-async def test_without_lines_an_invoice_waits(world_factory: Any) -> None:
+async def test_without_lines_an_invoice_waits(world_factory: WorldFactory) -> None:
     world: World = await world_factory()
     invoice_id = await world.new_invoice("T-3", lines=[])
     await world.hand_over(invoice_id)
@@ -80,7 +82,7 @@ async def test_without_lines_an_invoice_waits(world_factory: Any) -> None:
 
 
 async def test_an_invoice_waits_until_it_is_delivered_in_the_connections_time_zone(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     # Kiritimati is 14 hours ahead of UTC: for most of the UTC day its date is already the next.
     zone = "Pacific/Kiritimati"
@@ -98,7 +100,9 @@ async def test_an_invoice_waits_until_it_is_delivered_in_the_connections_time_zo
     assert await world.history(tomorrow) == []
 
 
-async def test_an_invoice_waits_until_it_is_handed_to_the_connector(world_factory: Any) -> None:
+async def test_an_invoice_waits_until_it_is_handed_to_the_connector(
+    world_factory: WorldFactory,
+) -> None:
     world: World = await world_factory()
     invoice_id = await world.new_invoice("T-6")
 
@@ -109,7 +113,9 @@ async def test_an_invoice_waits_until_it_is_handed_to_the_connector(world_factor
 
 
 @pytest.mark.parametrize("status", [ExportStatus.YES, ExportStatus.FAILED])
-async def test_only_export_status_no_is_picked_up(world_factory: Any, status: ExportStatus) -> None:
+async def test_only_export_status_no_is_picked_up(
+    world_factory: WorldFactory, status: ExportStatus
+) -> None:
     world: World = await world_factory()
     invoice_id = await world.new_invoice("T-7", dxc_exportstatus=status.value)
     await world.hand_over(invoice_id)

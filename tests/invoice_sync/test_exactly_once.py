@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from dxc_shared.db import Database
@@ -15,7 +14,7 @@ from dxc_shared.messages import SyncInvoicesJob
 from invoice_sync.ledger.models import ExportState, InvoiceExport
 from prometheus_client import REGISTRY
 
-from tests.invoice_sync.conftest import World
+from tests.invoice_sync.conftest import World, WorldFactory
 from tests.support.polling import eventually
 
 
@@ -41,7 +40,7 @@ async def _all_linked(world: World, invoice_ids: list[str]) -> None:
 
 
 async def test_a_crash_between_the_xero_create_and_the_write_back_is_redelivered_safely(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory()
     invoice_ids = [await world.new_invoice(f"X-{n}") for n in range(3)]
@@ -67,7 +66,7 @@ async def test_a_crash_between_the_xero_create_and_the_write_back_is_redelivered
 
 
 async def test_a_create_that_times_out_is_retried_without_a_duplicate(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     # The worker gives up waiting for Xero after 1 s; the job is retried with back-off.
     world: World = await world_factory(http_timeout_seconds=1.0)
@@ -93,7 +92,7 @@ async def test_a_create_that_times_out_is_retried_without_a_duplicate(
 
 @pytest.mark.parametrize("xero_numbering", [True, False])
 async def test_an_invoice_a_crash_left_pending_is_found_in_xero_and_linked(
-    world_factory: Any, migrated_postgres: str, xero_numbering: bool
+    world_factory: WorldFactory, migrated_postgres: str, xero_numbering: bool
 ) -> None:
     """The worker died after Xero created the invoice but before the ledger said so: the
     ledger row is `pending`, the invoice is in Xero (found by reference, or by number when
@@ -134,7 +133,7 @@ async def test_an_invoice_a_crash_left_pending_is_found_in_xero_and_linked(
 
 
 async def test_two_workers_with_jobs_for_one_connection_at_once_create_nothing_twice(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory(replicas=2)
     invoice_ids = [await world.new_invoice(f"W-{n}") for n in range(6)]

@@ -4,15 +4,14 @@ real HTTP."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from dxc_shared.dynamics.schema import ExportStatus, SyncOutcome
 
-from tests.invoice_sync.conftest import World
+from tests.invoice_sync.conftest import World, WorldFactory
 
 
 async def test_the_demo_invoices_that_are_ready_reach_xero_and_dynamics_is_told(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory()
     ids = await world.invoice_ids()

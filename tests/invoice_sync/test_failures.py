@@ -3,12 +3,10 @@ setting the export status back to No retries a fixed invoice."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from dxc_shared.dynamics.schema import ExportStatus, SyncOutcome
 from prometheus_client import REGISTRY
 
-from tests.invoice_sync.conftest import World
+from tests.invoice_sync.conftest import World, WorldFactory
 
 
 def failures_counted(reason: str) -> float:
@@ -16,7 +14,7 @@ def failures_counted(reason: str) -> float:
 
 
 async def test_each_bad_invoice_fails_alone_with_its_reason_and_a_fix_retries_it(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory()
     unknown_account = await world.xero_reference_row("dxc_xeroaccounts", code="999")
@@ -86,7 +84,7 @@ async def test_each_bad_invoice_fails_alone_with_its_reason_and_a_fix_retries_it
 
 
 async def test_a_mapping_to_a_column_dynamics_does_not_have_stops_the_run_in_words(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory(field_mappings={"new_ponumber": "Reference"})
     invoice_id = await world.new_invoice("F-9")

@@ -3,19 +3,17 @@ meets it or portal-api reports it (when no job will run until a person reconnect
 
 from __future__ import annotations
 
-from typing import Any
-
 from dxc_shared.dynamics.schema import ConnectorStatus
 from dxc_shared.messages import ConnectionChanged
 
-from tests.invoice_sync.conftest import World
+from tests.invoice_sync.conftest import World, WorldFactory
 from tests.support.polling import eventually_async
 
 LOST = "The Xero authorisation has expired or was revoked. Connect to Xero again in the portal."
 
 
 async def test_a_grant_revoked_in_xero_stops_the_run_and_says_so_in_dynamics(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory()
     invoice_id = await world.new_invoice("R-1")
@@ -35,7 +33,7 @@ async def test_a_grant_revoked_in_xero_stops_the_run_and_says_so_in_dynamics(
 
 
 async def test_a_reauthorisation_reported_by_the_portal_reaches_the_connector_record(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory()
     await world.bus.publish(
@@ -45,8 +43,8 @@ async def test_a_reauthorisation_reported_by_the_portal_reaches_the_connector_re
     )
 
     async def written() -> bool:
-        return (await world.connector())["dxc_status"] == (
-            ConnectorStatus.REAUTHORISATION_NEEDED.value
+        return bool(
+            (await world.connector())["dxc_status"] == ConnectorStatus.REAUTHORISATION_NEEDED.value
         )
 
     await eventually_async(written)

@@ -3,16 +3,14 @@ each, end to end."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from dxc_shared.dynamics.schema import DefaultInvoiceStatus, ExportStatus, SyncOutcome
 
-from tests.invoice_sync.conftest import World
+from tests.invoice_sync.conftest import World, WorldFactory
 
 
 async def test_dynamics_numbering_makes_the_dynamics_number_the_xero_number(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory()
     await world.settings(usexeroinvoicenumber=False)
@@ -28,7 +26,7 @@ async def test_dynamics_numbering_makes_the_dynamics_number_the_xero_number(
 
 
 async def test_xero_numbering_lets_xero_number_it_and_keeps_ours_as_reference(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory()
     await world.settings(usexeroinvoicenumber=True)
@@ -44,7 +42,7 @@ async def test_xero_numbering_lets_xero_number_it_and_keeps_ours_as_reference(
 
 
 async def test_with_contact_creation_off_a_missing_contact_fails_the_invoice_in_words(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory()
     await world.settings(createcontacts=False)
@@ -70,7 +68,7 @@ async def test_with_contact_creation_off_a_missing_contact_fails_the_invoice_in_
 
 
 async def test_with_contact_creation_on_a_customer_becomes_one_xero_contact_once(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory()
     await world.settings(createcontacts=True)
@@ -89,7 +87,9 @@ async def test_with_contact_creation_on_a_customer_becomes_one_xero_contact_once
     assert (named[0].first_name, named[0].last_name) == ("Yvonne", "McKay")
 
 
-async def test_with_product_creation_off_lines_go_without_items(world_factory: Any) -> None:
+async def test_with_product_creation_off_lines_go_without_items(
+    world_factory: WorldFactory,
+) -> None:
     world: World = await world_factory()
     await world.settings(createproducts=False)
     invoice_id = await world.new_invoice("P-1", lines=[{"product": "INSTALL", "quantity": 1}])
@@ -104,7 +104,9 @@ async def test_with_product_creation_off_lines_go_without_items(world_factory: A
     assert "INSTALL" not in {item.code for item in world.xero_org.items.values()}
 
 
-async def test_with_product_creation_on_a_product_becomes_one_item(world_factory: Any) -> None:
+async def test_with_product_creation_on_a_product_becomes_one_item(
+    world_factory: WorldFactory,
+) -> None:
     world: World = await world_factory()
     await world.settings(createproducts=True)
     for number in ("P-2", "P-3"):
@@ -121,7 +123,7 @@ async def test_with_product_creation_on_a_product_becomes_one_item(world_factory
 
 @pytest.mark.parametrize("status", list(DefaultInvoiceStatus))
 async def test_the_default_status_is_the_xero_status(
-    world_factory: Any, status: DefaultInvoiceStatus
+    world_factory: WorldFactory, status: DefaultInvoiceStatus
 ) -> None:
     world: World = await world_factory()
     await world.settings(defaultinvoicestatus=status.value)
@@ -134,7 +136,7 @@ async def test_the_default_status_is_the_xero_status(
     assert (await world.invoice(invoice_id))["dxc_xerostatus"] == status.name
 
 
-async def test_the_default_sales_account_code_applies_to_lines(world_factory: Any) -> None:
+async def test_the_default_sales_account_code_applies_to_lines(world_factory: WorldFactory) -> None:
     world: World = await world_factory()
     await world.settings(defaultsalesaccountcode="260")
     await world.hand_over(await world.new_invoice("A-1"))
@@ -144,7 +146,7 @@ async def test_the_default_sales_account_code_applies_to_lines(world_factory: An
     assert [line.account_code for line in world.xero_invoices()[0].line_items] == ["260"]
 
 
-async def test_per_line_overrides_of_account_and_tax_type(world_factory: Any) -> None:
+async def test_per_line_overrides_of_account_and_tax_type(world_factory: WorldFactory) -> None:
     world: World = await world_factory()
     account = await world.xero_reference_row("dxc_xeroaccounts", code="270")
     tax_rate = await world.xero_reference_row("dxc_xerotaxrates", taxtype="ZERORATED")
@@ -169,7 +171,7 @@ async def test_per_line_overrides_of_account_and_tax_type(world_factory: Any) ->
     assert (default.account_code, default.tax_type) == ("200", "OUTPUT2")
 
 
-async def test_the_mapping_template_fills_xero_fields(world_factory: Any) -> None:
+async def test_the_mapping_template_fills_xero_fields(world_factory: WorldFactory) -> None:
     world: World = await world_factory(field_mappings={"name": "Reference"})
     await world.hand_over(await world.new_invoice("M-1", name="PO 7781 from Fabrikam"))
 

@@ -3,14 +3,12 @@ bus with back-off, and only when the retries run out is it written on the invoic
 
 from __future__ import annotations
 
-from typing import Any
-
 from dxc_shared.dynamics.schema import ExportStatus, SyncOutcome
 
-from tests.invoice_sync.conftest import World
+from tests.invoice_sync.conftest import World, WorldFactory
 
 
-async def test_a_429_from_xero_is_waited_out_and_never_shown(world_factory: Any) -> None:
+async def test_a_429_from_xero_is_waited_out_and_never_shown(world_factory: WorldFactory) -> None:
     world: World = await world_factory()
     invoice_id = await world.new_invoice("T-429")
     await world.hand_over(invoice_id)
@@ -30,7 +28,7 @@ async def test_a_429_from_xero_is_waited_out_and_never_shown(world_factory: Any)
 
 
 async def test_an_outage_is_written_on_the_invoice_only_when_the_retries_run_out(
-    world_factory: Any,
+    world_factory: WorldFactory,
 ) -> None:
     world: World = await world_factory(job_max_attempts=3)
     invoice_id = await world.new_invoice("T-503")

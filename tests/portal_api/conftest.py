@@ -25,6 +25,7 @@ from dxc_shared.infrastructure import Infrastructure
 from dxc_shared.messages import (
     ConnectionArchived,
     ConnectionChanged,
+    InvoiceRetryRequested,
     ReferenceDataRefreshRequested,
     SyncRequested,
 )
@@ -170,7 +171,7 @@ class Portal:
             lambda: sum(f"/{path}?token=" in m["body"] for m in self.mails_to(address)) >= count
         )
         body = [m for m in self.mails_to(address) if f"/{path}?token=" in m["body"]][-1]["body"]
-        link = next(word for word in body.split() if f"/{path}?token=" in word)
+        link: str = next(word for word in body.split() if f"/{path}?token=" in word)
         assert link.startswith(f"{WEB_URL}/{path}?token=")
         return parse_qs(urlparse(link).query)["token"][0]
 
@@ -261,6 +262,7 @@ async def bus(rabbitmq_url: str, namespace: str) -> AsyncIterator[Bus]:
             ConnectionArchived,
             SyncRequested,
             ReferenceDataRefreshRequested,
+            InvoiceRetryRequested,
         )
     ]
     consumers = [await broker.consume(subscription) for subscription in subscriptions]

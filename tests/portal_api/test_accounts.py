@@ -142,7 +142,19 @@ async def test_malformed_requests_get_readable_answers(portal: Portal) -> None:
         body = missing.json()
         assert body["detail"] == "Some fields are not valid."
         assert {e["field"] for e in body["errors"]} == {"name", "company_name"}
-        assert {e["message"] for e in body["errors"]} == {"This field is required."}
+        assert {e["message"] for e in body["errors"]} == {
+            "Enter a name.",
+            "Enter your company name.",
+        }
+
+        empty = await browser.post(
+            "/v1/auth/register", json={"email": "a@b.co", "name": " ", "company_name": "Acme"}
+        )
+        assert empty.json() == {"detail": "Enter a name.", "field": "name"}
+        too_long = await browser.post(
+            "/v1/auth/register", json={"email": "a@b.co", "name": "n" * 201, "company_name": "A"}
+        )
+        assert too_long.json()["detail"] == "Use at most 200 characters."
 
         bad_email = await browser.post(
             "/v1/auth/register", json={"email": "nope", "name": "a", "company_name": "b"}

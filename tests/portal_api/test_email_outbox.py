@@ -72,8 +72,10 @@ async def test_rolled_back_mail_is_never_sent_and_failures_are_retried(
         assert f"To: {kept}" in eml
         assert "Subject: Welcome" in eml
         async with database.unit_of_work() as session:
-            row = await session.scalar(select(OutgoingEmail).where(OutgoingEmail.recipient == kept))
-            assert row is not None
-            assert row.sent_at is not None
+            sent_row = await session.scalar(
+                select(OutgoingEmail).where(OutgoingEmail.recipient == kept)
+            )
+            assert sent_row is not None
+            assert sent_row.sent_at is not None
     finally:
         await database.dispose()

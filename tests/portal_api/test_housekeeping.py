@@ -1,4 +1,5 @@
-"""Expired sessions, links, OAuth states and old login attempts are forgotten; live ones stay."""
+"""Expired sessions, links, OAuth states, old login attempts, and runs and invoices past their
+retention are forgotten; live ones stay."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import uuid
 from datetime import timedelta
 
 from dxc_shared.db import Database
+from portal_api.activity.models import Invoice, InvoiceEvent, SyncRun
+from portal_api.activity.service import RETENTION
 from portal_api.auth.models import AuthSession, EmailToken, LoginAttempt, User
 from portal_api.connections.models import Connection
 from portal_api.kit.housekeeping import purge_expired
@@ -98,5 +101,76 @@ async def test_purge_keeps_what_is_still_valid(migrated_postgres: str) -> None:
                 select(func.count()).select_from(LoginAttempt).where(LoginAttempt.email == email)
             )
             assert attempts == 1
+    finally:
+        await database.dispose()
+
+
+async def test_runs_and_invoices_are_kept_for_their_stated_retention(
+    migrated_postgres: str,
+) -> None:
+    database = Database(migrated_postgres)
+    now = utcnow()
+    user_id = uuid.uuid4()
+    try:
+        async with database.unit_of_work() as session:
+            session.add(
+                User(
+                    id=user_id,
+                    email=f"{user_id.hex[:8]}@example.com",
+                    name="N",
+                    company_name="C",
+                    trial_ends_at=now + timedelta(days=14),
+                )
+            )
+            await session.flush()
+            connection = Connection(
+                user_id=user_id, name="C", time_zone="UTC", plan="starter", tables_installed=False
+            )
+            session.add(connection)
+            await session.flush()
+            for number, age in (("OLD", RETENTION + timedelta(days=1)), ("NEW", timedelta(days=1))):
+                session.add(
+                    SyncRun(
+                        connection_id=connection.id,
+                        job_id=uuid.uuid4(),
+                        direction="invoices",
+                        started_at=now - age,
+                        finished_at=now - age,
+                        succeeded=1,
+                        failed=0,
+                        failures=[],
+                    )
+                )
+                invoice = Invoice(
+                    connection_id=connection.id,
+                    record_id=number,
+                    number=number,
+                    outcome="exported",
+                    updated_at=now - age,
+                )
+                session.add(invoice)
+                await session.flush()
+                session.add(InvoiceEvent(invoice_id=invoice.id, at=now - age, outcome="exported"))
+
+        assert await purge_expired(database, login_window=timedelta(minutes=15)) >= 3
+
+        async with database.unit_of_work() as session:
+            kept = (
+                await session.scalars(
+                    select(Invoice.number).where(Invoice.connection_id == connection.id)
+                )
+            ).all()
+            assert kept == ["NEW"]
+            runs = await session.scalar(
+                select(func.count()).where(SyncRun.connection_id == connection.id)
+            )
+            assert runs == 1
+            events = await session.scalar(
+                select(func.count())
+                .select_from(InvoiceEvent)
+                .join(Invoice, Invoice.id == InvoiceEvent.invoice_id)
+                .where(Invoice.connection_id == connection.id)
+            )
+            assert events == 1
     finally:
         await database.dispose()

@@ -18,7 +18,7 @@ PUBLIC = {
     ("GET", "/v1/plans"),
     ("GET", "/v1/time-zones"),
 }
-PATH_VALUES = {"connection_id": str(uuid.uuid4()), "provider": "xero"}
+PATH_VALUES = {"connection_id": str(uuid.uuid4()), "provider": "xero", "record_id": "r1"}
 
 
 def concrete(path: str) -> str:

@@ -1,5 +1,5 @@
-"""What the workers and token-broker report back: a dead grant shows on the connection; runs
-build the activity page (ids and messages only), newest first, the last 100 kept."""
+"""What the workers and token-broker report back: a dead grant shows on the connection (and is
+e-mailed once); runs build the activity page (ids and messages only), newest first, bounded."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from dxc_shared.messages import (
     SyncFailure,
     SyncRunCompleted,
 )
-from portal_api.activity.service import ActivityHandlers
+from portal_api.activity.service import RUNS_KEPT, ActivityHandlers
 
 from tests.portal_api.conftest import Bus, Portal, until
 from tests.portal_api.oauth_flow import ready_connection
@@ -38,7 +38,8 @@ async def test_a_grant_that_dies_under_a_worker_is_shown_and_stops_syncing(
     dynamics: RunningDynamicsSandbox,
     token_broker_url: str,
 ) -> None:
-    async with portal.signed_up() as browser:
+    email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
+    async with portal.signed_up(email) as browser:
         cid = await ready_connection(browser, xero, dynamics)
         url = f"/v1/connections/{cid}"
         assert (await browser.get(url)).json()["status"] == "active"
@@ -62,6 +63,16 @@ async def test_a_grant_that_dies_under_a_worker_is_shown_and_stops_syncing(
         connection = await until(connection_now, lambda c: c["status"] == "reauthorisation_needed")
         assert connection["dynamics"]["error"] == REVOKED
         assert connection["xero"]["error"] is None
+        assert connection["health"]["state"] == "action_needed"
+        assert [r["action"] for r in connection["health"]["reasons"]] == ["reauthorise_dynamics"]
+
+        def reauthorisation_mails() -> list[dict[str, Any]]:
+            return [m for m in portal.mails_to(email) if "connect to" in m["subject"]]
+
+        await eventually(lambda: len(reauthorisation_mails()) == 1)
+        mail = reauthorisation_mails()[0]
+        assert mail["subject"] == "Contoso: connect to Dynamics 365 again"
+        assert REVOKED in mail["body"]
         await eventually(lambda: not bus.of(ConnectionChanged, cid)[-1].syncable)
         assert bus.of(ConnectionChanged, cid)[-1].reauthorisation_needed == {"dynamics": REVOKED}
 
@@ -116,7 +127,7 @@ async def test_activity_is_newest_first_deduplicated_and_bounded(portal: Portal,
     async with portal.signed_up() as browser:
         cid = (await browser.post("/v1/connections", json={"name": "Books"})).json()["id"]
         url = f"/v1/connections/{cid}/activity"
-        assert (await browser.get(url)).json() == {"runs": []}
+        assert (await browser.get(url)).json()["runs"] == []
 
         failing = run(
             cid,
@@ -135,14 +146,14 @@ async def test_activity_is_newest_first_deduplicated_and_bounded(portal: Portal,
         )
         await bus.publish(failing)
         await bus.publish(failing)  # a redelivery
-        for minute in range(1, 102):
+        for minute in range(1, RUNS_KEPT + 2):
             await bus.publish(run(cid, minute))
 
         latest = await until(
-            lambda: runs(browser, url), lambda r: bool(r) and r[0]["succeeded"] == 101
+            lambda: runs(browser, url), lambda r: bool(r) and r[0]["succeeded"] == RUNS_KEPT + 1
         )
-        assert len(latest) == 100
-        assert [r["succeeded"] for r in latest] == list(range(101, 1, -1))
+        assert len(latest) == RUNS_KEPT
+        assert [r["succeeded"] for r in latest] == list(range(RUNS_KEPT + 1, 1, -1))
 
     async with portal.signed_up() as browser:
         cid = (await browser.post("/v1/connections", json={"name": "Books"})).json()["id"]
@@ -159,12 +170,14 @@ async def test_activity_is_newest_first_deduplicated_and_bounded(portal: Portal,
             "succeeded": 0,
             "failed": 1,
             "error": None,
+            "empty_runs": 0,
             "failures": [
                 {
                     "record_id": "6a1f0c1e-0000-0000-0000-000000000001",
                     "record_number": "INV-0042",
                     "message": "Contact 'Acme Ltd' does not exist in Xero and creating contacts "
                     "is switched off",
+                    "customer_name": None,
                 }
             ],
         }

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import pytest
 
 from tests.conftest import POSTGRES_ADMIN_DSN, RABBITMQ_URL

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from asgi_lifespan import LifespanManager
@@ -75,7 +76,7 @@ async def running(
     async def on_payments(job: SyncPaymentsJob, _: MessageContext) -> None:
         running.payment_jobs.append(job)
 
-    subscriptions = [
+    subscriptions: list[Subscription[Any]] = [
         Subscription("test-invoice-sync", SyncInvoicesJob, on_invoices),
         Subscription("test-payment-sync", SyncPaymentsJob, on_payments),
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -15,8 +15,15 @@ from dxc_shared.clients.dataverse import (
     DataverseThrottled,
     DataverseUnavailable,
 )
+from dynamics_sandbox.app import create_app
+from dynamics_sandbox.settings import DynamicsSandboxSettings
 
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox
+from tests.support.http_server import serve_in_thread
+
+# A real organisation answers at most 5,000 rows a page whatever the client prefers; this
+# sandbox answers three, so every read path of the workers meets more rows than one page.
+SMALL_PAGE = 3
 
 
 @pytest.fixture
@@ -43,6 +50,30 @@ async def client(
         )
         yield client
     await asyncio.to_thread(dynamics.admin, "DELETE", "faults")
+
+
+@pytest.fixture(scope="module")
+def small_pages_sandbox() -> Iterator[RunningDynamicsSandbox]:
+    settings = DynamicsSandboxSettings(
+        token_signing_key="test-signing-key-of-32-bytes-at-least", max_page_size=SMALL_PAGE
+    )
+    with serve_in_thread(create_app(settings)) as base_url:
+        yield RunningDynamicsSandbox(base_url, settings)
+
+
+@pytest.fixture
+async def small_pages(
+    small_pages_sandbox: RunningDynamicsSandbox,
+) -> AsyncIterator[DataverseClient]:
+    token = await asyncio.to_thread(small_pages_sandbox.user_access_token)
+
+    async def access_token() -> str:
+        return token
+
+    async with httpx.AsyncClient(timeout=10) as http:
+        yield DataverseClient(
+            http, org_url=small_pages_sandbox.org_url(), access_token=access_token
+        )
 
 
 async def test_query_follows_pages_and_expands(client: DataverseClient) -> None:
@@ -191,3 +222,37 @@ async def test_patch_with_the_etag_read_writes_only_an_unchanged_row(
     assert (stale.status, deleted.status) == (412, 404)
     [now] = await client.query("accounts", select=["name"], filter=f"accountid eq {account_id}")
     assert now["name"] == "ETag Ltd (renamed)"
+
+
+def _ids(rows: list[dict[str, object]], key: str) -> list[str]:
+    return sorted(str(row[key]) for row in rows)
+
+
+async def test_every_read_path_follows_next_links_past_the_page_size(
+    small_pages: DataverseClient,
+) -> None:
+    calls = small_pages.calls
+    invoices = await small_pages.query("invoices", select=["invoicenumber"])
+    assert len(set(_ids(invoices, "invoiceid"))) == 8, "eight demo invoices, every one once"
+    assert small_pages.calls - calls == 3, "three pages of at most three"
+
+    numbers = [str(row["invoicenumber"]) for row in invoices]
+    by_number = await small_pages.rows_where_in(
+        "invoices", "invoicenumber", numbers, select=["invoicenumber"]
+    )
+    assert _ids(by_number, "invoiceid") == _ids(invoices, "invoiceid")
+
+    everything = await small_pages.changes("invoices", select=["invoicenumber"], delta_link=None)
+    assert _ids(everything.rows, "invoiceid") == _ids(invoices, "invoiceid")
+    created = [
+        await small_pages.create("accounts", {"name": f"Paged {number} Ltd"}) for number in range(5)
+    ]
+    tracked = await small_pages.changes("accounts", select=["name"], delta_link=None)
+    await small_pages.update("accounts", created[0], {"name": "Paged 0 Ltd (renamed)"})
+    for account_id in created[1:]:
+        await small_pages.request("DELETE", f"accounts({account_id})", operation="delete_account")
+    more = [await small_pages.create("accounts", {"name": f"Later {n} Ltd"}) for n in range(4)]
+    since = await small_pages.changes("accounts", select=["name"], delta_link=tracked.delta_link)
+    assert sorted(str(row["accountid"]) for row in since.rows) == sorted([created[0], *more])
+    assert sorted(since.deleted_ids) == sorted(created[1:])
+    assert since.delta_link is not None

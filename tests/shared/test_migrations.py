@@ -14,10 +14,12 @@ from sqlalchemy.engine import Connection
 def _schema(connection: Connection) -> dict[str, object]:
     inspector = inspect(connection)
     tables = set(inspector.get_table_names())
-    primary_key = (
-        inspector.get_pk_constraint("outbox_messages") if "outbox_messages" in tables else {}
+    outbox_pk_name = (
+        inspector.get_pk_constraint("outbox_messages")["name"]
+        if "outbox_messages" in tables
+        else None
     )
-    return {"tables": tables, "outbox_pk": primary_key.get("name")}
+    return {"tables": tables, "outbox_pk": outbox_pk_name}
 
 
 async def _read_schema(url: str) -> dict[str, object]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from typing import ClassVar
 
 import httpx
@@ -25,7 +25,7 @@ class Tick(BusMessage):
 
 
 @pytest.fixture
-async def infrastructure(migrated_sqlite: str) -> AsyncIterator[Infrastructure]:
+async def infrastructure(migrated_sqlite: str) -> Infrastructure:
     return Infrastructure.create(migrated_sqlite, "memory://", "test")
 
 

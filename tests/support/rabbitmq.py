@@ -9,15 +9,17 @@ from collections.abc import Iterable
 from typing import Any
 
 import aio_pika
-from dxc_shared.bus import Subscription
+from dxc_shared.bus import Broker, Subscription
 from dxc_shared.bus.rabbitmq import RabbitMQBroker
 
 
 async def delete_topology(
     url: str,
-    broker: RabbitMQBroker,
+    broker: Broker,
     subscriptions: Iterable[Subscription[Any]],
 ) -> None:
+    # Services hold their broker as the abstract Broker; only a RabbitMQ one declares topology.
+    assert isinstance(broker, RabbitMQBroker)
     await delete_queues(url, broker.namespace, subscriptions)
     await delete_namespace_exchanges(url, broker.namespace)
 

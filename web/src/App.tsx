@@ -1,6 +1,7 @@
 import { Link, NavLink, Navigate, Route, Routes, useNavigate } from "react-router-dom";
 
 import { RequireAuth, useAuth } from "./auth";
+import { AccountPage } from "./pages/AccountPage";
 import { ActivityPage } from "./pages/ActivityPage";
 import { ConfirmPage, LoginPage, RegisterPage, ResetPasswordPage } from "./pages/AuthPages";
 import { BillingPage } from "./pages/BillingPage";
@@ -24,6 +25,7 @@ function Header() {
               Connections
             </NavLink>
             <NavLink to="/billing">Billing</NavLink>
+            <NavLink to="/account">Account</NavLink>
             <button
               type="button"
               className="link-button"
@@ -79,6 +81,7 @@ export function App() {
           <Route path="/connections/:id" element={<Private><ConnectionPage /></Private>} />
           <Route path="/connections/:id/activity" element={<Private><ActivityPage /></Private>} />
           <Route path="/billing" element={<Private><BillingPage /></Private>} />
+          <Route path="/account" element={<Private><AccountPage /></Private>} />
           <Route path="*" element={<NotFound />} />
         </Routes>
       </main>

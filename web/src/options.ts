@@ -15,10 +15,6 @@ export function planOptions(plans: Plan[] | undefined) {
   return (plans ?? []).map((plan) => ({ value: plan.code, label: planLabel(plan) }));
 }
 
-export function timeZoneOptions(zones: string[] | undefined) {
-  return (zones ?? []).map((zone) => ({ value: zone, label: zone.replaceAll("_", " ") }));
-}
-
 /** The browser's own time zone when the list has it: the likely answer. */
 export function guessTimeZone(zones: string[] | undefined): string {
   const own = Intl.DateTimeFormat().resolvedOptions().timeZone;

@@ -106,6 +106,22 @@ export interface Connection {
   invoices_paused_until: string | null;
   created_at: string;
   updated_at: string;
+  health?: Health | null;
+}
+
+export type HealthState = "healthy" | "attention" | "action_needed" | "paused";
+
+export interface HealthReason {
+  code: string;
+  message: string;
+  count: number | null;
+  action: "reauthorise_xero" | "reauthorise_dynamics" | "subscribe" | "fix_permissions" | "finish_setup" | null;
+}
+
+export interface Health {
+  state: HealthState;
+  label: string;
+  reasons: HealthReason[];
 }
 
 export interface XeroOrganisation {
@@ -151,8 +167,52 @@ export interface SyncRun {
   failed: number;
   error: string | null;
   failures: SyncFailure[];
+  empty_runs: number;
 }
 
 export interface Activity {
   runs: SyncRun[];
+  retention: string;
+}
+
+export type InvoiceOutcome = "exported" | "failed" | "not_written_back" | "retry_requested";
+
+export interface InvoiceEvent {
+  at: string;
+  outcome: string;
+  message: string | null;
+}
+
+export interface Invoice {
+  record_id: string;
+  number: string | null;
+  customer_name: string | null;
+  outcome: InvoiceOutcome;
+  message: string | null;
+  updated_at: string;
+  xero_url: string | null;
+  dynamics_url: string | null;
+  history: InvoiceEvent[];
+}
+
+export interface InvoicePage {
+  invoices: Invoice[];
+  next_cursor: string | null;
+  retention: string;
+}
+
+export interface Overview {
+  synced_this_month: number;
+  plan_limit: number;
+  open_failures: number;
+  median_lag_seconds: number | null;
+  last_successful_run_at: string | null;
+  daily: { day: string; invoices: number }[];
+}
+
+export interface NotificationPreferences {
+  reauthorisation: boolean;
+  failures: boolean;
+  trial_ending: boolean;
+  billing: boolean;
 }

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useId, useRef, useState } from "react";
 import type { InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from "react";
 
 import { ApiError } from "./api";
+import type { Health } from "./types";
 
 /** A page: sets the document title and moves focus to its heading, so screen readers announce
  * the new page after client-side navigation. */
@@ -167,15 +168,96 @@ export function formatDay(value: string | null | undefined): string {
   return Number.isNaN(date.getTime()) ? value : date.toLocaleDateString(undefined, { dateStyle: "medium" });
 }
 
-const STATUS_LABELS: Record<string, string> = {
-  draft: "Draft",
-  active: "Active",
-  reauthorisation_needed: "Needs re-authorisation",
-  cancelled: "Trial ended",
-  paused: "Paused: payment needed",
-  archived: "Archived",
-};
+/** Messages the workers also write to Dynamics 365 say "in the portal"; here, you are in it. */
+export function here(message: string): string {
+  return message.replaceAll(" in the portal", "");
+}
 
-export function StatusBadge({ status }: { status: string }) {
-  return <span className={`badge badge-${status}`}>{STATUS_LABELS[status] ?? status}</span>;
+/** The connection's one health state, computed by portal-api: the same on every page. */
+export function HealthBadge({ health }: { health: Health | null | undefined }) {
+  if (!health) return null;
+  return <span className={`badge badge-health-${health.state}`}>{health.label}</span>;
+}
+
+/** What makes the health what it is, in words, with counts. */
+export function HealthReasons({ health }: { health: Health | null | undefined }) {
+  if (!health || health.reasons.length === 0) return null;
+  return (
+    <ul className={`health-reasons health-${health.state}`} aria-label="Why">
+      {health.reasons.map((reason) => (
+        <li key={reason.code}>{reason.message}</li>
+      ))}
+    </ul>
+  );
+}
+
+/** A value read from Dynamics 365 in words: Yes/No for booleans, "Not set" for nothing. */
+export function plainValue(value: unknown): string {
+  if (value === true) return "Yes";
+  if (value === false) return "No";
+  if (value === null || value === undefined || value === "") return "Not set";
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+/** A time zone picker: a search box that narrows a list grouped by region (Europe, America…). */
+export function TimeZonePicker({
+  zones,
+  value,
+  onChange,
+  error,
+}: {
+  zones: string[] | undefined;
+  value: string;
+  onChange: (zone: string) => void;
+  error?: ApiError | null;
+}) {
+  const id = useId();
+  const [query, setQuery] = useState("");
+  const message = error?.forField("time_zone");
+  const wanted = query.trim().toLowerCase().replaceAll(" ", "_");
+  const shown = (zones ?? []).filter((zone) => zone === value || !wanted || zone.toLowerCase().includes(wanted));
+  const groups = new Map<string, string[]>();
+  for (const zone of shown) {
+    const region = zone.includes("/") ? zone.split("/")[0] : "Universal";
+    groups.set(region, [...(groups.get(region) ?? []), zone]);
+  }
+  if (value && !shown.includes(value)) groups.set("Current", [value]);
+  return (
+    <div className="field">
+      <label htmlFor={`${id}-search`}>Search time zones</label>
+      <input
+        id={`${id}-search`}
+        type="search"
+        value={query}
+        placeholder="e.g. London, New York"
+        onChange={(e) => {
+          setQuery(e.target.value);
+          const needle = e.target.value.trim().toLowerCase().replaceAll(" ", "_");
+          const first = (zones ?? []).find((zone) => zone.toLowerCase().includes(needle));
+          if (needle && first) onChange(first);
+        }}
+      />
+      <label htmlFor={id}>Time zone</label>
+      <select
+        id={id}
+        name="time_zone"
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        aria-invalid={message ? true : undefined}
+        aria-describedby={message ? `${id}-error` : undefined}
+      >
+        {[...groups.entries()].map(([region, members]) => (
+          <optgroup key={region} label={region}>
+            {members.map((zone) => (
+              <option key={zone} value={zone}>
+                {zone.includes("/") ? `${zone.slice(zone.indexOf("/") + 1).replaceAll("_", " ").replaceAll("/", " – ")} (${zone.split("/")[0]})` : zone}
+              </option>
+            ))}
+          </optgroup>
+        ))}
+      </select>
+      <FieldMessage id={`${id}-error`} message={message} />
+    </div>
+  );
 }

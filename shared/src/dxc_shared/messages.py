@@ -111,6 +111,21 @@ class SyncFailure(BaseModel):
     record_id: str = Field(description="The Dynamics record's id")
     record_number: str | None = Field(default=None, description="e.g. the invoice number")
     message: str = Field(description="Why, in words a finance user understands")
+    customer_name: str | None = Field(
+        default=None, description="The invoice's customer, so a person can search by it"
+    )
+
+
+class SyncSuccess(BaseModel):
+    """One record a run wrote on the other side: ids and words, never amounts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    record_id: str = Field(description="The Dynamics record's id")
+    record_number: str | None = Field(default=None, description="e.g. the invoice number")
+    customer_name: str | None = None
+    xero_invoice_id: str | None = None
+    xero_url: str | None = Field(default=None, description="Xero's deep link to the invoice")
 
 
 SyncDirection = Literal["invoices", "payments", "reference-data", "cancellations"]
@@ -129,6 +144,10 @@ class SyncRunCompleted(BusMessage):
     succeeded: int = Field(ge=0, description="Records written on the other side")
     failed: int = Field(ge=0)
     failures: list[SyncFailure] = Field(default_factory=list)
+    successes: list[SyncSuccess] = Field(
+        default_factory=list,
+        description="The records written (empty from workers that report counts only)",
+    )
     error: str | None = Field(
         default=None, description="Why the whole run could not proceed (e.g. re-authorise Xero)"
     )
@@ -151,3 +170,13 @@ class ReferenceDataRefreshRequested(BusMessage):
 
     topic: ClassVar[str] = "reference-data.refresh-requested"
     connection_id: uuid.UUID
+
+
+class InvoiceRetryRequested(BusMessage):
+    """portal-api -> invoice-sync: a person asked to retry a failed invoice. invoice-sync sets
+    its export status in Dynamics back to No (recording it in sync history) and runs."""
+
+    topic: ClassVar[str] = "invoices.retry-requested"
+    connection_id: uuid.UUID
+    record_id: str = Field(description="The Dynamics invoice's id")
+    requested_by: uuid.UUID = Field(description="The portal user who asked")

@@ -78,7 +78,7 @@ async def test_concurrency_limit_with_latency_fault(dv: Dv) -> None:
 
         async def both_in_flight() -> bool:
             faults = await client.get(f"{sandbox.base}/sandbox-admin/faults")
-            return faults.json() == []
+            return bool(faults.json() == [])
 
         await eventually_async(both_in_flight)
         third = await client.get(f"{sandbox.api()}/WhoAmI", headers=headers)

@@ -193,7 +193,7 @@ def test_custom_columns_of_every_type(dv: Dv) -> None:
     sandbox, headers = dv
     install(sandbox, headers)
     api = sandbox.api()
-    columns = [
+    columns: list[tuple[str, str, dict[str, Any]]] = [
         ("Memo", "dxc_Notes", {"MaxLength": 4000}),
         ("Integer", "dxc_Attempts", {"MinValue": 0, "MaxValue": 100}),
         ("Decimal", "dxc_Rate", {"Precision": 4}),

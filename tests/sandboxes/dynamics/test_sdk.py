@@ -15,6 +15,7 @@ from azure.core.credentials import AccessToken
 from dynamics_sandbox.app import create_app
 from dynamics_sandbox.settings import DynamicsSandboxSettings
 from PowerPlatform.Dataverse.client import DataverseClient
+from PowerPlatform.Dataverse.models import Record
 
 from tests.support.http_server import serve_in_thread
 
@@ -75,6 +76,7 @@ def test_sdk_crud_on_accounts_and_invoices(tls_sandbox: tuple[str, str]) -> None
             "account", {"name": "SDK Account", "telephone1": "555-0100"}
         )
         account = client.records.retrieve("account", account_id, select=["name", "telephone1"])
+        assert account is not None
         assert account["name"] == "SDK Account"
         client.records.update("account", account_id, {"telephone1": "555-0199"})
         found = client.records.list(
@@ -103,13 +105,15 @@ def test_sdk_crud_on_accounts_and_invoices(tls_sandbox: tuple[str, str]) -> None
             expand=["invoice_details($select=productdescription)"],
         )
         assert [r["totalamount"] for r in invoices] == [30]
-        assert invoices[0]["invoice_details"][0]["productdescription"] == "SDK line"
+        first_invoice = invoices[0]
+        assert isinstance(first_invoice, Record)
+        assert first_invoice["invoice_details"][0]["productdescription"] == "SDK line"
         paged = list(client.records.list("invoice", select=["name"], page_size=3))
         assert len(paged) == 9
         client.records.update("invoice", invoice_id, {"statecode": 2, "statuscode": 100001})
-        assert (
-            client.records.retrieve("invoice", invoice_id, select=["statecode"])["statecode"] == 2
-        )
+        closed = client.records.retrieve("invoice", invoice_id, select=["statecode"])
+        assert closed is not None
+        assert closed["statecode"] == 2
         client.records.delete("invoice", invoice_id)
         client.records.delete("account", account_id)
         assert list(client.records.list("account", filter="name eq 'SDK Account'")) == []

@@ -269,3 +269,20 @@ def test_the_credit_note_copies_the_invoices_lines() -> None:
             {"Description": "Note"},
         ],
     }
+
+
+@pytest.mark.parametrize(
+    ("read", "exported", "unseen"),
+    [
+        (["inv-1", "inv-2"], ["inv-1", "inv-2"], []),
+        (["inv-1"], ["inv-2", "inv-1", "inv-3"], ["inv-2", "inv-3"]),
+        (["INV-1"], ["inv-1"], []),
+        ([], [], []),
+    ],
+    ids=["all read", "two unseen", "ids compared without case", "nothing exported"],
+)
+def test_a_full_read_leaves_unseen_the_exports_it_did_not_return(
+    read: list[str], exported: list[str], unseen: list[str]
+) -> None:
+    rows = [{"invoiceid": invoice_id} for invoice_id in read]
+    assert plan.unseen_exports(rows, exported) == unseen

@@ -3,7 +3,7 @@ import type { FormEvent, ReactNode } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 
 import { api } from "../api";
-import { planOptions, timeZoneOptions } from "../options";
+import { planOptions } from "../options";
 import { DIRECTIONS } from "./ActivityPage";
 import type {
   Activity,
@@ -16,9 +16,24 @@ import type {
   XeroOrganisation,
 } from "../types";
 import { useLoad } from "../useLoad";
-import { ErrorMessage, Field, Notice, Page, SelectField, StatusBadge, formatDate, formatDay, useAction } from "../ui";
+import {
+  ErrorMessage,
+  Field,
+  HealthBadge,
+  HealthReasons,
+  Notice,
+  Page,
+  SelectField,
+  TimeZonePicker,
+  formatDate,
+  formatDay,
+  here,
+  plainValue,
+  useAction,
+} from "../ui";
 
 const PROVIDER_NAMES = { xero: "Xero", dynamics: "Dynamics 365" } as const;
+
 type Provider = keyof typeof PROVIDER_NAMES;
 
 function Section({ title, id, children }: { title: string; id: string; children: ReactNode }) {
@@ -36,9 +51,10 @@ export function ConnectionPage() {
   const connection = useLoad<Connection>(`/v1/connections/${id}`);
   const checklist = useLoad<Checklist>(`/v1/connections/${id}/checklist`);
 
+  // Answers to changes carry no health: keep the one shown until GET brings the new one.
   const updated = (fresh?: Connection) => {
-    if (fresh) connection.setData(fresh);
-    else connection.reload();
+    if (fresh) connection.setData({ ...fresh, health: fresh.health ?? connection.data?.health });
+    connection.reload();
     checklist.reload();
   };
 
@@ -65,12 +81,13 @@ export function ConnectionPage() {
   return (
     <Page title={c.name}>
       <p>
-        <StatusBadge status={c.status} /> {c.type}
+        <HealthBadge health={c.health} /> {c.type}
         {c.trial_ends_at && !c.subscription && <> · free trial until {formatDay(c.trial_ends_at)}</>}
         {c.subscription?.billing_starts_at && (
           <> · free trial; the plan starts on {formatDay(c.subscription.billing_starts_at)}</>
         )}
       </p>
+      <HealthReasons health={c.health} />
       {c.invoices_paused_until && (
         <div className="banner" role="status">
           <p>
@@ -132,7 +149,7 @@ function SyncProblems({ connectionId }: { connectionId: string }) {
       <h2 className="visually-hidden">Sync problems</h2>
       {problems.map((run) => (
         <p className="error" key={run.direction}>
-          {DIRECTIONS[run.direction] ?? run.direction} failed {formatDate(run.started_at)}: {run.error}
+          {DIRECTIONS[run.direction] ?? run.direction} failed {formatDate(run.started_at)}: {here(run.error ?? "")}
         </p>
       ))}
     </div>
@@ -159,7 +176,7 @@ function ChecklistPanel({ checklist, error }: { checklist: Checklist | undefined
                 <span>
                   <span className="visually-hidden">{step.done ? "Done: " : "Not done: "}</span>
                   {step.title}
-                  {!step.done && step.tip && <span className="tip">{step.tip}</span>}
+                  {!step.done && step.tip && <span className="tip">{here(step.tip)}</span>}
                 </span>
               </li>
             ))}
@@ -258,7 +275,9 @@ function XeroPanel({ connection, onUpdated }: PanelProps) {
   return (
     <Section title="Xero" id="xero">
       <p>
-        {xero.connected ? (
+        {xero.error ? (
+          <span className="error">Needs re-authorisation.</span>
+        ) : xero.connected ? (
           <span className="ok">Connected{xero.tenant_name ? ` to ${xero.tenant_name}` : ", no organisation chosen yet"}.</span>
         ) : (
           <span className="todo">Not connected.</span>
@@ -266,7 +285,7 @@ function XeroPanel({ connection, onUpdated }: PanelProps) {
       </p>
       {xero.error && (
         <p className="error" role="alert">
-          {xero.error}
+          {here(xero.error)}
         </p>
       )}
       {xero.connected && (
@@ -290,7 +309,9 @@ function DynamicsPanel({ connection, onUpdated }: PanelProps) {
   return (
     <Section title="Dynamics 365" id="dynamics">
       <p>
-        {dynamics.connected ? (
+        {dynamics.error ? (
+          <span className="error">Needs re-authorisation.</span>
+        ) : dynamics.connected ? (
           <span className="ok">
             Connected{dynamics.org_name ? ` to ${dynamics.org_name}` : ", no organisation chosen yet"}.
           </span>
@@ -300,7 +321,7 @@ function DynamicsPanel({ connection, onUpdated }: PanelProps) {
       </p>
       {dynamics.error && (
         <p className="error" role="alert">
-          {dynamics.error}
+          {here(dynamics.error)}
         </p>
       )}
       {dynamics.connected && (
@@ -369,8 +390,14 @@ function InstallPanel({ connection, onUpdated }: PanelProps) {
       <ErrorMessage error={action.error} />
       {result && (
         <div role="status" aria-live="polite">
-          <NameList title="Created" names={result.created} />
-          <NameList title="Already there" names={result.existing} />
+          <p className="ok">
+            Installed: {result.created.length} tables and columns created, {result.existing.length} already there.
+          </p>
+          <details>
+            <summary>Details</summary>
+            <NameList title="Created" names={result.created} />
+            <NameList title="Already there" names={result.existing} />
+          </details>
           {result.missing_privileges.length > 0 && (
             <div className="error">
               <NameList title="Missing privileges (ask your Dynamics administrator)" names={result.missing_privileges} />
@@ -380,6 +407,11 @@ function InstallPanel({ connection, onUpdated }: PanelProps) {
       )}
     </Section>
   );
+}
+
+function settingLabel(key: string): string {
+  const words = key.replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** The Dynamics column the connection's mapping template reads for a Xero field, or "". */
@@ -460,15 +492,13 @@ function SettingsPanel({ connection, onUpdated, disabled }: PanelProps & { disab
     }
   }
 
-  const zoneOptions = timeZoneOptions(zones.data);
-  if (timeZone && !zones.data?.includes(timeZone)) zoneOptions.unshift({ value: timeZone, label: timeZone });
   return (
     <Section title="Settings" id="settings">
       <form onSubmit={submit} noValidate>
         <fieldset disabled={disabled}>
           <legend className="visually-hidden">Connection settings</legend>
           <Field label="Connection name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={save.error} />
-          <SelectField label="Time zone" name="time_zone" value={timeZone} onChange={(e) => setTimeZone(e.target.value)} options={zoneOptions} error={save.error} />
+          <TimeZonePicker zones={zones.data} value={timeZone} onChange={setTimeZone} error={save.error} />
           <SelectField label="Plan" name="plan" value={plan} onChange={(e) => setPlan(e.target.value)} options={planOptions(plans.data)} error={save.error} />
           {plan !== connection.plan && <p className="hint" role="status">{planChangeNote(connection)}</p>}
           <fieldset>
@@ -525,8 +555,8 @@ function SettingsPanel({ connection, onUpdated, disabled }: PanelProps & { disab
             <dl className="settings">
               {Object.entries(settings).map(([key, value]) => (
                 <div key={key}>
-                  <dt>{key.replaceAll("_", " ")}</dt>
-                  <dd>{typeof value === "object" ? JSON.stringify(value) : String(value)}</dd>
+                  <dt>{settingLabel(key)}</dt>
+                  <dd>{plainValue(value)}</dd>
                 </div>
               ))}
             </dl>

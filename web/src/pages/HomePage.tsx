@@ -1,15 +1,61 @@
 import { Link } from "react-router-dom";
 
 import { useAuth } from "../auth";
-import type { Connection } from "../types";
+import type { Connection, Overview } from "../types";
 import { useLoad } from "../useLoad";
-import { ErrorMessage, Page, StatusBadge, formatDay } from "../ui";
+import { ErrorMessage, HealthBadge, HealthReasons, Page, formatDate, formatDay } from "../ui";
+import { VolumeChart } from "../VolumeChart";
 
-function LinkState({ label, connected, name }: { label: string; connected: boolean; name: string | null }) {
+/** One side's state: "connected" only while the grant works. */
+function LinkState({ label, connected, error, name }: { label: string; connected: boolean; error: string | null; name: string | null }) {
   return (
     <li>
-      {label}: {connected ? <span className="ok">connected{name ? ` (${name})` : ""}</span> : <span className="todo">not connected</span>}
+      {label}:{" "}
+      {error ? (
+        <span className="error">needs re-authorisation</span>
+      ) : connected ? (
+        <span className="ok">connected{name ? ` (${name})` : ""}</span>
+      ) : (
+        <span className="todo">not connected</span>
+      )}
     </li>
+  );
+}
+
+function minutes(seconds: number): string {
+  return seconds < 90 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`;
+}
+
+function ConnectionOverview({ connection }: { connection: Connection }) {
+  const overview = useLoad<Overview>(`/v1/connections/${connection.id}/overview`);
+  const o = overview.data;
+  if (!o) return <ErrorMessage error={overview.error} />;
+  return (
+    <>
+      <dl className="overview">
+        <div>
+          <dt>Synced this month</dt>
+          <dd>
+            {o.synced_this_month} of {o.plan_limit}
+          </dd>
+        </div>
+        <div>
+          <dt>Open failures</dt>
+          <dd className={o.open_failures ? "error" : undefined}>{o.open_failures}</dd>
+        </div>
+        <div>
+          <dt>Typical wait (estimated)</dt>
+          <dd title="From run times: half the sync interval plus the median run">
+            {o.median_lag_seconds === null ? "—" : minutes(o.median_lag_seconds)}
+          </dd>
+        </div>
+        <div>
+          <dt>Last successful run</dt>
+          <dd>{formatDate(o.last_successful_run_at)}</dd>
+        </div>
+      </dl>
+      <VolumeChart name={connection.name} daily={o.daily} />
+    </>
   );
 }
 
@@ -37,17 +83,24 @@ export function HomePage() {
       )}
       <ul className="cards" aria-label="Connections">
         {visible.map((connection) => (
-          <li key={connection.id} className="card">
+          <li key={connection.id} className="card" data-connection={connection.id}>
             <h2>
               <Link to={`/connections/${connection.id}`}>{connection.name}</Link>
             </h2>
             <p>
-              <StatusBadge status={connection.status} /> {connection.type}
+              <HealthBadge health={connection.health} /> {connection.type}
             </p>
+            <HealthReasons health={connection.health} />
             <ul className="plain">
-              <LinkState label="Xero" connected={connection.xero.connected} name={connection.xero.tenant_name} />
-              <LinkState label="Dynamics 365" connected={connection.dynamics.connected} name={connection.dynamics.org_name} />
+              <LinkState label="Xero" connected={connection.xero.connected} error={connection.xero.error} name={connection.xero.tenant_name} />
+              <LinkState
+                label="Dynamics 365"
+                connected={connection.dynamics.connected}
+                error={connection.dynamics.error}
+                name={connection.dynamics.org_name}
+              />
             </ul>
+            <ConnectionOverview connection={connection} />
           </li>
         ))}
       </ul>

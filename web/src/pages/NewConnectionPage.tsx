@@ -3,10 +3,10 @@ import type { FormEvent } from "react";
 import { useNavigate } from "react-router-dom";
 
 import { api } from "../api";
-import { guessTimeZone, planOptions, timeZoneOptions } from "../options";
+import { guessTimeZone, planOptions } from "../options";
 import type { Connection, Plan } from "../types";
 import { useLoad } from "../useLoad";
-import { ErrorMessage, Field, Page, SelectField, useAction } from "../ui";
+import { ErrorMessage, Field, Page, SelectField, TimeZonePicker, useAction } from "../ui";
 
 export function NewConnectionPage() {
   const plans = useLoad<Plan[]>("/v1/plans");
@@ -34,14 +34,7 @@ export function NewConnectionPage() {
       <form onSubmit={submit} noValidate>
         <p>Type: Dynamics Xero Connector. You connect Xero and Dynamics 365 on the next page.</p>
         <Field label="Connection name" name="name" required value={name} onChange={(e) => setName(e.target.value)} error={action.error} />
-        <SelectField
-          label="Time zone"
-          name="time_zone"
-          value={chosenZone}
-          onChange={(e) => setTimeZone(e.target.value)}
-          options={timeZoneOptions(zones.data)}
-          error={action.error}
-        />
+        <TimeZonePicker zones={zones.data} value={chosenZone} onChange={setTimeZone} error={action.error} />
         <SelectField
           label="Plan"
           name="plan"

@@ -19,9 +19,12 @@ from portal_api.billing.payments import FakePaymentProvider, PaymentProvider
 from portal_api.billing.usage import UsageHandlers
 from portal_api.connections.endpoints import router as connections_router
 from portal_api.context import PortalContext
+from portal_api.health.endpoints import router as health_router
 from portal_api.kit.email import EmailRelay, MailboxSender, MailSender, SmtpSender
 from portal_api.kit.errors import install_error_handlers
 from portal_api.kit.housekeeping import run_housekeeping
+from portal_api.notifications.endpoints import router as notifications_router
+from portal_api.notifications.service import run_notifications
 from portal_api.oauth.endpoints import router as oauth_router
 from portal_api.settings import PortalApiSettings
 from portal_api.setup.endpoints import router as setup_router
@@ -34,6 +37,8 @@ ROUTERS = (
     setup_router,
     billing_router,
     activity_router,
+    health_router,
+    notifications_router,
 )
 
 
@@ -93,7 +98,17 @@ def create_service(
         Subscription("portal-api.invoice-usage", SyncRunCompleted, usage.on_run_completed)
     )
 
-    handlers = ActivityHandlers(infrastructure.database, context.token_broker)
+    service.run_in_background(
+        lambda: run_notifications(
+            infrastructure.database,
+            web_url=settings.web_url,
+            every_seconds=settings.notifications_every_seconds,
+        )
+    )
+
+    handlers = ActivityHandlers(
+        infrastructure.database, context.token_broker, web_url=settings.web_url
+    )
     service.app.state.activity_handlers = handlers
     service.subscribe(
         Subscription("portal-api.sync-run-completed", SyncRunCompleted, handlers.on_run_completed)

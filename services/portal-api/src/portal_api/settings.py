@@ -84,6 +84,9 @@ class PortalApiSettings(ServiceSettings, TokenBrokerClientSettings, OAuthAppSett
     smtp_starttls: bool = True
     email_from: str = "dx-connector <no-reply@dx-connector.example>"
     email_poll_seconds: float = Field(default=5.0, gt=0)
+    notifications_every_seconds: float = Field(
+        default=3600.0, gt=0, description="How often the daily digests and trial warnings are due"
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

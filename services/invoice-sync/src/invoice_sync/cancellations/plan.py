@@ -166,6 +166,14 @@ def noticed(
     return found
 
 
+def unseen_exports(rows: Iterable[JSON], exported_ids: Iterable[str]) -> list[str]:
+    """After a full read (the delta link had expired, and a full read reports no deletions):
+    the exported invoices it did not return. Deleted meanwhile, or hidden from the signed-in
+    user: each is asked for by id before it counts as deleted."""
+    read = {str(row[InvoiceColumns.ID]).lower() for row in rows}
+    return sorted(invoice_id for invoice_id in exported_ids if invoice_id.lower() not in read)
+
+
 # -- settling -----------------------------------------------------------------------------------
 
 

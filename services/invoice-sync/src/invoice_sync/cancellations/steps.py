@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from dxc_shared.clients.dataverse import BatchResult, Changes
+from dxc_shared.clients.dataverse import BatchResult, Changes, DataverseError
 from dxc_shared.dynamics.columns import InvoiceColumns
 from dxc_shared.dynamics.history import history_operation, history_row
 from dxc_shared.dynamics.schema import SyncOutcome
@@ -34,6 +34,43 @@ async def changes_since_last_run(run: RunContext) -> Changes:
     return await run.dataverse.changes(
         InvoiceColumns.ENTITY_SET, select=TRACKED_COLUMNS, delta_link=delta_link
     )
+
+
+async def exported_not_cancelled(run: RunContext) -> list[str]:
+    """The invoices this connection exported to Xero that no cancellation records yet."""
+    async with run.database.unit_of_work() as session:
+        recorded = select(Cancellation.dynamics_invoice_id).where(
+            Cancellation.connection_id == run.connection_id
+        )
+        return list(
+            await session.scalars(
+                select(InvoiceExport.dynamics_invoice_id).where(
+                    InvoiceExport.connection_id == run.connection_id,
+                    InvoiceExport.xero_invoice_id.is_not(None),
+                    InvoiceExport.dynamics_invoice_id.not_in(recorded),
+                )
+            )
+        )
+
+
+async def deleted_in_dynamics(run: RunContext, invoice_ids: Sequence[str]) -> list[str]:
+    """Those of these invoices Dynamics no longer has: 404 when asked by id (a row the user may
+    not read answers 403, and is not deleted)."""
+    gone: list[str] = []
+    for invoice_id in invoice_ids:
+        try:
+            await run.dataverse.request(
+                "GET",
+                f"{InvoiceColumns.ENTITY_SET}({invoice_id})",
+                operation="read_invoice",
+                params={"$select": InvoiceColumns.ID},
+            )
+        except DataverseError as error:
+            if error.status == 404:
+                gone.append(invoice_id)
+            elif error.status != 403:
+                raise
+    return gone
 
 
 async def ledgers_of(

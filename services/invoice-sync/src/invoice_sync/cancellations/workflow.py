@@ -3,7 +3,9 @@
 Dynamics' change tracking tells each run which invoices changed or were deleted since the last
 one. An invoice this connection exported (the export ledger knows its Xero id) that is now
 Canceled, or gone, becomes a row of the cancellation ledger, committed before the cursor moves
-on; then each pending row is settled against the invoice's state in Xero (see `plan`).
+on. When the delta link had expired, every row is read again, which reports no deletions: the
+exports it did not return are asked for by id, and those Dynamics no longer has count as
+deleted. Then each pending row is settled against the invoice's state in Xero (see `plan`).
 
 Each step is recorded before the next: `crediting` is committed before the credit note is
 created (with an Idempotency-Key, and its Reference looked up first on a retry), its id before it
@@ -68,9 +70,14 @@ class Cancellations:
 
     async def _notice(self) -> None:
         changes = await steps.changes_since_last_run(self._run)
+        deleted_ids = list(changes.deleted_ids)
+        if changes.restarted:
+            exported = await steps.exported_not_cancelled(self._run)
+            unseen = plan.unseen_exports(changes.rows, exported)
+            deleted_ids += await steps.deleted_in_dynamics(self._run, unseen)
         cancelled = plan.cancelled_rows(changes.rows, self._connector.id)
-        exports, known = await steps.ledgers_of(self._run, [*cancelled, *changes.deleted_ids])
-        noticed = plan.noticed(cancelled, changes.deleted_ids, exports, known)
+        exports, known = await steps.ledgers_of(self._run, [*cancelled, *deleted_ids])
+        noticed = plan.noticed(cancelled, deleted_ids, exports, known)
         await steps.record_noticed(self._run, noticed, changes.delta_link)
 
     async def _settle(self, pending: Sequence[Cancellation]) -> list[_Settled]:

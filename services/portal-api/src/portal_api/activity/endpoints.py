@@ -1,19 +1,30 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
 
 from portal_api.activity import service
-from portal_api.activity.schemas import ActivityOut, SyncRequestedOut
+from portal_api.activity.schemas import (
+    ActivityOut,
+    InvoiceOutcome,
+    InvoicePageOut,
+    OverviewOut,
+    SyncRequestedOut,
+)
+from portal_api.auth.dependencies import CurrentUser
 from portal_api.connections.dependencies import OwnedConnection
 from portal_api.context import Session
 from portal_api.kit.errors import error_responses
+from portal_api.kit.text import Text100
 
 router = APIRouter(prefix="/v1/connections/{connection_id}", tags=["activity"])
 
 
 @router.get(
     "/activity",
-    summary="The connection's last sync runs, newest first: counts, ids and messages",
+    summary="The connection's sync runs, newest first: counts, ids and messages; runs with no "
+    "changes folded into one row",
     responses=error_responses(401, 404, 422),
 )
 async def activity(state: OwnedConnection, session: Session) -> ActivityOut:
@@ -43,3 +54,47 @@ async def refresh_reference_data(state: OwnedConnection, session: Session) -> Sy
         message="Xero's tax rates, accounts and branding themes will be in Dynamics 365 in a "
         "moment."
     )
+
+
+@router.get(
+    "/invoices",
+    summary="Every invoice handed over, newest change first: outcome, history and links; "
+    "search by number or customer, filter by outcome, page with `cursor`",
+    responses=error_responses(401, 404, 422),
+)
+async def list_invoices(
+    state: OwnedConnection,
+    session: Session,
+    search: Annotated[Text100 | None, Query(description="Invoice number or customer")] = None,
+    outcome: InvoiceOutcome | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = service.PAGE_SIZE,
+) -> InvoicePageOut:
+    return await service.invoices(
+        session, state, search=search, outcome=outcome, cursor=cursor, limit=limit
+    )
+
+
+@router.post(
+    "/invoices/{record_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Retry a failed invoice: invoice-sync sets its export status back to No and runs",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def retry_invoice(
+    state: OwnedConnection,
+    current: CurrentUser,
+    session: Session,
+    record_id: Annotated[str, Path(max_length=64)],
+) -> SyncRequestedOut:
+    return await service.retry(session, state, current.user, record_id)
+
+
+@router.get(
+    "/overview",
+    summary="This month's invoices against the plan's limit, open failures, lag, last "
+    "successful run and the daily volume",
+    responses=error_responses(401, 404, 422),
+)
+async def overview(state: OwnedConnection, session: Session) -> OverviewOut:
+    return await service.overview(session, state)

@@ -1,7 +1,17 @@
-"""What the workers report back: runs for the activity page, and grants that died. Each
-message is handled in its own unit of work; redeliveries change nothing."""
+"""What the workers report back: runs for the activity page (runs with nothing to do folded
+into one row), each invoice's outcome and history, and grants that died. Each message is
+handled in its own unit of work; redeliveries change nothing.
+
+Retention: runs and invoices are kept for 90 days after their last change (housekeeping
+deletes older ones), and at most the newest 200 runs of a connection."""
 
 from __future__ import annotations
+
+import base64
+import statistics
+import uuid
+from datetime import datetime, timedelta
+from typing import cast
 
 from dxc_shared.bus import BusMessage, MessageContext
 from dxc_shared.clients.token_broker import TokenBrokerClient
@@ -9,27 +19,52 @@ from dxc_shared.db import Database
 from dxc_shared.logging import get_logger
 from dxc_shared.messages import (
     CredentialNeedsReauthorisation,
+    InvoiceRetryRequested,
     ReferenceDataRefreshRequested,
+    SyncFailure,
     SyncRequested,
     SyncRunCompleted,
+    SyncSuccess,
 )
 from dxc_shared.outbox import enqueue
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal_api.activity.models import SyncRun
-from portal_api.activity.schemas import ActivityOut, SyncRunOut
+from portal_api.activity.models import Invoice, InvoiceEvent, SyncRun
+from portal_api.activity.schemas import (
+    ActivityOut,
+    DailyVolume,
+    InvoiceEventOut,
+    InvoiceOut,
+    InvoiceOutcome,
+    InvoicePageOut,
+    OverviewOut,
+    SyncRequestedOut,
+    SyncRunOut,
+)
 from portal_api.auth.models import User
+from portal_api.billing.plans import PLANS
 from portal_api.connections import service as connections
 from portal_api.connections.models import Connection
 from portal_api.connections.service import ConnectionState
-from portal_api.kit.errors import Conflict
-from portal_api.kit.time import aware
+from portal_api.kit.errors import Conflict, Invalid, NotFound
+from portal_api.kit.time import aware, utcnow
+from portal_api.notifications import service as notifications
 from portal_api.oauth.service import set_side
 
 logger = get_logger(__name__)
 
-RUNS_KEPT = 100
+RUNS_KEPT = 200
+RETENTION = timedelta(days=90)
+OPEN_OUTCOMES = ("failed", "not_written_back")
+RETENTION_TEXT = (
+    "Runs and invoices are kept for 90 days after their last change (at most the newest 200 "
+    "runs of a connection)."
+)
+VOLUME_DAYS = timedelta(days=30)
+PAGE_SIZE = 25
+HISTORY_SHOWN = 20
+XERO_INVOICE_URL = "https://go.xero.com/AccountsReceivable/View.aspx?InvoiceID={}"
 
 
 async def activity(session: AsyncSession, state: ConnectionState) -> ActivityOut:
@@ -40,6 +75,7 @@ async def activity(session: AsyncSession, state: ConnectionState) -> ActivityOut
         .limit(RUNS_KEPT)
     )
     return ActivityOut(
+        retention=RETENTION_TEXT,
         runs=[
             SyncRunOut(
                 direction=row.direction,
@@ -49,9 +85,175 @@ async def activity(session: AsyncSession, state: ConnectionState) -> ActivityOut
                 failed=row.failed,
                 error=row.error,
                 failures=row.failures,
+                empty_runs=row.empty_runs,
             )
             for row in rows.all()
-        ]
+        ],
+    )
+
+
+def _cursor(invoice: Invoice) -> str:
+    raw = f"{aware(invoice.updated_at).isoformat()}|{invoice.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _after(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        at, invoice_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(at), uuid.UUID(invoice_id)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise Invalid(
+            "This page link is not valid; start from the first page.", field="cursor"
+        ) from error
+
+
+def _dynamics_url(state: ConnectionState, record_id: str) -> str | None:
+    org = state.connection.dynamics_org_url
+    if not org:
+        return None
+    return f"{org.rstrip('/')}/main.aspx?pagetype=entityrecord&etn=invoice&id={record_id}"
+
+
+async def invoices(
+    session: AsyncSession,
+    state: ConnectionState,
+    *,
+    search: str | None,
+    outcome: str | None,
+    cursor: str | None,
+    limit: int = PAGE_SIZE,
+) -> InvoicePageOut:
+    """Newest change first; `search` matches the invoice number or the customer's name."""
+    query = select(Invoice).where(Invoice.connection_id == state.connection.id)
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                Invoice.number.ilike(pattern, escape="\\"),
+                Invoice.customer_name.ilike(pattern, escape="\\"),
+            )
+        )
+    if outcome:
+        query = query.where(Invoice.outcome == outcome)
+    if cursor:
+        at, invoice_id = _after(cursor)
+        query = query.where(
+            or_(
+                Invoice.updated_at < at,
+                and_(Invoice.updated_at == at, Invoice.id < invoice_id),
+            )
+        )
+    rows = list(
+        (
+            await session.scalars(
+                query.order_by(Invoice.updated_at.desc(), Invoice.id.desc()).limit(limit + 1)
+            )
+        ).all()
+    )
+    page, more = rows[:limit], len(rows) > limit
+    history: dict[uuid.UUID, list[InvoiceEventOut]] = {row.id: [] for row in page}
+    if page:
+        events = await session.scalars(
+            select(InvoiceEvent)
+            .where(InvoiceEvent.invoice_id.in_(history))
+            .order_by(InvoiceEvent.at.desc(), InvoiceEvent.id)
+        )
+        for event in events.all():
+            shown = history[event.invoice_id]
+            if len(shown) < HISTORY_SHOWN:
+                shown.append(
+                    InvoiceEventOut(
+                        at=aware(event.at), outcome=event.outcome, message=event.message
+                    )
+                )
+    return InvoicePageOut(
+        invoices=[
+            InvoiceOut(
+                record_id=row.record_id,
+                number=row.number,
+                customer_name=row.customer_name,
+                outcome=cast(InvoiceOutcome, row.outcome),
+                message=row.message,
+                updated_at=aware(row.updated_at),
+                xero_url=row.xero_url
+                or (XERO_INVOICE_URL.format(row.xero_invoice_id) if row.xero_invoice_id else None),
+                dynamics_url=_dynamics_url(state, row.record_id),
+                history=history[row.id],
+            )
+            for row in page
+        ],
+        next_cursor=_cursor(page[-1]) if more else None,
+        retention=RETENTION_TEXT,
+    )
+
+
+async def retry(
+    session: AsyncSession, state: ConnectionState, user: User, record_id: str
+) -> SyncRequestedOut:
+    """Ask invoice-sync to set the invoice's export status back to No and run; recorded in
+    the invoice's history."""
+    invoice = await session.scalar(
+        select(Invoice)
+        .where(Invoice.connection_id == state.connection.id, Invoice.record_id == record_id)
+        .with_for_update()
+    )
+    if invoice is None:
+        raise NotFound("The invoice")
+    if invoice.outcome != "failed":
+        raise Conflict("Only a failed invoice can be retried.")
+    request = InvoiceRetryRequested(
+        connection_id=state.connection.id, record_id=record_id, requested_by=user.id
+    )
+    _ask_workers(session, state, request)
+    now = utcnow()
+    invoice.outcome = "retry_requested"
+    invoice.updated_at = now
+    session.add(
+        InvoiceEvent(
+            invoice_id=invoice.id,
+            at=now,
+            outcome="retry_requested",
+            message=f"{user.name} asked to retry it.",
+        )
+    )
+    return SyncRequestedOut(
+        message="The invoice will be tried again in a moment; its outcome shows here."
+    )
+
+
+async def overview(session: AsyncSession, state: ConnectionState) -> OverviewOut:
+    now = utcnow()
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    since = min(month_start, now - VOLUME_DAYS)
+    runs = (
+        await session.scalars(
+            select(SyncRun).where(
+                SyncRun.connection_id == state.connection.id,
+                SyncRun.direction == "invoices",
+                SyncRun.finished_at >= since,
+            )
+        )
+    ).all()
+    working = [run for run in runs if run.succeeded > 0]
+    first_day = (now - VOLUME_DAYS).date() + timedelta(days=1)
+    daily = {first_day + timedelta(days=n): 0 for n in range(VOLUME_DAYS.days)}
+    for run in working:
+        day = aware(run.finished_at).date()
+        if day in daily:
+            daily[day] += run.succeeded
+    durations = [
+        (aware(run.finished_at) - aware(run.started_at)).total_seconds()
+        for run in working
+        if aware(run.finished_at) >= now - VOLUME_DAYS
+    ]
+    interval = PLANS[state.connection.plan].sync_interval_seconds
+    return OverviewOut(
+        synced_this_month=sum(r.succeeded for r in working if aware(r.finished_at) >= month_start),
+        plan_limit=PLANS[state.connection.plan].max_invoices_per_month,
+        open_failures=await open_failures(session, state.connection.id),
+        median_lag_seconds=interval / 2 + statistics.median(durations) if durations else None,
+        last_successful_run_at=max((aware(r.finished_at) for r in working), default=None),
+        daily=[DailyVolume(day=day, invoices=count) for day, count in daily.items()],
     )
 
 
@@ -76,14 +278,127 @@ def _ask_workers(session: AsyncSession, state: ConnectionState, request: BusMess
     enqueue(session, request, headers={"connection_id": str(state.connection.id)})
 
 
+def _empty(message: SyncRunCompleted) -> bool:
+    return not (message.succeeded or message.failed or message.failures or message.error)
+
+
+async def _fold_empty_run(session: AsyncSession, message: SyncRunCompleted) -> None:
+    """A run with nothing to do extends the newest row if that one is a fold of empty runs
+    too: "no changes from 12:30 to 13:10", not one row a minute."""
+    newest = await session.scalar(
+        select(SyncRun)
+        .where(
+            SyncRun.connection_id == message.connection_id,
+            SyncRun.direction == message.direction,
+        )
+        .order_by(SyncRun.finished_at.desc(), SyncRun.id)
+        .limit(1)
+    )
+    if newest is not None and newest.empty_runs > 0:
+        newest.job_id = message.job_id  # so that a redelivery of this one is known
+        newest.finished_at = max(aware(newest.finished_at), message.finished_at)
+        newest.empty_runs += 1
+        return
+    session.add(_run_row(message, empty_runs=1))
+
+
+def _run_row(message: SyncRunCompleted, *, empty_runs: int) -> SyncRun:
+    return SyncRun(
+        connection_id=message.connection_id,
+        job_id=message.job_id,
+        direction=message.direction,
+        started_at=message.started_at,
+        finished_at=message.finished_at,
+        succeeded=message.succeeded,
+        failed=message.failed,
+        error=message.error,
+        failures=[failure.model_dump(mode="json") for failure in message.failures],
+        empty_runs=empty_runs,
+    )
+
+
+async def open_failures(session: AsyncSession, connection_id: uuid.UUID) -> int:
+    return (
+        await session.scalar(
+            select(func.count()).where(
+                Invoice.connection_id == connection_id, Invoice.outcome.in_(OPEN_OUTCOMES)
+            )
+        )
+        or 0
+    )
+
+
+async def record_outcome(
+    session: AsyncSession,
+    connection_id: uuid.UUID,
+    record: SyncFailure | SyncSuccess,
+    *,
+    outcome: str,
+    event: str,
+    at: datetime,
+) -> Invoice:
+    """The invoice's latest outcome and one more step in its history."""
+    invoice = await session.scalar(
+        select(Invoice).where(
+            Invoice.connection_id == connection_id, Invoice.record_id == record.record_id
+        )
+    )
+    if invoice is None:
+        invoice = Invoice(connection_id=connection_id, record_id=record.record_id)
+        session.add(invoice)
+    invoice.number = record.record_number or invoice.number
+    invoice.customer_name = record.customer_name or invoice.customer_name
+    invoice.outcome = outcome
+    invoice.updated_at = at
+    message: str | None = None
+    if isinstance(record, SyncFailure):
+        message = record.message
+    else:
+        invoice.xero_invoice_id = record.xero_invoice_id or invoice.xero_invoice_id
+        invoice.xero_url = record.xero_url or invoice.xero_url
+    invoice.message = message
+    await session.flush()
+    session.add(InvoiceEvent(invoice_id=invoice.id, at=at, outcome=event, message=message))
+    return invoice
+
+
+async def _record_invoices(session: AsyncSession, message: SyncRunCompleted) -> None:
+    """Invoices and cancellations name invoices; payments write Xero's status back onto them.
+    Reference data names tax rates and accounts, not invoices."""
+    if message.direction == "reference-data":
+        return
+    at = message.finished_at
+    writes_back = message.direction == "payments"
+    for success in message.successes:
+        await record_outcome(
+            session,
+            message.connection_id,
+            success,
+            outcome="exported",
+            event="written_back" if writes_back else "exported",
+            at=at,
+        )
+    for failure in message.failures:
+        outcome = "not_written_back" if writes_back else "failed"
+        await record_outcome(
+            session, message.connection_id, failure, outcome=outcome, event=outcome, at=at
+        )
+
+
 class ActivityHandlers:
-    def __init__(self, database: Database, token_broker: TokenBrokerClient) -> None:
+    def __init__(
+        self, database: Database, token_broker: TokenBrokerClient, *, web_url: str
+    ) -> None:
         self._database = database
         self._token_broker = token_broker
+        self._web_url = web_url
 
     async def on_run_completed(self, message: SyncRunCompleted, _context: MessageContext) -> None:
         async with self._database.unit_of_work() as session:
-            if await session.get(Connection, message.connection_id) is None:
+            # Locked: one report of a connection at a time, so folding and the "first failure"
+            # test see each other's rows.
+            connection = await session.get(Connection, message.connection_id, with_for_update=True)
+            if connection is None:
                 logger.info("activity.run_for_unknown_connection")
                 return
             known = await session.scalar(
@@ -93,19 +408,12 @@ class ActivityHandlers:
             )
             if known is not None:
                 return  # a redelivery
-            session.add(
-                SyncRun(
-                    connection_id=message.connection_id,
-                    job_id=message.job_id,
-                    direction=message.direction,
-                    started_at=message.started_at,
-                    finished_at=message.finished_at,
-                    succeeded=message.succeeded,
-                    failed=message.failed,
-                    error=message.error,
-                    failures=[failure.model_dump(mode="json") for failure in message.failures],
-                )
-            )
+            if _empty(message):
+                await _fold_empty_run(session, message)
+                return
+            session.add(_run_row(message, empty_runs=0))
+            failures_before = await open_failures(session, connection.id)
+            await _record_invoices(session, message)
             await session.flush()
             newest = (
                 select(SyncRun.id)
@@ -118,6 +426,12 @@ class ActivityHandlers:
                     SyncRun.connection_id == message.connection_id, SyncRun.id.not_in(newest)
                 )
             )
+            if message.failures and failures_before == 0 and connection.archived_at is None:
+                user = await session.get(User, connection.user_id)
+                assert user is not None  # connections are deleted with their user
+                await notifications.first_failure(
+                    session, user, connection, failed=len(message.failures), web_url=self._web_url
+                )
 
     async def on_reauthorisation_needed(
         self, message: CredentialNeedsReauthorisation, _context: MessageContext
@@ -136,5 +450,17 @@ class ActivityHandlers:
             user = await session.get(User, connection.user_id)
             assert user is not None  # connections are deleted with their user
             state = await connections.state_of(session, user, connection)
+            newly_dead = (
+                connection.xero_error if message.provider == "xero" else connection.dynamics_error
+            ) is None
             set_side(state, message.provider, error=current.message or message.message)
             await connections.touch(session, state)
+            if newly_dead:
+                await notifications.reauthorisation_needed(
+                    session,
+                    user,
+                    connection,
+                    side="Xero" if message.provider == "xero" else "Dynamics 365",
+                    message=current.message or message.message,
+                    web_url=self._web_url,
+                )

@@ -10,22 +10,30 @@ from portal_api.connections.schemas import (
     ConnectionIn,
     ConnectionOut,
     ConnectionPatch,
-    time_zones,
+    offered_time_zones,
 )
 from portal_api.context import Context, Session
+from portal_api.health.service import health_of, health_of_one
 from portal_api.kit.errors import error_responses
 
 router = APIRouter(prefix="/v1", tags=["connections"])
 
 
-@router.get("/time-zones", summary="IANA time zone names a connection may use")
+@router.get(
+    "/time-zones",
+    summary="The IANA time zones to choose from: UTC, then Region/City names by region",
+)
 async def list_time_zones() -> list[str]:
-    return sorted(time_zones())
+    return offered_time_zones()
 
 
 @router.get("/connections", summary="Your connections", responses=error_responses(401))
 async def list_connections(current: CurrentUser, session: Session) -> list[ConnectionOut]:
-    return [state.out() for state in await service.list_states(session, current.user)]
+    states = await service.list_states(session, current.user)
+    healths = await health_of(session, states)
+    return [
+        state.out().model_copy(update={"health": healths[state.connection.id]}) for state in states
+    ]
 
 
 @router.post(
@@ -45,8 +53,8 @@ async def create_connection(
     summary="One of your connections",
     responses=error_responses(401, 404, 422),
 )
-async def get_connection(state: OwnedConnection) -> ConnectionOut:
-    return state.out()
+async def get_connection(state: OwnedConnection, session: Session) -> ConnectionOut:
+    return state.out().model_copy(update={"health": await health_of_one(session, state)})
 
 
 @router.patch(
@@ -64,7 +72,8 @@ async def update_connection(
 ) -> ConnectionOut:
     if body.plan is not None:  # prorated and charged (or credited) at once
         state = await billing.change_plan(session, context, current.user, state, body.plan)
-    return (await service.update(session, state, body)).out()
+    updated = await service.update(session, state, body)
+    return updated.out().model_copy(update={"health": await health_of_one(session, updated)})
 
 
 @router.delete(

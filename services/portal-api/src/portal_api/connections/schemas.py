@@ -11,6 +11,7 @@ from dxc_shared.messages import MAPPABLE_XERO_INVOICE_FIELDS
 from pydantic import AfterValidator, BaseModel, Field
 
 from portal_api.billing.plans import DEFAULT_PLAN, PLANS
+from portal_api.health.schemas import HealthOut
 from portal_api.kit.text import Name
 
 Status = Literal["draft", "active", "reauthorisation_needed", "cancelled", "paused", "archived"]
@@ -19,6 +20,28 @@ Status = Literal["draft", "active", "reauthorisation_needed", "cancelled", "paus
 @functools.cache
 def time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
+
+
+REGIONS = (
+    "Africa",
+    "America",
+    "Antarctica",
+    "Arctic",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+)
+
+
+@functools.cache
+def offered_time_zones() -> list[str]:
+    """What a person picks from: the zones of a region (Europe/London...) and UTC; not the
+    aliases and oddities (localtime, Factory, Etc/GMT+3, US/Pacific...)."""
+    regional = (zone for zone in time_zones() if zone.split("/", 1)[0] in REGIONS and "/" in zone)
+    return ["UTC", *sorted(regional)]
 
 
 def _time_zone(value: str) -> str:
@@ -126,3 +149,7 @@ class ConnectionOut(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+    health: HealthOut | None = Field(
+        default=None,
+        description="The connection's health (on GET; the same as GET .../health)",
+    )

@@ -91,13 +91,53 @@ def _field_name(location: Sequence[Any]) -> str | None:
     return ".".join(parts) or None
 
 
+# What a person is asked to enter, by the field's last name (other fields: their name in words).
+_FIELD_WORDS = {
+    "name": "a name",
+    "company_name": "your company name",
+    "email": "your e-mail address",
+    "password": "a password",
+    "new_password": "a new password",
+    "token": "the code from the e-mail",
+    "time_zone": "a time zone",
+    "plan": "a plan",
+}
+
+
+def _field_words(location: Sequence[Any]) -> str:
+    last = next((str(part) for part in reversed(location) if isinstance(part, str)), "")
+    return _FIELD_WORDS.get(last, last.replace("_", " ") or "a value")
+
+
 def _message(error: Mapping[str, Any]) -> str:
+    """Pydantic's message in plain words: "Enter a name", not "String should have at least 1
+    character"."""
+    kind = str(error.get("type", ""))
+    context: Mapping[str, Any] = error.get("ctx") or {}
+    words = _field_words(error.get("loc", ()))
+    plain = {
+        "missing": f"Enter {words}.",
+        "json_invalid": "The request body is not valid JSON.",
+        "string_too_long": f"Use at most {context.get('max_length')} characters.",
+        "bool_parsing": "Choose Yes or No.",
+        "bool_type": "Choose Yes or No.",
+        "int_parsing": "Enter a whole number.",
+        "int_type": "Enter a whole number.",
+        "greater_than_equal": f"Enter {context.get('ge')} or more.",
+        "less_than_equal": f"Enter {context.get('le')} or less.",
+        "uuid_parsing": "This is not a valid id.",
+        "literal_error": f"Choose one of: {context.get('expected')}.",
+        "string_type": f"Enter {words} as text.",
+    }
+    if kind == "string_too_short":
+        minimum = int(context.get("min_length", 1))
+        return f"Enter {words}." if minimum <= 1 else f"Use at least {minimum} characters."
+    if kind in plain:
+        return plain[kind]
     message = str(error.get("msg", "is not valid"))
     message = message.removeprefix("Value error, ")
-    if error.get("type") == "missing":
-        return "This field is required."
-    if error.get("type") == "json_invalid":
-        return "The request body is not valid JSON."
+    if "email address" in message:
+        return "Enter a valid e-mail address, like name@example.com."
     return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 

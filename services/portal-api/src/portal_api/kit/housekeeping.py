@@ -1,6 +1,6 @@
-"""Forget what has expired: sessions, e-mail links, OAuth states, old login attempts and sent
-e-mails, and the run ids the invoice usage counted. Every replica may run it; the deletes are
-idempotent."""
+"""Forget what has expired: sessions, e-mail links, OAuth states, old login attempts, sent
+e-mails, the run ids the invoice usage counted, and sync runs and invoice outcomes past their
+retention. Every replica may run it; the deletes are idempotent."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ from dxc_shared.db import Database
 from dxc_shared.logging import get_logger
 from sqlalchemy import delete, or_
 
+from portal_api.activity.models import Invoice, InvoiceEvent, SyncRun
+from portal_api.activity.service import RETENTION
 from portal_api.auth.models import AuthSession, EmailToken, LoginAttempt
 from portal_api.billing.models import CountedRun
 from portal_api.kit.email import OutgoingEmail
 from portal_api.kit.time import utcnow
+from portal_api.notifications.models import NotificationSent
 from portal_api.oauth.models import OAuthState
 
 logger = get_logger(__name__)
@@ -22,6 +25,7 @@ logger = get_logger(__name__)
 SENT_EMAIL_KEPT = timedelta(days=7)
 # Long past any redelivery of a run report.
 COUNTED_RUNS_KEPT = timedelta(days=7)
+NOTIFICATIONS_KEPT = timedelta(days=30)  # beyond the longest once-only window
 
 
 async def purge_expired(database: Database, *, login_window: timedelta) -> int:
@@ -37,6 +41,10 @@ async def purge_expired(database: Database, *, login_window: timedelta) -> int:
             delete(LoginAttempt).where(LoginAttempt.attempted_at <= now - login_window),
             delete(OutgoingEmail).where(OutgoingEmail.sent_at <= now - SENT_EMAIL_KEPT),
             delete(CountedRun).where(CountedRun.counted_at <= now - COUNTED_RUNS_KEPT),
+            delete(SyncRun).where(SyncRun.finished_at <= now - RETENTION),
+            delete(InvoiceEvent).where(InvoiceEvent.at <= now - RETENTION),
+            delete(Invoice).where(Invoice.updated_at <= now - RETENTION),
+            delete(NotificationSent).where(NotificationSent.sent_at <= now - NOTIFICATIONS_KEPT),
         ):
             result = await session.execute(statement)
             removed += int(getattr(result, "rowcount", 0) or 0)

@@ -146,7 +146,7 @@ def _permissions_tip(c: Connection, missing: list[str]) -> str:
         return (
             "Ask your Dynamics 365 administrator for a security role that lets you "
             + "; ".join(missing)
-            + ", then choose Refresh."
+            + ", then choose Re-read settings from Dynamics 365."
         )
     if c.tables_installed:
         return "The signed-in Dynamics 365 user may do everything the connector needs."
@@ -179,7 +179,7 @@ def _setup_steps(c: Connection, read: SettingsRead) -> list[ChecklistStep]:
             else read.problem
             or "Open Xero connector settings in Dynamics 365, create the settings for this "
             "connector (invoice numbers, contacts, products, default status and accounts), "
-            "save them, then choose Refresh.",
+            "save them, then choose Re-read settings from Dynamics 365.",
         ),
     ]
 
