@@ -8,6 +8,10 @@ while, for --chaos-seconds, it: SIGKILLs a random worker every --kill-every seco
 it again; cuts every AMQP connection of the run (--amqp-drops times); restarts token-broker and
 the scheduler; has the sandboxes answer 503 to 5% of Xero calls and to bursts of Dataverse
 calls, 429 in bursts and slowly now and then; and revokes the first connection's Xero grant.
+With --stalls N it also stalls the sender, once on each of N connections in turn: the worker
+exporting the connection's first invoices is SIGSTOPped once their batch is `pending` and its
+request is held on the way to Xero (a latency fault on PUT Invoices), more invoices are handed
+over, another worker takes the expired lease over, then the first gets SIGCONT.
 Then the faults stop and it waits for the work to settle, stops the scheduler, lets the queues
 drain, and checks:
 
@@ -32,6 +36,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from dxc_shared.db import Database
 from dxc_shared.dynamics.schema import (
     CONNECTOR,
     HISTORY_INVOICE,
@@ -40,6 +45,8 @@ from dxc_shared.dynamics.schema import (
     ExportStatus,
     SyncOutcome,
 )
+from invoice_sync.ledger.models import InvoiceSyncLease, PendingRequest
+from sqlalchemy import select
 
 from bench.provision import (
     ACCOUNTS,
@@ -65,6 +72,8 @@ class Chaos:
     restarts: list[str] = field(default_factory=list)
     fault_bursts: int = 0
     revoked: str | None = None
+    stalls: int = 0
+    resent_by_successor: int = 0
 
 
 @dataclass
@@ -168,6 +177,95 @@ async def vendor_faults(stack: Stack, chaos: Chaos, seconds: float, bursts: int)
         await admin("POST", path, json=body)
         chaos.fault_bursts += 1
         print(f"  {vendor}: {body['kind']} burst", flush=True)
+
+
+async def pending_sender(
+    database: Database, connection: Connection, limit: float
+) -> tuple[int, str] | None:
+    """The pid of the worker whose batch for `connection` is `pending` (its request stored, not
+    yet answered), and the request's key; None if none shows up within `limit` seconds."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        async with database.unit_of_work() as session:
+            key = await session.scalar(
+                select(PendingRequest.idempotency_key).where(
+                    PendingRequest.connection_id == connection.connection_id
+                )
+            )
+            holder = await session.scalar(
+                select(InvoiceSyncLease.holder).where(
+                    InvoiceSyncLease.connection_id == connection.connection_id
+                )
+            )
+        if key is not None and holder is not None:
+            return int(holder.split(":")[1]), key
+        await asyncio.sleep(0.05)
+    return None
+
+
+async def request_settled(database: Database, key: str, limit: float) -> bool:
+    """True once the pending request `key` is settled (its answer recorded), within `limit`."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        async with database.unit_of_work() as session:
+            left = await session.scalar(
+                select(PendingRequest.idempotency_key).where(PendingRequest.idempotency_key == key)
+            )
+        if left is None:
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+async def stall_senders(
+    stack: Stack,
+    provisioner: Provisioner,
+    chaos: Chaos,
+    connections: list[Connection],
+    lease_ttl: float,
+    sync_interval: float,
+) -> None:
+    """Issue 16's stall, once per connection in turn. The request is held in Xero's sandbox
+    until after the successor has taken over and re-sent the pending batch, so the stalled
+    worker's copy reaches Xero last, as a request from a resumed process would."""
+    hold = 2 * lease_ttl + sync_interval + 5
+    database = Database(stack.database_url)
+    try:
+        for connection in connections:
+            first, more = connection.invoices[::2], connection.invoices[1::2]
+            await stack.xero_admin(
+                "POST",
+                "faults",
+                json={
+                    "kind": "latency",
+                    "path": "*/Invoices",
+                    "method": "PUT",
+                    "latency_seconds": hold,
+                    "count": 1,
+                },
+            )
+            await provisioner.hand_over(connection, first)
+            found = await pending_sender(database, connection, limit=120)
+            if found is None:
+                print(f"  connection {connection.index}: no pending batch seen", flush=True)
+                continue
+            pid, key = found
+            sender = next((p for p in stack.invoice_workers if p.pid == pid), None)
+            if sender is None or not sender.alive():
+                print(f"  connection {connection.index}: its sender is gone", flush=True)
+                continue
+            sender.pause()
+            chaos.stalls += 1
+            print(f"  SIGSTOP {sender.name} with a pending batch", flush=True)
+            try:
+                await provisioner.hand_over(connection, more)
+                if await request_settled(database, key, limit=hold):
+                    chaos.resent_by_successor += 1
+            finally:
+                sender.resume()
+                print(f"  SIGCONT {sender.name}", flush=True)
+    finally:
+        await database.dispose()
 
 
 async def revoke(stack: Stack, chaos: Chaos, connection: Connection, delay: float) -> None:
@@ -367,17 +465,34 @@ async def run(arguments: argparse.Namespace) -> bool:
         for connection in connections:
             await provisioner.announce(connection)
         revoked = connections[0] if arguments.revoke and len(connections) > 1 else None
+        stalled = [c for c in connections if c is not revoked][: arguments.stalls]
         seconds = arguments.chaos_seconds
         until = time.monotonic() + seconds
         print(f"chaos for {seconds:g} s", flush=True)
         tasks = [
-            hand_over_in_waves(provisioner, connections, arguments.waves, seconds * 0.6),
+            hand_over_in_waves(
+                provisioner,
+                [c for c in connections if c not in stalled],
+                arguments.waves,
+                seconds * 0.6,
+            ),
             kill_workers(stack, chaos, arguments.kill_every, arguments.kills, until, rng),
             drop_amqp(stack, chaos, arguments.amqp_drops, seconds),
             vendor_faults(stack, chaos, seconds, arguments.fault_bursts),
         ]
         if arguments.restart:
             tasks.append(restart_services(stack, chaos, arguments.restart, seconds / 2))
+        if stalled:
+            tasks.append(
+                stall_senders(
+                    stack,
+                    provisioner,
+                    chaos,
+                    stalled,
+                    arguments.lease_ttl,
+                    arguments.sync_interval,
+                )
+            )
         if revoked is not None:
             tasks.append(revoke(stack, chaos, revoked, seconds * 0.4))
         await asyncio.gather(*tasks)
@@ -411,6 +526,11 @@ async def run(arguments: argparse.Namespace) -> bool:
             ("AMQP connection cuts", chaos.amqp_drops, f"{chaos.sockets_cut} sockets"),
             ("services restarted", len(chaos.restarts), ", ".join(chaos.restarts)),
             ("fault bursts", chaos.fault_bursts, "plus 5% Xero 503s and 5% slow calls"),
+            (
+                "senders stalled (SIGSTOP)",
+                chaos.stalls,
+                f"{chaos.resent_by_successor} pending batches re-sent by a successor meanwhile",
+            ),
             ("messages dead-lettered", counts.get("dead-lettered", 0), ""),
             ("violations", sum(len(c.violations) for c in checks), ""),
             ("run time (s)", time.monotonic() - started, ""),
@@ -449,6 +569,13 @@ def main(argv: list[str] | None = None) -> None:
         help="services restarted halfway (SIGTERM, start)",
     )
     parser.add_argument("--no-revoke", dest="revoke", action="store_false")
+    parser.add_argument(
+        "--stalls",
+        type=int,
+        default=0,
+        help="stall the sender (SIGSTOP between pending and Xero's answer) on this many "
+        "connections, one after another",
+    )
     parser.add_argument("--lease-ttl", type=float, default=15.0)
     parser.add_argument("--settle-timeout", type=float, default=600.0)
     parser.add_argument("--drain-timeout", type=float, default=150.0)

@@ -124,6 +124,13 @@ class ManagedProcess:
         # fields[0] is the state (3rd field of the file); utime and stime are the 14th and 15th.
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
+    def pause(self) -> None:
+        """SIGSTOP: the process stalls mid-step (a GC pause, CPU starvation), sockets open."""
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.pid, signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL: no drain, no goodbye, as the kernel's OOM killer or a lost node would."""
         if self.alive():

@@ -57,3 +57,23 @@ async def test_an_expired_lease_is_taken_over_and_its_old_holder_notices(
     assert await successor.renew(connection_id) is True
     await successor.release(connection_id)
     assert await crashed.try_acquire(connection_id) is True
+
+
+async def test_a_write_needs_the_lease_with_a_third_of_its_ttl_to_spare(
+    database: Database,
+) -> None:
+    """The fence on the Xero call: a worker whose lease is near expiry (it stalled, its renewals
+    stopped) or gone does not write, even before anyone has taken it over."""
+    connection_id = uuid.uuid4()
+    clock = [datetime.now(UTC)]
+    worker = Leases(database, ttl_seconds=30, clock=lambda: clock[0])
+    other = Leases(database, ttl_seconds=30)
+    assert await worker.try_acquire(connection_id) is True
+
+    clock[0] += timedelta(seconds=15)  # 15 s left: more than the 10 s margin
+    assert await worker.hold_for_write(connection_id) is True  # and pushed to a full 30 s
+    clock[0] += timedelta(seconds=25)  # 5 s left
+    assert await worker.hold_for_write(connection_id) is False
+    assert await other.hold_for_write(connection_id) is False  # not its lease
+    await worker.release(connection_id)
+    assert await worker.hold_for_write(connection_id) is False  # gone

@@ -38,8 +38,9 @@ async def test_an_outage_is_written_on_the_invoice_only_when_the_retries_run_out
     run = await world.sync()
 
     calls = world.xero.admin("GET", "calls", params={"path_contains": "/Invoices"}).json()
-    # One per attempt: the create, then (its answer unknown) the look-ups for it.
-    assert [call["method"] for call in calls] == ["PUT", "GET", "GET"]
+    # One per attempt: the create, then (its answer unknown) the same request re-sent with its
+    # Idempotency-Key.
+    assert [call["method"] for call in calls] == ["PUT", "PUT", "PUT"]
     assert run.error is not None
     assert run.error.startswith("Xero could not be reached after 3 attempts")
     assert [failure.record_number for failure in run.failures] == ["T-503"]

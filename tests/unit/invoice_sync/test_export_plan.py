@@ -402,6 +402,17 @@ def test_xero_answers_a_batch_create_invoice_by_invoice() -> None:
     assert [(f.invoice.id, f.failure.reason) for f in failed] == [("b", "account_code_unknown")]
 
 
+def test_the_answer_to_a_re_sent_request_settles_each_invoice_in_the_ledger() -> None:
+    results = [
+        ElementResult({"InvoiceID": "x-a", "InvoiceNumber": "INV-1"}),
+        ElementResult({}, errors=["Account code '999' is not a valid code"]),
+        ElementResult({"InvoiceID": "x-c", "InvoiceNumber": ""}),
+    ]
+    created, refused = plan.answered(["a", "b", "c"], results)
+    assert created == {"a": ("x-a", "INV-1"), "c": ("x-c", None)}
+    assert refused == ["b"]
+
+
 @pytest.mark.parametrize(
     ("message", "reason"),
     [

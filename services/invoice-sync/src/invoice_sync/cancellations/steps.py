@@ -150,7 +150,7 @@ async def delete_in_xero(
     run: RunContext, to_delete: Sequence[tuple[Cancellation, JSON]]
 ) -> list[list[str]]:
     """Delete the invoices in Xero; each one's errors (none: deleted)."""
-    run.lease.check()
+    await run.lease.hold_for_write()
     results = await run.xero.update_invoices(
         [{"InvoiceID": invoice["InvoiceID"], "Status": "DELETED"} for _, invoice in to_delete],
         idempotency_key=f"dxc-delete-{run.connection_id}-"
@@ -169,7 +169,7 @@ async def create_credit_note(
     """`crediting` committed first, then the credit note (with an Idempotency-Key): its id, or
     Xero's errors."""
     await record(run, cancellation, state=CancellationState.CREDITING)
-    run.lease.check()
+    await run.lease.hold_for_write()
     [result] = await run.xero.create_credit_notes(
         [credit_note_for(invoice, reference, utcnow().date())],
         idempotency_key=f"dxc-credit-{run.connection_id}-{cancellation.dynamics_invoice_id}",
@@ -182,7 +182,7 @@ async def create_credit_note(
 async def allocate(
     run: RunContext, cancellation: Cancellation, credit_note_id: str, invoice: JSON, amount: float
 ) -> None:
-    run.lease.check()
+    await run.lease.hold_for_write()
     await run.xero.allocate_credit_note(
         credit_note_id,
         invoice_id=str(invoice["InvoiceID"]),

@@ -436,6 +436,24 @@ def created(
     return done, refused
 
 
+def answered(
+    invoice_ids: Sequence[str], results: Sequence[ElementResult]
+) -> tuple[dict[str, tuple[str, str | None]], list[str]]:
+    """Xero's answer to a re-sent request, for the ledger: the invoices it holds (invoice id ->
+    (Xero invoice id, number)) and those it refused."""
+    created: dict[str, tuple[str, str | None]] = {}
+    refused_ids: list[str] = []
+    for invoice_id, element in zip(invoice_ids, results, strict=False):
+        if element.ok:
+            created[invoice_id] = (
+                str(element.element["InvoiceID"]),
+                element.element.get("InvoiceNumber") or None,
+            )
+        else:
+            refused_ids.append(invoice_id)
+    return created, refused_ids
+
+
 def refused(batch: Sequence[Create], message: str) -> list[Fail]:
     """Xero refused the whole request: none of it is in Xero, every invoice fails with why."""
     failure = mapping.explain([message])

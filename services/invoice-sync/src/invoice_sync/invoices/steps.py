@@ -20,6 +20,7 @@ from invoice_sync.invoices.plan import Create, Fail, RecoveryLookup
 from invoice_sync.invoices.records import Customer, Exported, Product
 from invoice_sync.kit.context import RunContext
 from invoice_sync.kit.idempotency import idempotency_key
+from invoice_sync.ledger.exports import XeroRequest
 from invoice_sync.metrics import BATCH_SIZE
 
 logger = get_logger(__name__)
@@ -96,36 +97,72 @@ async def create_items(
 async def create_invoices(
     run: RunContext, batch: Sequence[Create]
 ) -> tuple[list[Exported], list[Fail]]:
-    """Ledger `pending` (committed, lease-fenced), one Xero batch create with an
-    Idempotency-Key, then ledger `created` for what Xero took and forgotten for the rest."""
-    await run.ledger.mark_pending(
-        run.connection_id, {item.invoice.id: item.invoice.version for item in batch}
-    )
-    run.lease.check()
+    """Ledger `pending` with the request (committed, lease-fenced), one Xero batch create with
+    an Idempotency-Key once the lease is proven, then Xero's answer settled in the ledger."""
     bodies = [item.body for item in batch]
-    key = idempotency_key(
-        "invoices", [f"{i.invoice.id}:{i.invoice.version}" for i in batch], bodies
+    request = XeroRequest(
+        idempotency_key("invoices", [f"{i.invoice.id}:{i.invoice.version}" for i in batch], bodies),
+        [item.invoice.id for item in batch],
+        bodies,
+    )
+    await run.ledger.mark_pending(
+        run.connection_id, {item.invoice.id: item.invoice.version for item in batch}, request
     )
     BATCH_SIZE.observe(len(batch))
     try:
-        results = await run.xero.create_invoices(bodies, idempotency_key=key)
+        results = await _send(run, request)
     except XeroError as error:
         if isinstance(error, XeroUnauthorised):
             raise
         # The whole request was refused, so none of it is in Xero.
-        await run.ledger.forget(run.connection_id, [item.invoice.id for item in batch])
+        await run.ledger.settle(run.connection_id, request, {}, request.invoice_ids)
         return [], plan.refused(batch, error.message)
     exported, failed = plan.created(batch, results, run.xero_web_url)
-    await record_in_xero(run, exported)
-    await run.ledger.forget(run.connection_id, [item.invoice.id for item in failed])
+    await run.ledger.settle(
+        run.connection_id,
+        request,
+        {e.invoice.id: (e.xero_invoice_id, e.xero_number) for e in exported},
+        [item.invoice.id for item in failed],
+    )
     return exported, failed
+
+
+async def resend_pending_requests(run: RunContext) -> None:
+    """Re-send, exactly (the same body under the same Idempotency-Key), every request whose
+    answer was never recorded, and settle Xero's answer in the ledger. If the first copy
+    reached Xero (or a stalled worker's copy arrives later), Xero answers from its idempotency
+    cache instead of creating the invoices again."""
+    for request in await run.ledger.pending_requests(run.connection_id):
+        logger.warning(
+            "invoice_sync.pending_request_resent",
+            connection_id=str(run.connection_id),
+            invoices=len(request.invoice_ids),
+        )
+        try:
+            results = await _send(run, request)
+        except XeroError as error:
+            if isinstance(error, XeroUnauthorised):
+                raise
+            # Refused whole: none of it is in Xero; the invoices are planned afresh.
+            await run.ledger.settle(run.connection_id, request, {}, request.invoice_ids)
+            continue
+        created, refused_ids = plan.answered(request.invoice_ids, results)
+        await run.ledger.settle(run.connection_id, request, created, refused_ids)
+
+
+async def _send(run: RunContext, request: XeroRequest) -> list[ElementResult]:
+    """The Xero batch create, only while the lease provably holds (a fence on the call itself,
+    not only on `pending`)."""
+    await run.lease.hold_for_write()
+    return await run.xero.create_invoices(request.body, idempotency_key=request.idempotency_key)
 
 
 async def write_back(
     run: RunContext, change_sets: Sequence[Sequence[BatchOperation]]
 ) -> list[list[BatchResult]]:
-    """One `$batch` to Dynamics, while the lease is still ours."""
-    run.lease.check()
+    """One `$batch` to Dynamics, while the lease provably holds (a worker that stalled and lost
+    it leaves the write-back to its successor, which has made it already)."""
+    await run.lease.hold_for_write()
     return await run.dataverse.batch(change_sets)
 
 

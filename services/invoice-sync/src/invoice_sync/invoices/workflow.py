@@ -4,12 +4,15 @@ The order of a run, and why (each round reads, then the plan decides):
 
 1. Read the connector, its settings and the ready invoices with their lines, customers,
    products and line overrides from Dynamics, in bulk.
-2. Reconcile with the ledger: an invoice the ledger says is in Xero is linked (written back)
-   instead of created; one left `pending` by a crash is looked up in Xero by its number or
-   reference and linked if found.
+2. Reconcile with the ledger: a request left `pending` (a crash, or a worker that stalled and
+   lost its lease) is re-sent exactly, same body and Idempotency-Key, so Xero answers from its
+   idempotency cache if it already took it; an invoice the ledger says is in Xero is linked
+   (written back) instead of created; one left `pending` with no stored request (written
+   before requests were kept) is looked up in Xero by its number or reference and linked.
 3. Make sure the customers and products exist in Xero: bulk look-ups, bulk creates.
-4. Per batch of up to 50: ledger `pending` (committed, lease-fenced), Xero batch create with
-   per-invoice errors and an Idempotency-Key, ledger `created`, one Dataverse `$batch` with a
+4. Per batch of up to 50: ledger `pending` with its request (committed, lease-fenced), the
+   lease proven in the database, Xero batch create with per-invoice errors and an
+   Idempotency-Key, ledger `created`, one Dataverse `$batch` with a
    change set per invoice, ledger `written_back`.
 5. Cancellations (see invoice_sync.cancellations).
 
@@ -152,6 +155,10 @@ class ExportRun:
             return
         self.unsettled = {invoice.id: invoice for invoice in invoices}
         self.data = await reference_data(dataverse, invoices)
+        # Before planning anything new: a request left pending (by a crash, or by a worker that
+        # stalled and lost its lease) is re-sent exactly, so its invoices are settled, not
+        # planned into a different batch under a different Idempotency-Key.
+        await steps.resend_pending_requests(self.run)
         entries = await self.run.ledger.entries(self.run.connection_id, list(self.unsettled))
         to_create = await self._link_earlier_attempts(invoices, entries, mappings)
         self.run.lease.check()
@@ -240,6 +247,7 @@ class ExportRun:
         missing = plan_reference.contacts_xero_takes(contacts, missing)
         if not missing:
             return contacts
+        await self.run.lease.hold_for_write()
         created = await steps.create_contacts(self.run.xero, missing)
         plan_reference.contacts_created(contacts, missing, created)
         return contacts
@@ -252,6 +260,7 @@ class ExportRun:
         existing = await steps.existing_items(self.run.xero, codes.values())
         available, missing = plan_reference.items_missing(codes, self.data.products, existing)
         if missing and self.settings.create_products:
+            await self.run.lease.hold_for_write()
             created = await steps.create_items(self.run.xero, missing)
             available.update(plan_reference.items_created(codes, created))
         return available

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from dxc_shared.db import Database
 from sqlalchemy import delete, select, update
@@ -11,7 +13,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from invoice_sync.kit.time import utcnow
 from invoice_sync.ledger.lease import LeaseLost
-from invoice_sync.ledger.models import ExportState, InvoiceExport, InvoiceSyncLease, SkipTold
+from invoice_sync.ledger.models import (
+    ExportState,
+    InvoiceExport,
+    InvoiceSyncLease,
+    PendingRequest,
+    SkipTold,
+)
+
+
+@dataclass(frozen=True)
+class XeroRequest:
+    """One Xero batch create as sent: the invoices in the order of `body`, the body, its key."""
+
+    idempotency_key: str
+    invoice_ids: list[str]
+    body: list[dict[str, Any]]
 
 
 class Ledger:
@@ -36,11 +53,22 @@ class Ledger:
                 found.update({row.dynamics_invoice_id: row for row in rows})
         return found
 
-    async def mark_pending(self, connection_id: uuid.UUID, versions: dict[str, str]) -> None:
-        """Record, and commit, that these invoices are about to be sent; in the same transaction
-        check the lease is still ours (a fence against a worker that lost it)."""
+    async def mark_pending(
+        self, connection_id: uuid.UUID, versions: dict[str, str], request: XeroRequest
+    ) -> None:
+        """Record, and commit, that these invoices are about to be sent by `request` (kept so a
+        successor can re-send it exactly); in the same transaction check the lease is still ours
+        (a fence against a worker that lost it)."""
         async with self._database.unit_of_work() as session:
             await self._check_lease(session, connection_id)
+            await session.merge(
+                PendingRequest(
+                    connection_id=connection_id,
+                    idempotency_key=request.idempotency_key,
+                    invoice_ids=request.invoice_ids,
+                    body=request.body,
+                )
+            )
             existing = {
                 row.dynamics_invoice_id: row
                 for row in await session.scalars(
@@ -72,19 +100,48 @@ class Ledger:
         if not created:
             return
         async with self._database.unit_of_work() as session:
-            for invoice_id, (xero_id, xero_number) in created.items():
+            await _mark_created(session, connection_id, created)
+
+    async def pending_requests(self, connection_id: uuid.UUID) -> list[XeroRequest]:
+        """The Xero requests sent (or about to be) whose answer was never recorded, oldest
+        first."""
+        async with self._database.unit_of_work() as session:
+            rows = await session.scalars(
+                select(PendingRequest)
+                .where(PendingRequest.connection_id == connection_id)
+                .order_by(PendingRequest.created_at)
+            )
+            return [
+                XeroRequest(row.idempotency_key, list(row.invoice_ids), list(row.body))
+                for row in rows
+            ]
+
+    async def settle(
+        self,
+        connection_id: uuid.UUID,
+        request: XeroRequest,
+        created: dict[str, tuple[str, str | None]],
+        refused: Sequence[str],
+    ) -> None:
+        """Xero's answer to `request`, in one transaction: the invoices it created (invoice id
+        -> (Xero invoice id, Xero number)) are `created`, those it refused are forgotten (a
+        later retry starts afresh), and the request's body is no longer kept."""
+        async with self._database.unit_of_work() as session:
+            await _mark_created(session, connection_id, created)
+            if refused:
                 await session.execute(
-                    update(InvoiceExport)
-                    .where(
+                    delete(InvoiceExport).where(
                         InvoiceExport.connection_id == connection_id,
-                        InvoiceExport.dynamics_invoice_id == invoice_id,
-                    )
-                    .values(
-                        state=ExportState.CREATED,
-                        xero_invoice_id=xero_id,
-                        xero_invoice_number=xero_number,
+                        InvoiceExport.dynamics_invoice_id.in_(list(refused)),
+                        InvoiceExport.state == ExportState.PENDING,
                     )
                 )
+            await session.execute(
+                delete(PendingRequest).where(
+                    PendingRequest.connection_id == connection_id,
+                    PendingRequest.idempotency_key == request.idempotency_key,
+                )
+            )
 
     async def mark_written_back(self, connection_id: uuid.UUID, invoice_ids: Sequence[str]) -> None:
         if not invoice_ids:
@@ -98,19 +155,6 @@ class Ledger:
                     InvoiceExport.state == ExportState.CREATED,
                 )
                 .values(state=ExportState.WRITTEN_BACK)
-            )
-
-    async def forget(self, connection_id: uuid.UUID, invoice_ids: Sequence[str]) -> None:
-        """Xero refused these: nothing of them is in Xero, so a later retry starts afresh."""
-        if not invoice_ids:
-            return
-        async with self._database.unit_of_work() as session:
-            await session.execute(
-                delete(InvoiceExport).where(
-                    InvoiceExport.connection_id == connection_id,
-                    InvoiceExport.dynamics_invoice_id.in_(list(invoice_ids)),
-                    InvoiceExport.state == ExportState.PENDING,
-                )
             )
 
     async def skips_told(
@@ -175,3 +219,21 @@ class Ledger:
         )
         if holder != self._holder:  # writing `pending` rows now could race the new holder
             raise LeaseLost(f"connection {connection_id} is being synced by another worker")
+
+
+async def _mark_created(
+    session: AsyncSession, connection_id: uuid.UUID, created: dict[str, tuple[str, str | None]]
+) -> None:
+    for invoice_id, (xero_id, xero_number) in created.items():
+        await session.execute(
+            update(InvoiceExport)
+            .where(
+                InvoiceExport.connection_id == connection_id,
+                InvoiceExport.dynamics_invoice_id == invoice_id,
+            )
+            .values(
+                state=ExportState.CREATED,
+                xero_invoice_id=xero_id,
+                xero_invoice_number=xero_number,
+            )
+        )

@@ -11,12 +11,19 @@ needs no dialect-specific locking:
   again. A request that lands after the delete finds no row and takes the lease itself.
 - renew: push `expires_at` forward while working; a worker that finds its lease gone (it was
   too slow and another took over) stops before writing anything more.
+- hold for a write: right before each Xero write, prove in the database that the lease is still
+  ours with more than a safety margin left (and push it a full TTL ahead), or stop. A worker
+  that stalled after recording `pending` (a GC pause, CPU starvation, a long wait on a rate
+  limit) finds its lease near expiry or gone and does not send; the successor re-sends the
+  pending request itself (see `Ledger.pending_requests`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -35,8 +42,15 @@ Clock = Callable[[], datetime]
 
 
 class LeaseLost(Exception):
-    """Another worker took this connection over (found by the renewal, or by the ledger's
-    fence when it records `pending`): stop without writing anything more."""
+    """Another worker took this connection over, or may at any moment (found by the renewal,
+    the ledger's fence when it records `pending`, or the proof before a Xero write): stop
+    without writing anything more."""
+
+
+def _holder_name() -> str:
+    """Unique per worker, and says which process holds a lease (host and pid: an operator, or
+    the resilience bench, can find the worker behind a stuck connection)."""
+    return f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
 
 
 def _rowcount(result: object) -> int:
@@ -45,15 +59,27 @@ def _rowcount(result: object) -> int:
 
 
 class Lease:
-    """A held lease; `check()` raises `LeaseLost` once it is known to be gone."""
+    """A held lease; `check()` raises `LeaseLost` once it is known to be gone; `hold_for_write()`
+    asks the database before a vendor write."""
 
-    def __init__(self, connection_id: uuid.UUID) -> None:
+    def __init__(self, connection_id: uuid.UUID, leases: Leases) -> None:
         self.connection_id = connection_id
         self.lost = False
+        self._leases = leases
 
     def check(self) -> None:
         if self.lost:
             raise LeaseLost(f"the lease on connection {self.connection_id} was taken over")
+
+    async def hold_for_write(self) -> None:
+        """Raise `LeaseLost` unless the lease is still ours with the safety margin left."""
+        self.check()
+        if not await self._leases.hold_for_write(self.connection_id):
+            self.lost = True
+            raise LeaseLost(
+                f"the lease on connection {self.connection_id} is gone or about to expire: "
+                "not writing to Xero"
+            )
 
 
 class Leases:
@@ -66,8 +92,11 @@ class Leases:
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
         self._database = database
-        self.holder = holder or uuid.uuid4().hex
+        self.holder = holder or _holder_name()
         self._ttl = timedelta(seconds=ttl_seconds)
+        # Renewals beat every TTL/3, so a live worker always has more than this left; less
+        # means this worker stalled and a successor may take over during the write.
+        self._write_margin = self._ttl / 3
         self._clock = clock
 
     @property
@@ -125,6 +154,22 @@ class Leases:
             )
         return _rowcount(result) == 1
 
+    async def hold_for_write(self, connection_id: uuid.UUID) -> bool:
+        """True when the lease is still ours with more than the safety margin left; it is then
+        pushed a full TTL ahead, so no successor can take over while the write is under way."""
+        now = self._clock()
+        async with self._database.unit_of_work() as session:
+            result = await session.execute(
+                update(InvoiceSyncLease)
+                .where(
+                    InvoiceSyncLease.connection_id == connection_id,
+                    InvoiceSyncLease.holder == self.holder,
+                    InvoiceSyncLease.expires_at > now + self._write_margin,
+                )
+                .values(expires_at=now + self._ttl)
+            )
+        return _rowcount(result) == 1
+
     async def release_or_rerun(self, connection_id: uuid.UUID) -> bool:
         """Let go unless a rerun was requested meanwhile; True means: run once more (the
         lease is still ours and the request is cleared)."""
@@ -162,7 +207,7 @@ class Leases:
     @contextlib.asynccontextmanager
     async def kept_alive(self, connection_id: uuid.UUID) -> AsyncIterator[Lease]:
         """Renew the lease in the background while the block runs."""
-        lease = Lease(connection_id)
+        lease = Lease(connection_id, self)
 
         async def renew_forever() -> None:
             while True:

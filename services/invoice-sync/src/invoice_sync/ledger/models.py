@@ -1,6 +1,7 @@
 """The lease and export ledger tables: who is working on a connection, and what reached Xero.
 
-Ids only: the connector stores no amounts, names or lines.
+Ids only, but for the body of a Xero request while it is in flight (`PendingRequest`): it is
+deleted once Xero's answer is recorded.
 """
 
 from __future__ import annotations
@@ -8,9 +9,10 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import Any
 
 from dxc_shared.db import Base
-from sqlalchemy import Boolean, DateTime, Index, String, Text, Uuid
+from sqlalchemy import JSON, Boolean, DateTime, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from invoice_sync.kit.time import utcnow
@@ -53,6 +55,21 @@ class InvoiceExport(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+class PendingRequest(Base):
+    """The Xero batch create behind `pending` ledger rows, stored with them and deleted with
+    Xero's answer. A worker that takes a connection over re-sends it exactly (the same body
+    under the same Idempotency-Key) before planning anything new, so a late copy from a stalled
+    worker is answered from Xero's idempotency cache instead of creating the invoices twice."""
+
+    __tablename__ = "invoice_sync_pending_requests"
+
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    invoice_ids: Mapped[list[str]] = mapped_column(JSON)  # in the order of `body`
+    body: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class SkipTold(Base):
