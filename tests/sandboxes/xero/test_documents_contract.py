@@ -54,6 +54,22 @@ async def _client(sandbox: XeroSandbox, http: httpx.AsyncClient) -> XeroAccounti
     )
 
 
+async def _raw(
+    sandbox: XeroSandbox, http: httpx.AsyncClient, path: str, collection: str
+) -> list[Json]:
+    """A list as the sandbox wrote it: the client's models drop undeclared fields, so the
+    round trip below needs the answer itself."""
+    headers = {
+        "Authorization": f"Bearer {sandbox.tokens()['access_token']}",
+        "xero-tenant-id": sandbox.tenant,
+        "Accept": "application/json",
+    }
+    response = await http.get(sandbox.api(path), headers=headers)
+    response.raise_for_status()
+    answer: list[Json] = response.json()[collection]
+    return answer
+
+
 @pytest.fixture
 async def answers_by_document(sandbox: XeroSandbox) -> AsyncIterator[Answers]:
     """One of each document with every optional part the connector uses populated, written
@@ -172,11 +188,23 @@ async def answers_by_document(sandbox: XeroSandbox) -> AsyncIterator[Answers]:
                     *await xero.credit_notes_with_references(["CONTRACT-CREDIT-1"]),
                 ],
                 Allocation: [allocation],
-                TaxRate: await xero.tax_rates(),
-                Account: await xero.accounts(),
-                BrandingTheme: await xero.branding_themes(),
+                TaxRate: [
+                    *[rate.to_xero() for rate in await xero.tax_rates()],
+                    *await _raw(sandbox, http, "TaxRates", "TaxRates"),
+                ],
+                Account: [
+                    *[account.to_xero() for account in await xero.accounts()],
+                    *await _raw(sandbox, http, "Accounts", "Accounts"),
+                ],
+                BrandingTheme: [
+                    *[theme.to_xero() for theme in await xero.branding_themes()],
+                    *await _raw(sandbox, http, "BrandingThemes", "BrandingThemes"),
+                ],
                 Currency: [currency.to_xero() for currency in await xero.currencies()],
-                Organisation: [await xero.organisation()],
+                Organisation: [
+                    (await xero.organisation()).to_xero(),
+                    *await _raw(sandbox, http, "Organisation", "Organisations"),
+                ],
             }
         )
 

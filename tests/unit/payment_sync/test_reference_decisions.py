@@ -16,6 +16,7 @@ from dxc_shared.dynamics.columns import (
     TaxRateColumns,
     XeroAccountColumns,
 )
+from dxc_shared.xero.documents import TaxRate
 from payment_sync.reference.decisions import (
     ACTIVE,
     INACTIVE,
@@ -34,8 +35,10 @@ CONNECTOR_ID = "c0000000-0000-4000-8000-000000000001"
 NAME, TYPE, RATE = TaxRateColumns.NAME, TaxRateColumns.TAX_TYPE, TaxRateColumns.RATE
 
 
-def rate(tax_type: str = "OUTPUT2", **fields: Any) -> JSON:
-    return {"Name": "GST on Income", "TaxType": tax_type, "EffectiveRate": 15.0, **fields}
+def rate(tax_type: str = "OUTPUT2", **fields: Any) -> TaxRate:
+    return TaxRate.from_xero(
+        {"Name": "GST on Income", "TaxType": tax_type, "EffectiveRate": 15.0, **fields}
+    )
 
 
 def rate_row(tax_type: str = "OUTPUT2", **columns: Any) -> JSON:
@@ -107,7 +110,7 @@ INACTIVE_ROW: JSON = {Common.STATE: RowState.INACTIVE.value}
     ],
 )
 def test_tax_rates_are_mirrored(
-    elements: list[JSON], rows: list[JSON], expected: list[tuple[str, RowAction, JSON | None]]
+    elements: list[TaxRate], rows: list[JSON], expected: list[tuple[str, RowAction, JSON | None]]
 ) -> None:
     writes = plan_mirror(TAX_RATES, elements, rows, CONNECTOR_ID)
 
@@ -120,9 +123,7 @@ def test_tax_rates_are_mirrored(
 
 
 def test_a_new_row_is_created_under_the_connector_record() -> None:
-    [write] = plan_mirror(
-        TAX_RATES, [rate(DisplayTaxRate=9.0, EffectiveRate=None)], [], CONNECTOR_ID
-    )
+    [write] = plan_mirror(TAX_RATES, [rate(EffectiveRate=None)], [], CONNECTOR_ID)
 
     assert (write.operation.method, write.operation.path) == ("POST", TaxRateColumns.ENTITY_SET)
     assert write.operation.body == {
@@ -134,7 +135,7 @@ def test_a_new_row_is_created_under_the_connector_record() -> None:
 
 
 def test_the_display_rate_stands_in_for_a_missing_effective_rate() -> None:
-    element = {"Name": "Zero", "TaxType": "ZERO", "DisplayTaxRate": 0.0}
+    element = TaxRate.from_xero({"Name": "Zero", "TaxType": "ZERO", "DisplayTaxRate": 0.0})
     assert offered(TAX_RATES, [element]) == {"ZERO": {NAME: "Zero", TYPE: "ZERO", RATE: 0.0}}
 
 
@@ -150,14 +151,16 @@ def test_the_display_rate_stands_in_for_a_missing_effective_rate() -> None:
     ],
 )
 def test_what_xero_offers_is_keyed_by_its_natural_key(
-    mirror: Mirror, element: JSON, key: str | None
+    mirror: Mirror[Any], element: JSON, key: str | None
 ) -> None:
-    assert list(offered(mirror, [element])) == ([key] if key else [])
+    assert list(offered(mirror, [mirror.document.from_xero(element)])) == ([key] if key else [])
 
 
 def test_accounts_and_themes_map_their_columns() -> None:
-    account = {"Code": "200", "Name": "Sales", "Type": "REVENUE", "TaxType": "OUTPUT2"}
-    theme = {"BrandingThemeID": "ABCD-EF", "Name": "Standard"}
+    account = ACCOUNTS.document.from_xero(
+        {"Code": "200", "Name": "Sales", "Type": "REVENUE", "TaxType": "OUTPUT2"}
+    )
+    theme = THEMES.document.from_xero({"BrandingThemeID": "ABCD-EF", "Name": "Standard"})
 
     assert offered(ACCOUNTS, [account])["200"] == {
         XeroAccountColumns.NAME: "Sales",

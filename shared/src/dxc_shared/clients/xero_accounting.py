@@ -28,7 +28,14 @@ from dxc_shared.clients.vendor_metrics import (
     VENDOR_THROTTLED,
 )
 from dxc_shared.credentials import AccessTokenSource, TokenRejected
-from dxc_shared.xero.documents import Currency, parse_xero_moment
+from dxc_shared.xero.documents import (
+    Account,
+    BrandingTheme,
+    Currency,
+    Organisation,
+    TaxRate,
+    parse_xero_moment,
+)
 
 JSON = dict[str, Any]
 Sleep = Callable[[float], Awaitable[None]]
@@ -400,19 +407,20 @@ class XeroAccountingClient:
 
     # -- reference data --------------------------------------------------------------------
 
-    async def tax_rates(self) -> list[JSON]:
-        return await self._get_all("TaxRates", paged=False)
+    async def tax_rates(self) -> list[TaxRate]:
+        return [TaxRate.from_xero(r) for r in await self._get_all("TaxRates", paged=False)]
 
-    async def accounts(self) -> list[JSON]:
-        return await self._get_all("Accounts", paged=False)
+    async def accounts(self) -> list[Account]:
+        return [Account.from_xero(a) for a in await self._get_all("Accounts", paged=False)]
 
-    async def branding_themes(self) -> list[JSON]:
-        return await self._get_all("BrandingThemes", paged=False)
+    async def branding_themes(self) -> list[BrandingTheme]:
+        themes = await self._get_all("BrandingThemes", paged=False)
+        return [BrandingTheme.from_xero(theme) for theme in themes]
 
     async def currencies(self) -> list[Currency]:
         return [Currency.from_xero(c) for c in await self._get_all("Currencies", paged=False)]
 
-    async def organisation(self) -> JSON:
+    async def organisation(self) -> Organisation:
         # The one endpoint whose path ("Organisation") is not its answer's key ("Organisations").
         response = await self._request("GET", "Organisation", operation="get_organisation")
         assert response is not None
@@ -421,7 +429,7 @@ class XeroAccountingClient:
         organisations: list[JSON] = response.json().get("Organisations", [])
         if not organisations:
             raise XeroError(response.status_code, "Xero answered without an organisation")
-        return organisations[0]
+        return Organisation.from_xero(organisations[0])
 
 
 def _element_result(element: JSON) -> ElementResult:

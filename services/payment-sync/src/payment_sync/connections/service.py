@@ -59,10 +59,10 @@ async def short_code(
         row = await repository.get(session, connection_id)
         if row is not None and row.xero_short_code:
             return row.xero_short_code
-    code = (await xero.organisation()).get("ShortCode")
+    code = (await xero.organisation()).short_code
     if code:
         async with database.unit_of_work() as session:
             row = await repository.get(session, connection_id)
             if row is not None:
-                row.xero_short_code = str(code)
-    return str(code) if code else None
+                row.xero_short_code = code
+    return code or None

@@ -12,6 +12,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
 
 from dxc_shared.clients.dataverse import JSON, BatchOperation, changed_columns
 from dxc_shared.clients.xero_accounting import XeroAccountingClient
@@ -24,73 +26,90 @@ from dxc_shared.dynamics.columns import (
     TaxRateColumns,
     XeroAccountColumns,
 )
+from dxc_shared.xero.documents import (
+    Account,
+    AccountStatus,
+    BrandingTheme,
+    TaxRate,
+    TaxRateStatus,
+    XeroDocument,
+)
 
 ACTIVE: JSON = {Common.STATE: RowState.ACTIVE.value, Common.STATUS: RowStatus.ACTIVE.value}
 INACTIVE: JSON = {Common.STATE: RowState.INACTIVE.value, Common.STATUS: RowStatus.INACTIVE.value}
 
 
+Element = TypeVar("Element", bound=XeroDocument)
+
+
 @dataclass(frozen=True)
-class Mirror:
+class Mirror(Generic[Element]):
     """How one Xero list maps onto one connector table."""
 
     table: schema.Table
     key_column: str
-    read: Callable[[XeroAccountingClient], Awaitable[list[JSON]]]
-    key: Callable[[JSON], str | None]
-    columns: Callable[[JSON], JSON]
-    offered: Callable[[JSON], bool]
+    document: type[Element]
+    read: Callable[[XeroAccountingClient], Awaitable[list[Element]]]
+    key: Callable[[Element], str | None]
+    columns: Callable[[Element], JSON]
+    offered: Callable[[Element], bool]
 
 
-def _active(element: JSON) -> bool:
-    return bool(element.get("Status", "ACTIVE") == "ACTIVE")
+def _number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
 
 
-def _tax_rate(rate: JSON) -> JSON:
+def _tax_rate(rate: TaxRate) -> JSON:
+    shown = rate.effective_rate if rate.effective_rate is not None else rate.display_tax_rate
     return {
-        TaxRateColumns.NAME: rate.get("Name"),
-        TaxRateColumns.TAX_TYPE: rate.get("TaxType"),
-        TaxRateColumns.RATE: rate.get("EffectiveRate", rate.get("DisplayTaxRate")),
+        TaxRateColumns.NAME: rate.name,
+        TaxRateColumns.TAX_TYPE: rate.tax_type,
+        TaxRateColumns.RATE: _number(shown),
     }
 
 
-def _account(account: JSON) -> JSON:
+def _account(account: Account) -> JSON:
     return {
-        XeroAccountColumns.NAME: account.get("Name"),
-        XeroAccountColumns.CODE: account.get("Code"),
-        XeroAccountColumns.ACCOUNT_TYPE: account.get("Type"),
-        XeroAccountColumns.TAX_TYPE: account.get("TaxType"),
+        XeroAccountColumns.NAME: account.name,
+        XeroAccountColumns.CODE: account.code,
+        XeroAccountColumns.ACCOUNT_TYPE: account.type.value if account.type else None,
+        XeroAccountColumns.TAX_TYPE: account.tax_type,
     }
 
 
-def _theme(theme: JSON) -> JSON:
+def _theme(theme: BrandingTheme) -> JSON:
     return {
-        BrandingThemeColumns.NAME: theme.get("Name"),
-        BrandingThemeColumns.BRANDING_THEME_ID: str(theme.get("BrandingThemeID", "")).lower(),
+        BrandingThemeColumns.NAME: theme.name,
+        BrandingThemeColumns.BRANDING_THEME_ID: (theme.branding_theme_id or "").lower(),
     }
 
 
-MIRRORS: tuple[Mirror, ...] = (
+# Each mirror maps its own document type; the tuple holds them side by side.
+MIRRORS: tuple[Mirror[Any], ...] = (
     Mirror(
         schema.TAX_RATES,
         TaxRateColumns.TAX_TYPE,
+        TaxRate,
         lambda xero: xero.tax_rates(),
-        lambda rate: rate.get("TaxType"),
+        lambda rate: rate.tax_type,
         _tax_rate,
-        _active,
+        lambda rate: rate.status in (None, TaxRateStatus.ACTIVE),
     ),
     Mirror(
         schema.ACCOUNTS,
         XeroAccountColumns.CODE,
+        Account,
         lambda xero: xero.accounts(),
-        lambda account: account.get("Code"),  # accounts without a code cannot be picked
+        lambda account: account.code,  # accounts without a code cannot be picked
         _account,
-        _active,
+        lambda account: account.status in (None, AccountStatus.ACTIVE),
     ),
     Mirror(
         schema.BRANDING_THEMES,
         BrandingThemeColumns.BRANDING_THEME_ID,
+        BrandingTheme,
         lambda xero: xero.branding_themes(),
-        lambda theme: str(theme.get("BrandingThemeID") or "").lower() or None,
+        lambda theme: (theme.branding_theme_id or "").lower() or None,
         _theme,
         lambda theme: True,
     ),
@@ -112,7 +131,7 @@ class RowWrite:
     operation: BatchOperation
 
 
-def offered(mirror: Mirror, elements: list[JSON]) -> dict[str, JSON]:
+def offered(mirror: Mirror[Element], elements: list[Element]) -> dict[str, JSON]:
     """The columns of each row Xero offers, by natural key."""
     rows: dict[str, JSON] = {}
     for element in elements:
@@ -122,7 +141,7 @@ def offered(mirror: Mirror, elements: list[JSON]) -> dict[str, JSON]:
     return rows
 
 
-def by_key(mirror: Mirror, existing: list[JSON]) -> dict[str, JSON]:
+def by_key(mirror: Mirror[Any], existing: list[JSON]) -> dict[str, JSON]:
     """The rows in Dynamics by natural key (the first of duplicates)."""
     rows: dict[str, JSON] = {}
     for found in existing:
@@ -131,7 +150,7 @@ def by_key(mirror: Mirror, existing: list[JSON]) -> dict[str, JSON]:
 
 
 def plan_mirror(
-    mirror: Mirror, elements: list[JSON], existing: list[JSON], connector_id: str
+    mirror: Mirror[Element], elements: list[Element], existing: list[JSON], connector_id: str
 ) -> list[RowWrite]:
     """The writes that make the table of `mirror` (rows `existing`, under the connector row
     `connector_id`) show what Xero offers (`elements`)."""

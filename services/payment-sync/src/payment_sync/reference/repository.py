@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from dxc_shared.clients.dataverse import JSON, DataverseClient, odata_literal
 from dxc_shared.dynamics.columns import Common, ConnectorColumns
@@ -28,12 +29,12 @@ async def connector_row_id(dataverse: DataverseClient, connection_id: uuid.UUID)
 
 
 async def mirrored_rows(
-    dataverse: DataverseClient, mirror: Mirror, connector_id: str
+    dataverse: DataverseClient, mirror: Mirror[Any], connector_id: str
 ) -> list[JSON]:
     """The rows of the mirror's table under the connector record, active or not."""
     table = mirror.table
     return await dataverse.query(
         table.entity_set,
-        select=[table.primary_id, Common.STATE, *mirror.columns({})],
+        select=[table.primary_id, Common.STATE, *mirror.columns(mirror.document())],
         filter=f"{table.lookups[0].value_property} eq {connector_id}",
     )

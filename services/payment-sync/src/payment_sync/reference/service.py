@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from dxc_shared.clients.dataverse import BatchResult, DataverseClient
 from dxc_shared.clients.xero_accounting import XeroAccountingClient
@@ -39,7 +40,7 @@ async def mirror_reference_data(
             _report(mirror, write, result, report)
 
 
-def _report(mirror: Mirror, write: RowWrite, result: BatchResult, report: RunReport) -> None:
+def _report(mirror: Mirror[Any], write: RowWrite, result: BatchResult, report: RunReport) -> None:
     if result.ok:
         report.succeeded += 1
         REFERENCE_ROWS.labels(mirror.table.logical_name, write.action.value).inc()
