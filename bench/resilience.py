@@ -413,8 +413,8 @@ async def check(
             else:
                 print(f"  {name} connector: {message}")
         xero_contacts = await reader.contacts_matching(names=[*ACCOUNTS, *CONTACTS])
-        contacts = Counter(contact["Name"] for contact in xero_contacts)
-        items = Counter(i["Code"] for i in await reader.items_with_codes(PRODUCTS))
+        contacts = Counter(contact.name for contact in xero_contacts)
+        items = Counter(i.code for i in await reader.items_with_codes(PRODUCTS))
         duplicates.extend(f"{name}: contact {n!r} x{k}" for n, k in contacts.items() if k > 1)
         duplicates.extend(f"{name}: item {n!r} x{k}" for n, k in items.items() if k > 1)
         counts["handed over"] += len(handed_over)

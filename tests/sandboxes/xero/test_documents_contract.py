@@ -178,11 +178,24 @@ async def answers_by_document(sandbox: XeroSandbox) -> AsyncIterator[Answers]:
                 ],
                 Contact: [
                     *contacts,
-                    *await xero.contacts([contact_id]),
-                    *await xero.contacts_matching(numbers=["CT-1"], names=["Contract Customer"]),
-                    *await xero.contacts_matching(account_numbers=["ACC-CT-1"]),
+                    *[contact.to_xero() for contact in await xero.contacts([contact_id])],
+                    *[
+                        contact.to_xero()
+                        for contact in await xero.contacts_matching(
+                            numbers=["CT-1"], names=["Contract Customer"]
+                        )
+                    ],
+                    *[
+                        contact.to_xero()
+                        for contact in await xero.contacts_matching(account_numbers=["ACC-CT-1"])
+                    ],
+                    *await _raw(sandbox, http, f"Contacts/{contact_id}", "Contacts"),
                 ],
-                Item: [*items, *await xero.items_with_codes(["WIDGET"])],
+                Item: [
+                    *items,
+                    *[item.to_xero() for item in await xero.items_with_codes(["WIDGET"])],
+                    *await _raw(sandbox, http, "Items", "Items"),
+                ],
                 CreditNote: [
                     *credit_notes,
                     *await xero.credit_notes_with_references(["CONTRACT-CREDIT-1"]),

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from dxc_shared.clients.xero_accounting import ElementResult
+from dxc_shared.xero.documents import Contact
 from invoice_sync.invoices import plan_reference
 from invoice_sync.invoices.mapping import Failure
 from invoice_sync.invoices.plan_reference import Contacts, LinkContact
@@ -79,7 +80,9 @@ def test_a_customer_is_matched_to_a_xero_contact_by_number_then_name(
 ) -> None:
     subject = customer("c-1", name="Fabrikam Ltd", account_number="ACC-2")
     contacts = Contacts()
-    missing = plan_reference.match_contacts(contacts, [subject], found)
+    missing = plan_reference.match_contacts(
+        contacts, [subject], [Contact.from_xero(contact) for contact in found]
+    )
     if linked is None:
         assert missing == [subject]
         assert contacts.ids == {}

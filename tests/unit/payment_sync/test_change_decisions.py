@@ -4,6 +4,7 @@ change, in which order, and why."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from dxc_shared.dynamics.columns import (
     SyncHistoryColumns,
 )
 from dxc_shared.dynamics.schema import PaymentState, SyncOutcome
+from dxc_shared.xero.documents import Balance, Contact
 from payment_sync.payments.decisions import (
     ACCOUNTS,
     CLOSE,
@@ -550,7 +552,7 @@ def customer(contact_id: str = CONTACT_ID, **columns: Any) -> JSON:
 def test_a_customer_gets_the_balances_that_differ(
     row: JSON, receivable: JSON, body: JSON | None
 ) -> None:
-    receivables = {CONTACT_ID.lower(): receivable}
+    receivables = {CONTACT_ID.lower(): Balance.from_xero(receivable)}
 
     patches = balance_patches([(ACCOUNTS, customer(**row))], receivables)
 
@@ -558,7 +560,7 @@ def test_a_customer_gets_the_balances_that_differ(
 
 
 def test_balances_go_to_accounts_and_contacts_by_their_own_ids() -> None:
-    receivables = {CONTACT_ID.lower(): {"Outstanding": 1.0, "Overdue": 0}}
+    receivables = {CONTACT_ID.lower(): Balance.from_xero({"Outstanding": 1.0, "Overdue": 0})}
     customers = [(ACCOUNTS, customer()), (CONTACTS, customer()), (ACCOUNTS, customer("other"))]
 
     patches = balance_patches(customers, receivables)
@@ -570,12 +572,17 @@ def test_balances_go_to_accounts_and_contacts_by_their_own_ids() -> None:
 
 
 def test_receivables_are_keyed_by_lower_case_contact_id() -> None:
-    contacts: list[JSON] = [
+    answer: list[JSON] = [
         {"ContactID": "ABC", "Balances": {"AccountsReceivable": {"Outstanding": 5}}},
         {"ContactID": "def", "Balances": None},
         {"ContactID": "0A1"},
     ]
-    assert receivables_of(contacts) == {"abc": {"Outstanding": 5}, "def": {}, "0a1": {}}
+    contacts = [Contact.from_xero(contact) for contact in answer]
+    assert receivables_of(contacts) == {
+        "abc": Balance(outstanding=Decimal(5)),
+        "def": Balance(),
+        "0a1": Balance(),
+    }
 
 
 def test_xero_changes_are_lower_case_and_include_the_invoices_read() -> None:

@@ -31,7 +31,9 @@ from dxc_shared.credentials import AccessTokenSource, TokenRejected
 from dxc_shared.xero.documents import (
     Account,
     BrandingTheme,
+    Contact,
     Currency,
+    Item,
     Organisation,
     TaxRate,
     parse_xero_moment,
@@ -326,7 +328,7 @@ class XeroAccountingClient:
         numbers: Sequence[str] = (),
         names: Sequence[str] = (),
         account_numbers: Sequence[str] = (),
-    ) -> list[JSON]:
+    ) -> list[Contact]:
         """Contacts whose ContactNumber is one of `numbers`, whose Name is one of `names` or
         whose AccountNumber is one of `account_numbers`, in as few requests as the query-string
         length allows."""
@@ -335,15 +337,16 @@ class XeroAccountingClient:
         clauses += [
             f"AccountNumber=={quote_where(number)}" for number in sorted(set(account_numbers))
         ]
-        found: dict[str, JSON] = {}
+        found: dict[str, Contact] = {}
         for chunk in _chunks(clauses, _WHERE_CHUNK):
-            for contact in await self._get_all("Contacts", params={"where": " OR ".join(chunk)}):
-                found[str(contact.get("ContactID"))] = contact
+            for element in await self._get_all("Contacts", params={"where": " OR ".join(chunk)}):
+                contact = Contact.from_xero(element)
+                found[str(contact.contact_id)] = contact
         return list(found.values())
 
-    async def contacts(self, ids: Sequence[str]) -> list[JSON]:
+    async def contacts(self, ids: Sequence[str]) -> list[Contact]:
         return [
-            contact
+            Contact.from_xero(contact)
             for chunk in _chunks(sorted(set(ids)), _IDS_CHUNK)
             for contact in await self._get_all("Contacts", params={"IDs": ",".join(chunk)})
         ]
@@ -353,11 +356,12 @@ class XeroAccountingClient:
     ) -> list[ElementResult]:
         return await self._batch_write("PUT", "Contacts", contacts, idempotency_key)
 
-    async def items_with_codes(self, codes: Sequence[str]) -> list[JSON]:
-        found: list[JSON] = []
+    async def items_with_codes(self, codes: Sequence[str]) -> list[Item]:
+        found: list[Item] = []
         for chunk in _chunks(sorted(set(codes)), _WHERE_CHUNK):
             where = " OR ".join(f"Code=={quote_where(code)}" for code in chunk)
-            found.extend(await self._get_all("Items", params={"where": where}, paged=False))
+            items = await self._get_all("Items", params={"where": where}, paged=False)
+            found.extend(Item.from_xero(item) for item in items)
         return found
 
     async def create_items(

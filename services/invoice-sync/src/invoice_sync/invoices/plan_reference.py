@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dxc_shared.clients.xero_accounting import ElementResult
+from dxc_shared.xero.documents import Contact
 
 from invoice_sync.invoices import mapping
 from invoice_sync.invoices.mapping import Failure
@@ -55,13 +56,13 @@ def known_contacts(customers: Mapping[str, Customer]) -> tuple[Contacts, list[Cu
 
 
 def match_contacts(
-    contacts: Contacts, unknown: Sequence[Customer], found: Sequence[JSON]
+    contacts: Contacts, unknown: Sequence[Customer], found: Sequence[Contact]
 ) -> list[Customer]:
     """Link the customers Xero has a contact for (by ContactNumber, else by AccountNumber, as
     Xero keeps account numbers unique, else by name); returns those it has none for."""
-    by_number = {str(x.get("ContactNumber")): x for x in found if x.get("ContactNumber")}
-    by_account = {str(x.get("AccountNumber")): x for x in found if x.get("AccountNumber")}
-    by_name = {str(x.get("Name", "")).lower(): x for x in found}
+    by_number = {x.contact_number: x for x in found if x.contact_number}
+    by_account = {x.account_number: x for x in found if x.account_number}
+    by_name = {(x.name or "").lower(): x for x in found}
     missing: list[Customer] = []
     for customer in unknown:
         element = (
@@ -72,7 +73,7 @@ def match_contacts(
         if element is None:
             missing.append(customer)
         else:
-            contacts.link(customer, str(element["ContactID"]))
+            contacts.link(customer, str(element.contact_id))
     return missing
 
 

@@ -14,6 +14,7 @@ from dxc_shared.clients.xero_accounting import (
     XeroUnauthorised,
 )
 from dxc_shared.logging import get_logger
+from dxc_shared.xero.documents import Contact
 
 from invoice_sync.invoices import mapping, plan
 from invoice_sync.invoices.plan import Create, Fail, RecoveryLookup
@@ -47,7 +48,9 @@ async def record_in_xero(run: RunContext, exported: Sequence[Exported]) -> None:
     )
 
 
-async def look_up_contacts(xero: XeroAccountingClient, customers: Sequence[Customer]) -> list[JSON]:
+async def look_up_contacts(
+    xero: XeroAccountingClient, customers: Sequence[Customer]
+) -> list[Contact]:
     return await xero.contacts_matching(
         numbers=[c.id for c in customers],
         names=[c.name for c in customers if c.name],
@@ -71,7 +74,7 @@ async def create_contacts(
 async def existing_items(xero: XeroAccountingClient, codes: Iterable[str]) -> list[str]:
     """The codes of the Items Xero has among `codes`."""
     items = await xero.items_with_codes(sorted(set(codes)))
-    return [str(item.get("Code", "")) for item in items]
+    return [item.code or "" for item in items]
 
 
 async def create_items(

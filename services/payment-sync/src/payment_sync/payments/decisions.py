@@ -24,7 +24,7 @@ idempotent, and the history row is written only with the change it describes.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -43,6 +43,7 @@ from dxc_shared.dynamics.columns import (
 )
 from dxc_shared.dynamics.history import history_row, invoice_label
 from dxc_shared.dynamics.schema import PaymentState, SyncOutcome
+from dxc_shared.xero.documents import Balance, Contact
 
 REOPEN: JSON = {Common.STATE: InvoiceState.ACTIVE.value, Common.STATUS: InvoiceStatus.NEW.value}
 CLOSE: dict[InvoiceState, JSON] = {
@@ -300,18 +301,19 @@ class BalancePatch:
         return BatchOperation.patch(self.table.entity_set, self.row_id, self.body)
 
 
-def receivables_of(contacts: list[JSON]) -> dict[str, JSON]:
+def receivables_of(contacts: Sequence[Contact]) -> dict[str, Balance]:
     """Each Xero contact's accounts-receivable balances, keyed by lower-case id."""
     return {
-        str(contact["ContactID"]).lower(): (
-            (contact.get("Balances") or {}).get("AccountsReceivable") or {}
-        )
-        for contact in contacts
+        str(contact.contact_id).lower(): _receivable(contact) or Balance() for contact in contacts
     }
 
 
+def _receivable(contact: Contact) -> Balance | None:
+    return contact.balances.accounts_receivable if contact.balances else None
+
+
 def balance_patches(
-    customers: list[tuple[CustomerTable, JSON]], receivables: Mapping[str, JSON]
+    customers: list[tuple[CustomerTable, JSON]], receivables: Mapping[str, Balance]
 ) -> list[BalancePatch]:
     """The outstanding and overdue balances that differ from what the customer rows show
     (a customer linked to a contact Xero did not return is left as it is)."""
@@ -323,8 +325,8 @@ def balance_patches(
         changed = changed_columns(
             row,
             {
-                AccountColumns.OUTSTANDING_BALANCE: receivable.get("Outstanding", 0),
-                AccountColumns.OVERDUE_BALANCE: receivable.get("Overdue", 0),
+                AccountColumns.OUTSTANDING_BALANCE: float(receivable.outstanding or 0),
+                AccountColumns.OVERDUE_BALANCE: float(receivable.overdue or 0),
             },
         )
         if changed:
