@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import Path, Query, status
 
 from portal_api.activity import service
 from portal_api.activity.schemas import (
@@ -13,14 +13,12 @@ from portal_api.activity.schemas import (
     SyncRequestedOut,
 )
 from portal_api.auth.dependencies import CurrentUser
-from portal_api.connections.dependencies import CONNECTION_ERRORS, OwnedConnection
+from portal_api.connections.dependencies import OwnedConnection, connection_router
 from portal_api.context import Session
 from portal_api.kit.errors import error_responses
 from portal_api.kit.text import Text100
 
-router = APIRouter(
-    prefix="/v1/connections/{connection_id}", tags=["activity"], responses=CONNECTION_ERRORS
-)
+router = connection_router("activity")
 
 
 @router.get(

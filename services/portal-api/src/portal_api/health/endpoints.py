@@ -1,15 +1,11 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
-from portal_api.connections.dependencies import CONNECTION_ERRORS, OwnedConnection
+from portal_api.connections.dependencies import OwnedConnection, connection_router
 from portal_api.context import Session
 from portal_api.health.schemas import HealthOut
 from portal_api.health.service import health_of_one
 
-router = APIRouter(
-    prefix="/v1/connections/{connection_id}", tags=["health"], responses=CONNECTION_ERRORS
-)
+router = connection_router("health")
 
 
 @router.get(

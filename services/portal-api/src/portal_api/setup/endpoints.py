@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
-from portal_api.connections.dependencies import CONNECTION_ERRORS, OpenConnection, OwnedConnection
+from portal_api.connections.dependencies import OpenConnection, OwnedConnection, connection_router
 from portal_api.context import Context, Session
 from portal_api.kit.errors import error_responses
 from portal_api.setup import service
 from portal_api.setup.schemas import ChecklistOut, ConnectionWithSettings, InstallOut
 
-router = APIRouter(
-    prefix="/v1/connections/{connection_id}", tags=["setup"], responses=CONNECTION_ERRORS
-)
+router = connection_router("setup")
 
 
 @router.post(
