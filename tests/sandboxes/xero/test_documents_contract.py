@@ -198,7 +198,11 @@ async def answers_by_document(sandbox: XeroSandbox) -> AsyncIterator[Answers]:
                 ],
                 CreditNote: [
                     *credit_notes,
-                    *await xero.credit_notes_with_references(["CONTRACT-CREDIT-1"]),
+                    *[
+                        note.to_xero()
+                        for note in await xero.credit_notes_with_references(["CONTRACT-CREDIT-1"])
+                    ],
+                    *await _raw(sandbox, http, "CreditNotes", "CreditNotes"),
                 ],
                 Allocation: [allocation],
                 TaxRate: [

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from dxc_shared.dynamics.columns import InvoiceState
 from dxc_shared.dynamics.schema import INVOICE_CONNECTOR, ExportStatus
+from dxc_shared.xero.documents import CreditNote
 from invoice_sync.cancellations import plan
 from invoice_sync.cancellations.plan import Action, CancellationOutcome, CancellationState, Noticed
 
@@ -237,7 +238,7 @@ def test_the_credit_note_reference(invoice: dict[str, Any], number: str, referen
 def test_an_interrupted_credit_finds_its_credit_note(
     notes: list[dict[str, Any]], found: str | None
 ) -> None:
-    assert plan.earlier_credit_note(notes) == found
+    assert plan.earlier_credit_note([CreditNote.from_xero(note) for note in notes]) == found
 
 
 @pytest.mark.parametrize(

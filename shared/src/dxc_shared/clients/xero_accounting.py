@@ -32,6 +32,7 @@ from dxc_shared.xero.documents import (
     Account,
     BrandingTheme,
     Contact,
+    CreditNote,
     Currency,
     Item,
     Organisation,
@@ -376,11 +377,12 @@ class XeroAccountingClient:
     ) -> list[ElementResult]:
         return await self._batch_write("PUT", "CreditNotes", credit_notes, idempotency_key)
 
-    async def credit_notes_with_references(self, references: Sequence[str]) -> list[JSON]:
-        found: list[JSON] = []
+    async def credit_notes_with_references(self, references: Sequence[str]) -> list[CreditNote]:
+        found: list[CreditNote] = []
         for chunk in _chunks(sorted(set(references)), _WHERE_CHUNK):
             where = " OR ".join(f"Reference=={quote_where(reference)}" for reference in chunk)
-            found.extend(await self._get_all("CreditNotes", params={"where": where}))
+            notes = await self._get_all("CreditNotes", params={"where": where})
+            found.extend(CreditNote.from_xero(note) for note in notes)
         return found
 
     async def allocate_credit_note(

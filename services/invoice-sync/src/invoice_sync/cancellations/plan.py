@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from dxc_shared.dynamics.columns import Common, InvoiceColumns, InvoiceState
 from dxc_shared.dynamics.schema import ExportStatus
+from dxc_shared.xero.documents import CreditNote
 
 JSON = dict[str, Any]
 GONE = frozenset({"DELETED", "VOIDED"})
@@ -241,10 +242,10 @@ def credit_reference(cancellation: CancellationRecord, invoice: JSON) -> str:
     return f"Cancellation of {invoice.get('InvoiceNumber') or cancellation.invoice_number}"
 
 
-def earlier_credit_note(notes: Iterable[JSON]) -> str | None:
+def earlier_credit_note(notes: Iterable[CreditNote]) -> str | None:
     """The credit note an interrupted attempt created, if it is still live."""
-    live = [note for note in notes if note.get("Status") not in GONE]
-    return str(live[0]["CreditNoteID"]) if live else None
+    live = [note for note in notes if note.status not in GONE]
+    return str(live[0].credit_note_id) if live else None
 
 
 def allocation(invoice: JSON) -> float | None:

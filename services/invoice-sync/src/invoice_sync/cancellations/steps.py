@@ -9,6 +9,7 @@ from dxc_shared.clients.dataverse import BatchResult, Changes, DataverseError
 from dxc_shared.dynamics.columns import InvoiceColumns
 from dxc_shared.dynamics.history import history_operation, history_row
 from dxc_shared.dynamics.schema import SyncOutcome
+from dxc_shared.xero.documents import CreditNote
 from sqlalchemy import select
 
 from invoice_sync.cancellations.models import Cancellation, ChangeCursor
@@ -159,7 +160,7 @@ async def delete_in_xero(
     return [result.errors for result in results]
 
 
-async def earlier_credit_notes(run: RunContext, reference: str) -> list[JSON]:
+async def earlier_credit_notes(run: RunContext, reference: str) -> list[CreditNote]:
     return await run.xero.credit_notes_with_references([reference])
 
 
