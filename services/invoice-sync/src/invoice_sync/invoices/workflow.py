@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dxc_shared.clients.xero_accounting import XeroRateLimited, XeroUnavailable
 from dxc_shared.dynamics.schema import ConnectorStatus
 from dxc_shared.logging import get_logger
+from dxc_shared.messages import SyncSuccess
 from dxc_shared.sync import TRANSIENT_ERRORS, RunBlocked, RunReport, blocked_by
 
 from invoice_sync.cancellations.workflow import Cancellations
@@ -126,7 +127,7 @@ class ExportRun:
             except TRANSIENT_ERRORS:
                 logger.warning("invoice_sync.give_up_not_written", exc_info=True)
             for item in failed:
-                self.report.fail(item.invoice.id, item.invoice.number, message)
+                self._report_failure(item.invoice, message)
                 count_failure("other")
         return RunBlocked(message)
 
@@ -306,14 +307,32 @@ class ExportRun:
             logger.warning("invoice_sync.write_back_failed", invoice_id=invoice_id, error=error)
         for invoice_id in outcome.failures_not_written:
             logger.warning("invoice_sync.failure_not_written", invoice_id=invoice_id)
-        mismatched = {e.invoice.id: e.mismatch for e in exported if e.mismatch}
-        self.report.succeeded += len([i for i in outcome.written if i not in mismatched])
+        written = set(outcome.written)
         for done in exported:
             if done.mismatch:  # in Xero and linked, but Failed: the amounts differ
-                self.report.fail(done.invoice.id, done.invoice.number, done.mismatch)
+                self._report_failure(done.invoice, done.mismatch)
                 count_failure("amounts_differ")
+            elif done.invoice.id in written:
+                self.report.succeed(
+                    SyncSuccess(
+                        record_id=done.invoice.id,
+                        record_number=done.invoice.number,
+                        customer_name=self._customer_name(done.invoice),
+                        xero_invoice_id=done.xero_invoice_id,
+                        xero_url=done.xero_url,
+                    )
+                )
         for item in failed:
-            self.report.fail(item.invoice.id, item.invoice.number, item.message)
+            self._report_failure(item.invoice, item.message)
         for invoice in [*(e.invoice for e in exported), *(f.invoice for f in failed)]:
             self.unsettled.pop(invoice.id, None)
         await steps.record_written_back(self.run, outcome.written)
+
+    def _customer_name(self, invoice: Invoice) -> str | None:
+        customer = self.data.customer_of(invoice)
+        return customer.name if customer is not None else None
+
+    def _report_failure(self, invoice: Invoice, message: str) -> None:
+        self.report.fail(
+            invoice.id, invoice.number, message, customer_name=self._customer_name(invoice)
+        )
