@@ -55,6 +55,7 @@ from invoice_sync.kit.context import RunContext
 from invoice_sync.kit.time import ready_at, today, utcnow, zone
 from invoice_sync.ledger.models import InvoiceExport
 from invoice_sync.metrics import LAG, count_failure, count_invoice
+from invoice_sync.retries import steps as retries
 
 logger = get_logger(__name__)
 
@@ -136,6 +137,7 @@ class ExportRun:
         connector = self.connector = await find_connector(dataverse, self.run.connection_id)
         if connector is None:
             raise RunBlocked(NO_CONNECTOR)
+        await retries.apply_requested(self.run, connector)
         self.settings = await read_settings(dataverse, connector)
         mappings = plan.usable_mappings(
             profile.field_mappings, mapped_columns(profile.field_mappings)
