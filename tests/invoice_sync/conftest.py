@@ -409,10 +409,11 @@ async def world_factory(
         async def on_sync_requested(message: SyncRequested, _: MessageContext) -> None:
             world.sync_requests.append(message)
 
-        for subscription in (
+        reports: list[Subscription[Any]] = [
             Subscription("test-run-completed", SyncRunCompleted, on_run),
             Subscription("test-sync-requested", SyncRequested, on_sync_requested),
-        ):
+        ]
+        for subscription in reports:
             subscriptions.append(subscription)
             consumer = await bus.consume(subscription)
             stack.push_async_callback(consumer.stop, 1)
