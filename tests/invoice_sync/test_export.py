@@ -22,7 +22,8 @@ async def test_the_demo_invoices_that_are_ready_reach_xero_and_dynamics_is_told(
 
     assert run.error is None, run.error
     assert run.failed == 0, run.failures
-    # INV-1003 is not delivered yet and INV-1004 has no price list: skipped, not failed.
+    # INV-1003 is not delivered yet and INV-1004 has no price list: skipped (told why), not
+    # failed.
     assert run.succeeded == 3
     xero_invoices = {i.reference: i for i in world.xero_invoices()}
     assert set(xero_invoices) == {"INV-1001", "INV-1002", "INV-1008"}
@@ -51,7 +52,9 @@ async def test_the_demo_invoices_that_are_ready_reach_xero_and_dynamics_is_told(
     assert contacts["Contoso Pharmaceuticals (NZ)"].contact_number is not None
     assert contacts["Yvonne McKay"].contact_number is not None
     assert {"WIDGET-A", "CONS-100", "SUPPORT-Y"} <= {i.code for i in world.xero_org.items.values()}
+    assert {s.record_number for s in run.skipped} == {"INV-1003", "INV-1004"}
     for number in ("INV-1003", "INV-1004"):
         untouched = await world.invoice(ids[number])
         assert untouched["dxc_exportstatus"] is None
-        assert await world.history(ids[number]) == []
+        history = await world.history(ids[number])
+        assert [row["dxc_outcome"] for row in history] == [SyncOutcome.SKIPPED]

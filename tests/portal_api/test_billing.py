@@ -20,7 +20,7 @@ from dxc_shared.messages import ConnectionChanged, SyncRunCompleted
 from portal_api.auth.models import User
 from portal_api.billing.jobs import BillingJobs
 from portal_api.billing.models import BillingDetails, Charge, Subscription
-from portal_api.billing.payments import FakePaymentProvider
+from portal_api.billing.payments import FakePaymentProvider, PaymentRequest
 from portal_api.billing.plans import GRACE_PERIOD, add_month
 from portal_api.connections.models import Connection
 from portal_api.kit.time import aware, utcnow
@@ -201,22 +201,8 @@ class CrashAfterCharge(FakePaymentProvider):
     def __init__(self, provider: FakePaymentProvider) -> None:
         self._provider = provider
 
-    async def charge(
-        self,
-        customer_ref: str,
-        *,
-        amount: Decimal,
-        currency: str,
-        description: str,
-        idempotency_key: str,
-    ) -> str:
-        await self._provider.charge(
-            customer_ref,
-            amount=amount,
-            currency=currency,
-            description=description,
-            idempotency_key=idempotency_key,
-        )
+    async def charge(self, customer_ref: str, request: PaymentRequest) -> str:
+        await self._provider.charge(customer_ref, request)
         raise Crash("between the provider's charge and the commit")
 
 

@@ -226,3 +226,50 @@ async def test_a_workers_run_report_lists_its_invoices_in_the_portal(
             "failed",
             "Globex",
         )
+
+
+async def test_a_privilege_refused_to_a_worker_turns_the_permission_step_red(
+    portal: Portal, bus: Bus, xero: XeroSandbox, dynamics: RunningDynamicsSandbox
+) -> None:
+    async with portal.signed_up() as browser:
+        cid = await ready_connection(browser, xero, dynamics)
+        url = f"/v1/connections/{cid}"
+
+        async def permissions() -> dict[str, Any]:
+            steps = (await browser.get(f"{url}/checklist")).json()["steps"]
+            step: dict[str, Any] = next(s for s in steps if s["key"] == "permissions")
+            return step
+
+        assert (await permissions())["done"] is True
+        await bus.publish(run(cid, 1, failed=1, missing_privileges=["prvWriteInvoice"]))
+
+        red = await until(permissions, lambda step: not step["done"])
+        assert "update invoices and their lines" in red["tip"]
+        # Refresh re-checks every privilege the connector needs (granted again here).
+        assert (await browser.post(f"{url}/refresh")).status_code == 200
+        assert (await permissions())["done"] is True
+
+
+async def test_a_skipped_invoice_is_findable_with_its_reason(portal: Portal, bus: Bus) -> None:
+    async with portal.signed_up() as browser:
+        cid = (await browser.post("/v1/connections", json={"name": "Books"})).json()["id"]
+        waiting = "Waiting: the delivery date 25 Dec 2026 is in the future."
+        skip = SyncFailure(
+            record_id="6a1f0c1e-0000-0000-0000-000000000007",
+            record_number="INV-0007",
+            message=waiting,
+        )
+        await bus.publish(run(cid, 1, skipped=[skip]))
+
+        async def skipped() -> list[dict[str, Any]]:
+            page = await browser.get(
+                f"/v1/connections/{cid}/invoices", params={"outcome": "skipped"}
+            )
+            invoices: list[dict[str, Any]] = page.json()["invoices"]
+            return invoices
+
+        found = await until(skipped, lambda invoices: len(invoices) == 1)
+        assert (found[0]["number"], found[0]["message"]) == ("INV-0007", waiting)
+        # Not a run with nothing to do: it is a row of its own, not a fold of empty runs.
+        only = (await browser.get(f"/v1/connections/{cid}/activity")).json()["runs"]
+        assert [r["empty_runs"] for r in only] == [0]

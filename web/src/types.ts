@@ -175,7 +175,7 @@ export interface Activity {
   retention: string;
 }
 
-export type InvoiceOutcome = "exported" | "failed" | "not_written_back" | "retry_requested";
+export type InvoiceOutcome = "exported" | "failed" | "not_written_back" | "retry_requested" | "skipped";
 
 export interface InvoiceEvent {
   at: string;

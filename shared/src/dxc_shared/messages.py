@@ -151,6 +151,16 @@ class SyncRunCompleted(BusMessage):
     error: str | None = Field(
         default=None, description="Why the whole run could not proceed (e.g. re-authorise Xero)"
     )
+    skipped: list[SyncFailure] = Field(
+        default_factory=list,
+        description="Records not sent, with the reason (told once per reason, not every run); "
+        "not failures: each waits for time or a person",
+    )
+    missing_privileges: list[str] = Field(
+        default_factory=list,
+        description="Dynamics privileges the connector's user was refused during the run (e.g. "
+        "prvWriteInvoice): the portal's checklist turns its permission step red",
+    )
 
 
 class XeroChangesNotified(BusMessage):

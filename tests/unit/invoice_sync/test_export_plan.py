@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from dxc_shared.clients.dataverse import BatchResult
 from dxc_shared.clients.xero_accounting import ElementResult
+from dxc_shared.dynamics.columns import InvoiceState
 from invoice_sync.connector.records import ConnectorSettings
 from invoice_sync.invoices import plan
 from invoice_sync.invoices.mapping import Failure
@@ -33,18 +35,132 @@ class Entry:
 # -- which invoices -----------------------------------------------------------------------------
 
 
+TODAY = date(2026, 3, 1)
+
+
 @pytest.mark.parametrize(
-    ("lines", "ready"),
-    [([line()], True), ([line(1), line(2)], True), ([], False)],
-    ids=["one line", "two lines", "no lines"],
+    ("overrides", "reason"),
+    [
+        ({}, None),
+        ({"lines": [line(1), line(2)]}, None),
+        ({"date_delivered": TODAY - timedelta(days=30)}, None),
+        ({"lines": []}, "Not sent: the invoice has no lines."),
+        ({"price_list_id": None}, "Not sent: the invoice has no price list."),
+        ({"customer_id": None, "price_list_id": None}, "Not sent: the invoice has no customer."),
+        ({"date_delivered": None}, "Waiting: the invoice has no delivery date."),
+        (
+            {"date_delivered": date(2026, 12, 25)},
+            "Waiting: the delivery date 25 Dec 2026 is in the future.",
+        ),
+        ({"state": InvoiceState.PAID}, "Already Paid in Dynamics: nothing sent."),
+        (
+            {"state": InvoiceState.CANCELED, "lines": []},
+            "Already Canceled in Dynamics: nothing sent.",
+        ),
+        ({"state": InvoiceState.CLOSED}, "Already Closed in Dynamics: nothing sent."),
+    ],
+    ids=[
+        "ready",
+        "two lines",
+        "delivered earlier",
+        "no lines",
+        "no price list",
+        "no customer",
+        "no delivery date",
+        "delivered in the future",
+        "paid",
+        "canceled",
+        "closed",
+    ],
 )
-def test_an_invoice_without_lines_is_skipped_until_it_has_some(
-    lines: list[Any], ready: bool
+def test_a_handed_over_invoice_is_sent_or_skipped_with_the_reason(
+    overrides: dict[str, Any], reason: str | None
 ) -> None:
-    subject = invoice(lines=lines)
-    taken, skipped = plan.with_lines([subject])
-    assert taken == ([subject] if ready else [])
-    assert skipped == ([] if ready else [Skip(subject, plan.NO_LINES)])
+    values: dict[str, Any] = {"price_list_id": "pl-1", "date_delivered": TODAY}
+    subject = invoice(**(values | overrides))
+    ready, skipped = plan.sort_out([subject], TODAY)
+    assert ready == ([] if reason else [subject])
+    assert skipped == ([Skip(subject, reason)] if reason else [])
+
+
+@pytest.mark.parametrize(
+    ("told", "reason", "news"),
+    [
+        (None, "Not sent: the invoice has no lines.", True),
+        ("Not sent: the invoice has no lines.", "Not sent: the invoice has no lines.", False),
+        ("Not sent: the invoice has no lines.", "Not sent: the invoice has no price list.", True),
+        (
+            "Waiting: the delivery date 25 Dec 2026 is in the future.",
+            "Waiting: the delivery date 26 Dec 2026 is in the future.",
+            True,
+        ),
+    ],
+    ids=["never told", "told already", "another cause", "another date"],
+)
+def test_a_skip_is_told_once_per_reason(told: str | None, reason: str, news: bool) -> None:
+    skip = Skip(invoice(), reason)
+    known = {} if told is None else {skip.invoice.id: told}
+    assert plan.news([skip], known) == ([skip] if news else [])
+
+
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("active_until", "paused_until", "reason", "inactive"),
+    [
+        (None, None, None, False),
+        (NOW + timedelta(days=3), None, None, False),
+        (NOW - timedelta(days=1), None, plan.SUBSCRIPTION_INACTIVE, True),
+        (
+            None,
+            NOW + timedelta(days=31),
+            "Not sent: this month's plan limit is reached; it waits until 1 Apr 2026 or a "
+            "bigger plan.",
+            False,
+        ),
+        (None, NOW - timedelta(seconds=1), None, False),
+        (NOW - timedelta(days=1), NOW + timedelta(days=31), plan.SUBSCRIPTION_INACTIVE, True),
+    ],
+    ids=["active", "trial on", "ended", "plan limit", "limit over", "ended and limited"],
+)
+def test_a_held_connection_says_why_nothing_is_sent(
+    active_until: datetime | None, paused_until: datetime | None, reason: str | None, inactive: bool
+) -> None:
+    held = plan.held(active_until, paused_until, NOW)
+    assert (held.reason if held else None) == reason
+    message = held.connector_message if held else None
+    assert (message is not None) == inactive
+    if message is not None:
+        assert message.startswith("Inactive since 28 Feb 2026: the connector's subscription ended")
+
+
+DENIED = (
+    "Principal user (Id=1, type=8, roleCount=1, privilegeCount=9, accessMode=0), is missing "
+    "prvWriteInvoice privilege (Id=2) on OTC=1090 for entity 'invoice'."
+)
+
+
+@pytest.mark.parametrize(
+    ("error", "privilege", "words"),
+    [
+        (
+            DENIED,
+            "prvWriteInvoice",
+            "Dynamics refused the update: the connector's user lacks Write on Invoice.",
+        ),
+        ("The record is locked.", None, "Dynamics refused the update: The record is locked."),
+    ],
+    ids=["privilege", "other refusal"],
+)
+def test_a_refused_write_back_is_told_in_words(
+    error: str, privilege: str | None, words: str
+) -> None:
+    done = plan.exported(invoice(), {"InvoiceID": "x-1", "InvoiceNumber": "INV-9"}, WEB)
+    message = plan.not_written_message(done, error)
+    assert message.startswith("In Xero as INV-9, but ")
+    assert words in message
+    assert plan.missing_privilege(error) == privilege
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ export const OUTCOMES: Record<string, string> = {
   failed: "Failed",
   not_written_back: "Not written back to Dynamics 365",
   retry_requested: "Retry requested",
+  skipped: "Not sent yet (skipped)",
 };
 
 function time(value: string): string {
@@ -169,6 +170,7 @@ function Invoices({ connectionId }: { connectionId: string }) {
             <option value="failed">Failed</option>
             <option value="not_written_back">Not written back</option>
             <option value="retry_requested">Retry requested</option>
+            <option value="skipped">Not sent yet</option>
             <option value="exported">Sent to Xero</option>
           </select>
         </div>

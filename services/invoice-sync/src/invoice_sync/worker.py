@@ -21,8 +21,10 @@ from dxc_shared.sync import RunBlocked, RunReport, VendorFactory
 from dxc_shared.sync.errors import reauthorisation_text
 
 from invoice_sync.connector.dynamics import find_connector, set_connector_status
-from invoice_sync.invoices.workflow import ExportRun
+from invoice_sync.invoices import plan
+from invoice_sync.invoices.workflow import ExportRun, hold_invoices, resume
 from invoice_sync.kit.context import RunContext
+from invoice_sync.kit.time import utcnow
 from invoice_sync.ledger.exports import Ledger
 from invoice_sync.ledger.lease import Lease, LeaseLost, Leases
 from invoice_sync.metrics import JOB_DURATION, JobResult, count_job
@@ -138,24 +140,29 @@ class InvoiceExporter:
             logger.info("invoice_sync.retry_redelivered", invoice_id=request.record_id)
 
     async def on_connection_changed(self, message: ConnectionChanged, _: MessageContext) -> None:
-        """A lost Xero grant stops the jobs (the connection is no longer due), so no run would
-        tell Dynamics users why nothing syncs: say it on the connector record now. (Without the
+        """No invoice job runs while a Xero grant is lost, the subscription has ended or this
+        month's invoice limit is reached, so no run would tell Dynamics users why nothing is
+        sent: say it now, on the connector record and on each invoice handed over. (Without the
         Dynamics grant there is no way to write there; the portal shows that one.)"""
         profile = message.profile
-        xero_message = message.reauthorisation_needed.get("xero")
-        if not xero_message or "dynamics" in message.reauthorisation_needed:
-            return
-        if not profile.dynamics_org_url:
+        if "dynamics" in message.reauthorisation_needed or not profile.dynamics_org_url:
             return
         dataverse = self._vendors.dataverse(profile.connection_id, profile.dynamics_org_url)
+        xero_message = message.reauthorisation_needed.get("xero")
+        held = plan.held(message.active_until, message.invoices_paused_until, utcnow())
         try:
-            connector = await find_connector(dataverse, profile.connection_id)
-            if connector is not None:
-                await set_connector_status(
-                    dataverse,
-                    connector,
-                    ConnectorStatus.REAUTHORISATION_NEEDED,
-                    reauthorisation_text("xero", xero_message),
-                )
+            if xero_message:
+                connector = await find_connector(dataverse, profile.connection_id)
+                if connector is not None:
+                    await set_connector_status(
+                        dataverse,
+                        connector,
+                        ConnectorStatus.REAUTHORISATION_NEEDED,
+                        reauthorisation_text("xero", xero_message),
+                    )
+            elif held is not None:
+                await hold_invoices(dataverse, self.ledger, profile, held)
+            elif message.syncable:
+                await resume(dataverse, profile.connection_id)
         except (ReauthorisationNeeded, CredentialMissing):
-            logger.info("invoice_sync.reauthorisation_not_written", reason="no Dynamics grant")
+            logger.info("invoice_sync.connector_status_not_written", reason="no Dynamics grant")

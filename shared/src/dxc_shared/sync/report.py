@@ -23,6 +23,13 @@ class RunReport:
     successes: list[SyncSuccess] = field(default_factory=list)
     failures: list[SyncFailure] = field(default_factory=list)
     error: str | None = None
+    skipped: list[SyncFailure] = field(default_factory=list)
+    missing_privileges: list[str] = field(default_factory=list)
+
+    def skip(self, record_id: str, record_number: str | None, reason: str) -> None:
+        self.skipped.append(
+            SyncFailure(record_id=record_id, record_number=record_number, message=reason)
+        )
 
     def succeed(self, success: SyncSuccess) -> None:
         self.successes.append(success)
@@ -57,6 +64,8 @@ class RunReport:
             failures=self.failures,
             successes=self.successes,
             error=self.error,
+            skipped=self.skipped,
+            missing_privileges=self.missing_privileges,
         )
 
     def publish(self, session: AsyncSession, finished_at: datetime | None = None) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -76,6 +76,7 @@ _INVOICE_COLUMNS = [
     InvoiceColumns.TOTAL_DISCOUNT,
     InvoiceColumns.FREIGHT,
     Common.MODIFIED_ON,
+    Common.STATE,
 ]
 
 
@@ -85,26 +86,19 @@ def mapped_columns(field_mappings: dict[str, str]) -> list[str]:
     return sorted({c.lower() for c in field_mappings if _COLUMN.match(c.lower())})
 
 
-async def ready_invoices(
+async def handed_over_invoices(
     client: DataverseClient,
     connector: Connector,
-    today: date,
     extra_columns: Sequence[str] = (),
     *,
     zone: ZoneInfo,
 ) -> list[Invoice]:
-    """Invoices handed to this connector, never exported, active, delivered by `today`, with a
-    price list and a customer; lines expanded. (Lines are checked by the plan: an invoice
-    without any is skipped until it has some.)"""
+    """Invoices handed to this connector and never exported, lines expanded, whatever their
+    state: the plan sorts out those ready from those that wait or are not sent, and why."""
     export_status = InvoiceColumns.EXPORT_STATUS
     conditions = [
         f"{InvoiceColumns.CONNECTOR} eq {connector.id}",
-        f"{Common.STATE} eq {InvoiceState.ACTIVE.value}",
         f"({export_status} eq {ExportStatus.NO.value} or {export_status} eq null)",
-        # Date delivered is a UTC moment (UserLocal): before tomorrow starts in the zone.
-        f"{InvoiceColumns.DATE_DELIVERED} lt {_start_of(today + timedelta(days=1), zone)}",
-        f"{InvoiceColumns.PRICE_LIST} ne null",
-        f"{InvoiceColumns.CUSTOMER} ne null",
     ]
     rows = await client.query(
         InvoiceColumns.ENTITY_SET,
@@ -114,10 +108,6 @@ async def ready_invoices(
         orderby=f"{Common.CREATED_ON} asc",
     )
     return [invoice_of(row, zone) for row in rows]
-
-
-def _start_of(day: date, zone: ZoneInfo) -> str:
-    return datetime.combine(day, time(), zone).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def reference_data(client: DataverseClient, invoices: Sequence[Invoice]) -> ReferenceData:
@@ -300,6 +290,8 @@ def invoice_of(row: JSON, zone: ZoneInfo) -> Invoice:
         modified_on=_datetime(row.get(Common.MODIFIED_ON)),
         lines=sorted(lines, key=lambda line: line.number),
         row=row,
+        state=int(row.get(Common.STATE) or InvoiceState.ACTIVE),
+        price_list_id=row.get(InvoiceColumns.PRICE_LIST),
         discount=_money(row.get(InvoiceColumns.TOTAL_DISCOUNT)),
         freight=_money(row.get(InvoiceColumns.FREIGHT)),
         payment_terms_code=row.get(InvoiceColumns.PAYMENT_TERMS),
@@ -368,6 +360,24 @@ def failed_change_set(connector: Connector, failed: Failed, now: datetime) -> li
                 invoice_id=invoice.id,
             )
         ),
+    ]
+
+
+def skipped_change_set(
+    connector: Connector, invoice: Invoice, reason: str, now: datetime
+) -> list[BatchOperation]:
+    """A Skipped sync history row on the invoice: why it is not sent (yet)."""
+    return [
+        history_operation(
+            history_row(
+                connector_id=connector.id,
+                label=invoice.label,
+                outcome=SyncOutcome.SKIPPED,
+                message=reason,
+                occurred_on=now,
+                invoice_id=invoice.id,
+            )
+        )
     ]
 
 

@@ -10,12 +10,15 @@ create, fail (with the message a person acts on) or skip (with the reason it wai
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from dxc_shared.clients.dataverse import BatchResult
 from dxc_shared.clients.xero_accounting import ElementResult
+from dxc_shared.dynamics.columns import InvoiceState
 from dxc_shared.xero import documents as xero
 
 from invoice_sync.connector.records import ConnectorSettings
@@ -78,9 +81,17 @@ class Fail:
 
 Decision = Create | Fail | Skip
 
-NO_LINES = "The invoice has no lines yet."
-CUSTOMER_GONE = "The invoice's customer is no longer in Dynamics 365."
-NO_CONTACT = "The invoice's customer has no Xero contact."
+NO_LINES = "Not sent: the invoice has no lines."
+NO_CUSTOMER = "Not sent: the invoice has no customer."
+NO_PRICE_LIST = "Not sent: the invoice has no price list."
+NO_DELIVERY_DATE = "Waiting: the invoice has no delivery date."
+CUSTOMER_GONE = "Not sent: the invoice's customer is no longer in Dynamics 365."
+NO_CONTACT = "Not sent: the invoice's customer has no Xero contact."
+_STATE_NAMES: dict[int, str] = {
+    InvoiceState.PAID: "Paid",
+    InvoiceState.CANCELED: "Canceled",
+    InvoiceState.CLOSED: "Closed",
+}
 
 
 def xero_url(xero_web_url: str, xero_invoice_id: str) -> str:
@@ -107,16 +118,79 @@ def exported(invoice: Invoice, element: JSON, xero_web_url: str, message: str = 
 # -- which invoices -----------------------------------------------------------------------------
 
 
-def with_lines(invoices: Iterable[Invoice]) -> tuple[list[Invoice], list[Skip]]:
-    """An invoice without lines yet is skipped (not an error) until it has some."""
+def hold_reason(invoice: Invoice, today: date) -> str | None:
+    """Why a handed-over invoice is not sent this run, in words ("Waiting: …" clears on its own
+    with time, "Not sent: …" needs a person), or None when it is ready."""
+    if invoice.state != InvoiceState.ACTIVE:
+        state = _STATE_NAMES.get(invoice.state, "Closed")
+        return f"Already {state} in Dynamics: nothing sent."
+    if not invoice.customer_id:
+        return NO_CUSTOMER
+    if not invoice.price_list_id:
+        return NO_PRICE_LIST
+    if invoice.date_delivered is None:
+        return NO_DELIVERY_DATE
+    if invoice.date_delivered > today:
+        day = invoice.date_delivered
+        return f"Waiting: the delivery date {day.day} {day:%b %Y} is in the future."
+    if not invoice.lines:
+        return NO_LINES
+    return None
+
+
+def sort_out(invoices: Iterable[Invoice], today: date) -> tuple[list[Invoice], list[Skip]]:
+    """The handed-over invoices ready to send, and those skipped with why."""
     ready: list[Invoice] = []
     skipped: list[Skip] = []
     for invoice in invoices:
-        if invoice.lines:
+        reason = hold_reason(invoice, today)
+        if reason is None:
             ready.append(invoice)
         else:
-            skipped.append(Skip(invoice, NO_LINES))
+            skipped.append(Skip(invoice, reason))
     return ready, skipped
+
+
+SUBSCRIPTION_INACTIVE = "Not sent: the connector's subscription is inactive."
+
+
+@dataclass(frozen=True)
+class Held:
+    """Why no invoice of the connection is sent for now (no invoice job runs meanwhile):
+    `reason` for each handed-over invoice's Skipped row; `connector_message` for the connector
+    record when it goes Inactive (None: it stays Active, payments still sync)."""
+
+    reason: str
+    connector_message: str | None
+
+
+def held(
+    active_until: datetime | None, invoices_paused_until: datetime | None, now: datetime
+) -> Held | None:
+    """What a connection change means for sending invoices: the plan ended (the subscription was
+    cancelled, or the trial is over unpaid), or this month's invoice limit is reached."""
+    if active_until is not None and active_until <= now:
+        ended = active_until.date()
+        return Held(
+            SUBSCRIPTION_INACTIVE,
+            f"Inactive since {ended.day} {ended:%b %Y}: the connector's subscription ended "
+            "(cancelled, or the trial is over without a subscription). Subscribe again in the "
+            "portal; invoices handed over meanwhile are sent then.",
+        )
+    if invoices_paused_until is not None and invoices_paused_until > now:
+        until = invoices_paused_until.date()
+        return Held(
+            "Not sent: this month's plan limit is reached; it waits until "
+            f"{until.day} {until:%b %Y} or a bigger plan.",
+            None,
+        )
+    return None
+
+
+def news(skips: Iterable[Skip], told: Mapping[str, str]) -> list[Skip]:
+    """The skips whose reason the invoice's sync history does not give yet (each cause is told
+    once, not on every run)."""
+    return [skip for skip in skips if told.get(skip.invoice.id) != skip.reason]
 
 
 def usable_mappings(field_mappings: Mapping[str, str], columns: Iterable[str]) -> dict[str, str]:
@@ -400,6 +474,32 @@ def give_up_message(system: str, attempts: int, error: Exception) -> str:
     return (
         f"{system} could not be reached after {attempts} attempts ({error}). Set the invoice's "
         "Xero export status back to No to try again."
+    )
+
+
+_MISSING_PRIVILEGE = re.compile(
+    r"missing (prv(Create|Read|Write|Delete|AppendTo|Append)(\w+)) privilege"
+)
+
+
+def missing_privilege(error: str) -> str | None:
+    """The privilege (e.g. prvWriteInvoice) Dataverse says the connector's user lacks."""
+    found = _MISSING_PRIVILEGE.search(error)
+    return found.group(1) if found else None
+
+
+def not_written_message(exported: Exported, error: str) -> str:
+    """Why Dynamics does not show an invoice Xero holds, in words; the ledger keeps the link, so
+    every run tries again until Dynamics takes it."""
+    found = _MISSING_PRIVILEGE.search(error)
+    refusal = (
+        f"the connector's user lacks {found.group(2)} on {found.group(3)}"
+        if found
+        else error.rstrip(".")
+    )
+    return (
+        f"In Xero as {exported.xero_number or exported.xero_invoice_id}, but Dynamics refused "
+        f"the update: {refusal}. The connector tries again on every run."
     )
 
 

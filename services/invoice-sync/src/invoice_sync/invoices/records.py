@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from dxc_shared.dynamics.columns import AccountColumns, ContactColumns
+from dxc_shared.dynamics.columns import AccountColumns, ContactColumns, InvoiceState
 
 JSON = dict[str, Any]
 
@@ -76,6 +76,8 @@ class Invoice:
     modified_on: datetime | None
     lines: list[Line]
     row: JSON = field(repr=False)  # for the custom field mappings
+    state: int = InvoiceState.ACTIVE  # Dynamics' statecode
+    price_list_id: str | None = None
     discount: Decimal = Decimal(0)  # totaldiscountamount: the invoice-level discount
     freight: Decimal = Decimal(0)
     payment_terms_code: int | None = None

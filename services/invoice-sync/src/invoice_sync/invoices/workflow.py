@@ -24,17 +24,18 @@ record in Dynamics, and the run stops.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
+from dxc_shared.clients.dataverse import DataverseClient
 from dxc_shared.clients.xero_accounting import XeroRateLimited, XeroUnavailable
 from dxc_shared.dynamics.schema import ConnectorStatus
 from dxc_shared.logging import get_logger
-from dxc_shared.messages import SyncSuccess
+from dxc_shared.messages import ConnectionSyncProfile, SyncSuccess
 from dxc_shared.sync import TRANSIENT_ERRORS, RunBlocked, RunReport, blocked_by
 
 from invoice_sync.cancellations.workflow import Cancellations
 from invoice_sync.connector.dynamics import (
-    connector_synced_change_set,
     find_connector,
     read_settings,
     set_connector_status,
@@ -43,16 +44,18 @@ from invoice_sync.connector.records import Connector, ConnectorSettings
 from invoice_sync.invoices import plan, plan_reference, steps
 from invoice_sync.invoices.dynamics import (
     failed_change_set,
+    handed_over_invoices,
     mapped_columns,
-    ready_invoices,
     reference_data,
+    skipped_change_set,
     write_back_change_sets,
 )
-from invoice_sync.invoices.plan import Create, Fail
+from invoice_sync.invoices.plan import Create, Fail, Skip
 from invoice_sync.invoices.plan_reference import Contacts, LinkContact
 from invoice_sync.invoices.records import Exported, Failed, Invoice, ReferenceData
 from invoice_sync.kit.context import RunContext
 from invoice_sync.kit.time import ready_at, today, utcnow, zone
+from invoice_sync.ledger.exports import Ledger
 from invoice_sync.ledger.models import InvoiceExport
 from invoice_sync.metrics import LAG, count_failure, count_invoice
 from invoice_sync.retries import steps as retries
@@ -81,6 +84,7 @@ class ExportRun:
         self.contact_links: list[LinkContact] = []
         self.unsettled: dict[str, Invoice] = {}  # read, not yet written back
         self.failed_queue: list[Failed] = []  # written with the next $batch
+        self.skipped: list[Skip] = []  # told (once per reason) at the run's end
 
     async def execute(self) -> None:
         """The run; raises `RunBlocked` when it cannot go on, transient errors (but on the last
@@ -142,21 +146,14 @@ class ExportRun:
         mappings = plan.usable_mappings(
             profile.field_mappings, mapped_columns(profile.field_mappings)
         )
-        read = await ready_invoices(
-            dataverse,
-            connector,
-            today(profile.time_zone),
-            mapped_columns(mappings),
-            zone=zone(profile.time_zone),
+        read = await handed_over_invoices(
+            dataverse, connector, mapped_columns(mappings), zone=zone(profile.time_zone)
         )
-        invoices, skipped = plan.with_lines(read)
-        for skip in skipped:
-            logger.debug(
-                "invoice_sync.invoice_skipped", invoice_id=skip.invoice.id, reason=skip.reason
-            )
+        invoices, self.skipped = plan.sort_out(read, today(profile.time_zone))
         if not invoices:
             if connector.status not in (None, ConnectorStatus.ACTIVE):
-                await dataverse.batch([connector_synced_change_set(connector, utcnow())])
+                await set_connector_status(dataverse, connector, ConnectorStatus.ACTIVE, None)
+            await self._tell_skips()
             return
         self.unsettled = {invoice.id: invoice for invoice in invoices}
         self.data = await reference_data(dataverse, invoices)
@@ -184,14 +181,24 @@ class ExportRun:
             elif isinstance(decision, Create):
                 creates.append(decision)
             else:
-                logger.debug(
-                    "invoice_sync.invoice_skipped",
-                    invoice_id=decision.invoice.id,
-                    reason=decision.reason,
-                )
+                self.skipped.append(decision)
         for batch in plan.batches(creates, steps.XERO_BATCH):
             await self._create(batch)
         await self._write_back([], final=True)
+        await self._tell_skips()
+
+    async def _tell_skips(self) -> None:
+        assert self.connector is not None
+        self.run.lease.check()
+        told = await tell_skips(
+            self.run.dataverse,
+            self.run.ledger,
+            self.run.connection_id,
+            self.connector,
+            self.skipped,
+        )
+        for skip in told:
+            self.report.skip(skip.invoice.id, skip.invoice.number, skip.reason)
 
     async def _link_earlier_attempts(
         self,
@@ -305,8 +312,16 @@ class ExportRun:
             if done.invoice.id in outcome.taxes_refused:
                 refused = plan.tax_refused(done, outcome.taxes_refused[done.invoice.id])
                 self.failed_queue.append(refused)
-        for invoice_id, error in outcome.not_written.items():
-            logger.warning("invoice_sync.write_back_failed", invoice_id=invoice_id, error=error)
+        for sent in exported:
+            error = outcome.not_written.get(sent.invoice.id)
+            if error is not None:
+                logger.warning(
+                    "invoice_sync.write_back_failed", invoice_id=sent.invoice.id, error=error
+                )
+                self._report_failure(sent.invoice, plan.not_written_message(sent, error))
+                privilege = plan.missing_privilege(error)
+                if privilege is not None and privilege not in self.report.missing_privileges:
+                    self.report.missing_privileges.append(privilege)
         for invoice_id in outcome.failures_not_written:
             logger.warning("invoice_sync.failure_not_written", invoice_id=invoice_id)
         written = set(outcome.written)
@@ -329,6 +344,9 @@ class ExportRun:
         for invoice in [*(e.invoice for e in exported), *(f.invoice for f in failed)]:
             self.unsettled.pop(invoice.id, None)
         await steps.record_written_back(self.run, outcome.written)
+        await self.run.ledger.forget_skips(
+            self.run.connection_id, [*outcome.written, *(f.invoice.id for f in failed)]
+        )
 
     def _customer_name(self, invoice: Invoice) -> str | None:
         customer = self.data.customer_of(invoice)
@@ -338,3 +356,57 @@ class ExportRun:
         self.report.fail(
             invoice.id, invoice.number, message, customer_name=self._customer_name(invoice)
         )
+
+
+async def tell_skips(
+    dataverse: DataverseClient,
+    ledger: Ledger,
+    connection_id: uuid.UUID,
+    connector: Connector,
+    skips: Sequence[Skip],
+) -> list[Skip]:
+    """A Skipped sync history row for each invoice not sent whose reason is news (told once per
+    cause, not on every run); returns the skips told."""
+    if not skips:
+        return []
+    told = await ledger.skips_told(connection_id, [skip.invoice.id for skip in skips])
+    news = plan.news(skips, told)
+    if not news:
+        return []
+    now = utcnow()
+    results = await dataverse.batch(
+        [skipped_change_set(connector, s.invoice, s.reason, now) for s in news]
+    )
+    written = [
+        skip for skip, result in zip(news, results, strict=False) if all(r.ok for r in result)
+    ]
+    await ledger.record_skips_told(connection_id, {s.invoice.id: s.reason for s in written})
+    return written
+
+
+async def hold_invoices(
+    dataverse: DataverseClient,
+    ledger: Ledger,
+    profile: ConnectionSyncProfile,
+    held: plan.Held,
+) -> None:
+    """No invoice job runs while the connection is held (see `plan.held`): say so on the
+    connector record when its subscription ended, and on each invoice handed over."""
+    connector = await find_connector(dataverse, profile.connection_id)
+    if connector is None:
+        return
+    if held.connector_message is not None:
+        await set_connector_status(
+            dataverse, connector, ConnectorStatus.INACTIVE, held.connector_message
+        )
+    handed_over = await handed_over_invoices(dataverse, connector, zone=zone(profile.time_zone))
+    skips = [Skip(invoice, held.reason) for invoice in handed_over]
+    await tell_skips(dataverse, ledger, profile.connection_id, connector, skips)
+
+
+async def resume(dataverse: DataverseClient, connection_id: uuid.UUID) -> None:
+    """The subscription is active again: the connector record says so at once (the next run
+    sends what waited)."""
+    connector = await find_connector(dataverse, connection_id)
+    if connector is not None and connector.status == ConnectorStatus.INACTIVE:
+        await set_connector_status(dataverse, connector, ConnectorStatus.ACTIVE, None)

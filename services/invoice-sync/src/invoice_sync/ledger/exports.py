@@ -11,12 +11,14 @@ from dxc_shared.db import Database
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from invoice_sync.kit.time import utcnow
 from invoice_sync.ledger.lease import LeaseLost
 from invoice_sync.ledger.models import (
     ExportState,
     InvoiceExport,
     InvoiceSyncLease,
     PendingRequest,
+    SkipTold,
 )
 
 
@@ -153,6 +155,62 @@ class Ledger:
                     InvoiceExport.state == ExportState.CREATED,
                 )
                 .values(state=ExportState.WRITTEN_BACK)
+            )
+
+    async def skips_told(
+        self, connection_id: uuid.UUID, invoice_ids: Sequence[str]
+    ) -> dict[str, str]:
+        """invoice id -> the reason it was last told it is not sent."""
+        told: dict[str, str] = {}
+        async with self._database.unit_of_work() as session:
+            for start in range(0, len(invoice_ids), 500):
+                rows = await session.scalars(
+                    select(SkipTold).where(
+                        SkipTold.connection_id == connection_id,
+                        SkipTold.dynamics_invoice_id.in_(list(invoice_ids[start : start + 500])),
+                    )
+                )
+                told.update({row.dynamics_invoice_id: row.reason for row in rows})
+        return told
+
+    async def record_skips_told(self, connection_id: uuid.UUID, reasons: dict[str, str]) -> None:
+        """invoice id -> the reason its Skipped row just gave."""
+        if not reasons:
+            return
+        async with self._database.unit_of_work() as session:
+            existing = {
+                row.dynamics_invoice_id: row
+                for row in await session.scalars(
+                    select(SkipTold).where(
+                        SkipTold.connection_id == connection_id,
+                        SkipTold.dynamics_invoice_id.in_(list(reasons)),
+                    )
+                )
+            }
+            for invoice_id, reason in reasons.items():
+                row = existing.get(invoice_id)
+                if row is None:
+                    session.add(
+                        SkipTold(
+                            connection_id=connection_id,
+                            dynamics_invoice_id=invoice_id,
+                            reason=reason,
+                        )
+                    )
+                else:
+                    row.reason = reason
+                    row.told_at = utcnow()
+
+    async def forget_skips(self, connection_id: uuid.UUID, invoice_ids: Sequence[str]) -> None:
+        """These invoices have an outcome now: a later skip is news again."""
+        if not invoice_ids:
+            return
+        async with self._database.unit_of_work() as session:
+            await session.execute(
+                delete(SkipTold).where(
+                    SkipTold.connection_id == connection_id,
+                    SkipTold.dynamics_invoice_id.in_(list(invoice_ids)),
+                )
             )
 
     async def _check_lease(self, session: AsyncSession, connection_id: uuid.UUID) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from dxc_shared.db import Base
-from sqlalchemy import JSON, Boolean, DateTime, Index, String, Uuid
+from sqlalchemy import JSON, Boolean, DateTime, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from invoice_sync.kit.time import utcnow
@@ -70,3 +70,16 @@ class PendingRequest(Base):
     invoice_ids: Mapped[list[str]] = mapped_column(JSON)  # in the order of `body`
     body: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SkipTold(Base):
+    """Why a handed-over invoice is not sent, as last told in its sync history: a Skipped row is
+    written when the reason changes, not on every run. Forgotten once the invoice has an
+    outcome (exported or failed)."""
+
+    __tablename__ = "invoice_sync_skips_told"
+
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    dynamics_invoice_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    told_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

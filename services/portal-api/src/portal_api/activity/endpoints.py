@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import Path, Query, status
 
 from portal_api.activity import service
 from portal_api.activity.schemas import (
@@ -13,19 +13,18 @@ from portal_api.activity.schemas import (
     SyncRequestedOut,
 )
 from portal_api.auth.dependencies import CurrentUser
-from portal_api.connections.dependencies import OwnedConnection
+from portal_api.connections.dependencies import OwnedConnection, connection_router
 from portal_api.context import Session
 from portal_api.kit.errors import error_responses
 from portal_api.kit.text import Text100
 
-router = APIRouter(prefix="/v1/connections/{connection_id}", tags=["activity"])
+router = connection_router("activity")
 
 
 @router.get(
     "/activity",
     summary="The connection's sync runs, newest first: counts, ids and messages; runs with no "
     "changes folded into one row",
-    responses=error_responses(401, 404, 422),
 )
 async def activity(state: OwnedConnection, session: Session) -> ActivityOut:
     return await service.activity(session, state)
@@ -35,7 +34,7 @@ async def activity(state: OwnedConnection, session: Session) -> ActivityOut:
     "/sync",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Sync now",
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(403, 409),
 )
 async def sync_now(state: OwnedConnection, session: Session) -> SyncRequestedOut:
     service.request_sync(session, state)
@@ -46,7 +45,7 @@ async def sync_now(state: OwnedConnection, session: Session) -> SyncRequestedOut
     "/reference-data",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Copy Xero's tax rates, accounts and branding themes to Dynamics 365 now",
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(403, 409),
 )
 async def refresh_reference_data(state: OwnedConnection, session: Session) -> SyncRequestedOut:
     service.request_reference_data(session, state)
@@ -60,7 +59,6 @@ async def refresh_reference_data(state: OwnedConnection, session: Session) -> Sy
     "/invoices",
     summary="Every invoice handed over, newest change first: outcome, history and links; "
     "search by number or customer, filter by outcome, page with `cursor`",
-    responses=error_responses(401, 404, 422),
 )
 async def list_invoices(
     state: OwnedConnection,
@@ -79,7 +77,7 @@ async def list_invoices(
     "/invoices/{record_id}/retry",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Retry a failed invoice: invoice-sync sets its export status back to No and runs",
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(403, 409),
 )
 async def retry_invoice(
     state: OwnedConnection,
@@ -94,7 +92,6 @@ async def retry_invoice(
     "/overview",
     summary="This month's invoices against the plan's limit, open failures, lag, last "
     "successful run and the daily volume",
-    responses=error_responses(401, 404, 422),
 )
 async def overview(state: OwnedConnection, session: Session) -> OverviewOut:
     return await service.overview(session, state)

@@ -18,8 +18,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal_api.kit.models import OfConnection, UuidKey
 
-class SyncRun(Base):
+
+class SyncRun(OfConnection, Base):
     """One finished sync job, for the activity page: counts, ids and messages, never amounts."""
 
     __tablename__ = "portal_sync_runs"
@@ -28,10 +30,6 @@ class SyncRun(Base):
         Index("ix_portal_sync_runs_connection_id_finished_at", "connection_id", "finished_at"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    connection_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("portal_connections.id", ondelete="CASCADE")
-    )
     job_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     direction: Mapped[str] = mapped_column(String(32))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -44,7 +42,7 @@ class SyncRun(Base):
     empty_runs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
-class Invoice(Base):
+class Invoice(OfConnection, Base):
     """One invoice handed over, as the workers reported it: its latest outcome and the ids
     that link to it in Dynamics 365 and Xero. Numbers and words only, never amounts."""
 
@@ -54,10 +52,6 @@ class Invoice(Base):
         Index("ix_portal_invoices_connection_id_updated_at", "connection_id", "updated_at"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    connection_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("portal_connections.id", ondelete="CASCADE")
-    )
     record_id: Mapped[str] = mapped_column(String(64))
     number: Mapped[str | None] = mapped_column(String(100))
     customer_name: Mapped[str | None] = mapped_column(String(200))
@@ -68,12 +62,11 @@ class Invoice(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class InvoiceEvent(Base):
+class InvoiceEvent(UuidKey, Base):
     """One step of an invoice's history: exported, failed, not written back, retry asked."""
 
     __tablename__ = "portal_invoice_events"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     invoice_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("portal_invoices.id", ondelete="CASCADE"), index=True
     )

@@ -6,7 +6,7 @@ from typing import Literal
 from dxc_shared.messages import SyncFailure
 from pydantic import BaseModel, Field
 
-InvoiceOutcome = Literal["exported", "failed", "not_written_back", "retry_requested"]
+InvoiceOutcome = Literal["exported", "failed", "not_written_back", "retry_requested", "skipped"]
 
 
 class SyncRunOut(BaseModel):

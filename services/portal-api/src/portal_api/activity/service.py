@@ -16,6 +16,7 @@ from typing import cast
 from dxc_shared.bus import BusMessage, MessageContext
 from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.db import Database
+from dxc_shared.dynamics.schema import REQUIRED_PRIVILEGES
 from dxc_shared.logging import get_logger
 from dxc_shared.messages import (
     CredentialNeedsReauthorisation,
@@ -278,8 +279,24 @@ def _ask_workers(session: AsyncSession, state: ConnectionState, request: BusMess
     enqueue(session, request, headers={"connection_id": str(state.connection.id)})
 
 
+def _note_refused_privileges(connection: Connection, refused: list[str]) -> None:
+    """A worker was refused privileges the connector needs: the checklist's permission step
+    turns red with them (Refresh re-checks them all)."""
+    words = [REQUIRED_PRIVILEGES.get(name, name) for name in refused]
+    known = connection.missing_privileges or []
+    if any(w not in known for w in words):
+        connection.missing_privileges = [*known, *(w for w in words if w not in known)]
+
+
 def _empty(message: SyncRunCompleted) -> bool:
-    return not (message.succeeded or message.failed or message.failures or message.error)
+    return not (
+        message.succeeded
+        or message.failed
+        or message.failures
+        or message.error
+        or message.skipped
+        or message.missing_privileges
+    )
 
 
 async def _fold_empty_run(session: AsyncSession, message: SyncRunCompleted) -> None:
@@ -383,6 +400,10 @@ async def _record_invoices(session: AsyncSession, message: SyncRunCompleted) -> 
         await record_outcome(
             session, message.connection_id, failure, outcome=outcome, event=outcome, at=at
         )
+    for skip in message.skipped:
+        await record_outcome(
+            session, message.connection_id, skip, outcome="skipped", event="skipped", at=at
+        )
 
 
 class ActivityHandlers:
@@ -408,6 +429,7 @@ class ActivityHandlers:
             )
             if known is not None:
                 return  # a redelivery
+            _note_refused_privileges(connection, message.missing_privileges)
             if _empty(message):
                 await _fold_empty_run(session, message)
                 return

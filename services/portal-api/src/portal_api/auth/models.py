@@ -4,16 +4,16 @@ import uuid
 from datetime import datetime
 
 from dxc_shared.db import Base
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal_api.kit.models import UuidKey
 from portal_api.kit.time import utcnow
 
 
-class User(Base):
+class User(UuidKey, Base):
     __tablename__ = "portal_users"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     company_name: Mapped[str] = mapped_column(String(200))
@@ -26,12 +26,11 @@ class User(Base):
     )
 
 
-class AuthSession(Base):
+class AuthSession(UuidKey, Base):
     """A signed-in browser or API client; the token itself is only ever in the cookie."""
 
     __tablename__ = "portal_sessions"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[uuid.UUID] = mapped_column(
@@ -41,12 +40,11 @@ class AuthSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class EmailToken(Base):
+class EmailToken(UuidKey, Base):
     """A link sent by e-mail: confirm the address (and set the password), or reset it."""
 
     __tablename__ = "portal_email_tokens"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("portal_users.id", ondelete="CASCADE"))
     purpose: Mapped[str] = mapped_column(String(16))
@@ -55,7 +53,7 @@ class EmailToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class LoginAttempt(Base):
+class LoginAttempt(UuidKey, Base):
     """Kept in the database so throttling holds across replicas."""
 
     __tablename__ = "portal_login_attempts"
@@ -63,7 +61,6 @@ class LoginAttempt(Base):
         Index("ix_portal_login_attempts_email_ip_attempted_at", "email", "ip", "attempted_at"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     email: Mapped[str] = mapped_column(String(320))
     ip: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(Boolean)

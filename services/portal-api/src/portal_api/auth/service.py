@@ -44,11 +44,19 @@ def _email_limits(settings: PortalApiSettings) -> EmailLimits:
     )
 
 
-def _link(settings: PortalApiSettings, path: str, token: str) -> str:
-    return f"{settings.web_url.rstrip('/')}/{path}?token={token}"
-
-
-async def _email_token(session: AsyncSession, user: User, purpose: str) -> str:
+async def _email_link(
+    session: AsyncSession,
+    settings: PortalApiSettings,
+    user: User,
+    client: str,
+    purpose: str,
+    *,
+    subject: str,
+    before: str,
+    page: str,
+    after: str,
+) -> None:
+    """E-mail a one-time link to `page` of the web app, for `purpose` (confirm or reset)."""
     token = new_token()
     session.add(
         EmailToken(
@@ -58,7 +66,14 @@ async def _email_token(session: AsyncSession, user: User, purpose: str) -> str:
             expires_at=utcnow() + TOKEN_LIFETIMES[purpose],
         )
     )
-    return token
+    link = f"{settings.web_url.rstrip('/')}/{page}?token={token}"
+    enqueue_email(
+        session,
+        to=user.email,
+        requested_by=client,
+        subject=subject,
+        body=f"Hello {user.name},\n\n{before}\n\n{link}\n\n{after}\n",
+    )
 
 
 async def register(
@@ -83,18 +98,17 @@ async def register(
     # Beyond the e-mail limits the account exists without a confirmation e-mail (the answer is
     # the same); a password reset confirms the address later.
     if await email_allowed(session, _email_limits(settings), to=user.email, requested_by=client):
-        token = await _email_token(session, user, CONFIRM)
-        enqueue_email(
+        await _email_link(
             session,
-            to=user.email,
-            requested_by=client,
+            settings,
+            user,
+            client,
+            CONFIRM,
             subject="Confirm your e-mail address for dx-connector",
-            body=(
-                f"Hello {user.name},\n\nWelcome to dx-connector. Your {settings.trial_days}-day "
-                f"free trial has started. Confirm your e-mail address and choose a password "
-                f"here:\n\n"
-                f"{_link(settings, 'confirm', token)}\n\nThe link works for 3 days.\n"
-            ),
+            before=f"Welcome to dx-connector. Your {settings.trial_days}-day free trial has "
+            "started. Confirm your e-mail address and choose a password here:",
+            page="confirm",
+            after="The link works for 3 days.",
         )
     SIGNUPS.inc()
     return user
@@ -187,18 +201,17 @@ async def request_password_reset(
     limits = _email_limits(settings)
     if user is None or not await email_allowed(session, limits, to=user.email, requested_by=client):
         return
-    token = await _email_token(session, user, RESET)
-    enqueue_email(
+    await _email_link(
         session,
-        to=user.email,
-        requested_by=client,
+        settings,
+        user,
+        client,
+        RESET,
         subject="Reset your dx-connector password",
-        body=(
-            f"Hello {user.name},\n\nSomeone asked to reset the password of your dx-connector "
-            f"account. If it was you, choose a new password here:\n\n"
-            f"{_link(settings, 'reset-password', token)}\n\nThe link works for one hour. If it "
-            f"was not you, ignore this e-mail.\n"
-        ),
+        before="Someone asked to reset the password of your dx-connector account. If it was "
+        "you, choose a new password here:",
+        page="reset-password",
+        after="The link works for one hour. If it was not you, ignore this e-mail.",
     )
 
 

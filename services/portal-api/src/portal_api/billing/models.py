@@ -8,17 +8,17 @@ from dxc_shared.db import Base
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, Numeric, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal_api.kit.models import UuidKey
 from portal_api.kit.time import utcnow
 
 
-class Subscription(Base):
+class Subscription(UuidKey, Base):
     """A connection's paid plan; at most one per connection. Paid by the month from
     `current_period_start` to `renews_at`; a subscription taken during the trial has no paid
     period yet and `renews_at` is the trial's end, when its first charge falls due."""
 
     __tablename__ = "portal_subscriptions"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     connection_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("portal_connections.id", ondelete="CASCADE"), unique=True
     )
@@ -41,7 +41,7 @@ class Subscription(Base):
         return self.current_period_start is not None
 
 
-class Charge(Base):
+class Charge(UuidKey, Base):
     """One payment or credit, recorded before the provider is asked (status pending, with the
     idempotency key the provider is given) and completed after: a crash in between leaves a
     pending row that the recovery pass completes with the same key, never a second charge.
@@ -53,7 +53,6 @@ class Charge(Base):
         Index("ix_portal_charges_status_created_at", "status", "created_at"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     # No foreign keys to the connection or subscription: the intent is written in its own
     # transaction while the request's transaction holds the connection locked.
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid)

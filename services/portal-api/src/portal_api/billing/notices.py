@@ -16,6 +16,13 @@ def _day(moment: datetime) -> str:
     return f"{moment:%A} {moment.day} {moment:%B %Y}"
 
 
+def _send(session: AsyncSession, user: User, *, subject: str, text: str, action: str) -> None:
+    """Every billing e-mail: a greeting, what happened and what it means, one link to act."""
+    enqueue_email(
+        session, to=user.email, subject=subject, body=f"Hello {user.name},\n\n{text}\n\n{action}\n"
+    )
+
+
 def payment_failed(
     session: AsyncSession,
     user: User,
@@ -26,31 +33,29 @@ def payment_failed(
     paused_after: datetime,
     web_url: str,
 ) -> None:
-    enqueue_email(
+    _send(
         session,
-        to=user.email,
+        user,
         subject=f"Payment failed for {connection.name}",
-        body=f"Hello {user.name},\n\n"
-        f"We could not take this month's payment for the connection '{connection.name}': "
+        text=f"We could not take this month's payment for the connection '{connection.name}': "
         f"{reason}\n\n"
         f"Syncing goes on for now. We will try again on {_day(retry_at)}. If no payment has "
-        f"gone through by {_day(paused_after)}, syncing pauses (nothing is deleted).\n\n"
-        f"Update your card: {web_url}/billing\n",
+        f"gone through by {_day(paused_after)}, syncing pauses (nothing is deleted).",
+        action=f"Update your card: {web_url}/billing",
     )
 
 
 def connection_paused(
     session: AsyncSession, user: User, connection: Connection, *, web_url: str
 ) -> None:
-    enqueue_email(
+    _send(
         session,
-        to=user.email,
+        user,
         subject=f"{connection.name} is paused: payment needed",
-        body=f"Hello {user.name},\n\n"
-        f"No payment for the connection '{connection.name}' went through during the grace "
+        text=f"No payment for the connection '{connection.name}' went through during the grace "
         "period, so syncing is paused. Nothing is deleted: add a card that pays and syncing "
-        "starts again.\n\n"
-        f"Update your card: {web_url}/billing\n",
+        "starts again.",
+        action=f"Update your card: {web_url}/billing",
     )
 
 
@@ -63,13 +68,12 @@ def plan_limit_reached(
     until: datetime,
     web_url: str,
 ) -> None:
-    enqueue_email(
+    _send(
         session,
-        to=user.email,
+        user,
         subject=f"{connection.name} reached its plan's invoice limit",
-        body=f"Hello {user.name},\n\n"
-        f"The connection '{connection.name}' has sent {limit} invoices to Xero this month, "
+        text=f"The connection '{connection.name}' has sent {limit} invoices to Xero this month, "
         f"its plan's limit. New invoices wait (nothing is dropped) until {_day(until)}, or "
-        "until you choose a bigger plan; payments still flow back to Dynamics 365.\n\n"
-        f"Change the plan: {web_url}/connections/{connection.id}\n",
+        "until you choose a bigger plan; payments still flow back to Dynamics 365.",
+        action=f"Change the plan: {web_url}/connections/{connection.id}",
     )

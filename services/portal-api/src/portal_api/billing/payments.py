@@ -16,6 +16,16 @@ class PaymentMethod:
     last4: str
 
 
+@dataclass(frozen=True)
+class PaymentRequest:
+    """What a charge or a credit asks the provider for; `amount` is positive either way."""
+
+    amount: Decimal
+    currency: str
+    description: str
+    idempotency_key: str
+
+
 class PaymentDeclined(Exception):
     """The provider refused the card or the charge; `message` says why, for a person."""
 
@@ -31,28 +41,12 @@ class PaymentProvider(Protocol):
 
     async def attach_card(self, customer_ref: str, card_token: str) -> PaymentMethod: ...
 
-    async def charge(
-        self,
-        customer_ref: str,
-        *,
-        amount: Decimal,
-        currency: str,
-        description: str,
-        idempotency_key: str,
-    ) -> str:
+    async def charge(self, customer_ref: str, request: PaymentRequest) -> str:
         """Collect a payment; returns the provider's reference for it. Asked again with the
         same key, returns the first answer (reference or refusal) and collects nothing more."""
         ...
 
-    async def credit(
-        self,
-        customer_ref: str,
-        *,
-        amount: Decimal,
-        currency: str,
-        description: str,
-        idempotency_key: str,
-    ) -> str:
+    async def credit(self, customer_ref: str, request: PaymentRequest) -> str:
         """Give money back to the card; the same key rules as `charge`."""
         ...
 
@@ -95,31 +89,16 @@ class FakePaymentProvider:
             self._refusing.discard(customer_ref)
         return method
 
-    async def charge(
-        self,
-        customer_ref: str,
-        *,
-        amount: Decimal,
-        currency: str,
-        description: str,
-        idempotency_key: str,
-    ) -> str:
-        return self._once(idempotency_key, customer_ref, amount, currency, prefix="ch")
+    async def charge(self, customer_ref: str, request: PaymentRequest) -> str:
+        return self._once(customer_ref, request, request.amount, prefix="ch")
 
-    async def credit(
-        self,
-        customer_ref: str,
-        *,
-        amount: Decimal,
-        currency: str,
-        description: str,
-        idempotency_key: str,
-    ) -> str:
-        return self._once(idempotency_key, customer_ref, -amount, currency, prefix="cr")
+    async def credit(self, customer_ref: str, request: PaymentRequest) -> str:
+        return self._once(customer_ref, request, -request.amount, prefix="cr")
 
     def _once(
-        self, key: str, customer_ref: str, amount: Decimal, currency: str, *, prefix: str
+        self, customer_ref: str, request: PaymentRequest, amount: Decimal, *, prefix: str
     ) -> str:
+        key = request.idempotency_key
         if key not in self._by_key:
             if amount > 0 and customer_ref in self._refusing:
                 self._by_key[key] = PaymentDeclined(
@@ -127,7 +106,7 @@ class FakePaymentProvider:
                 )
             else:
                 reference = f"{prefix}_fake_{secrets.token_hex(8)}"
-                self.charges.append((reference, customer_ref, amount, currency))
+                self.charges.append((reference, customer_ref, amount, request.currency))
                 self._by_key[key] = reference
         outcome = self._by_key[key]
         if isinstance(outcome, PaymentDeclined):

@@ -16,15 +16,6 @@ Country = Annotated[
 ]
 
 
-class PlanOut(BaseModel):
-    code: str
-    name: str
-    monthly_price: Decimal
-    currency: str
-    sync_interval_seconds: int
-    max_invoices_per_month: int
-
-
 class PaymentMethodOut(BaseModel):
     brand: str
     last4: str

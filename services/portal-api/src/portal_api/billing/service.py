@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.auth.models import User
 from portal_api.billing.models import BillingDetails, Charge, Subscription
-from portal_api.billing.payments import PaymentDeclined, PaymentProvider
+from portal_api.billing.payments import PaymentDeclined, PaymentProvider, PaymentRequest
 from portal_api.billing.plans import PLANS, add_month, prorated_difference
 from portal_api.billing.schemas import BillingIn, BillingOut, PaymentMethodOut, ReceiptOut
 from portal_api.billing.usage import refresh_invoice_limit
@@ -200,10 +200,12 @@ async def ask_provider(payments: PaymentProvider, customer_ref: str, charge: Cha
     try:
         return await ask(
             customer_ref,
-            amount=abs(charge.amount),
-            currency=charge.currency,
-            description=f"dx-connector {charge.description}",
-            idempotency_key=charge.idempotency_key,
+            PaymentRequest(
+                amount=abs(charge.amount),
+                currency=charge.currency,
+                description=f"dx-connector {charge.description}",
+                idempotency_key=charge.idempotency_key,
+            ),
         )
     except PaymentDeclined as declined:
         return declined

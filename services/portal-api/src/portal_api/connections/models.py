@@ -4,19 +4,19 @@ import uuid
 from datetime import datetime
 
 from dxc_shared.db import Base
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text, Uuid
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal_api.kit.models import UuidKey
 from portal_api.kit.time import utcnow
 
 
-class Connection(Base):
+class Connection(UuidKey, Base):
     """One customer's Dynamics Xero Connector: both OAuth sides, the chosen organisations,
     the install state in Dynamics, plan and time zone. Tokens live in token-broker only."""
 
     __tablename__ = "portal_connections"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("portal_users.id", ondelete="CASCADE"), index=True
     )

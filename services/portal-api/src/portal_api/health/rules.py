@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from portal_api.health.schemas import HealthOut, HealthReason, HealthState
+from portal_api.health.schemas import Action, HealthOut, HealthReason, HealthState
 
 TRIAL_WARNING = timedelta(days=3)
 LABELS: dict[HealthState, str] = {
@@ -41,25 +41,20 @@ def _plural(count: int, one: str, many: str) -> str:
 
 
 def _action_reasons(s: Signals) -> list[HealthReason]:
-    reasons: list[HealthReason] = []
-    if s.xero_revoked:
-        reasons.append(
-            HealthReason(
-                code="xero_revoked",
-                message="Xero no longer accepts this connection's authorisation. "
-                "Connect to Xero again.",
-                action="reauthorise_xero",
-            )
+    revoked: tuple[tuple[bool, str, str, Action], ...] = (
+        (s.xero_revoked, "xero_revoked", "Xero", "reauthorise_xero"),
+        (s.dynamics_revoked, "dynamics_revoked", "Dynamics 365", "reauthorise_dynamics"),
+    )
+    reasons = [
+        HealthReason(
+            code=code,
+            message=f"{side} no longer accepts this connection's authorisation. "
+            f"Connect to {side} again.",
+            action=action,
         )
-    if s.dynamics_revoked:
-        reasons.append(
-            HealthReason(
-                code="dynamics_revoked",
-                message="Dynamics 365 no longer accepts this connection's authorisation. "
-                "Connect to Dynamics 365 again.",
-                action="reauthorise_dynamics",
-            )
-        )
+        for is_revoked, code, side, action in revoked
+        if is_revoked
+    ]
     unfinished = [
         step
         for step, done in (
@@ -102,25 +97,22 @@ def _action_reasons(s: Signals) -> list[HealthReason]:
 
 
 def _attention_reasons(s: Signals) -> list[HealthReason]:
-    reasons: list[HealthReason] = []
-    if s.failed_invoices:
-        reasons.append(
-            HealthReason(
-                code="invoices_failed",
-                message=f"{_plural(s.failed_invoices, 'invoice', 'invoices')} could not be "
-                "sent to Xero.",
-                count=s.failed_invoices,
-            )
+    # (code, how many invoices, what happened to them)
+    open_invoices = (
+        ("invoices_failed", s.failed_invoices, " could not be sent to Xero."),
+        (
+            "not_written_back",
+            s.not_written_back,
+            ": Xero's payment status could not be written back to Dynamics 365.",
+        ),
+    )
+    reasons = [
+        HealthReason(
+            code=code, message=f"{_plural(count, 'invoice', 'invoices')}{what}", count=count
         )
-    if s.not_written_back:
-        reasons.append(
-            HealthReason(
-                code="not_written_back",
-                message=f"{_plural(s.not_written_back, 'invoice', 'invoices')}: Xero's "
-                "payment status could not be written back to Dynamics 365.",
-                count=s.not_written_back,
-            )
-        )
+        for code, count, what in open_invoices
+        if count
+    ]
     if s.last_run_error:
         reasons.append(
             HealthReason(

@@ -22,10 +22,11 @@ from typing import Protocol
 
 from dxc_shared.db import Base, Database
 from dxc_shared.logging import get_logger
-from sqlalchemy import DateTime, Index, Integer, String, Text, Uuid, func, or_, select
+from sqlalchemy import DateTime, Index, Integer, String, Text, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal_api.kit.models import UuidKey
 from portal_api.kit.time import utcnow
 from portal_api.metrics import EMAILS
 
@@ -35,7 +36,7 @@ _PENDING_KEY = "portal_email_pending"
 MAX_BACKOFF = timedelta(hours=1)
 
 
-class OutgoingEmail(Base):
+class OutgoingEmail(UuidKey, Base):
     __tablename__ = "portal_emails"
     __table_args__ = (
         Index("ix_portal_emails_sent_at_next_attempt_at", "sent_at", "next_attempt_at"),
@@ -43,7 +44,6 @@ class OutgoingEmail(Base):
         Index("ix_portal_emails_requested_by_created_at", "requested_by", "created_at"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     recipient: Mapped[str] = mapped_column(String(320))
     requested_by: Mapped[str | None] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(300))

@@ -4,8 +4,10 @@ import uuid
 from datetime import datetime
 
 from dxc_shared.db import Base
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Uuid
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
+
+from portal_api.kit.models import UuidKey
 
 
 class NotificationPreferences(Base):
@@ -22,13 +24,12 @@ class NotificationPreferences(Base):
     billing: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class NotificationSent(Base):
+class NotificationSent(UuidKey, Base):
     """One notification e-mail queued: what the once-only rules and the daily limit count."""
 
     __tablename__ = "portal_notifications_sent"
     __table_args__ = (Index("ix_portal_notifications_sent_user_id_sent_at", "user_id", "sent_at"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("portal_users.id", ondelete="CASCADE"))
     connection_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("portal_connections.id", ondelete="CASCADE")

@@ -77,14 +77,16 @@ async def notify(
     kind: Kind,
     *,
     subject: str,
-    body: str,
+    text: str,
+    web_url: str,
     connection_id: uuid.UUID | None = None,
     unless_sent_within: timedelta | None = None,
     unless_kinds: tuple[Kind, ...] = (),
 ) -> bool:
     """Queue one notification e-mail unless the person switched it off, the same kind (or one
     of `unless_kinds`) for the same connection went out within `unless_sent_within`, or the
-    daily limit is reached. Returns whether it was queued."""
+    daily limit is reached. Returns whether it was queued. Every one ends with where to sign in
+    and how to switch it off."""
     wanted = await preferences(session, user)
     if not getattr(wanted, PREFERENCE_OF[kind]):
         return False
@@ -113,14 +115,38 @@ async def notify(
     session.add(
         NotificationSent(user_id=user.id, connection_id=connection_id, kind=kind, sent_at=now)
     )
-    enqueue_email(session, to=user.email, subject=subject, body=f"Hello {user.name},\n\n{body}")
+    enqueue_email(
+        session,
+        to=user.email,
+        subject=subject,
+        body=f"Hello {user.name},\n\n{text}\n\nSign in at {web_url} to see the details.\n"
+        "You can choose which e-mails you get under Account, Notifications.",
+    )
     return True
 
 
-def _footer(web_url: str) -> str:
-    return (
-        f"\n\nSign in at {web_url} to see the details.\n"
-        "You can choose which e-mails you get under Account, Notifications."
+async def _about_connection(
+    session: AsyncSession,
+    user: User,
+    connection: Connection,
+    kind: Kind,
+    *,
+    subject: str,
+    text: str,
+    web_url: str,
+    unless_kinds: tuple[Kind, ...] = (),
+) -> bool:
+    """A notice about one connection: at most one of its kind (or `unless_kinds`) a day."""
+    return await notify(
+        session,
+        user,
+        kind,
+        connection_id=connection.id,
+        unless_sent_within=DAY,
+        unless_kinds=unless_kinds,
+        subject=f"{connection.name}: {subject}",
+        text=text,
+        web_url=web_url,
     )
 
 
@@ -133,14 +159,14 @@ async def reauthorisation_needed(
     message: str,
     web_url: str,
 ) -> bool:
-    return await notify(
+    return await _about_connection(
         session,
         user,
+        connection,
         "reauthorisation",
-        connection_id=connection.id,
-        unless_sent_within=DAY,
-        subject=f"{connection.name}: connect to {side} again",
-        body=f"Syncing for {connection.name} has stopped: {message}" + _footer(web_url),
+        subject=f"connect to {side} again",
+        text=f"Syncing for {connection.name} has stopped: {message}",
+        web_url=web_url,
     )
 
 
@@ -148,17 +174,17 @@ async def first_failure(
     session: AsyncSession, user: User, connection: Connection, *, failed: int, web_url: str
 ) -> bool:
     invoices = "An invoice" if failed == 1 else f"{failed} invoices"
-    return await notify(
+    return await _about_connection(
         session,
         user,
+        connection,
         "first_failure",
-        connection_id=connection.id,
-        unless_sent_within=DAY,
         unless_kinds=("failure_digest",),
-        subject=f"{connection.name}: {invoices.lower()} could not be synced",
-        body=f"{invoices} could not be sent to Xero for {connection.name}. Each one says why and "
+        subject=f"{invoices.lower()} could not be synced",
+        text=f"{invoices} could not be sent to Xero for {connection.name}. Each one says why and "
         "can be retried once the cause is fixed. While failures stay open you get one summary a "
-        "day." + _footer(web_url),
+        "day.",
+        web_url=web_url,
     )
 
 
@@ -182,16 +208,16 @@ async def send_due(database: Database, *, web_url: str) -> int:
             user = await session.get(User, connection.user_id)
             assert user is not None  # connections are deleted with their user
             invoices = "1 invoice is" if count == 1 else f"{count} invoices are"
-            sent += await notify(
+            sent += await _about_connection(
                 session,
                 user,
+                connection,
                 "failure_digest",
-                connection_id=connection.id,
-                unless_sent_within=DAY,
                 unless_kinds=("first_failure",),
-                subject=f"{connection.name}: {invoices} waiting for you",
-                body=f"{invoices} of {connection.name} could not be synced and wait for a fix "
-                "and a retry." + _footer(web_url),
+                subject=f"{invoices} waiting for you",
+                text=f"{invoices} of {connection.name} could not be synced and wait for a fix "
+                "and a retry.",
+                web_url=web_url,
             )
         subscribed = (
             select(Connection.user_id)
@@ -213,9 +239,9 @@ async def send_due(database: Database, *, web_url: str) -> int:
                 "trial_ending",
                 unless_sent_within=TRIAL_WARNING,
                 subject=f"Your dx-connector trial ends on {end}",
-                body=f"Your free trial ends on {end}. Subscribe to a plan before then to keep "
-                "your invoices syncing; nothing is charged until the trial ends."
-                + _footer(web_url),
+                text=f"Your free trial ends on {end}. Subscribe to a plan before then to keep "
+                "your invoices syncing; nothing is charged until the trial ends.",
+                web_url=web_url,
             )
     return sent
 

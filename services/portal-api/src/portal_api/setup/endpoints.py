@@ -1,21 +1,19 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
-from portal_api.connections.dependencies import OpenConnection, OwnedConnection
+from portal_api.connections.dependencies import OpenConnection, OwnedConnection, connection_router
 from portal_api.context import Context, Session
 from portal_api.kit.errors import error_responses
 from portal_api.setup import service
 from portal_api.setup.schemas import ChecklistOut, ConnectionWithSettings, InstallOut
 
-router = APIRouter(prefix="/v1/connections/{connection_id}", tags=["setup"])
+router = connection_router("setup")
 
 
 @router.post(
     "/dynamics/install",
     summary="Create the connector's tables and columns in the chosen Dynamics 365 organisation "
     "(idempotent) and check the signed-in user's permissions",
-    responses=error_responses(401, 403, 404, 409, 422, 429, 502),
+    responses=error_responses(403, 409, 429, 502),
 )
 async def install(state: OpenConnection, session: Session, context: Context) -> InstallOut:
     return await service.install(session, context, state)
@@ -24,7 +22,6 @@ async def install(state: OpenConnection, session: Session, context: Context) -> 
 @router.get(
     "/checklist",
     summary="Each step a connection needs before it syncs, done or not, with a tip",
-    responses=error_responses(401, 404, 422),
 )
 async def checklist(state: OwnedConnection, session: Session, context: Context) -> ChecklistOut:
     return await service.checklist(session, context, state)
@@ -33,7 +30,7 @@ async def checklist(state: OwnedConnection, session: Session, context: Context) 
 @router.post(
     "/refresh",
     summary="Re-read the settings and permissions from Dynamics 365",
-    responses=error_responses(401, 403, 404, 409, 422, 429, 502),
+    responses=error_responses(403, 409, 429, 502),
 )
 async def refresh(
     state: OpenConnection, session: Session, context: Context

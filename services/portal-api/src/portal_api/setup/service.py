@@ -92,19 +92,27 @@ async def checklist(
     return ChecklistOut(complete=all(step.done for step in steps), steps=steps)
 
 
+def _signed_in_step(
+    key: str, vendor: str, *, connected: bool, error: str | None, how: str
+) -> ChecklistStep:
+    """Connecting to a vendor: done once signed in and the vendor has not refused since."""
+    return ChecklistStep(
+        key=key,
+        title=f"Connect to {vendor}",
+        done=connected and error is None,
+        tip=error or (f"Connected to {vendor}." if connected else how),
+    )
+
+
 def _xero_steps(c: Connection) -> list[ChecklistStep]:
     return [
-        ChecklistStep(
-            key="xero_connected",
-            title="Connect to Xero",
-            done=c.xero_connected and c.xero_error is None,
-            tip=c.xero_error
-            or (
-                "Connected to Xero."
-                if c.xero_connected
-                else "Choose Connect to Xero and sign in with a Xero user who can see the "
-                "organisation's invoices."
-            ),
+        _signed_in_step(
+            "xero_connected",
+            "Xero",
+            connected=c.xero_connected,
+            error=c.xero_error,
+            how="Choose Connect to Xero and sign in with a Xero user who can see the "
+            "organisation's invoices.",
         ),
         ChecklistStep(
             key="xero_organisation",
@@ -119,16 +127,12 @@ def _xero_steps(c: Connection) -> list[ChecklistStep]:
 
 def _dynamics_steps(c: Connection) -> list[ChecklistStep]:
     return [
-        ChecklistStep(
-            key="dynamics_connected",
-            title="Connect to Dynamics 365",
-            done=c.dynamics_connected and c.dynamics_error is None,
-            tip=c.dynamics_error
-            or (
-                "Connected to Dynamics 365."
-                if c.dynamics_connected
-                else "Choose Connect to Dynamics and sign in with your Microsoft work account."
-            ),
+        _signed_in_step(
+            "dynamics_connected",
+            "Dynamics 365",
+            connected=c.dynamics_connected,
+            error=c.dynamics_error,
+            how="Choose Connect to Dynamics and sign in with your Microsoft work account.",
         ),
         ChecklistStep(
             key="dynamics_organisation",
