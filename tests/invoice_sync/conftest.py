@@ -31,7 +31,12 @@ from dxc_shared.dynamics.schema import (
     ConnectorStatus,
 )
 from dxc_shared.infrastructure import Infrastructure
-from dxc_shared.messages import ConnectionSyncProfile, SyncInvoicesJob, SyncRunCompleted
+from dxc_shared.messages import (
+    ConnectionSyncProfile,
+    SyncInvoicesJob,
+    SyncRequested,
+    SyncRunCompleted,
+)
 from invoice_sync.app import create_service as create_invoice_sync
 from invoice_sync.settings import InvoiceSyncSettings
 from token_broker.app import create_service as create_token_broker
@@ -80,6 +85,7 @@ class World:
     bus: RabbitMQBroker
     services: list[Any]
     runs: list[SyncRunCompleted] = field(default_factory=list)
+    sync_requests: list[SyncRequested] = field(default_factory=list)  # runs asked of the scheduler
 
     @property
     def connection_id(self) -> uuid.UUID:
@@ -400,10 +406,17 @@ async def world_factory(
         async def on_run(message: SyncRunCompleted, _: MessageContext) -> None:
             world.runs.append(message)
 
-        runs = Subscription("test-run-completed", SyncRunCompleted, on_run)
-        subscriptions.append(runs)
-        consumer = await bus.consume(runs)
-        stack.push_async_callback(consumer.stop, 1)
+        async def on_sync_requested(message: SyncRequested, _: MessageContext) -> None:
+            world.sync_requests.append(message)
+
+        reports: list[Subscription[Any]] = [
+            Subscription("test-run-completed", SyncRunCompleted, on_run),
+            Subscription("test-sync-requested", SyncRequested, on_sync_requested),
+        ]
+        for subscription in reports:
+            subscriptions.append(subscription)
+            consumer = await bus.consume(subscription)
+            stack.push_async_callback(consumer.stop, 1)
 
         settings = invoice_sync_settings(
             migrated_postgres, rabbitmq_url, bus_namespace, xero, **extra

@@ -15,7 +15,9 @@ from dxc_shared.messages import (
     CredentialNeedsReauthorisation,
     SyncFailure,
     SyncRunCompleted,
+    SyncSuccess,
 )
+from dxc_shared.sync import RunReport
 from portal_api.activity.service import RUNS_KEPT, ActivityHandlers
 
 from tests.portal_api.conftest import Bus, Portal, until
@@ -181,6 +183,49 @@ async def test_activity_is_newest_first_deduplicated_and_bounded(portal: Portal,
                 }
             ],
         }
+
+
+async def test_a_workers_run_report_lists_its_invoices_in_the_portal(
+    portal: Portal, bus: Bus
+) -> None:
+    async with portal.signed_up() as browser:
+        cid = (await browser.post("/v1/connections", json={"name": "Books"})).json()["id"]
+        report = RunReport(uuid.UUID(cid), uuid.uuid4(), "invoices")
+        report.succeed(
+            SyncSuccess(
+                record_id="00000000-0000-0000-0000-000000000001",
+                record_number="INV-0001",
+                customer_name="Acme Ltd",
+                xero_invoice_id="x-1",
+                xero_url="https://go.xero.com/AccountsReceivable/View.aspx?InvoiceID=x-1",
+            )
+        )
+        report.fail(
+            "00000000-0000-0000-0000-000000000002",
+            "INV-0002",
+            "The currency JPY is not enabled in Xero.",
+            customer_name="Globex",
+        )
+        await bus.publish(report.completed())
+
+        async def invoices() -> list[dict[str, Any]]:
+            page = await browser.get(f"/v1/connections/{cid}/invoices")
+            rows: list[dict[str, Any]] = page.json()["invoices"]
+            return rows
+
+        found = await until(invoices, lambda rows: len(rows) == 2)
+        by_number = {row["number"]: row for row in found}
+        assert (by_number["INV-0001"]["outcome"], by_number["INV-0001"]["customer_name"]) == (
+            "exported",
+            "Acme Ltd",
+        )
+        assert by_number["INV-0001"]["xero_url"] == (
+            "https://go.xero.com/AccountsReceivable/View.aspx?InvoiceID=x-1"
+        )
+        assert (by_number["INV-0002"]["outcome"], by_number["INV-0002"]["customer_name"]) == (
+            "failed",
+            "Globex",
+        )
 
 
 async def test_a_privilege_refused_to_a_worker_turns_the_permission_step_red(

@@ -36,6 +36,7 @@ SUBSCRIPTION_QUEUES = (
     "scheduler.sync-requested",
     "invoice-sync.jobs",
     "invoice-sync.connection-changed",
+    "invoice-sync.retry-requested",
     "payment-sync.connection-changed",
     "payment-sync.connection-archived",
     "payment-sync.sync-payments",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dxc_shared.bus import RetryPolicy, Subscription
 from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.infrastructure import Infrastructure
-from dxc_shared.messages import ConnectionChanged, SyncInvoicesJob
+from dxc_shared.messages import ConnectionChanged, InvoiceRetryRequested, SyncInvoicesJob
 from dxc_shared.service import Service
 from dxc_shared.sync import VendorFactory
 
@@ -14,6 +14,7 @@ from invoice_sync.worker import InvoiceExporter
 
 SERVICE_NAME = "invoice-sync"
 JOB_QUEUE = "invoice-sync.jobs"
+RETRY_QUEUE = "invoice-sync.retry-requested"
 
 
 def create_service(
@@ -52,4 +53,5 @@ def create_service(
             "invoice-sync.connection-changed", ConnectionChanged, exporter.on_connection_changed
         )
     )
+    service.subscribe(Subscription(RETRY_QUEUE, InvoiceRetryRequested, exporter.on_retry_requested))
     return service

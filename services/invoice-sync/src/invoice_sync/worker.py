@@ -11,7 +11,12 @@ from dxc_shared.credentials import CredentialMissing, ReauthorisationNeeded
 from dxc_shared.db import Database
 from dxc_shared.dynamics.schema import ConnectorStatus
 from dxc_shared.logging import get_logger
-from dxc_shared.messages import ConnectionChanged, ConnectionSyncProfile, SyncInvoicesJob
+from dxc_shared.messages import (
+    ConnectionChanged,
+    ConnectionSyncProfile,
+    InvoiceRetryRequested,
+    SyncInvoicesJob,
+)
 from dxc_shared.sync import RunBlocked, RunReport, VendorFactory
 from dxc_shared.sync.errors import reauthorisation_text
 
@@ -23,6 +28,7 @@ from invoice_sync.kit.time import utcnow
 from invoice_sync.ledger.exports import Ledger
 from invoice_sync.ledger.lease import Lease, LeaseLost, Leases
 from invoice_sync.metrics import JOB_DURATION, JobResult, count_job
+from invoice_sync.retries import steps as retries
 
 logger = get_logger(__name__)
 
@@ -124,6 +130,14 @@ class InvoiceExporter:
             xero_calls=xero_calls,
         )
         return result
+
+    async def on_retry_requested(
+        self, request: InvoiceRetryRequested, context: MessageContext
+    ) -> None:
+        """Kept for the connection's next run, which is asked for: only a run holds the lease
+        and knows the Dynamics organisation to write to."""
+        if not await retries.take(self.database, request, context.message_id):
+            logger.info("invoice_sync.retry_redelivered", invoice_id=request.record_id)
 
     async def on_connection_changed(self, message: ConnectionChanged, _: MessageContext) -> None:
         """No invoice job runs while a Xero grant is lost, the subscription has ended or this

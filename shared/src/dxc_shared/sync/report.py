@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dxc_shared.messages import SyncDirection, SyncFailure, SyncRunCompleted
+from dxc_shared.messages import SyncDirection, SyncFailure, SyncRunCompleted, SyncSuccess
 from dxc_shared.outbox import enqueue
 
 
@@ -18,7 +18,9 @@ class RunReport:
     job_id: uuid.UUID
     direction: SyncDirection
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Records written; workers that name them (`succeed`) also list them in `successes`.
     succeeded: int = 0
+    successes: list[SyncSuccess] = field(default_factory=list)
     failures: list[SyncFailure] = field(default_factory=list)
     error: str | None = None
     skipped: list[SyncFailure] = field(default_factory=list)
@@ -29,9 +31,25 @@ class RunReport:
             SyncFailure(record_id=record_id, record_number=record_number, message=reason)
         )
 
-    def fail(self, record_id: str, record_number: str | None, message: str) -> None:
+    def succeed(self, success: SyncSuccess) -> None:
+        self.successes.append(success)
+        self.succeeded += 1
+
+    def fail(
+        self,
+        record_id: str,
+        record_number: str | None,
+        message: str,
+        *,
+        customer_name: str | None = None,
+    ) -> None:
         self.failures.append(
-            SyncFailure(record_id=record_id, record_number=record_number, message=message)
+            SyncFailure(
+                record_id=record_id,
+                record_number=record_number,
+                message=message,
+                customer_name=customer_name,
+            )
         )
 
     def completed(self, finished_at: datetime | None = None) -> SyncRunCompleted:
@@ -44,6 +62,7 @@ class RunReport:
             succeeded=self.succeeded,
             failed=len(self.failures),
             failures=self.failures,
+            successes=self.successes,
             error=self.error,
             skipped=self.skipped,
             missing_privileges=self.missing_privileges,

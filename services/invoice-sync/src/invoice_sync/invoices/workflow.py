@@ -31,7 +31,7 @@ from dxc_shared.clients.dataverse import DataverseClient
 from dxc_shared.clients.xero_accounting import XeroRateLimited, XeroUnavailable
 from dxc_shared.dynamics.schema import ConnectorStatus
 from dxc_shared.logging import get_logger
-from dxc_shared.messages import ConnectionSyncProfile
+from dxc_shared.messages import ConnectionSyncProfile, SyncSuccess
 from dxc_shared.sync import TRANSIENT_ERRORS, RunBlocked, RunReport, blocked_by
 
 from invoice_sync.cancellations.workflow import Cancellations
@@ -58,6 +58,7 @@ from invoice_sync.kit.time import ready_at, today, utcnow, zone
 from invoice_sync.ledger.exports import Ledger
 from invoice_sync.ledger.models import InvoiceExport
 from invoice_sync.metrics import LAG, count_failure, count_invoice
+from invoice_sync.retries import steps as retries
 
 logger = get_logger(__name__)
 
@@ -131,7 +132,7 @@ class ExportRun:
             except TRANSIENT_ERRORS:
                 logger.warning("invoice_sync.give_up_not_written", exc_info=True)
             for item in failed:
-                self.report.fail(item.invoice.id, item.invoice.number, message)
+                self._report_failure(item.invoice, message)
                 count_failure("other")
         return RunBlocked(message)
 
@@ -140,6 +141,7 @@ class ExportRun:
         connector = self.connector = await find_connector(dataverse, self.run.connection_id)
         if connector is None:
             raise RunBlocked(NO_CONNECTOR)
+        await retries.apply_requested(self.run, connector)
         self.settings = await read_settings(dataverse, connector)
         mappings = plan.usable_mappings(
             profile.field_mappings, mapped_columns(profile.field_mappings)
@@ -316,27 +318,43 @@ class ExportRun:
                 logger.warning(
                     "invoice_sync.write_back_failed", invoice_id=sent.invoice.id, error=error
                 )
-                self.report.fail(
-                    sent.invoice.id, sent.invoice.number, plan.not_written_message(sent, error)
-                )
+                self._report_failure(sent.invoice, plan.not_written_message(sent, error))
                 privilege = plan.missing_privilege(error)
                 if privilege is not None and privilege not in self.report.missing_privileges:
                     self.report.missing_privileges.append(privilege)
         for invoice_id in outcome.failures_not_written:
             logger.warning("invoice_sync.failure_not_written", invoice_id=invoice_id)
-        mismatched = {e.invoice.id: e.mismatch for e in exported if e.mismatch}
-        self.report.succeeded += len([i for i in outcome.written if i not in mismatched])
+        written = set(outcome.written)
         for done in exported:
             if done.mismatch:  # in Xero and linked, but Failed: the amounts differ
-                self.report.fail(done.invoice.id, done.invoice.number, done.mismatch)
+                self._report_failure(done.invoice, done.mismatch)
                 count_failure("amounts_differ")
+            elif done.invoice.id in written:
+                self.report.succeed(
+                    SyncSuccess(
+                        record_id=done.invoice.id,
+                        record_number=done.invoice.number,
+                        customer_name=self._customer_name(done.invoice),
+                        xero_invoice_id=done.xero_invoice_id,
+                        xero_url=done.xero_url,
+                    )
+                )
         for item in failed:
-            self.report.fail(item.invoice.id, item.invoice.number, item.message)
+            self._report_failure(item.invoice, item.message)
         for invoice in [*(e.invoice for e in exported), *(f.invoice for f in failed)]:
             self.unsettled.pop(invoice.id, None)
         await steps.record_written_back(self.run, outcome.written)
         await self.run.ledger.forget_skips(
             self.run.connection_id, [*outcome.written, *(f.invoice.id for f in failed)]
+        )
+
+    def _customer_name(self, invoice: Invoice) -> str | None:
+        customer = self.data.customer_of(invoice)
+        return customer.name if customer is not None else None
+
+    def _report_failure(self, invoice: Invoice, message: str) -> None:
+        self.report.fail(
+            invoice.id, invoice.number, message, customer_name=self._customer_name(invoice)
         )
 
 
