@@ -418,11 +418,17 @@ def revoked_in_xero_and_reconnected(page: Page, stack: Stack) -> None:
 
 
 def home_overview(page: Page, connection_id: str) -> None:
-    """The home page: the health with its reasons, this month's numbers and the daily chart."""
+    """The home page: the health, this month's numbers and the daily chart. The invoices that
+    failed were fixed in Dynamics and have gone to Xero since, so the connection is healthy
+    again (the "Needs attention" reasons are covered by the health rules' and the API tests)."""
     page.get_by_role("link", name="Connections", exact=True).click()
     card = page.locator(f'li[data-connection="{connection_id}"]')
-    expect(card.locator(".badge")).to_have_text("Needs attention")
-    expect(card).to_contain_text("could not be sent to Xero")
+    badge = card.locator(".badge")
+    deadline = time.monotonic() + 90.0
+    while badge.inner_text().strip() != "Healthy":  # the fixed invoices' run may still be going
+        assert time.monotonic() < deadline, f"still {badge.inner_text()!r} after 90 s"
+        page.wait_for_timeout(1000)
+        page.reload()
     expect(card).to_contain_text("Synced this month")
     expect(card).to_contain_text(re.compile(r"Synced this month\s*\d+ of \d+"))
     expect(
