@@ -16,10 +16,11 @@ import argparse
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Iterable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
@@ -43,12 +44,18 @@ SUBSCRIPTION_QUEUES = (
     "payment-sync.xero-changes",
     "payment-sync.reference-data",
 )
+LOOK_AGAIN_SECONDS = 5.0
+T = TypeVar("T")
 # What RabbitMQ adds when it dead-letters a message; it would be stale on the replayed copy.
 _RABBITMQ_DEATH_HEADERS = ("x-death", "x-first-death-", "x-last-death-")
 
 
 class DeadLetterError(Exception):
     """Something an operator must hear about in one line (no such queue or message)."""
+
+
+class MessageNotFound(DeadLetterError):
+    """No dead letter with that message id (after looking again for a few seconds)."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +175,9 @@ class DeadLetterQueues:
         self, queue: str, *, message_id: str | None = None, limit: int = 10
     ) -> list[DeadLetter]:
         """The oldest `limit` dead letters (or the one with `message_id`), left in place."""
+        return await self._looking_for(message_id, lambda: self._show(queue, message_id, limit))
+
+    async def _show(self, queue: str, message_id: str | None, limit: int) -> list[DeadLetter]:
         found: list[DeadLetter] = []
         async with self._held(queue) as (channel, waiting):
             async for message in self._take(channel, queue, waiting):
@@ -176,12 +186,30 @@ class DeadLetterQueues:
                 if len(found) == (1 if message_id else limit):
                     break
         if message_id is not None and not found:
-            raise DeadLetterError(f"no message {message_id} in {self._name(queue)}.dlq")
+            raise MessageNotFound(f"no message {message_id} in {self._name(queue)}.dlq")
         return found
 
     async def replay(self, queue: str, *, message_id: str | None = None) -> list[str]:
         """Move the one dead letter with `message_id`, or all those waiting now (not those
         that fail again meanwhile), back to their queue; returns their ids."""
+        return await self._looking_for(message_id, lambda: self._replay(queue, message_id))
+
+    async def _looking_for(
+        self, message_id: str | None, scan: Callable[[], Awaitable[list[T]]]
+    ) -> list[T]:
+        """`scan` once, or, for one message, until it is found or a few seconds have passed:
+        what an earlier look took and gave back reaches a quorum queue again (and its count) a
+        moment later, so one scan right after another can miss it."""
+        deadline = time.monotonic() + LOOK_AGAIN_SECONDS
+        while True:
+            try:
+                return await scan()
+            except MessageNotFound:
+                if message_id is None or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.25)
+
+    async def _replay(self, queue: str, message_id: str | None) -> list[str]:
         replayed: list[str] = []
         async with self._held(queue) as (channel, waiting):
             async for message in self._take(channel, queue, waiting):
@@ -213,7 +241,7 @@ class DeadLetterQueues:
                 if message_id is not None:
                     break
         if message_id is not None and not replayed:
-            raise DeadLetterError(f"no message {message_id} in {self._name(queue)}.dlq")
+            raise MessageNotFound(f"no message {message_id} in {self._name(queue)}.dlq")
         return replayed
 
 
