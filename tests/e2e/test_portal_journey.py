@@ -329,8 +329,7 @@ def failures_fixed_in_dynamics(page: Page, dynamics: InDynamics) -> None:
     dynamics.hand_over(*HANDED_OVER, dxc_exportstatus=ExportStatus.NO.value)
     page.get_by_role("button", name="Sync now").click()
     succeeded = invoices.filter(has_text=f"{len(HANDED_OVER)} succeeded")
-    # Generous: the retried invoice is reset by the next run first (see the closing note).
-    refresh_until(page, lambda: succeeded.count() > 0, within=240.0)
+    refresh_until(page, lambda: succeeded.count() > 0)
 
 
 def enter_billing_details(page: Page) -> None:

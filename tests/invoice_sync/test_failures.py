@@ -3,10 +3,13 @@ setting the export status back to No retries a fixed invoice."""
 
 from __future__ import annotations
 
+import asyncio
+
 from dxc_shared.dynamics.schema import ExportStatus, SyncOutcome
 from prometheus_client import REGISTRY
 
 from tests.invoice_sync.conftest import World, WorldFactory
+from tests.support.polling import eventually_async
 
 
 def failures_counted(reason: str) -> float:
@@ -97,3 +100,52 @@ async def test_a_mapping_to_a_column_dynamics_does_not_have_stops_the_run_in_wor
     assert "new_ponumber" in run.error
     assert (await world.invoice(invoice_id))["dxc_exportstatus"] is None
     assert world.xero_invoices() == []
+
+
+async def test_a_fix_made_while_the_run_writes_the_failure_is_not_overruled(
+    world_factory: WorldFactory,
+) -> None:
+    """A person who sets the export status back to No while the run that failed the invoice is
+    still writing keeps their No: the failure is written only over the version the run read,
+    and the next run sends the invoice."""
+    world: World = await world_factory()
+    unknown_account = await world.xero_reference_row("dxc_xeroaccounts", code="999")
+    invoice = await world.new_invoice(
+        "F-9",
+        lines=[
+            {
+                "product": "WIDGET-A",
+                "quantity": 1,
+                "dxc_AccountId@odata.bind": f"/dxc_xeroaccounts({unknown_account})",
+            }
+        ],
+    )
+    await world.hand_over(invoice)
+    world.dynamics.admin(
+        "POST",
+        "faults",
+        json={"kind": "latency", "path": "*$batch", "latency_seconds": 3.0, "count": 1},
+    )
+    run = asyncio.create_task(world.sync())
+
+    async def write_back_held() -> bool:
+        faults = await asyncio.to_thread(world.dynamics.admin, "GET", "faults")
+        return not [f for f in faults.json() if f["path"] == "*$batch"]
+
+    await eventually_async(write_back_held)
+    # The fix: the line's account removed, the export status set back to No.
+    [line] = await world.dataverse.query(
+        "invoicedetails", select=["invoicedetailid"], filter=f"_invoiceid_value eq {invoice}"
+    )
+    await world.dataverse.update(
+        "invoicedetails", line["invoicedetailid"], {"dxc_AccountId@odata.bind": None}
+    )
+    await world.dataverse.update("invoices", invoice, {"dxc_exportstatus": ExportStatus.NO.value})
+
+    assert (await run).failed == 1  # this run did fail it, and says so in the portal
+    assert (await world.invoice(invoice))["dxc_exportstatus"] == ExportStatus.NO
+
+    again = await world.sync()
+
+    assert (again.succeeded, again.failed) == (1, 0), again
+    assert (await world.invoice(invoice))["dxc_exportstatus"] == ExportStatus.YES

@@ -295,6 +295,7 @@ def invoice_of(row: JSON, zone: ZoneInfo) -> Invoice:
         discount=_money(row.get(InvoiceColumns.TOTAL_DISCOUNT)),
         freight=_money(row.get(InvoiceColumns.FREIGHT)),
         payment_terms_code=row.get(InvoiceColumns.PAYMENT_TERMS),
+        etag=str(row.get(Common.ETAG) or "*"),
     )
 
 
@@ -343,12 +344,16 @@ def line_tax_change_set(exported: Exported) -> list[BatchOperation]:
 
 
 def failed_change_set(connector: Connector, failed: Failed, now: datetime) -> list[BatchOperation]:
+    """Failed, with the reason in a sync history row; only over the version the run read: a
+    person who changed the invoice meanwhile (set it back to No after a fix) is not overruled,
+    and the next run decides on what they wrote."""
     invoice = failed.invoice
     return [
         BatchOperation.patch(
             InvoiceColumns.ENTITY_SET,
             invoice.id,
             {InvoiceColumns.EXPORT_STATUS: ExportStatus.FAILED.value},
+            if_match=invoice.etag,
         ),
         history_operation(
             history_row(

@@ -81,6 +81,7 @@ class Invoice:
     discount: Decimal = Decimal(0)  # totaldiscountamount: the invoice-level discount
     freight: Decimal = Decimal(0)
     payment_terms_code: int | None = None
+    etag: str = "*"  # the row's version as read: a failure is written only over that version
 
     @property
     def label(self) -> str:
