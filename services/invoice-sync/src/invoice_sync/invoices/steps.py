@@ -4,7 +4,7 @@ nothing (the plan decides; see `workflow` for their order)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from dxc_shared.clients.dataverse import BatchOperation, BatchResult
 from dxc_shared.clients.xero_accounting import (
@@ -58,17 +58,33 @@ async def look_up_contacts(
     )
 
 
+class _BatchCreate(Protocol):
+    async def __call__(
+        self, bodies: Sequence[JSON], /, *, idempotency_key: str
+    ) -> list[ElementResult]: ...
+
+
+async def _create_in_batches(
+    kind: str,
+    records: Sequence[Customer] | Sequence[Product],
+    bodies: Sequence[JSON],
+    create: _BatchCreate,
+) -> list[ElementResult]:
+    """Xero batch creates of up to XERO_BATCH, each with the Idempotency-Key of its records
+    and bodies (so a retried batch is answered from Xero's idempotency cache)."""
+    created: list[ElementResult] = []
+    for start in range(0, len(records), XERO_BATCH):
+        ids = [record.id for record in records[start : start + XERO_BATCH]]
+        chunk = bodies[start : start + XERO_BATCH]
+        created += await create(chunk, idempotency_key=idempotency_key(kind, ids, chunk))
+    return created
+
+
 async def create_contacts(
     xero: XeroAccountingClient, customers: Sequence[Customer]
 ) -> list[ElementResult]:
-    created: list[ElementResult] = []
-    for start in range(0, len(customers), XERO_BATCH):
-        chunk = customers[start : start + XERO_BATCH]
-        bodies = [mapping.contact_json(customer) for customer in chunk]
-        created += await xero.create_contacts(
-            bodies, idempotency_key=idempotency_key("contacts", [c.id for c in chunk], bodies)
-        )
-    return created
+    bodies = [mapping.contact_json(customer) for customer in customers]
+    return await _create_in_batches("contacts", customers, bodies, xero.create_contacts)
 
 
 async def existing_items(xero: XeroAccountingClient, codes: Iterable[str]) -> list[str]:
@@ -80,13 +96,8 @@ async def existing_items(xero: XeroAccountingClient, codes: Iterable[str]) -> li
 async def create_items(
     xero: XeroAccountingClient, products: Sequence[Product]
 ) -> list[ElementResult]:
-    created: list[ElementResult] = []
-    for start in range(0, len(products), XERO_BATCH):
-        chunk = products[start : start + XERO_BATCH]
-        bodies = [mapping.item_json(product) for product in chunk]
-        created += await xero.create_items(
-            bodies, idempotency_key=idempotency_key("items", [p.id for p in chunk], bodies)
-        )
+    bodies = [mapping.item_json(product) for product in products]
+    created = await _create_in_batches("items", products, bodies, xero.create_items)
     for element in created:
         if not element.ok:
             logger.warning(
