@@ -143,30 +143,26 @@ class Leases:
             # The holder let go between our statements: try to take it again.
 
     async def renew(self, connection_id: uuid.UUID) -> bool:
-        async with self._database.unit_of_work() as session:
-            result = await session.execute(
-                update(InvoiceSyncLease)
-                .where(
-                    InvoiceSyncLease.connection_id == connection_id,
-                    InvoiceSyncLease.holder == self.holder,
-                )
-                .values(expires_at=self._clock() + self._ttl)
-            )
-        return _rowcount(result) == 1
+        return await self._extend(connection_id, margin=None)
 
     async def hold_for_write(self, connection_id: uuid.UUID) -> bool:
         """True when the lease is still ours with more than the safety margin left; it is then
         pushed a full TTL ahead, so no successor can take over while the write is under way."""
+        return await self._extend(connection_id, margin=self._write_margin)
+
+    async def _extend(self, connection_id: uuid.UUID, *, margin: timedelta | None) -> bool:
+        """Push our lease a full TTL ahead (only while more than `margin` of it is left, when
+        given); False when it is not ours (any more)."""
         now = self._clock()
+        still_ours = [
+            InvoiceSyncLease.connection_id == connection_id,
+            InvoiceSyncLease.holder == self.holder,
+        ]
+        if margin is not None:
+            still_ours.append(InvoiceSyncLease.expires_at > now + margin)
         async with self._database.unit_of_work() as session:
             result = await session.execute(
-                update(InvoiceSyncLease)
-                .where(
-                    InvoiceSyncLease.connection_id == connection_id,
-                    InvoiceSyncLease.holder == self.holder,
-                    InvoiceSyncLease.expires_at > now + self._write_margin,
-                )
-                .values(expires_at=now + self._ttl)
+                update(InvoiceSyncLease).where(*still_ours).values(expires_at=now + self._ttl)
             )
         return _rowcount(result) == 1
 
