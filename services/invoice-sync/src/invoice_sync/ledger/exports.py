@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from dxc_shared.db import Database
 from sqlalchemy import delete, select, update
@@ -39,19 +39,8 @@ class Ledger:
     async def entries(
         self, connection_id: uuid.UUID, invoice_ids: Sequence[str]
     ) -> dict[str, InvoiceExport]:
-        if not invoice_ids:
-            return {}
-        found: dict[str, InvoiceExport] = {}
         async with self._database.unit_of_work() as session:
-            for start in range(0, len(invoice_ids), 500):
-                rows = await session.scalars(
-                    select(InvoiceExport).where(
-                        InvoiceExport.connection_id == connection_id,
-                        InvoiceExport.dynamics_invoice_id.in_(invoice_ids[start : start + 500]),
-                    )
-                )
-                found.update({row.dynamics_invoice_id: row for row in rows})
-        return found
+            return await _rows_of(session, InvoiceExport, connection_id, invoice_ids)
 
     async def mark_pending(
         self, connection_id: uuid.UUID, versions: dict[str, str], request: XeroRequest
@@ -69,15 +58,7 @@ class Ledger:
                     body=request.body,
                 )
             )
-            existing = {
-                row.dynamics_invoice_id: row
-                for row in await session.scalars(
-                    select(InvoiceExport).where(
-                        InvoiceExport.connection_id == connection_id,
-                        InvoiceExport.dynamics_invoice_id.in_(list(versions)),
-                    )
-                )
-            }
+            existing = await _rows_of(session, InvoiceExport, connection_id, list(versions))
             for invoice_id, version in versions.items():
                 row = existing.get(invoice_id)
                 if row is None:
@@ -161,32 +142,16 @@ class Ledger:
         self, connection_id: uuid.UUID, invoice_ids: Sequence[str]
     ) -> dict[str, str]:
         """invoice id -> the reason it was last told it is not sent."""
-        told: dict[str, str] = {}
         async with self._database.unit_of_work() as session:
-            for start in range(0, len(invoice_ids), 500):
-                rows = await session.scalars(
-                    select(SkipTold).where(
-                        SkipTold.connection_id == connection_id,
-                        SkipTold.dynamics_invoice_id.in_(list(invoice_ids[start : start + 500])),
-                    )
-                )
-                told.update({row.dynamics_invoice_id: row.reason for row in rows})
-        return told
+            rows = await _rows_of(session, SkipTold, connection_id, invoice_ids)
+        return {invoice_id: row.reason for invoice_id, row in rows.items()}
 
     async def record_skips_told(self, connection_id: uuid.UUID, reasons: dict[str, str]) -> None:
         """invoice id -> the reason its Skipped row just gave."""
         if not reasons:
             return
         async with self._database.unit_of_work() as session:
-            existing = {
-                row.dynamics_invoice_id: row
-                for row in await session.scalars(
-                    select(SkipTold).where(
-                        SkipTold.connection_id == connection_id,
-                        SkipTold.dynamics_invoice_id.in_(list(reasons)),
-                    )
-                )
-            }
+            existing = await _rows_of(session, SkipTold, connection_id, list(reasons))
             for invoice_id, reason in reasons.items():
                 row = existing.get(invoice_id)
                 if row is None:
@@ -237,3 +202,23 @@ async def _mark_created(
                 xero_invoice_number=xero_number,
             )
         )
+
+
+Keyed = TypeVar("Keyed", InvoiceExport, SkipTold)
+IN_CHUNK = 500  # ids per `IN (...)`, well inside every database's parameter limit
+
+
+async def _rows_of(
+    session: AsyncSession, table: type[Keyed], connection_id: uuid.UUID, invoice_ids: Sequence[str]
+) -> dict[str, Keyed]:
+    """A connection's rows of `table` for these invoices, by invoice id."""
+    found: dict[str, Keyed] = {}
+    for start in range(0, len(invoice_ids), IN_CHUNK):
+        rows = await session.scalars(
+            select(table).where(
+                table.connection_id == connection_id,
+                table.dynamics_invoice_id.in_(list(invoice_ids[start : start + IN_CHUNK])),
+            )
+        )
+        found.update({row.dynamics_invoice_id: row for row in rows})
+    return found
