@@ -3,33 +3,25 @@ with the reason, nothing is changed, and the command prints one line (no traceba
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from dxc.demo import HandOverError, hand_over_in
 from dxc_shared.clients.dataverse import DataverseClient
 from dxc_shared.dynamics.installer import install
 from dxc_shared.dynamics.schema import CONNECTOR, INVOICE, INVOICE_CONNECTOR
 
-from tests.support.dynamics_sandbox import RunningDynamicsSandbox
+from tests.support.dynamics_sandbox import RunningDynamicsSandbox, demo_user_dataverse
 from tests.support.http_server import free_port
 
 
 @pytest.fixture
 async def dataverse(dynamics: RunningDynamicsSandbox) -> AsyncIterator[DataverseClient]:
     """The demo organisation of the Dynamics sandbox, with the connector installed."""
-    token = await asyncio.to_thread(dynamics.user_access_token)
-
-    async def access_token() -> str:
-        return token
-
-    async with httpx.AsyncClient(timeout=30) as http:
-        client = DataverseClient(http, org_url=dynamics.org_url(), access_token=access_token)
+    async with demo_user_dataverse(dynamics, http_timeout=30) as client:
         await install(client)
         yield client
 

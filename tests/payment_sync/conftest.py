@@ -35,6 +35,7 @@ from prometheus_client import REGISTRY
 from tests.conftest import new_bus_namespace
 from tests.support.dynamics_sandbox import (
     RunningDynamicsSandbox,
+    demo_user_dataverse,
     pkce_pair,
 )
 from tests.support.http_server import serve_in_thread
@@ -61,13 +62,7 @@ def namespace(rabbitmq_url: str) -> Iterator[str]:
 @pytest.fixture(scope="module")
 async def dataverse(dynamics: RunningDynamicsSandbox) -> AsyncIterator[DataverseClient]:
     """The demo user's view of the Dynamics organisation, with the connector's tables."""
-    token = await asyncio.to_thread(dynamics.user_access_token)
-
-    async def access_token() -> str:
-        return token
-
-    async with httpx.AsyncClient(timeout=20) as http:
-        client = DataverseClient(http, org_url=dynamics.org_url(), access_token=access_token)
+    async with demo_user_dataverse(dynamics) as client:
         await install(client)
         yield client
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
 import pytest
 from dxc_shared.clients.dataverse import (
     LOOKUP_CHUNK,
@@ -18,7 +17,7 @@ from dxc_shared.clients.dataverse import (
 from dynamics_sandbox.app import create_app
 from dynamics_sandbox.settings import DynamicsSandboxSettings
 
-from tests.support.dynamics_sandbox import RunningDynamicsSandbox
+from tests.support.dynamics_sandbox import RunningDynamicsSandbox, demo_user_dataverse
 from tests.support.http_server import serve_in_thread
 
 # A real organisation answers at most 5,000 rows a page whatever the client prefers; this
@@ -36,18 +35,10 @@ def waits() -> list[float]:
 async def client(
     dynamics: RunningDynamicsSandbox, waits: list[float]
 ) -> AsyncIterator[DataverseClient]:
-    token = await asyncio.to_thread(dynamics.user_access_token)
-
     async def record_wait(seconds: float) -> None:
         waits.append(seconds)
 
-    async def access_token() -> str:
-        return token
-
-    async with httpx.AsyncClient(timeout=10) as http:
-        client = DataverseClient(
-            http, org_url=dynamics.org_url(), access_token=access_token, sleep=record_wait
-        )
+    async with demo_user_dataverse(dynamics, http_timeout=10, sleep=record_wait) as client:
         yield client
     await asyncio.to_thread(dynamics.admin, "DELETE", "faults")
 
@@ -65,15 +56,8 @@ def small_pages_sandbox() -> Iterator[RunningDynamicsSandbox]:
 async def small_pages(
     small_pages_sandbox: RunningDynamicsSandbox,
 ) -> AsyncIterator[DataverseClient]:
-    token = await asyncio.to_thread(small_pages_sandbox.user_access_token)
-
-    async def access_token() -> str:
-        return token
-
-    async with httpx.AsyncClient(timeout=10) as http:
-        yield DataverseClient(
-            http, org_url=small_pages_sandbox.org_url(), access_token=access_token
-        )
+    async with demo_user_dataverse(small_pages_sandbox, http_timeout=10) as client:
+        yield client
 
 
 async def test_query_follows_pages_and_expands(client: DataverseClient) -> None:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
 import pytest
 from dxc_shared.clients.dataverse import DataverseClient
 from dxc_shared.dynamics import schema
 from dxc_shared.dynamics.installer import install, missing_privileges, missing_tables
 
-from tests.support.dynamics_sandbox import RunningDynamicsSandbox, running_dynamics_sandbox
+from tests.support.dynamics_sandbox import (
+    RunningDynamicsSandbox,
+    demo_user_dataverse,
+    running_dynamics_sandbox,
+)
 
 
 @pytest.fixture
@@ -22,13 +25,8 @@ def dynamics() -> Iterator[RunningDynamicsSandbox]:
 
 @pytest.fixture
 async def client(dynamics: RunningDynamicsSandbox) -> AsyncIterator[DataverseClient]:
-    token = await asyncio.to_thread(dynamics.user_access_token)
-
-    async def access_token() -> str:
-        return token
-
-    async with httpx.AsyncClient(timeout=10) as http:
-        yield DataverseClient(http, org_url=dynamics.org_url(), access_token=access_token)
+    async with demo_user_dataverse(dynamics, http_timeout=10) as client:
+        yield client
 
 
 async def test_install_is_idempotent_and_the_tables_work(client: DataverseClient) -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
+from dxc_shared.clients.dataverse import DataverseClient, Sleep
 from dynamics_sandbox.app import create_app
 from dynamics_sandbox.settings import DynamicsSandboxSettings
 
@@ -103,3 +105,19 @@ def running_dynamics_sandbox() -> Iterator[RunningDynamicsSandbox]:
     settings = DynamicsSandboxSettings(token_signing_key="test-signing-key-of-32-bytes-at-least")
     with serve_in_thread(create_app(settings)) as base_url:
         yield RunningDynamicsSandbox(base_url, settings)
+
+
+@asynccontextmanager
+async def demo_user_dataverse(
+    sandbox: RunningDynamicsSandbox, *, http_timeout: float = 20.0, sleep: Sleep = asyncio.sleep
+) -> AsyncIterator[DataverseClient]:
+    """The connector's Dataverse client, signed in as the demo user to the demo organisation."""
+    token = await asyncio.to_thread(sandbox.user_access_token)
+
+    async def access_token() -> str:
+        return token
+
+    async with httpx.AsyncClient(timeout=http_timeout) as http:
+        yield DataverseClient(
+            http, org_url=sandbox.org_url(), access_token=access_token, sleep=sleep
+        )
