@@ -43,7 +43,13 @@ from .store.values import EntityRef, Record, parse_guid, to_json
 DUPLICATE_KEY = "0x80060892"
 PRIVILEGE_VERBS = ("Create", "Read", "Write", "Delete", "Append", "AppendTo")
 # Dataverse names most privileges after the table's schema name, with a few historic exceptions.
-_PRIVILEGE_TABLE_NAMES = {"systemuser": "User", "savedquery": "Query"}
+# Invoice lines have no privileges of their own: the invoice's govern them ("InvoiceDetail
+# entity privileges: there are no specific privileges", Microsoft Learn).
+_PRIVILEGE_TABLE_NAMES = {
+    "systemuser": "User",
+    "savedquery": "Query",
+    "invoicedetail": "Invoice",
+}
 
 
 def privilege_name(verb: str, entity: Entity) -> str:
@@ -166,12 +172,12 @@ class WebApi:
             raise self.privilege_denied(privilege, None)
 
     def all_privileges(self) -> list[str]:
-        names = [
-            privilege_name(verb, e)
+        names = {
+            privilege_name(verb, e): None
             for e in self.schema.entities.values()
             for verb in PRIVILEGE_VERBS
-        ]
-        return names + list(CUSTOMIZATION_PRIVILEGES) + [ACT_ON_BEHALF]
+        }
+        return [*names, *CUSTOMIZATION_PRIVILEGES, ACT_ON_BEHALF]
 
     def privileges(self) -> list[str]:
         return [n for n in self.all_privileges() if not self.lacks(n)]

@@ -556,6 +556,7 @@ REQUIRED_PRIVILEGES: dict[str, str] = {
     "prvReadContact": "read contacts",
     "prvWriteContact": "update contacts",
     "prvReadProduct": "read products",
+    "prvReadTransactionCurrency": "read currencies",
     "prvReadUser": "read users",
     "prvAppendTodxc_Connector": "link rows to the Xero connector",
     **{
