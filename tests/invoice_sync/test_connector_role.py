@@ -39,9 +39,7 @@ async def test_a_user_with_only_the_role_exports_and_may_do_nothing_more(
     assert (run.succeeded, run.failed) == (3, 0), run.failures
     first = await world.invoice(ids["INV-1001"])
     assert first["dxc_exportstatus"] == ExportStatus.YES
-    assert [r["dxc_outcome"] for r in await world.history(ids["INV-1001"])] == [
-        SyncOutcome.SUCCESS
-    ]
+    assert [r["dxc_outcome"] for r in await world.history(ids["INV-1001"])] == [SyncOutcome.SUCCESS]
     # Nothing it does not need: no deletes, no new standard rows, no customising.
     refused = [
         world.dataverse.request(

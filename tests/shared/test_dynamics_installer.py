@@ -142,7 +142,8 @@ async def test_the_organisation_shows_the_forms_views_and_role(client: Dataverse
             operation="run_view",
             params={"fetchXml": by_id[view.id]["fetchxml"]},
         )
-        assert response is not None and response.status_code == 200, view.name
+        assert response is not None
+        assert response.status_code == 200, view.name
     [role] = await client.query(
         "roles", select=["roleid"], filter=f"name eq '{solution.ROLE_NAME}'"
     )

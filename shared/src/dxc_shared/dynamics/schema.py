@@ -544,9 +544,10 @@ TABLES: tuple[Table, ...] = (
 # What the connector's Dynamics user must be allowed to do, in words a person understands: the
 # privileges of the solution's "Xero Connector User" security role, exactly (the install guide's
 # list: invoices, accounts and contacts read-write, products and users read, the connector's
-# tables read-write). Invoice lines are governed by the invoice's privileges; users' by
-# `prvReadUser`. Append/AppendTo let the connector point its rows (sync history, reference
-# data) at their invoice and connector. Nothing is deleted, and no standard row is created.
+# tables read-write; and currencies read, which every invoice names). Invoice lines are governed
+# by the invoice's privileges; users' by `prvReadUser`. Append/AppendTo let the connector point
+# its rows (sync history, reference data) at their invoice and connector. Nothing is deleted,
+# and no standard row is created.
 REQUIRED_PRIVILEGES: dict[str, str] = {
     "prvReadInvoice": "read invoices and their lines",
     "prvWriteInvoice": "update invoices and their lines",
@@ -560,14 +561,14 @@ REQUIRED_PRIVILEGES: dict[str, str] = {
     "prvReadUser": "read users",
     "prvAppendTodxc_Connector": "link rows to the Xero connector",
     **{
-        f"prv{verb}{table.schema_name}": f"{words} {table.plural_label.lower()}"
+        f"prv{verb}{table.schema_name}": words.format(table.plural_label.lower())
         for table in TABLES
         if not table.standard
         for verb, words in (
-            ("Create", "create"),
-            ("Read", "read"),
-            ("Write", "update"),
-            ("Append", "link"),
+            ("Create", "create {}"),
+            ("Read", "read {}"),
+            ("Write", "update {}"),
+            ("Append", "point {} at their connector or invoice"),
         )
     },
 }
