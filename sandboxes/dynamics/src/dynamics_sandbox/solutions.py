@@ -3,9 +3,10 @@ security roles and records the solution; `DELETE solutions(id)` removes everythi
 `RetrieveRolePrivilegesRole` lists a role's privileges.
 
 Sources (Microsoft Learn): "ImportSolution Action" (a managed solution; no return value),
-"Update solutions" (importing a higher version over an installed one updates it; rows are kept;
-components missing from the new version stay), "Delete a solution" / "Remove a managed
-solution" (deleting a managed solution removes its components and their data),
+"ImportSolutionRequest.OverwriteUnmanagedCustomizations" (importing an installed managed
+solution again, as a newer version, updates its components; rows are kept; components missing
+from the new version stay), "Uninstall or delete a solution" (deleting a managed solution
+deletes it and all its components),
 "RetrieveRolePrivilegesRole Function" (RolePrivileges: Depth, PrivilegeId, BusinessUnitId,
 PrivilegeName), and the "solution", "systemform", "savedquery" and "role" entity references."""
 

@@ -157,7 +157,7 @@ class WebApi:
 
     def require_binds(self, entity: Entity, payload: dict[str, Any]) -> None:
         """Setting a lookup needs Append on the row's table and AppendTo on the table it points
-        at ("Security concepts in Dataverse": Append, Append To, Microsoft Learn)."""
+        at ("How record access is determined": Append, Append to, Microsoft Learn)."""
         for key, value in payload.items():
             if not key.endswith("@odata.bind") or value is None:
                 continue

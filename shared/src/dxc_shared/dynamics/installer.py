@@ -3,7 +3,8 @@ check the signed-in user's privileges.
 
 Install imports the solution package (`ImportSolution`, then `PublishAllXml`) when the
 organisation has no version of it or an older one; an import over an older version is an
-update that keeps every row ("Update solutions", Microsoft Learn). An organisation where an
+update that keeps every row ("ImportSolutionRequest.OverwriteUnmanagedCustomizations",
+Microsoft Learn). An organisation where an
 administrator imported the package by hand is recognised by the solution record (unique name
 and version), so nothing is imported twice. Uninstall deletes the solution, which removes its
 tables, columns, forms, views and role: a managed solution's components go with it.

@@ -5,7 +5,7 @@ It holds ``solution.xml`` (the manifest: unique name, version, publisher, root c
 ``customizations.xml`` (tables, columns, lookups, forms, views, the security role) and
 ``[Content_Types].xml``, the three files Dataverse requires at the root of the zip
 ("Solution file" / ImportCustomizationsBadZipFileError, Microsoft Learn). Managed, so deleting
-the solution removes what it added ("Remove a managed solution", Microsoft Learn).
+the solution removes what it added ("Uninstall or delete a solution", Microsoft Learn).
 
 The version: `RELEASES` records each released version with the fingerprint of its content.
 `tests/unit/shared/test_solution.py` fails when the content no longer matches the last
