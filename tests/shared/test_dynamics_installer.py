@@ -7,7 +7,7 @@ import asyncio
 import base64
 import io
 import zipfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from dxc_shared.clients.dataverse import DataverseClient, DataverseError
@@ -41,22 +41,32 @@ async def client(dynamics: RunningDynamicsSandbox) -> AsyncIterator[DataverseCli
         yield client
 
 
-def _older(without_column: str) -> Package:
-    """The package as an earlier release: version 0.9 and one invoice column missing."""
+def _edited(version: str, customizations: Callable[[str], str]) -> Package:
+    """The package with another version and its customizations.xml changed."""
     files = zipfile.ZipFile(io.BytesIO(solution.build().content))
     contents = {name: files.read(name) for name in files.namelist()}
     contents["solution.xml"] = contents["solution.xml"].replace(
-        f"<Version>{solution.VERSION}</Version>".encode(), b"<Version>0.9.0.0</Version>"
+        f"<Version>{solution.VERSION}</Version>".encode(), f"<Version>{version}</Version>".encode()
     )
-    text = contents["customizations.xml"].decode()
-    start = text.index(f'<attribute PhysicalName="{without_column}">')
-    end = text.index("</attribute>", start) + len("</attribute>")
-    contents["customizations.xml"] = (text[:start] + text[end:]).encode()
+    contents["customizations.xml"] = customizations(
+        contents["customizations.xml"].decode()
+    ).encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in contents.items():
             archive.writestr(name, data)
-    return Package("0.9.0.0", buffer.getvalue())
+    return Package(version, buffer.getvalue())
+
+
+def _older(without_column: str) -> Package:
+    """The package as an earlier release: version 0.9 and one invoice column missing."""
+
+    def drop(text: str) -> str:
+        start = text.index(f'<attribute PhysicalName="{without_column}">')
+        end = text.index("</attribute>", start) + len("</attribute>")
+        return text[:start] + text[end:]
+
+    return _edited("0.9.0.0", drop)
 
 
 async def _invoice_columns(client: DataverseClient) -> set[str]:
@@ -205,6 +215,20 @@ async def test_a_malformed_package_is_refused_with_dataverses_error(
         )
     assert refused.value.code == code
     assert await installed(client) is None
+
+
+async def test_a_role_naming_a_privilege_that_does_not_exist_is_refused_before_any_change(
+    client: DataverseClient,
+) -> None:
+    typo = _edited(
+        solution.VERSION, lambda text: text.replace('"prvReadProduct"', '"prvReadProducts"')
+    )
+    with pytest.raises(DataverseError) as refused:
+        await install(client, typo)
+    assert refused.value.code == "0x80048058"
+    assert "prvReadProducts" in refused.value.message
+    assert await installed(client) is None
+    assert "dxc_exportstatus" not in await _invoice_columns(client)
 
 
 async def test_missing_privileges_are_said_in_words(

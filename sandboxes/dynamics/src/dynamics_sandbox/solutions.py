@@ -24,7 +24,7 @@ from .metadata import Entity, attribute_from_json, label_text
 from .solution_package import INVALID_PRIVILEGE, SolutionPackage, TableDefinition, read
 from .state import SolutionComponents
 from .store.values import parse_guid
-from .webapi import WebApi
+from .webapi import PRIVILEGE_VERBS, WebApi
 
 SEGMENTS = frozenset({"ImportSolution", "RetrieveRolePrivilegesRole"})
 IMPORT_PRIVILEGE = "prvImportCustomization"
@@ -64,6 +64,7 @@ def _import(api: WebApi, package: SolutionPackage) -> None:
         None,
     )
     solution_id: uuid.UUID = existing["solutionid"] if existing else uuid.uuid4()
+    _check_privileges(api, package)  # before anything changes
     components = api.org.solution_components.setdefault(solution_id, SolutionComponents())
     with api.engine.transaction():
         for table in package.tables:
@@ -120,11 +121,12 @@ def _apply_table(api: WebApi, table: TableDefinition, components: SolutionCompon
             current.display_name = label_text(body["DisplayName"], current.display_name)
 
 
-def _apply_roles(
-    api: WebApi, package: SolutionPackage, components: SolutionComponents, solution_id: uuid.UUID
-) -> None:
-    known = set(api.all_privileges())
-    for role_id, (name, privileges) in package.roles.items():
+def _check_privileges(api: WebApi, package: SolutionPackage) -> None:
+    """Every role privilege exists in the organisation, or with a table the package adds."""
+    known = set(api.all_privileges()) | {
+        f"prv{verb}{table.schema_name}" for table in package.tables for verb in PRIVILEGE_VERBS
+    }
+    for name, privileges in package.roles.values():
         unknown = sorted(privileges - known)
         if unknown:
             raise DataverseError(
@@ -132,6 +134,12 @@ def _apply_roles(
                 INVALID_PRIVILEGE,
                 f"The privilege to be imported is invalid: {', '.join(unknown)} (role {name}).",
             )
+
+
+def _apply_roles(
+    api: WebApi, package: SolutionPackage, components: SolutionComponents, solution_id: uuid.UUID
+) -> None:
+    for role_id, (name, privileges) in package.roles.items():
         _upsert(
             api,
             "role",
