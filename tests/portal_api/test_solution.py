@@ -13,6 +13,7 @@ from dxc_shared.dynamics.installer import install, installed
 from tests.portal_api.conftest import Portal
 from tests.portal_api.test_install import connected
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox, demo_user_dataverse
+from tests.support.solution_packages import older_package
 from tests.support.xero_sandbox import XeroSandbox
 
 
@@ -33,14 +34,16 @@ async def test_a_solution_imported_by_hand_is_recognised_and_can_be_removed(
         assert not_yet.status_code == 409
         assert "Settings > Solutions > Import" in not_yet.json()["detail"]
 
-        # The administrator imports the downloaded file in Dynamics 365.
+        # The administrator imports a file downloaded earlier, an older release, by hand.
         async with demo_user_dataverse(dynamics) as client:
-            await install(client, solution.Package(solution.VERSION, download.content))
+            await install(client, older_package(without_column="dxc_PaymentState"))
         recognised = await browser.post(f"{url}/refresh")
         assert recognised.status_code == 200, recognised.text
         assert recognised.json()["tables_installed"] is True
         steps = {s["key"]: s for s in (await browser.get(f"{url}/checklist")).json()["steps"]}
         assert steps["tables_installed"]["done"] is True
+        upgraded = (await browser.post(f"{url}/dynamics/install")).json()
+        assert (upgraded["action"], upgraded["previous_version"]) == ("upgraded", "0.9.0.0")
         assert (await browser.post(f"{url}/dynamics/install")).json()["action"] == "current"
 
         removed = await browser.delete(f"{url}/dynamics/install")

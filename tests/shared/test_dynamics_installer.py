@@ -7,7 +7,7 @@ import asyncio
 import base64
 import io
 import zipfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from dxc_shared.clients.dataverse import DataverseClient, DataverseError
@@ -18,7 +18,6 @@ from dxc_shared.dynamics.installer import (
     missing_privileges,
     uninstall,
 )
-from dxc_shared.dynamics.solution import Package
 from dxc_shared.dynamics.solution.forms import FORMS, INVOICE_FORM
 from dxc_shared.dynamics.solution.views import VIEWS
 
@@ -27,6 +26,7 @@ from tests.support.dynamics_sandbox import (
     demo_user_dataverse,
     running_dynamics_sandbox,
 )
+from tests.support.solution_packages import edited_package, older_package
 
 
 @pytest.fixture
@@ -39,34 +39,6 @@ def dynamics() -> Iterator[RunningDynamicsSandbox]:
 async def client(dynamics: RunningDynamicsSandbox) -> AsyncIterator[DataverseClient]:
     async with demo_user_dataverse(dynamics, http_timeout=30) as client:
         yield client
-
-
-def _edited(version: str, customizations: Callable[[str], str]) -> Package:
-    """The package with another version and its customizations.xml changed."""
-    files = zipfile.ZipFile(io.BytesIO(solution.build().content))
-    contents = {name: files.read(name) for name in files.namelist()}
-    contents["solution.xml"] = contents["solution.xml"].replace(
-        f"<Version>{solution.VERSION}</Version>".encode(), f"<Version>{version}</Version>".encode()
-    )
-    contents["customizations.xml"] = customizations(
-        contents["customizations.xml"].decode()
-    ).encode()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in contents.items():
-            archive.writestr(name, data)
-    return Package(version, buffer.getvalue())
-
-
-def _older(without_column: str) -> Package:
-    """The package as an earlier release: version 0.9 and one invoice column missing."""
-
-    def drop(text: str) -> str:
-        start = text.index(f'<attribute PhysicalName="{without_column}">')
-        end = text.index("</attribute>", start) + len("</attribute>")
-        return text[:start] + text[end:]
-
-    return _edited("0.9.0.0", drop)
 
 
 async def _invoice_columns(client: DataverseClient) -> set[str]:
@@ -83,7 +55,7 @@ async def _invoice_columns(client: DataverseClient) -> set[str]:
 async def test_install_then_upgrade_keeps_the_rows_and_uninstall_removes_them(
     client: DataverseClient,
 ) -> None:
-    first = await install(client, _older(without_column="dxc_PaymentState"))
+    first = await install(client, older_package(without_column="dxc_PaymentState"))
     assert (first.action, first.version) == ("installed", "0.9.0.0")
     assert "dxc_paymentstate" not in await _invoice_columns(client)
     connector_id = await client.create(
@@ -220,7 +192,7 @@ async def test_a_malformed_package_is_refused_with_dataverses_error(
 async def test_a_role_naming_a_privilege_that_does_not_exist_is_refused_before_any_change(
     client: DataverseClient,
 ) -> None:
-    typo = _edited(
+    typo = edited_package(
         solution.VERSION, lambda text: text.replace('"prvReadProduct"', '"prvReadProducts"')
     )
     with pytest.raises(DataverseError) as refused:
