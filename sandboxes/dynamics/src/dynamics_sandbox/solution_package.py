@@ -89,7 +89,6 @@ class SolutionPackage:
     version: str
     managed: bool
     publisher: dict[str, Any]
-    root_tables: set[str]
     tables: list[TableDefinition]
     relationships: list[dict[str, Any]]  # OneToManyRelationshipMetadata
     roles: dict[uuid.UUID, tuple[str, set[str]]]  # id → (name, privileges)
@@ -166,7 +165,6 @@ def _package(manifest: ET.Element, customizations: ET.Element) -> SolutionPackag
                 publisher.findtext("CustomizationOptionValuePrefix") or 0
             ),
         },
-        root_tables=root_tables,
         tables=tables,
         relationships=[
             _relationship(r, lookups)

@@ -382,7 +382,3 @@ FORMS: tuple[Form, ...] = (
         ),
     ),
 )
-
-
-def forms_of(table: Table) -> list[Form]:
-    return [f for f in FORMS if f.table is table]
