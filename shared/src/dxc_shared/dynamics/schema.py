@@ -19,6 +19,7 @@ class ExportStatus(enum.IntEnum):
     NO = 100000000
     YES = 100000001
     FAILED = 100000002
+    UPDATE = 100000003  # set by a person on an exported invoice: push its changes to Xero
 
 
 class SyncOutcome(enum.IntEnum):
@@ -59,7 +60,12 @@ class LineAmountTypes(enum.IntEnum):
 
 
 CHOICE_LABELS: dict[type[enum.IntEnum], dict[int, str]] = {
-    ExportStatus: {ExportStatus.NO: "No", ExportStatus.YES: "Yes", ExportStatus.FAILED: "Failed"},
+    ExportStatus: {
+        ExportStatus.NO: "No",
+        ExportStatus.YES: "Yes",
+        ExportStatus.FAILED: "Failed",
+        ExportStatus.UPDATE: "Update in Xero",
+    },
     SyncOutcome: {
         SyncOutcome.SUCCESS: "Success",
         SyncOutcome.FAILED: "Failed",
@@ -306,7 +312,16 @@ INVOICE = Table(
     "invoices",
     standard=True,
     columns=(
-        Column("dxc_ExportStatus", "Xero export status", "choice", choices=ExportStatus),
+        Column(
+            "dxc_ExportStatus",
+            "Xero export status",
+            "choice",
+            choices=ExportStatus,
+            description="No: send the invoice to Xero when it is ready. Yes: it is in Xero. "
+            "Failed: it could not be sent (see its sync history). Update in Xero: choose it on "
+            "an invoice already in Xero to send the changes made since; it goes back to Yes "
+            "once Xero has them.",
+        ),
         Column("dxc_ExportedOn", "Xero export date", "datetime"),
         Column("dxc_XeroInvoiceId", "Xero invoice id", "string", 36),
         Column("dxc_XeroInvoiceNumber", "Xero invoice number", "string", 255),

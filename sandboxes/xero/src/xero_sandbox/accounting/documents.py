@@ -20,7 +20,12 @@ from .tracking import line_tracking
 LINE_AMOUNT_TYPES = {"Exclusive", "Inclusive", "NoTax"}
 SALES_TYPES = {"ACCREC", "ACCRECCREDIT"}
 EDITABLE = {"DRAFT", "SUBMITTED"}
-# Which statuses a document may move to from each status.
+# Which statuses a document may move to from each status, and which may be edited: DRAFT and
+# SUBMITTED freely, AUTHORISED (lines, amounts, dates, reference) only while no payment or credit
+# note is allocated; PAID, VOIDED and DELETED never ("Invoice not of valid status for
+# modification"). Source: https://developer.xero.com/documentation/api/accounting/invoices
+# (Invoice status codes; updating an approved invoice) and Xero's validation message for an
+# edit of an allocated document, as Xero answers it (HAS_ALLOCATIONS).
 TRANSITIONS = {
     "DRAFT": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
     "SUBMITTED": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},

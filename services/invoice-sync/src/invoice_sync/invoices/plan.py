@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -60,11 +60,13 @@ class Skip:
 
 @dataclass(frozen=True)
 class Link:
-    """Already in Xero (`xero` is Xero's copy): written back instead of created again."""
+    """Already in Xero (`xero` is Xero's copy): written back instead of created again; `told`
+    when Dynamics already showed it there (its export status was set back to No)."""
 
     invoice: Invoice
     xero: JSON
     reason: str
+    told: bool = False
 
 
 @dataclass(frozen=True)
@@ -209,16 +211,22 @@ class Reconciliation:
     new: list[Invoice]  # never sent: to create
     known: dict[str, str]  # sent and answered: invoice id -> Xero invoice id
     pending: list[Invoice]  # sent, no answer recorded (a crash): look for it in Xero
+    told: set[str] = dataclasses.field(default_factory=set)  # known, and Dynamics showed it
 
 
 def reconcile(invoices: Sequence[Invoice], entries: Mapping[str, LedgerEntry]) -> Reconciliation:
     result = Reconciliation([], {}, [])
     for invoice in invoices:
         entry = entries.get(invoice.id)
-        if entry is None:
+        if entry is None and invoice.xero_invoice_id:  # exported before the ledger kept it
+            result.known[invoice.id] = invoice.xero_invoice_id
+            result.told.add(invoice.id)
+        elif entry is None:
             result.new.append(invoice)
         elif entry.state != ExportState.PENDING and entry.xero_invoice_id:
             result.known[invoice.id] = entry.xero_invoice_id
+            if entry.state == ExportState.WRITTEN_BACK:
+                result.told.add(invoice.id)
         else:
             result.pending.append(invoice)
     return result
@@ -301,11 +309,22 @@ def recover(
     return known, not_found
 
 
+def already_exported(number: str) -> str:
+    return (
+        f"Already in Xero as {number}: nothing was sent again. To send changes made in Dynamics "
+        'since, set the Xero export status to "Update in Xero".'
+    )
+
+
 def links(
-    invoices: Sequence[Invoice], known: Mapping[str, str], in_xero: Mapping[str, JSON]
+    invoices: Sequence[Invoice],
+    known: Mapping[str, str],
+    in_xero: Mapping[str, JSON],
+    told: Collection[str] = (),
 ) -> tuple[list[Link], list[Invoice]]:
-    """Known invoices still in Xero are linked; those deleted or voided there since are wanted
-    as a new export (returned to create)."""
+    """Known invoices still in Xero are linked (those Dynamics showed there already, `told`, are
+    told how to send changes instead); those deleted or voided there since are wanted as a new
+    export (returned to create)."""
     linked: list[Link] = []
     again: list[Invoice] = []
     for invoice in invoices:
@@ -317,6 +336,9 @@ def links(
             again.append(invoice)
             continue
         number = element.get("InvoiceNumber") or xero_id
+        if invoice.id in told:
+            linked.append(Link(invoice, element, already_exported(number), told=True))
+            continue
         linked.append(
             Link(
                 invoice,
