@@ -73,7 +73,7 @@ async def test_a_trial_that_ends_unpaid_makes_the_connector_inactive_once(
     assert await relay.relay_pending() >= 1
 
     async def inactive() -> bool:
-        return (await world.connector())["dxc_status"] == ConnectorStatus.INACTIVE.value
+        return bool((await world.connector())["dxc_status"] == ConnectorStatus.INACTIVE.value)
 
     async def told() -> bool:
         return len(await world.history(invoice_id)) == 1
@@ -101,7 +101,7 @@ async def test_a_trial_that_ends_unpaid_makes_the_connector_inactive_once(
     assert await relay.relay_pending() >= 1
 
     async def active() -> bool:
-        return (await world.connector())["dxc_status"] == ConnectorStatus.ACTIVE.value
+        return bool((await world.connector())["dxc_status"] == ConnectorStatus.ACTIVE.value)
 
     await eventually_async(active)
     run = await world.sync()
