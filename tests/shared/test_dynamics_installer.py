@@ -6,9 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from dxc_shared.clients.dataverse import DataverseClient
+from dxc_shared.clients.dataverse import DataverseClient, DataverseError
 from dxc_shared.dynamics import schema
-from dxc_shared.dynamics.installer import install, missing_privileges, missing_tables
+from dxc_shared.dynamics.installer import (
+    column_metadata,
+    install,
+    missing_privileges,
+    missing_tables,
+)
 
 from tests.support.dynamics_sandbox import (
     RunningDynamicsSandbox,
@@ -93,3 +98,42 @@ async def test_missing_privileges_are_said_in_words(
         "update invoices and their lines",
         "create sync history",
     ]
+
+
+async def test_install_adds_the_choices_added_since_an_earlier_install(
+    client: DataverseClient,
+) -> None:
+    """An organisation installed before "Update in Xero" existed gets the choice on the next
+    install (InsertOptionValue), and only once."""
+    column = next(c for c in schema.INVOICE.columns if c.logical_name == "dxc_exportstatus")
+    earlier = column_metadata(column)
+    earlier["OptionSet"]["Options"] = [
+        option
+        for option in earlier["OptionSet"]["Options"]
+        if option["Value"] != schema.ExportStatus.UPDATE
+    ]
+    await client.request(
+        "POST",
+        "EntityDefinitions(LogicalName='invoice')/Attributes",
+        operation="create_column",
+        body=earlier,
+    )
+    [invoice] = await client.query(
+        "invoices", select=["invoiceid"], filter="invoicenumber eq 'INV-1001'"
+    )
+    update_in_xero = {"dxc_exportstatus": schema.ExportStatus.UPDATE.value}
+    with pytest.raises(DataverseError):
+        await client.update("invoices", invoice["invoiceid"], update_in_xero)
+
+    first = await install(client)
+    again = await install(client)
+
+    assert "invoice.dxc_exportstatus" not in first.created_columns
+    assert first.created_options == [f"invoice.dxc_exportstatus={schema.ExportStatus.UPDATE}"]
+    assert again.created_options == []
+    assert not again.changed
+    await client.update("invoices", invoice["invoiceid"], update_in_xero)
+    [row] = await client.query(
+        "invoices", select=["dxc_exportstatus"], filter="invoicenumber eq 'INV-1001'"
+    )
+    assert row["dxc_exportstatus"] == schema.ExportStatus.UPDATE

@@ -39,10 +39,16 @@ class InstallReport:
     created_tables: list[str] = field(default_factory=list)
     created_columns: list[str] = field(default_factory=list)
     created_lookups: list[str] = field(default_factory=list)
+    created_options: list[str] = field(default_factory=list)  # new choices on existing columns
 
     @property
     def changed(self) -> bool:
-        return bool(self.created_tables or self.created_columns or self.created_lookups)
+        return bool(
+            self.created_tables
+            or self.created_columns
+            or self.created_lookups
+            or self.created_options
+        )
 
 
 def _label(text: str) -> dict[str, Any]:
@@ -135,20 +141,7 @@ async def install(client: DataverseClient) -> InstallReport:
             )
             report.created_tables.append(table.logical_name)
     for table in TABLES:
-        attributes = await _names(
-            client,
-            f"EntityDefinitions(LogicalName='{table.logical_name}')/Attributes",
-            "LogicalName",
-        )
-        for column in table.columns:
-            if column.logical_name not in attributes:
-                await client.request(
-                    "POST",
-                    f"EntityDefinitions(LogicalName='{table.logical_name}')/Attributes",
-                    operation="create_column",
-                    body=column_metadata(column),
-                )
-                report.created_columns.append(f"{table.logical_name}.{column.logical_name}")
+        await _install_columns(client, table, report)
     relationships = await _names(client, "RelationshipDefinitions", "SchemaName")
     for table in TABLES:
         for lookup in table.lookups:
@@ -167,6 +160,54 @@ async def install(client: DataverseClient) -> InstallReport:
             "POST", "PublishXml", operation="publish", body={"ParameterXml": parameter_xml}
         )
     return report
+
+
+async def _install_columns(client: DataverseClient, table: Table, report: InstallReport) -> None:
+    """The table's missing columns; on its existing choice columns, the choices added since
+    they were installed (e.g. the export status's "Update in Xero")."""
+    attributes_path = f"EntityDefinitions(LogicalName='{table.logical_name}')/Attributes"
+    attributes = await _names(client, attributes_path, "LogicalName")
+    for column in table.columns:
+        if column.logical_name not in attributes:
+            await client.request(
+                "POST", attributes_path, operation="create_column", body=column_metadata(column)
+            )
+            report.created_columns.append(f"{table.logical_name}.{column.logical_name}")
+        elif column.choices is not None:
+            await _install_choices(client, table, column, report)
+
+
+async def _install_choices(
+    client: DataverseClient, table: Table, column: Column, report: InstallReport
+) -> None:
+    """Insert the column's choices Dynamics does not have yet (`InsertOptionValue`: Microsoft
+    Learn, Web API reference, "InsertOptionValue Action"); an option is never removed."""
+    assert column.choices is not None
+    response = await client.request(
+        "GET",
+        f"EntityDefinitions(LogicalName='{table.logical_name}')/Attributes(LogicalName="
+        f"'{column.logical_name}')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
+        operation="read_metadata",
+        params={"$select": "LogicalName", "$expand": "OptionSet"},
+    )
+    assert response is not None
+    option_set = response.json().get("OptionSet") or {}
+    existing = {option.get("Value") for option in option_set.get("Options") or []}
+    for value, label in CHOICE_LABELS[column.choices].items():
+        if value in existing:
+            continue
+        await client.request(
+            "POST",
+            "InsertOptionValue",
+            operation="insert_option",
+            body={
+                "EntityLogicalName": table.logical_name,
+                "AttributeLogicalName": column.logical_name,
+                "Value": value,
+                "Label": _label(label),
+            },
+        )
+        report.created_options.append(f"{table.logical_name}.{column.logical_name}={value}")
 
 
 async def missing_tables(client: DataverseClient) -> list[str]:
