@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -60,13 +60,11 @@ class Skip:
 
 @dataclass(frozen=True)
 class Link:
-    """Already in Xero (`xero` is Xero's copy): written back instead of created again; `told`
-    when Dynamics already showed it there (its export status was set back to No)."""
+    """Already in Xero (`xero` is Xero's copy): written back instead of created again."""
 
     invoice: Invoice
     xero: JSON
     reason: str
-    told: bool = False
 
 
 @dataclass(frozen=True)
@@ -309,22 +307,11 @@ def recover(
     return known, not_found
 
 
-def already_exported(number: str) -> str:
-    return (
-        f"Already in Xero as {number}: nothing was sent again. To send changes made in Dynamics "
-        'since, set the Xero export status to "Update in Xero".'
-    )
-
-
 def links(
-    invoices: Sequence[Invoice],
-    known: Mapping[str, str],
-    in_xero: Mapping[str, JSON],
-    told: Collection[str] = (),
+    invoices: Sequence[Invoice], known: Mapping[str, str], in_xero: Mapping[str, JSON]
 ) -> tuple[list[Link], list[Invoice]]:
-    """Known invoices still in Xero are linked (those Dynamics showed there already, `told`, are
-    told how to send changes instead); those deleted or voided there since are wanted as a new
-    export (returned to create)."""
+    """Known invoices still in Xero are linked; those deleted or voided there since are wanted
+    as a new export (returned to create)."""
     linked: list[Link] = []
     again: list[Invoice] = []
     for invoice in invoices:
@@ -336,9 +323,6 @@ def links(
             again.append(invoice)
             continue
         number = element.get("InvoiceNumber") or xero_id
-        if invoice.id in told:
-            linked.append(Link(invoice, element, already_exported(number), told=True))
-            continue
         linked.append(
             Link(
                 invoice,

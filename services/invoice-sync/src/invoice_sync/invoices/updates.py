@@ -191,11 +191,15 @@ def updates(decisions: Sequence[Decision], found: Mapping[str, str]) -> list[Upd
 
 
 def already_in_xero(link: Link, xero_web_url: str) -> Exported:
-    """An invoice Dynamics showed in Xero already, set back to No: its Xero columns are
-    refreshed and it is told how to send its changes (set "Update in Xero"); nothing is sent."""
-    return replace(
-        plan.exported(link.invoice, link.xero, xero_web_url, link.reason), already_exported=True
+    """An invoice Dynamics showed in Xero already, set back to No: nothing is sent, its Xero
+    columns are refreshed and it is told how to send its changes (set "Update in Xero")."""
+    number = link.xero.get("InvoiceNumber") or link.xero.get("InvoiceID")
+    message = (
+        f"Already in Xero as {number}: nothing was sent again. To send changes made in Dynamics "
+        'since, set the Xero export status to "Update in Xero".'
     )
+    done = plan.exported(link.invoice, link.xero, xero_web_url, message)
+    return replace(done, already_exported=True)
 
 
 def reconciled(invoice: Invoice, element: JSON, xero_web_url: str) -> Exported:

@@ -218,14 +218,14 @@ class ExportRun:
         if not known:
             return to_create
         in_xero = await steps.invoices_by_id(self.run.xero, list(known.values()))
-        linked, again = plan.links(invoices, known, in_xero, reconciliation.told)
+        linked, again = plan.links(invoices, known, in_xero)
         to_create += again  # deleted in Xero since: a new export is wanted
         if linked:
             # Checked as a new export is: a retry writes Xero's line taxes, or says why not.
             # One Dynamics showed in Xero already is only told how to send its changes.
             exported = [
                 updates.already_in_xero(link, self.run.xero_web_url)
-                if link.told
+                if link.invoice.id in reconciliation.told
                 else plan.checked(link.invoice, link.xero, self.run.xero_web_url, link.reason)
                 for link in linked
             ]
@@ -336,7 +336,21 @@ class ExportRun:
         self.failed_queue = []
         self.contact_links = []
         outcome = plan.written_back(exported, failed, results)
-        for done in exported:  # said with the next `$batch`
+        self._report_refused(exported, outcome)
+        self._report_exported(exported, set(outcome.written))
+        for item in failed:
+            self._report_failure(item.invoice, item.message)
+        for invoice in [*(e.invoice for e in exported), *(f.invoice for f in failed)]:
+            self.unsettled.pop(invoice.id, None)
+        await steps.record_written_back(self.run, outcome.written)
+        await self.run.ledger.forget_skips(
+            self.run.connection_id, [*outcome.written, *(f.invoice.id for f in failed)]
+        )
+
+    def _report_refused(self, exported: Sequence[Exported], outcome: plan.WrittenBack) -> None:
+        """What Dynamics refused of a write-back: Xero's line taxes (said with the next
+        `$batch`), an invoice's columns (reported, with the privilege it lacks)."""
+        for done in exported:
             if done.invoice.id in outcome.taxes_refused:
                 refused = plan.tax_refused(done, outcome.taxes_refused[done.invoice.id])
                 self.failed_queue.append(refused)
@@ -352,7 +366,8 @@ class ExportRun:
                     self.report.missing_privileges.append(privilege)
         for invoice_id in outcome.failures_not_written:
             logger.warning("invoice_sync.failure_not_written", invoice_id=invoice_id)
-        written = set(outcome.written)
+
+    def _report_exported(self, exported: Sequence[Exported], written: set[str]) -> None:
         for done in exported:
             if done.mismatch:  # in Xero and linked, but Failed: the amounts differ
                 self._report_failure(done.invoice, done.mismatch)
@@ -369,14 +384,6 @@ class ExportRun:
                         xero_url=done.xero_url,
                     )
                 )
-        for item in failed:
-            self._report_failure(item.invoice, item.message)
-        for invoice in [*(e.invoice for e in exported), *(f.invoice for f in failed)]:
-            self.unsettled.pop(invoice.id, None)
-        await steps.record_written_back(self.run, outcome.written)
-        await self.run.ledger.forget_skips(
-            self.run.connection_id, [*outcome.written, *(f.invoice.id for f in failed)]
-        )
 
     def _customer_name(self, invoice: Invoice) -> str | None:
         customer = self.data.customer_of(invoice)
