@@ -233,3 +233,37 @@ async def test_no_on_an_exported_invoice_says_how_to_send_changes(
         f"Already in Xero as {xero_invoice.number}: nothing was sent again. To send changes made "
         'in Dynamics since, set the Xero export status to "Update in Xero".',
     )
+
+
+async def test_an_update_whose_answer_is_lost_is_sent_again_under_the_same_key(
+    world_factory: WorldFactory,
+) -> None:
+    # The worker gives up waiting for Xero after 1 s; the job is retried with back-off and sends
+    # the same request again, which Xero answers from its idempotency cache.
+    world: World = await world_factory(http_timeout_seconds=1.0)
+    invoice_id = await _exported(world, "U-8", DefaultInvoiceStatus.DRAFT)
+    await _set_quantity(world, invoice_id, 6)
+    await _ask_update(world, invoice_id)
+    world.xero.admin("DELETE", "calls")
+    world.xero.admin(
+        "POST",
+        "faults",
+        json={
+            "kind": "latency",
+            "path": "*/Invoices",
+            "method": "POST",
+            "latency_seconds": 2.0,
+            "count": 1,
+        },
+    )
+
+    run = await world.sync()
+
+    assert (run.succeeded, run.failed, run.error) == (1, 0, None)
+    # Whether or not the first copy was answered before it was given up on, Xero changed the
+    # invoice once: any second copy of the same request was answered from its cache.
+    assert [w["idempotent_replay"] for w in _xero_writes(world)].count(False) == 1
+    [updated] = world.xero_invoices()
+    assert updated.total == await _total(world, invoice_id)
+    outcomes = await _outcomes(world, invoice_id)
+    assert [o for o, _ in outcomes] == [SyncOutcome.SUCCESS] * 2

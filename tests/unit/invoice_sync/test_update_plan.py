@@ -11,6 +11,7 @@ from dxc_shared.dynamics.schema import ExportStatus
 from invoice_sync.invoices import mapping, plan, updates
 from invoice_sync.invoices.mapping import Failure
 from invoice_sync.invoices.plan import Create, Fail, Skip
+from invoice_sync.invoices.update_steps import update_key
 from invoice_sync.invoices.updates import Recorded, Update
 from invoice_sync.ledger.models import ExportState
 from invoice_sync.retries import plan as retries
@@ -248,3 +249,20 @@ def test_a_retry_of_an_invoice_set_to_update_changes_nothing() -> None:
     retry = retries.decide("inv-1", ExportStatus.UPDATE)
     assert not retry.reset
     assert "its export status is Update in Xero" in retry.message
+
+
+@pytest.mark.parametrize(
+    ("version", "body", "same"),
+    [
+        ("7", {"InvoiceID": "x-1", "Reference": "R"}, True),
+        ("8", {"InvoiceID": "x-1", "Reference": "R"}, False),
+        ("7", {"InvoiceID": "x-1", "Reference": "S"}, False),
+    ],
+    ids=["same version and body", "new version", "new body"],
+)
+def test_one_idempotency_key_per_version_of_the_invoice(
+    version: str, body: dict[str, Any], same: bool
+) -> None:
+    first = update_key(Update(invoice(), "x-1", {"InvoiceID": "x-1", "Reference": "R"}))
+    again = update_key(Update(invoice(version=version), "x-1", body))
+    assert (first == again) == same
