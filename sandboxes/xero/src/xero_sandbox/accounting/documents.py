@@ -24,8 +24,9 @@ EDITABLE = {"DRAFT", "SUBMITTED"}
 # SUBMITTED freely, AUTHORISED (lines, amounts, dates, reference) only while no payment or credit
 # note is allocated; PAID, VOIDED and DELETED never ("Invoice not of valid status for
 # modification"). Source: https://developer.xero.com/documentation/api/accounting/invoices
-# (Invoice status codes; updating an approved invoice) and Xero's validation message for an
-# edit of an allocated document, as Xero answers it (HAS_ALLOCATIONS).
+# (Invoice status codes; updating an approved invoice); HAS_ALLOCATIONS is Xero's validation
+# message for an edit of an allocated document, as integrators quote it (e.g.
+# https://payhawk.com/help/failed-to-export-into-xero-this-document-cannot-be-edited-as-it-has-a-payment-or-credit-note-allocated-to-it).
 TRANSITIONS = {
     "DRAFT": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
     "SUBMITTED": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
