@@ -203,6 +203,35 @@ async def test_a_role_naming_a_privilege_that_does_not_exist_is_refused_before_a
     assert "dxc_exportstatus" not in await _invoice_columns(client)
 
 
+async def test_an_upgrade_adds_the_choices_added_since_the_installed_version(
+    client: DataverseClient,
+) -> None:
+    """An organisation on a release from before "Update in Xero" gets that export status when
+    the newer version is imported over it."""
+
+    def without_update(text: str) -> str:
+        start = text.index('<optionset Name="invoice_dxc_exportstatus">')
+        option = text.index(f'<option value="{schema.ExportStatus.UPDATE.value}">', start)
+        end = text.index("</option>", option) + len("</option>")
+        return text[:option] + text[end:]
+
+    await install(client, edited_package("0.9.0.0", without_update))
+    [invoice] = await client.query(
+        "invoices", select=["invoiceid"], filter="invoicenumber eq 'INV-1001'"
+    )
+    update_in_xero = {"dxc_exportstatus": schema.ExportStatus.UPDATE.value}
+    with pytest.raises(DataverseError):
+        await client.update("invoices", invoice["invoiceid"], update_in_xero)
+
+    assert (await install(client)).action == "upgraded"
+
+    await client.update("invoices", invoice["invoiceid"], update_in_xero)
+    [row] = await client.query(
+        "invoices", select=["dxc_exportstatus"], filter="invoicenumber eq 'INV-1001'"
+    )
+    assert row["dxc_exportstatus"] == schema.ExportStatus.UPDATE
+
+
 async def test_missing_privileges_are_said_in_words(
     client: DataverseClient, dynamics: RunningDynamicsSandbox
 ) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import re
 
-from . import batch, changetracking, csdl, fetchxml, metadata_api, solutions, sql
+from . import batch, changetracking, csdl, fetchxml, metadata_api, options_api, solutions, sql
 from .api_messages import ApiRequest, ApiResponse, error_response
 from .errors import UNEXPECTED, DataverseError, bad_request
 from .webapi import WebApi
@@ -46,6 +46,8 @@ def _dispatch(api: WebApi, request: ApiRequest) -> ApiResponse:
         return api.who_am_i()
     if name == "$metadata":
         return csdl.document(api)
+    if name == "InsertOptionValue":
+        return options_api.insert_option_value(api, request)
     if name in metadata_api.SEGMENTS:
         return metadata_api.handle(api, request, name, key, rest)
     if name in solutions.SEGMENTS and not rest:

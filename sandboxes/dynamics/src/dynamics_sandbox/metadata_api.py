@@ -92,12 +92,14 @@ def handle(api: WebApi, request: ApiRequest, name: str, key: str | None, rest: s
             return _delete_attribute(api, entity, attribute)
         if request.method == "PUT":
             return _update_attribute(api, request, entity, attribute)
+        # A choice column's options come with `$expand=OptionSet` (Microsoft Learn, "Query
+        # table definitions using the Web API": retrieve attributes).
         return _single(
             api,
             request,
             "EntityDefinitions/Attributes",
             attribute.to_json(entity, with_options=True),
-            {},
+            {"OptionSet": None},
         )
     if segment == "Keys" or segment.startswith("Keys("):
         return _keys(api, request, entity, segment)

@@ -20,7 +20,7 @@ from typing import Any
 from . import metadata_api
 from .api_messages import ApiRequest, ApiResponse
 from .errors import DataverseError, bad_request, not_found
-from .metadata import Entity, attribute_from_json, label_text
+from .metadata import Attribute, AttributeType, Entity, attribute_from_json, label_text
 from .solution_package import INVALID_PRIVILEGE, SolutionPackage, TableDefinition, read
 from .state import SolutionComponents
 from .store.values import parse_guid
@@ -119,6 +119,15 @@ def _apply_table(api: WebApi, table: TableDefinition, components: SolutionCompon
                 components.columns.add((logical, column))
         else:
             current.display_name = label_text(body["DisplayName"], current.display_name)
+            _add_options(current, attribute_from_json(body))
+
+
+def _add_options(current: Attribute, imported: Attribute) -> None:
+    """Choices a newer version adds to a choice column (an update never removes one)."""
+    if current.type is not AttributeType.PICKLIST or imported.type is not AttributeType.PICKLIST:
+        return
+    known = {option.value for option in current.options}
+    current.options.extend(o for o in imported.options if o.value not in known)
 
 
 def _check_privileges(api: WebApi, package: SolutionPackage) -> None:

@@ -21,6 +21,7 @@ class ExportStatus(enum.IntEnum):
     NO = 100000000
     YES = 100000001
     FAILED = 100000002
+    UPDATE = 100000003  # set by a person on an exported invoice: push its changes to Xero
 
 
 class SyncOutcome(enum.IntEnum):
@@ -61,7 +62,12 @@ class LineAmountTypes(enum.IntEnum):
 
 
 CHOICE_LABELS: dict[type[enum.IntEnum], dict[int, str]] = {
-    ExportStatus: {ExportStatus.NO: "No", ExportStatus.YES: "Yes", ExportStatus.FAILED: "Failed"},
+    ExportStatus: {
+        ExportStatus.NO: "No",
+        ExportStatus.YES: "Yes",
+        ExportStatus.FAILED: "Failed",
+        ExportStatus.UPDATE: "Update in Xero",
+    },
     SyncOutcome: {
         SyncOutcome.SUCCESS: "Success",
         SyncOutcome.FAILED: "Failed",
@@ -432,8 +438,10 @@ INVOICE = Table(
             "Xero export status",
             "choice",
             choices=ExportStatus,
-            description="No: waiting to go to Xero. Yes: in Xero. Failed: not in Xero (see "
-            "the sync history); fix the cause and set it back to No to try again.",
+            description="No: send the invoice to Xero when it is ready. Yes: it is in Xero. "
+            "Failed: it could not be sent (see its sync history); fix the cause and set it back "
+            "to No. Update in Xero: choose it on an invoice already in Xero to send the changes "
+            "made since; it goes back to Yes once Xero has them.",
         ),
         Column(
             "dxc_ExportedOn",

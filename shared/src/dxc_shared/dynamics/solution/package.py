@@ -40,7 +40,7 @@ PREFIX = "dxc"
 OPTION_VALUE_PREFIX = 10000
 # (version, fingerprint of the content), oldest first. Append one for every change.
 RELEASES: tuple[tuple[str, str], ...] = (
-    ("1.0.0.0", "2cad33a1b4203620e3ef9ffa2ee5acbddab954f2005ab856ae71bedc322de529"),
+    ("1.0.0.0", "a416fbad466bdd3dc7247a44fe3ef13d145762233d97c4f5dd2b522dc702f2bb"),
 )
 VERSION = RELEASES[-1][0]
 FILE_NAME = f"{UNIQUE_NAME}_{VERSION.replace('.', '_')}_managed.zip"
