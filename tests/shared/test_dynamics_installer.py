@@ -232,6 +232,50 @@ async def test_an_upgrade_adds_the_choices_added_since_the_installed_version(
     assert row["dxc_exportstatus"] == schema.ExportStatus.UPDATE
 
 
+async def test_an_organisation_set_up_through_the_metadata_api_is_taken_over_with_its_rows(
+    client: DataverseClient,
+) -> None:
+    """Before the solution, Install created the columns one by one: importing the solution
+    keeps such a column and its values, and adds what it lacks."""
+    label = {"LocalizedLabels": [{"Label": "Xero export status", "LanguageCode": 1033}]}
+    await client.request(
+        "POST",
+        "EntityDefinitions(LogicalName='invoice')/Attributes",
+        operation="create_column",
+        body={
+            "@odata.type": "Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
+            "SchemaName": "dxc_ExportStatus",
+            "DisplayName": label,
+            "OptionSet": {
+                "Options": [
+                    {"Value": int(value), "Label": label}
+                    for value in (schema.ExportStatus.NO, schema.ExportStatus.FAILED)
+                ]
+            },
+        },
+    )
+    [invoice] = await client.query(
+        "invoices", select=["invoiceid"], filter="invoicenumber eq 'INV-1001'"
+    )
+    await client.update(
+        "invoices", invoice["invoiceid"], {"dxc_exportstatus": schema.ExportStatus.FAILED}
+    )
+
+    assert (await install(client)).action == "installed"
+
+    await client.update("invoices", invoice["invoiceid"], {"dxc_xeroinvoicenumber": "INV-0042"})
+    [row] = await client.query(
+        "invoices",
+        select=["dxc_exportstatus", "dxc_xeroinvoicenumber"],
+        filter="invoicenumber eq 'INV-1001'",
+    )
+    assert row == {**row, "dxc_exportstatus": schema.ExportStatus.FAILED}
+    assert row["dxc_xeroinvoicenumber"] == "INV-0042"
+    await client.update(
+        "invoices", invoice["invoiceid"], {"dxc_exportstatus": schema.ExportStatus.UPDATE}
+    )
+
+
 async def test_missing_privileges_are_said_in_words(
     client: DataverseClient, dynamics: RunningDynamicsSandbox
 ) -> None:
