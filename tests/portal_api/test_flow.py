@@ -121,6 +121,7 @@ async def test_the_whole_journey(
         assert ready.profile.xero_tenant_id == xero.settings.demo_tenant_id
         assert ready.profile.dynamics_org_url == dynamics.org_url("demo")
         assert ready.profile.time_zone == "Europe/London"
+        assert ready.set_up  # kept by the scheduler (held jobs) should the plan end
 
         no_card = await browser.post(f"{url}/subscription", json={"plan": "growth"})
         assert no_card.status_code == 402

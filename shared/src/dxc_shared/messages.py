@@ -65,8 +65,13 @@ class ConnectionChanged(BusMessage):
     )
     invoices_paused_until: datetime | None = Field(
         default=None,
-        description="The plan's monthly invoice limit is reached: no invoice jobs until then "
+        description="The plan's monthly invoice limit is reached: nothing is sent until then "
         "(the next month), or until a change clears it (an upgrade); payment syncing goes on",
+    )
+    set_up: bool = Field(
+        default=False,
+        description="Set up and not archived, whatever the plan: a connection whose plan ended "
+        "still gets invoice jobs, which only tell each invoice handed over why it is not sent",
     )
 
 
@@ -91,6 +96,16 @@ class SyncInvoicesJob(BusMessage):
     job_id: uuid.UUID
     profile: ConnectionSyncProfile
     due_at: datetime
+    active_until: datetime | None = Field(
+        default=None,
+        description="`ConnectionChanged.active_until` as the scheduler knew it: once past, the "
+        "job sends nothing and only tells the invoices handed over that they wait",
+    )
+    invoices_paused_until: datetime | None = Field(
+        default=None,
+        description="`ConnectionChanged.invoices_paused_until` as the scheduler knew it: while "
+        "in the future, likewise",
+    )
 
 
 class SyncPaymentsJob(BusMessage):

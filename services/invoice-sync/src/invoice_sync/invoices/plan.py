@@ -156,7 +156,7 @@ SUBSCRIPTION_INACTIVE = "Not sent: the connector's subscription is inactive."
 
 @dataclass(frozen=True)
 class Held:
-    """Why no invoice of the connection is sent for now (no invoice job runs meanwhile):
+    """Why no invoice of the connection is sent for now (its jobs only tell why meanwhile):
     `reason` for each handed-over invoice's Skipped row; `connector_message` for the connector
     record when it goes Inactive (None: it stays Active, payments still sync)."""
 

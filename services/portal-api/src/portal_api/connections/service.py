@@ -194,6 +194,7 @@ def announce(session: AsyncSession, state: ConnectionState) -> None:
                 if error
             },
             invoices_paused_until=state.invoices_paused_until,
+            set_up=state.set_up and state.connection.archived_at is None,
         ),
         headers={"connection_id": str(state.connection.id)},
     )
