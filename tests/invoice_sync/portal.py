@@ -21,7 +21,7 @@ from portal_api.connections.models import Connection
 
 from tests.invoice_sync.conftest import API_KEY, World
 from tests.support.polling import eventually_async
-from tests.support.rabbitmq import delete_topology
+from tests.support.rabbitmq import delete_queues
 
 
 async def portal_rows(database: Database, world: World, trial_ends_at: datetime) -> uuid.UUID:
@@ -88,7 +88,8 @@ class InvoiceView:
 async def portal_view(
     database: Database, world: World, rabbitmq_url: str
 ) -> AsyncIterator[InvoiceView]:
-    """portal-api's handler of run reports, consuming from the world's bus."""
+    """portal-api's handler of run reports, consuming from the world's bus (its queues are
+    removed after; the exchanges are the world's)."""
     async with httpx.AsyncClient() as http:
         handlers = activity.ActivityHandlers(
             database,
@@ -103,4 +104,4 @@ async def portal_view(
             yield InvoiceView(database, world)
         finally:
             await consumer.stop(1)
-            await delete_topology(rabbitmq_url, world.bus, [subscription])
+            await delete_queues(rabbitmq_url, world.bus.namespace, [subscription])

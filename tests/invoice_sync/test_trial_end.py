@@ -30,7 +30,7 @@ from sqlalchemy import delete
 from tests.invoice_sync.conftest import World, WorldFactory
 from tests.invoice_sync.portal import InvoiceView, portal_rows, portal_view
 from tests.support.polling import eventually_async
-from tests.support.rabbitmq import delete_topology
+from tests.support.rabbitmq import delete_queues
 
 INACTIVE = "Not sent: the connector's subscription is inactive."
 
@@ -57,7 +57,8 @@ async def running_scheduler(
                     ConnectionSchedule.connection_id == world.connection_id
                 )
             )
-    await delete_topology(rabbitmq_url, service.infrastructure.broker, service.subscriptions)
+    # Its queues only: the exchanges are the world's, removed with it.
+    await delete_queues(rabbitmq_url, bus_namespace, service.subscriptions)
 
 
 async def test_a_trial_that_ends_unpaid_makes_the_connector_inactive_once(
