@@ -15,6 +15,7 @@ from portal_api.connections.schemas import (
 from portal_api.context import Context, Session
 from portal_api.health.service import health_of, health_of_one
 from portal_api.kit.errors import error_responses
+from portal_api.push import registration as push
 
 router = APIRouter(prefix="/v1", tags=["connections"])
 
@@ -83,5 +84,7 @@ async def update_connection(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def delete_connection(state: OpenConnection, session: Session, context: Context) -> Response:
+    # Before the grants are given back: removing the webhook needs the Dynamics one.
+    await push.unsubscribe_quietly(session, context, state)
     await service.archive(session, state, context.token_broker)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from fastapi import Response, status
+
 from portal_api.connections.dependencies import OpenConnection, OwnedConnection, connection_router
 from portal_api.context import Context, Session
 from portal_api.kit.errors import error_responses
@@ -17,6 +19,18 @@ router = connection_router("setup")
 )
 async def install(state: OpenConnection, session: Session, context: Context) -> InstallOut:
     return await service.install(session, context, state)
+
+
+@router.delete(
+    "/dynamics/push",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Uninstall the connector's webhook from Dynamics 365: invoice changes then wait for "
+    "the next poll (install registers it again)",
+    responses=error_responses(403, 409, 429, 502),
+)
+async def uninstall_push(state: OpenConnection, session: Session, context: Context) -> Response:
+    await service.uninstall_push(session, context, state)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get(

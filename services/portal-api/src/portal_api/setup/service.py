@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dxc_shared.dynamics import installer
+from dxc_shared.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.connections import service as connections
@@ -12,6 +13,7 @@ from portal_api.connections.models import Connection
 from portal_api.connections.service import ConnectionState
 from portal_api.context import PortalContext
 from portal_api.kit.errors import Conflict, PortalError
+from portal_api.push import registration as push
 from portal_api.setup import dynamics
 from portal_api.setup.schemas import (
     ChecklistOut,
@@ -20,6 +22,8 @@ from portal_api.setup.schemas import (
     DynamicsSettings,
     InstallOut,
 )
+
+logger = get_logger(__name__)
 
 
 async def install(
@@ -30,8 +34,24 @@ async def install(
         result = await dynamics.install(client, state)
     except dynamics.DATAVERSE_ERRORS as error:
         raise dynamics.dataverse_problem(error) from error
+    try:
+        await push.subscribe(session, context, client, state)
+        result.push_registered = True
+    except dynamics.DATAVERSE_ERRORS as error:  # polling still syncs; the answer says why
+        logger.warning("setup.push_not_registered", exc_info=True)
+        result.push_problem = dynamics.dataverse_problem(error).detail
     await connections.touch(session, state)
     return result
+
+
+async def uninstall_push(
+    session: AsyncSession, context: PortalContext, state: ConnectionState
+) -> None:
+    """Remove the webhook from Dynamics: invoices then wait for the next poll."""
+    try:
+        await push.unsubscribe(session, context, state)
+    except dynamics.DATAVERSE_ERRORS as error:
+        raise dynamics.dataverse_problem(error) from error
 
 
 @dataclass
