@@ -63,9 +63,9 @@ class PushRelay:
     async def send_due(self) -> int:
         async with self.database.unit_of_work() as session:
             due = await repository.take_due(session, self.clock())
+            requests = [SyncRequested(connection_id=c, invoices_only=True) for c in due]
             await enqueue_all(
-                session,
-                [(SyncRequested(connection_id=c), {"connection_id": str(c)}) for c in due],
+                session, [(r, {"connection_id": str(r.connection_id)}) for r in requests]
             )
         return len(due)
 
