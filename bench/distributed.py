@@ -17,6 +17,9 @@ products, write-ins, note lines, US dollars) and runs three phases of --invoices
    (Xero's UpdatedDateUTC) p50/p95/max;
 3. CPU: latency 0, a backlog again: the workers' CPU time (/proc/<pid>/stat) per 1,000
    invoices;
+4. push: each connection's Dataverse webhook registered (bench/push.py), the invoices handed
+   over at 400 a minute per connection, a second apart, latency --latency-ms again: sync lag
+   p50/p95 from "handed over" to "created in Xero" (target p95 <= 5 s);
 
 then bench/scheduler_dispatch.py (10,000 due connections dispatched in one tick).
 
@@ -37,6 +40,7 @@ from typing import Any
 
 from bench import scheduler_dispatch
 from bench.provision import BenchInvoice, Connection, Provisioner, provision_all, xero_time
+from bench.push import handover_rate, pushes_posted, register_push, waves_at_push_rate
 from bench.report import RESULTS_DIR, report
 from bench.stack import Stack, StackOptions, sample_sum, sigterm_as_interrupt
 
@@ -172,6 +176,33 @@ async def run_phase(
     )
 
 
+async def push_phase(
+    stack: Stack,
+    provisioner: Provisioner,
+    connections: list[Connection],
+    batches: list[list[BenchInvoice]],
+    *,
+    within: float,
+    latency_ms: float,
+) -> tuple[Phase, float, float]:
+    """Webhooks registered, invoices handed over at the push rate: the phase, the hand-over
+    rate reached (invoices a minute per connection) and the webhook posts portal-api took."""
+    await stack.set_latency(latency_ms)
+    await register_push(stack, connections)
+    posted_before = await pushes_posted(stack)
+    waves, spacing = waves_at_push_rate(batches)
+    phase = await run_phase(
+        stack,
+        provisioner,
+        connections,
+        batches,
+        within=within + waves * spacing,
+        waves=waves,
+        spacing=spacing,
+    )
+    return phase, handover_rate(batches), await pushes_posted(stack) - posted_before
+
+
 async def measure(arguments: argparse.Namespace) -> None:
     options = StackOptions(
         invoice_workers=arguments.invoice_workers,
@@ -187,10 +218,10 @@ async def measure(arguments: argparse.Namespace) -> None:
     ):
         print(
             f"stack up ({len(stack.processes)} processes, logs in {stack.log_dir}); provisioning "
-            f"{arguments.connections} connections x {3 * n} invoices",
+            f"{arguments.connections} connections x {4 * n} invoices",
             flush=True,
         )
-        connections = await provision_all(provisioner, arguments.connections, 3 * n)
+        connections = await provision_all(provisioner, arguments.connections, 4 * n)
         for connection in connections:
             await provisioner.announce(connection)
 
@@ -217,6 +248,15 @@ async def measure(arguments: argparse.Namespace) -> None:
         await stack.set_latency(0)
         cpu = await run_phase(
             stack, provisioner, connections, batches(2), within=arguments.timeout, sync_now=True
+        )
+        print("4/4 push: webhooks registered, 400 invoices a minute per connection", flush=True)
+        push, push_rate, push_posts = await push_phase(
+            stack,
+            provisioner,
+            connections,
+            batches(3),
+            within=arguments.timeout,
+            latency_ms=arguments.latency_ms,
         )
         processes = len(stack.processes)
 
@@ -266,6 +306,20 @@ async def measure(arguments: argparse.Namespace) -> None:
             "latency 0",
         ),
     ]
+    rows += [
+        ("push: sync lag p50 (s)", percentile(push.lags, 0.5), "webhooks: ready -> in Xero"),
+        ("push: sync lag p95 (s)", percentile(push.lags, 0.95), "target <= 5 s"),
+        (
+            "push: hand-over rate per connection (/minute)",
+            push_rate,
+            f"target 400; {push_posts / push.invoices:.2f} webhook posts per invoice",
+        ),
+        (
+            "push: Xero calls per invoice",
+            push.xero_calls / push.invoices,
+            f"{push.xero_throttled} answered 429",
+        ),
+    ]
     if scheduler:
         rows.append(
             (
@@ -291,7 +345,12 @@ async def measure(arguments: argparse.Namespace) -> None:
                     "lag_p50": percentile(phase.lags, 0.5),
                     "lag_p95": percentile(phase.lags, 0.95),
                 }
-                for name, phase in (("backlog", backlog), ("steady", steady), ("cpu", cpu))
+                for name, phase in (
+                    ("backlog", backlog),
+                    ("steady", steady),
+                    ("cpu", cpu),
+                    ("push", push),
+                )
             },
         },
     )
