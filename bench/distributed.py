@@ -114,6 +114,7 @@ async def run_phase(
     cpu_before = {w.name: w.cpu_seconds() for w in stack.workers}
     total = sum(len(batch) for batch in batches)
     deadline = time.monotonic() + within
+    started = time.monotonic()
     for wave in range(waves):
         await asyncio.gather(
             *(
@@ -123,8 +124,8 @@ async def run_phase(
         )
         if sync_now:
             await asyncio.gather(*(provisioner.sync_now(c) for c in connections))
-        if wave < waves - 1:
-            await asyncio.sleep(spacing)
+        if wave < waves - 1:  # waves start `spacing` apart, however long a hand-over takes
+            await asyncio.sleep(max(0.0, started + (wave + 1) * spacing - time.monotonic()))
     while (settled := await settled_so_far(stack) - settled_before) < total:
         if time.monotonic() > deadline:
             raise TimeoutError(
@@ -249,7 +250,7 @@ async def measure(arguments: argparse.Namespace) -> None:
         cpu = await run_phase(
             stack, provisioner, connections, batches(2), within=arguments.timeout, sync_now=True
         )
-        print("4/4 push: webhooks registered, 400 invoices a minute per connection", flush=True)
+        print("push: webhooks registered, 400 invoices a minute per connection", flush=True)
         push, push_rate, push_posts = await push_phase(
             stack,
             provisioner,

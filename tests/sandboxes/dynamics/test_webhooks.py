@@ -168,7 +168,8 @@ async def test_an_update_touching_a_filtered_column_is_posted_with_its_context(
     assert context["PrimaryEntityId"] == invoice
     assert (context["Stage"], context["Mode"], context["Depth"]) == (40, 1, 1)
     org = sandbox.state.org("demo")
-    assert org is not None and context["OrganizationId"] == str(org.id)
+    assert org is not None
+    assert context["OrganizationId"] == str(org.id)
     target = context["InputParameters"][0]
     assert target["key"] == "Target"
     attributes = {a["key"]: a["value"] for a in target["value"]["Attributes"]}

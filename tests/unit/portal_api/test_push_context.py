@@ -42,10 +42,14 @@ def body(**changes: object) -> bytes:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        (body(), PushedChange("Update", "invoice", RECORD, ORG)),
-        (body(MessageName="Delete"), PushedChange("Delete", "invoice", RECORD, ORG)),
-        (body(PrimaryEntityName="account"), PushedChange("Update", "account", RECORD, ORG)),
-        (body(PrimaryEntityId=str(RECORD).upper()), PushedChange("Update", "invoice", RECORD, ORG)),
+        (body(), PushedChange("Update", "invoice", RECORD, ORG, ())),
+        (body(MessageName="Delete"), PushedChange("Delete", "invoice", RECORD, ORG, ())),
+        (body(PrimaryEntityName="account"), PushedChange("Update", "account", RECORD, ORG, ())),
+        (
+            body(PrimaryEntityId=str(RECORD).upper()),
+            PushedChange("Update", "invoice", RECORD, ORG, ()),
+        ),
+        (body(InputParameters="x"), PushedChange("Update", "invoice", RECORD, ORG, None)),
         (body(PrimaryEntityId="not-a-guid"), None),
         (body(OrganizationId=None), None),
         (body(MessageName=7), None),
@@ -64,7 +68,7 @@ def test_a_context_is_read_or_refused(raw: bytes, expected: PushedChange | None)
 @pytest.mark.parametrize(
     ("message", "entity", "wanted"),
     [
-        ("Update", "invoice", True),
+        ("Update", "invoice", True),  # the body named no columns: ask, to be safe
         ("Delete", "invoice", True),
         ("Create", "invoice", False),  # a new invoice is not handed over yet
         ("Update", "account", False),
@@ -75,6 +79,68 @@ def test_only_invoice_updates_and_deletes_ask_for_a_sync(
     message: str, entity: str, wanted: bool
 ) -> None:
     assert PushedChange(message, entity, RECORD, ORG).wanted is wanted
+
+
+def option(value: int) -> dict[str, object]:
+    return {
+        "__type": "OptionSetValue:http://schemas.microsoft.com/xrm/2011/Contracts",
+        "Value": value,
+    }
+
+
+CONNECTOR_REF = {
+    "__type": "EntityReference:...",
+    "Id": str(uuid.uuid4()),
+    "LogicalName": "dxc_connector",
+}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("attributes", "wanted"),
+    [
+        ([{"key": "dxc_connectorid", "value": CONNECTOR_REF}], True),  # handed over
+        ([{"key": "dxc_connectorid", "value": None}], False),  # taken back
+        ([{"key": "dxc_exportstatus", "value": option(100000000)}], True),  # a retry: No
+        ([{"key": "dxc_exportstatus", "value": None}], True),
+        # The connector's own write-back: Yes or Failed, with the Xero ids.
+        (
+            [
+                {"key": "dxc_exportstatus", "value": option(100000001)},
+                {"key": "dxc_xeroinvoiceid", "value": "x"},
+            ],
+            False,
+        ),
+        ([{"key": "dxc_exportstatus", "value": option(100000002)}], False),
+        ([{"key": "statecode", "value": option(3)}], True),  # cancelled
+        ([{"key": "statecode", "value": option(0)}], True),  # reactivated
+        ([{"key": "statecode", "value": option(2)}], False),  # paid, by payment-sync
+        (
+            [
+                {"key": "statecode", "value": option(2)},
+                {"key": "dxc_connectorid", "value": CONNECTOR_REF},
+            ],
+            True,
+        ),
+        ([{"key": "description", "value": "x"}], False),
+        ([], False),
+    ],
+)
+def test_an_update_asks_for_a_sync_only_when_it_can_give_one_work(
+    attributes: list[dict[str, object]], wanted: bool
+) -> None:
+    target = {"key": "Target", "value": {"LogicalName": "invoice", "Attributes": attributes}}
+    change = parse_context(body(InputParameters=[target]))
+    assert change is not None
+    assert change.wanted is wanted
+
+
+@pytest.mark.unit
+def test_an_update_whose_body_names_no_columns_asks_for_a_sync() -> None:
+    change = parse_context(body(InputParameters=[]))
+    assert change is not None
+    assert change.columns is None
+    assert change.wanted is True
 
 
 NOW = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)

@@ -28,13 +28,8 @@ HTTP_HEADER_AUTH = 5
 ASYNCHRONOUS = 1
 POST_OPERATION = 40
 # The invoice columns whose change can make an invoice ready (handed to the connector, export
-# status back to No), or cancel an exported one (its state).
-PUSH_COLUMNS = (
-    INVOICE_CONNECTOR.logical_name,
-    InvoiceColumns.EXPORT_STATUS,
-    Common.STATE,
-    Common.STATUS,
-)
+# status back to No, reactivated), or cancel an exported one (its state).
+PUSH_COLUMNS = (INVOICE_CONNECTOR.logical_name, InvoiceColumns.EXPORT_STATUS, Common.STATE)
 MESSAGES = ("Update", "Delete")
 _ENDPOINTS = "serviceendpoints"
 _STEPS = "sdkmessageprocessingsteps"

@@ -17,12 +17,32 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from dxc_shared.dynamics.schema import INVOICE
+from dxc_shared.dynamics.columns import Common, InvoiceColumns, InvoiceState
+from dxc_shared.dynamics.schema import INVOICE, INVOICE_CONNECTOR, ExportStatus
 from dxc_shared.dynamics.webhook import MESSAGES
 
 # A RemoteExecutionContext nests a few levels (the Target's attributes' values); the bound keeps
 # a hostile body from exhausting the parser (the body is read only after the secret matched).
 MAX_BODY_BYTES = 1024 * 1024
+
+
+def _choice(value: Any) -> Any:
+    """An OptionSetValue's number (`{"__type": "OptionSetValue:...", "Value": 3}`)."""
+    return value.get("Value") if isinstance(value, dict) else value
+
+
+def _makes_work(column: str, value: Any) -> bool:
+    """Whether setting `column` to `value` can give a sync something to do: an invoice handed
+    to the connector, its export status back to No (a retry), reactivated or cancelled. The
+    connector's own write-back (export status Yes or Failed) and payment-sync's Paid state
+    make none, so they do not echo back as sync requests."""
+    if column == INVOICE_CONNECTOR.logical_name:
+        return value is not None
+    if column == InvoiceColumns.EXPORT_STATUS:
+        return _choice(value) in (None, ExportStatus.NO)
+    if column == Common.STATE:
+        return _choice(value) in (InvoiceState.ACTIVE, InvoiceState.CANCELED)
+    return False
 
 
 @dataclass(frozen=True)
@@ -31,11 +51,34 @@ class PushedChange:
     entity: str
     record_id: uuid.UUID
     organization_id: uuid.UUID
+    # The columns an Update set (its Target's attributes); None when the body does not say.
+    columns: tuple[tuple[str, Any], ...] | None = None
 
     @property
     def wanted(self) -> bool:
-        """An Update or Delete of an invoice: the only changes a sync request answers."""
-        return self.message in MESSAGES and self.entity == INVOICE.logical_name
+        """An invoice deleted, or updated in a way that can give a sync work."""
+        if self.message not in MESSAGES or self.entity != INVOICE.logical_name:
+            return False
+        if self.message != "Update" or self.columns is None:
+            return True
+        return any(_makes_work(column, value) for column, value in self.columns)
+
+
+def _target_columns(payload: dict[str, Any]) -> tuple[tuple[str, Any], ...] | None:
+    """The Target entity's attributes (`InputParameters: [{"key": "Target", "value": {...,
+    "Attributes": [{"key": ..., "value": ...}]}}]`)."""
+    parameters = payload.get("InputParameters")
+    if not isinstance(parameters, list):
+        return None
+    for parameter in parameters:
+        if not isinstance(parameter, dict) or parameter.get("key") != "Target":
+            continue
+        target = parameter.get("value")
+        attributes = target.get("Attributes") if isinstance(target, dict) else None
+        if not isinstance(attributes, list):
+            return None
+        return tuple((str(a.get("key")), a.get("value")) for a in attributes if isinstance(a, dict))
+    return None
 
 
 def _guid(value: Any) -> uuid.UUID | None:
@@ -60,7 +103,7 @@ def parse_context(body: bytes) -> PushedChange | None:
         return None
     if record_id is None or organization_id is None:
         return None
-    return PushedChange(message, entity, record_id, organization_id)
+    return PushedChange(message, entity, record_id, organization_id, _target_columns(payload))
 
 
 def coalesced_due_at(
