@@ -28,21 +28,29 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from xml.etree import ElementTree
 
 import httpx
 from sandbox_kit.clock import Clock
 
 from .metadata import CHOICE_TYPES, Attribute, AttributeType, Entity
-from .store.engine import ChangeEvent
+from .store.engine import ChangeEvent, TableEngine
 from .store.registration import parse_filtering_attributes
 from .store.values import EntityRef, Record, to_json
 
-if TYPE_CHECKING:
-    from .state import Organization
-
 XRM = "http://schemas.microsoft.com/xrm/2011/Contracts"
+
+
+class Organization(Protocol):
+    """What a delivery needs of the organisation (`state.Organization`)."""
+
+    unique_name: str
+    id: uuid.UUID
+    business_unit_id: uuid.UUID
+    engine: TableEngine
+
+
 WEBHOOK_KEY, HTTP_HEADER, HTTP_QUERY_STRING = 4, 5, 6
 # The error a system job records when the endpoint's keys are not in the settings form.
 INVALID_AUTH_VALUE = (
