@@ -13,20 +13,20 @@ import uuid
 
 from dxc_shared.dynamics.webhook import PUSH_SECRET_HEADER
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
+from portal_api.kit.errors import ErrorOut, PortalError
 from portal_api.metrics import PUSH_POSTS
 from portal_api.push.context import MAX_BODY_BYTES
 from portal_api.push.service import Outcome, PushRelay, receive
 
 router = APIRouter(prefix="/v1/push", tags=["push"])
 
-_STATUS = {
-    Outcome.QUEUED: 202,
-    Outcome.JOINED: 202,
-    Outcome.IGNORED: 200,
-    Outcome.REFUSED: 401,
-    Outcome.MALFORMED: 400,
+_REFUSALS = {
+    Outcome.REFUSED: (
+        401,
+        f"The {PUSH_SECRET_HEADER} header does not match this connection's webhook.",
+    ),
+    Outcome.MALFORMED: (400, "The body is not a Dataverse RemoteExecutionContext (JSON)."),
 }
 
 
@@ -35,10 +35,10 @@ _STATUS = {
     summary="Dataverse webhook deliveries (a RemoteExecutionContext) for one connection",
     status_code=202,
     responses={
-        200: {"description": "Authentic, but not an invoice change: nothing to sync"},
-        400: {"description": "Authentic, but the body is not a RemoteExecutionContext"},
-        401: {"description": "The secret header does not match: nothing queued"},
-        413: {"description": "The body is larger than a Dataverse delivery (1 MiB)"},
+        200: {"description": "Authentic, but no change a sync answers"},
+        400: {"model": ErrorOut, "description": "Authentic, but not a RemoteExecutionContext"},
+        401: {"model": ErrorOut, "description": "The secret header does not match: nothing queued"},
+        413: {"model": ErrorOut, "description": "Larger than a Dataverse delivery (1 MiB)"},
     },
 )
 async def dynamics_push(connection_id: uuid.UUID, request: Request) -> Response:
@@ -47,10 +47,10 @@ async def dynamics_push(connection_id: uuid.UUID, request: Request) -> Response:
     body = b"" if too_large else await request.body()
     if too_large or len(body) > MAX_BODY_BYTES:
         PUSH_POSTS.labels("too_large").inc()
-        return JSONResponse(
-            {"detail": f"The body is larger than {MAX_BODY_BYTES} bytes."}, status_code=413
-        )
+        raise PortalError(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
     relay: PushRelay = request.app.state.push_relay
     outcome = await receive(relay, connection_id, request.headers.get(PUSH_SECRET_HEADER, ""), body)
     PUSH_POSTS.labels(outcome.value).inc()
-    return Response(status_code=_STATUS[outcome])
+    if outcome in _REFUSALS:
+        raise PortalError(*_REFUSALS[outcome])
+    return Response(status_code=200 if outcome is Outcome.IGNORED else 202)
