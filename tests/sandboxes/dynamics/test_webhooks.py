@@ -11,8 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from dxc_shared.dynamics.installer import column_metadata
-from dxc_shared.dynamics.schema import INVOICE
 from fastapi import FastAPI, Request, Response
 
 from tests.sandboxes.dynamics.conftest import Sandbox, make_sandbox
@@ -86,7 +84,7 @@ def _register(
     headers: dict[str, str],
     url: str,
     *,
-    filtering: str | None = "dxc_exportstatus,statecode",
+    filtering: str | None = "name,statecode",
     auth_value: str = f'<settings><setting name="{SECRET_HEADER}" value="s3cret" /></settings>',
 ) -> str:
     api = sandbox.api()
@@ -129,22 +127,10 @@ def _an_invoice(sandbox: Sandbox, headers: dict[str, str]) -> str:
     return str(response.json()["value"][0]["invoiceid"])
 
 
-def _with_export_column(sandbox: Sandbox) -> None:
-    """The connector's export status column, as install creates it."""
-    column = next(c for c in INVOICE.columns if c.logical_name == "dxc_exportstatus")
-    response = sandbox.http.post(
-        f"{sandbox.api()}/EntityDefinitions(LogicalName='invoice')/Attributes",
-        headers=sandbox.headers(),
-        json=column_metadata(column),
-    )
-    assert response.status_code == 204, response.text
-
-
 async def test_an_update_touching_a_filtered_column_is_posted_with_its_context(
     dv: tuple[Sandbox, dict[str, str]], receiver: Receiver
 ) -> None:
     sandbox, headers = dv
-    _with_export_column(sandbox)
     _register(sandbox, headers, receiver.url)
     invoice = _an_invoice(sandbox, headers)
     api = sandbox.api()
@@ -155,7 +141,7 @@ async def test_an_update_touching_a_filtered_column_is_posted_with_its_context(
     )
     assert patched.status_code == 204, patched.text
     patched = sandbox.http.patch(
-        f"{api}/invoices({invoice})", headers=headers, json={"dxc_exportstatus": 100000000}
+        f"{api}/invoices({invoice})", headers=headers, json={"name": "Ready", "statecode": 0}
     )
     assert patched.status_code == 204, patched.text
     await eventually(lambda: len(receiver.received) == 1)
@@ -173,7 +159,8 @@ async def test_an_update_touching_a_filtered_column_is_posted_with_its_context(
     target = context["InputParameters"][0]
     assert target["key"] == "Target"
     attributes = {a["key"]: a["value"] for a in target["value"]["Attributes"]}
-    assert attributes["dxc_exportstatus"]["Value"] == 100000000
+    assert attributes["name"] == "Ready"
+    assert attributes["statecode"]["Value"] == 0
     assert "description" not in attributes
     assert context["PostEntityImages"] == []
 

@@ -30,6 +30,7 @@ from portal_api.push.endpoints import router as push_router
 from portal_api.push.service import PushRelay
 from portal_api.settings import PortalApiSettings
 from portal_api.setup.endpoints import router as setup_router
+from portal_api.setup.endpoints import solution_router
 
 SERVICE_NAME = "portal-api"
 ROUTERS = (
@@ -37,6 +38,7 @@ ROUTERS = (
     connections_router,
     oauth_router,
     setup_router,
+    solution_router,
     billing_router,
     activity_router,
     health_router,

@@ -77,6 +77,8 @@ _INVOICE_COLUMNS = [
     InvoiceColumns.FREIGHT,
     Common.MODIFIED_ON,
     Common.STATE,
+    InvoiceColumns.EXPORT_STATUS,
+    InvoiceColumns.XERO_INVOICE_ID,
 ]
 
 
@@ -93,12 +95,14 @@ async def handed_over_invoices(
     *,
     zone: ZoneInfo,
 ) -> list[Invoice]:
-    """Invoices handed to this connector and never exported, lines expanded, whatever their
-    state: the plan sorts out those ready from those that wait or are not sent, and why."""
+    """Invoices handed to this connector and never exported, or exported and set to "Update
+    in Xero", lines expanded, whatever their state: the plan sorts out those ready from those
+    that wait or are not sent, and why."""
     export_status = InvoiceColumns.EXPORT_STATUS
     conditions = [
         f"{InvoiceColumns.CONNECTOR} eq {connector.id}",
-        f"({export_status} eq {ExportStatus.NO.value} or {export_status} eq null)",
+        f"({export_status} eq {ExportStatus.NO.value} or {export_status} eq null"
+        f" or {export_status} eq {ExportStatus.UPDATE.value})",
     ]
     rows = await client.query(
         InvoiceColumns.ENTITY_SET,
@@ -296,6 +300,8 @@ def invoice_of(row: JSON, zone: ZoneInfo) -> Invoice:
         freight=_money(row.get(InvoiceColumns.FREIGHT)),
         payment_terms_code=row.get(InvoiceColumns.PAYMENT_TERMS),
         etag=str(row.get(Common.ETAG) or "*"),
+        export_status=row.get(InvoiceColumns.EXPORT_STATUS),
+        xero_invoice_id=row.get(InvoiceColumns.XERO_INVOICE_ID),
     )
 
 
@@ -305,8 +311,10 @@ def invoice_of(row: JSON, zone: ZoneInfo) -> Invoice:
 def exported_change_set(
     connector: Connector, exported: Exported, now: datetime
 ) -> list[BatchOperation]:
-    """The invoice's Xero columns and a sync history row; Failed when the amounts differ."""
+    """The invoice's Xero columns and a sync history row; Failed when the amounts differ, for
+    information when Dynamics already showed it in Xero."""
     status = ExportStatus.FAILED if exported.mismatch else ExportStatus.YES
+    outcome = SyncOutcome.INFORMATION if exported.already_exported else SyncOutcome.SUCCESS
     columns = {
         InvoiceColumns.EXPORT_STATUS: status.value,
         InvoiceColumns.EXPORTED_ON: now.isoformat(),
@@ -324,7 +332,7 @@ def exported_change_set(
             history_row(
                 connector_id=connector.id,
                 label=invoice.label,
-                outcome=SyncOutcome.FAILED if exported.mismatch else SyncOutcome.SUCCESS,
+                outcome=SyncOutcome.FAILED if exported.mismatch else outcome,
                 message=exported.mismatch or exported.message,
                 occurred_on=now,
                 invoice_id=invoice.id,
