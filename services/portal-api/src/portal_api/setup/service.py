@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dxc_shared.dynamics import installer
+from dxc_shared.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.connections import service as connections
@@ -12,6 +13,7 @@ from portal_api.connections.models import Connection
 from portal_api.connections.service import ConnectionState
 from portal_api.context import PortalContext
 from portal_api.kit.errors import Conflict, PortalError
+from portal_api.push import registration as push
 from portal_api.setup import dynamics
 from portal_api.setup.schemas import (
     ChecklistOut,
@@ -28,6 +30,8 @@ HOW_TO_INSTALL = (
     "Dynamics 365."
 )
 
+logger = get_logger(__name__)
+
 
 async def install(
     session: AsyncSession, context: PortalContext, state: ConnectionState
@@ -37,6 +41,12 @@ async def install(
         result = await dynamics.install(client, state)
     except dynamics.DATAVERSE_ERRORS as error:
         raise dynamics.dataverse_problem(error) from error
+    try:
+        await push.subscribe(session, context, client, state)
+        result.push_registered = True
+    except dynamics.DATAVERSE_ERRORS as error:  # polling still syncs; the answer says why
+        logger.warning("setup.push_not_registered", exc_info=True)
+        result.push_problem = dynamics.dataverse_problem(error).detail
     await connections.touch(session, state)
     return result
 
@@ -44,9 +54,11 @@ async def install(
 async def uninstall(
     session: AsyncSession, context: PortalContext, state: ConnectionState
 ) -> UninstallOut:
-    """Remove the connector's solution from Dynamics 365 (its tables and their rows too)."""
+    """Remove the connector's webhook and solution from Dynamics 365 (its tables and their
+    rows too)."""
     client = dynamics.dataverse(session, context, state)
     try:
+        await push.unsubscribe(session, context, state)
         removed = await dynamics.uninstall(client, state)
     except dynamics.DATAVERSE_ERRORS as error:
         raise dynamics.dataverse_problem(error) from error
