@@ -171,9 +171,7 @@ class InvoiceExporter:
                         reauthorisation_text("xero", xero_message),
                     )
             elif held is not None:
-                connector = await find_connector(dataverse, profile.connection_id)
-                if connector is not None:
-                    await say_inactive(dataverse, connector, held)
+                await say_inactive(dataverse, profile.connection_id, held)
             elif message.syncable:
                 await resume(dataverse, profile.connection_id)
         except (ReauthorisationNeeded, CredentialMissing):

@@ -48,10 +48,15 @@ async def tell_skips(
     return written
 
 
-async def say_inactive(dataverse: DataverseClient, connector: Connector, held: plan.Held) -> None:
-    """The connector record says Inactive, with why and since when, when the subscription ended
-    (a hold for the invoice limit leaves it Active: payments still sync)."""
-    if held.connector_message is not None:
+async def say_inactive(
+    dataverse: DataverseClient, connection_id: uuid.UUID, held: plan.Held
+) -> None:
+    """The subscription ended: the connector record says Inactive at once, with why and since
+    when (a hold for the invoice limit leaves it Active: payments still sync)."""
+    if held.connector_message is None:
+        return
+    connector = await find_connector(dataverse, connection_id)
+    if connector is not None:
         await set_connector_status(
             dataverse, connector, ConnectorStatus.INACTIVE, held.connector_message
         )
@@ -83,8 +88,9 @@ class HeldRun:
         connector = await find_connector(dataverse, profile.connection_id)
         if connector is None:
             return
-        if connector.status != ConnectorStatus.INACTIVE:
-            await say_inactive(dataverse, connector, self.held)
+        message = self.held.connector_message
+        if message is not None and connector.status != ConnectorStatus.INACTIVE:
+            await set_connector_status(dataverse, connector, ConnectorStatus.INACTIVE, message)
         handed_over = await handed_over_invoices(dataverse, connector, zone=zone(profile.time_zone))
         self.run.lease.check()
         skips = [Skip(invoice, self.held.reason) for invoice in handed_over]
