@@ -123,14 +123,9 @@ async def create_invoices(
         run.connection_id, {item.invoice.id: item.invoice.version for item in batch}, request
     )
     BATCH_SIZE.observe(len(batch))
-    try:
-        results = await _send(run, request)
-    except XeroError as error:
-        if isinstance(error, XeroUnauthorised):
-            raise
-        # The whole request was refused, so none of it is in Xero.
-        await run.ledger.settle(run.connection_id, request, {}, request.invoice_ids)
-        return [], plan.refused(batch, error.message)
+    results = await _send(run, request)
+    if isinstance(results, XeroError):
+        return [], plan.refused(batch, results.message)
     exported, failed = plan.created(batch, results, run.xero_web_url)
     await run.ledger.settle(
         run.connection_id,
@@ -152,23 +147,25 @@ async def resend_pending_requests(run: RunContext) -> None:
             connection_id=str(run.connection_id),
             invoices=len(request.invoice_ids),
         )
-        try:
-            results = await _send(run, request)
-        except XeroError as error:
-            if isinstance(error, XeroUnauthorised):
-                raise
-            # Refused whole: none of it is in Xero; the invoices are planned afresh.
-            await run.ledger.settle(run.connection_id, request, {}, request.invoice_ids)
-            continue
+        results = await _send(run, request)
+        if isinstance(results, XeroError):
+            continue  # the invoices are planned afresh
         created, refused_ids = plan.answered(request.invoice_ids, results)
         await run.ledger.settle(run.connection_id, request, created, refused_ids)
 
 
-async def _send(run: RunContext, request: XeroRequest) -> list[ElementResult]:
+async def _send(run: RunContext, request: XeroRequest) -> list[ElementResult] | XeroError:
     """The Xero batch create, only while the lease provably holds (a fence on the call itself,
-    not only on `pending`)."""
+    not only on `pending`); or Xero's refusal of the whole request, settled in the ledger: none
+    of it is in Xero, so its invoices are forgotten there (a lost grant raises instead)."""
     await run.lease.hold_for_write()
-    return await run.xero.create_invoices(request.body, idempotency_key=request.idempotency_key)
+    try:
+        return await run.xero.create_invoices(request.body, idempotency_key=request.idempotency_key)
+    except XeroError as error:
+        if isinstance(error, XeroUnauthorised):
+            raise
+        await run.ledger.settle(run.connection_id, request, {}, request.invoice_ids)
+        return error
 
 
 async def write_back(
