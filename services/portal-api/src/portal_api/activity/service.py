@@ -63,6 +63,9 @@ RETENTION_TEXT = (
     "runs of a connection)."
 )
 VOLUME_DAYS = timedelta(days=30)
+# A SyncRun row keeps its SyncRunCompleted message's fields as they came, but for the failures
+# (in JSON) and the folding of empty runs.
+_RUN_COLUMNS = set(SyncRun.__table__.columns.keys()) & set(SyncRunCompleted.model_fields)
 PAGE_SIZE = 25
 HISTORY_SHOWN = 20
 XERO_INVOICE_URL = "https://go.xero.com/AccountsReceivable/View.aspx?InvoiceID={}"
@@ -77,19 +80,7 @@ async def activity(session: AsyncSession, state: ConnectionState) -> ActivityOut
     )
     return ActivityOut(
         retention=RETENTION_TEXT,
-        runs=[
-            SyncRunOut(
-                direction=row.direction,
-                started_at=aware(row.started_at),
-                finished_at=aware(row.finished_at),
-                succeeded=row.succeeded,
-                failed=row.failed,
-                error=row.error,
-                failures=row.failures,
-                empty_runs=row.empty_runs,
-            )
-            for row in rows.all()
-        ],
+        runs=[SyncRunOut.model_validate(row) for row in rows.all()],
     )
 
 
@@ -320,16 +311,10 @@ async def _fold_empty_run(session: AsyncSession, message: SyncRunCompleted) -> N
 
 
 def _run_row(message: SyncRunCompleted, *, empty_runs: int) -> SyncRun:
+    failures = [failure.model_dump(mode="json") for failure in message.failures]
     return SyncRun(
-        connection_id=message.connection_id,
-        job_id=message.job_id,
-        direction=message.direction,
-        started_at=message.started_at,
-        finished_at=message.finished_at,
-        succeeded=message.succeeded,
-        failed=message.failed,
-        error=message.error,
-        failures=[failure.model_dump(mode="json") for failure in message.failures],
+        **message.model_dump(include=_RUN_COLUMNS - {"failures"}),
+        failures=failures,
         empty_runs=empty_runs,
     )
 
