@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from dxc_shared.clients.dataverse import BatchResult
@@ -34,7 +35,8 @@ from invoice_sync.invoices.records import (
 from invoice_sync.ledger.models import ExportState
 
 JSON = dict[str, Any]
-GONE = frozenset({"DELETED", "VOIDED"})  # Xero statuses of an invoice that is no more
+# Xero statuses of an invoice that is no more
+GONE = frozenset({xero.InvoiceStatus.DELETED, xero.InvoiceStatus.VOIDED})
 
 
 class LedgerEntry(Protocol):
@@ -63,7 +65,7 @@ class Link:
     """Already in Xero (`xero` is Xero's copy): written back instead of created again."""
 
     invoice: Invoice
-    xero: JSON
+    xero: xero.Invoice
     reason: str
 
 
@@ -98,21 +100,28 @@ def xero_url(xero_web_url: str, xero_invoice_id: str) -> str:
     return f"{xero_web_url.rstrip('/')}/AccountsReceivable/View.aspx?InvoiceID={xero_invoice_id}"
 
 
-def exported(invoice: Invoice, element: JSON, xero_web_url: str, message: str = "") -> Exported:
+def exported(
+    invoice: Invoice, element: xero.Invoice, xero_web_url: str, message: str = ""
+) -> Exported:
     """What Dynamics is told about an invoice Xero holds as `element`."""
-    xero_id = str(element["InvoiceID"])
-    number = element.get("InvoiceNumber") or None
+    xero_id = str(element.invoice_id)
+    number = element.invoice_number or None
+    status = element.status
     return Exported(
         invoice=invoice,
         xero_invoice_id=xero_id,
         xero_number=number,
-        xero_status=element.get("Status"),
+        xero_status=status,
         xero_url=xero_url(xero_web_url, xero_id),
-        total_tax=element.get("TotalTax"),
-        amount_due=element.get("AmountDue"),
-        message=message
-        or f"Exported to Xero as {number or xero_id} ({element.get('Status', 'DRAFT')}).",
+        total_tax=_number(element.total_tax),
+        amount_due=_number(element.amount_due),
+        message=message or f"Exported to Xero as {number or xero_id} ({status or 'DRAFT'}).",
     )
+
+
+def _number(amount: Decimal | None) -> float | None:
+    """An amount as Dynamics' Web API takes it (a JSON number)."""
+    return None if amount is None else float(amount)
 
 
 # -- which invoices -----------------------------------------------------------------------------
@@ -232,9 +241,9 @@ class RecoveryLookup:
     keys: dict[str, str]  # invoice id -> its Reference or InvoiceNumber
     by_reference: bool
 
-    @property
-    def field_name(self) -> str:
-        return "Reference" if self.by_reference else "InvoiceNumber"
+    def key_of(self, element: xero.Invoice) -> str:
+        """The key an invoice Xero holds carries: its Reference or its InvoiceNumber."""
+        return (element.reference if self.by_reference else element.invoice_number) or ""
 
 
 def recovery_lookup(
@@ -246,21 +255,18 @@ def recovery_lookup(
     )
 
 
-def _same_customer(element: JSON, customer: Customer | None) -> bool:
-    contact = element.get("Contact") or {}
+def _same_customer(element: xero.Invoice, customer: Customer | None) -> bool:
+    contact = element.contact or xero.Contact()
     return customer is not None and (
-        contact.get("ContactNumber") == customer.id
-        or (
-            customer.xero_contact_id is not None
-            and contact.get("ContactID") == customer.xero_contact_id
-        )
+        contact.contact_number == customer.id
+        or (customer.xero_contact_id is not None and contact.contact_id == customer.xero_contact_id)
     )
 
 
 def match(
     key: str,
-    found: Sequence[JSON],
-    field_name: str,
+    found: Sequence[xero.Invoice],
+    lookup: RecoveryLookup,
     taken: set[str],
     customer: Customer | None,
 ) -> str | None:
@@ -269,20 +275,20 @@ def match(
     candidates = [
         element
         for element in found
-        if str(element.get(field_name) or "") == key
-        and element.get("Type", "ACCREC") == "ACCREC"
-        and element.get("Status") not in GONE
-        and str(element.get("InvoiceID")) not in taken
+        if lookup.key_of(element) == key
+        and (element.type or xero.InvoiceType.ACCREC) == xero.InvoiceType.ACCREC
+        and element.status not in GONE
+        and str(element.invoice_id) not in taken
     ]
     preferred = [element for element in candidates if _same_customer(element, customer)]
     chosen = (preferred or candidates)[:1]
-    return str(chosen[0]["InvoiceID"]) if chosen else None
+    return str(chosen[0].invoice_id) if chosen else None
 
 
 def recover(
     reconciliation: Reconciliation,
     lookup: RecoveryLookup,
-    found: Sequence[JSON],
+    found: Sequence[xero.Invoice],
     customers: Mapping[str, Customer],
 ) -> tuple[dict[str, str], list[Invoice]]:
     """The pending invoices found in Xero (added to the known ones: invoice id -> Xero id),
@@ -292,7 +298,7 @@ def recover(
     not_found: list[Invoice] = []
     for invoice in reconciliation.pending:
         customer = customers.get(invoice.customer_id or "")
-        xero_id = match(lookup.keys[invoice.id], found, lookup.field_name, taken, customer)
+        xero_id = match(lookup.keys[invoice.id], found, lookup, taken, customer)
         if xero_id is None:
             not_found.append(invoice)
         else:
@@ -302,7 +308,7 @@ def recover(
 
 
 def links(
-    invoices: Sequence[Invoice], known: Mapping[str, str], in_xero: Mapping[str, JSON]
+    invoices: Sequence[Invoice], known: Mapping[str, str], in_xero: Mapping[str, xero.Invoice]
 ) -> tuple[list[Link], list[Invoice]]:
     """Known invoices still in Xero are linked; those deleted or voided there since are wanted
     as a new export (returned to create)."""
@@ -313,10 +319,10 @@ def links(
         if xero_id is None:
             continue
         element = in_xero.get(xero_id)
-        if element is None or element.get("Status") in GONE:
+        if element is None or element.status in GONE:
             again.append(invoice)
             continue
-        number = element.get("InvoiceNumber") or xero_id
+        number = element.invoice_number or xero_id
         linked.append(
             Link(
                 invoice,
@@ -386,10 +392,11 @@ def amounts_differ(differences: Sequence[str], *, sent: bool) -> Failure:
     )
 
 
-def checked(invoice: Invoice, element: JSON, xero_web_url: str, message: str = "") -> Exported:
-    """An invoice Xero holds as `element`, with Xero's tax for each of its lines (written back to
-    Dynamics) and, when Xero's amounts do not equal Dynamics' after that, the difference."""
-    returned = xero.Invoice.from_xero(element)
+def checked(
+    invoice: Invoice, returned: xero.Invoice, xero_web_url: str, message: str = ""
+) -> Exported:
+    """An invoice Xero holds as `returned`, with Xero's tax for each of its lines (written back
+    to Dynamics) and, when Xero's amounts do not equal Dynamics' after that, the difference."""
     xero_lines = returned.line_items or []
     # Tax inclusive: Dynamics' amounts already hold Xero's tax, so none is added on its lines.
     inclusive = returned.line_amount_types == xero.LineAmountTypes.INCLUSIVE
@@ -403,7 +410,7 @@ def checked(invoice: Invoice, element: JSON, xero_web_url: str, message: str = "
         [line.tax for line in invoice.lines],
         [xero.LineItem(tax_amount=line_taxes.get(line.id)) for line in invoice.lines],
     )
-    done = exported(invoice, element, xero_web_url, message)
+    done = exported(invoice, returned, xero_web_url, message)
     # Only the lines whose tax changes are written: the same totals for a smaller $batch.
     changed = {
         line.id: tax
@@ -423,7 +430,7 @@ def batches(creates: Sequence[Create], size: int) -> list[list[Create]]:
 
 
 def created(
-    batch: Sequence[Create], results: Sequence[ElementResult], xero_web_url: str
+    batch: Sequence[Create], results: Sequence[ElementResult[xero.Invoice]], xero_web_url: str
 ) -> tuple[list[Exported], list[Fail]]:
     """Xero's answer to a batch create: the invoices it took and those it refused, and why."""
     done: list[Exported] = []
@@ -437,7 +444,7 @@ def created(
 
 
 def answered(
-    invoice_ids: Sequence[str], results: Sequence[ElementResult]
+    invoice_ids: Sequence[str], results: Sequence[ElementResult[xero.Invoice]]
 ) -> tuple[dict[str, tuple[str, str | None]], list[str]]:
     """Xero's answer to a re-sent request, for the ledger: the invoices it holds (invoice id ->
     (Xero invoice id, number)) and those it refused."""
@@ -446,8 +453,8 @@ def answered(
     for invoice_id, element in zip(invoice_ids, results, strict=False):
         if element.ok:
             created[invoice_id] = (
-                str(element.element["InvoiceID"]),
-                element.element.get("InvoiceNumber") or None,
+                str(element.element.invoice_id),
+                element.element.invoice_number or None,
             )
         else:
             refused_ids.append(invoice_id)

@@ -19,6 +19,7 @@ from dxc_shared.clients.xero_accounting import XeroAccountingClient
 from dxc_shared.dynamics.columns import AccountColumns, InvoiceColumns
 from dxc_shared.logging import get_logger
 from dxc_shared.sync import RunReport, raise_if_transient
+from dxc_shared.xero.documents import Invoice
 
 from payment_sync.metrics import BALANCES_UPDATED, INVOICES_UPDATED
 from payment_sync.payments import repository
@@ -100,13 +101,13 @@ class ChangeWriter:
         )
         return contacts
 
-    async def _read(self, rows: list[JSON], read: dict[str, JSON]) -> dict[str, JSON]:
+    async def _read(self, rows: list[JSON], read: dict[str, Invoice]) -> dict[str, Invoice]:
         """The Xero invoices of `rows`, reading only those not read yet."""
         exported = {str(row[InvoiceColumns.XERO_INVOICE_ID]).lower() for row in rows}
         unread = sorted(exported - set(read))
         if unread:
             for fetched in await self._xero.invoices(ids=unread):
-                read[str(fetched["InvoiceID"]).lower()] = fetched
+                read[str(fetched.invoice_id).lower()] = fetched
         return read
 
     async def _write_invoices(
@@ -135,7 +136,7 @@ class ChangeWriter:
                 report.fail(
                     patch.invoice_id,
                     patch.row.get(InvoiceColumns.NUMBER),
-                    f"Xero invoice {patch.invoice.get('InvoiceNumber') or ''} could not be "
+                    f"Xero invoice {patch.invoice.invoice_number or ''} could not be "
                     f"written to this invoice: {failed.error_message}",
                 )
         return conflicted
