@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, status
 
 from portal_api.auth.dependencies import CurrentUser
 from portal_api.billing import service as billing
@@ -15,6 +15,7 @@ from portal_api.connections.schemas import (
 from portal_api.context import Context, Session
 from portal_api.health.service import health_of, health_of_one
 from portal_api.kit.errors import error_responses
+from portal_api.kit.routes import no_content
 
 router = APIRouter(prefix="/v1", tags=["connections"])
 
@@ -78,10 +79,8 @@ async def update_connection(
 
 @router.delete(
     "/connections/{connection_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
     summary="Archive the connection: syncing stops for good",
-    responses=error_responses(401, 403, 404, 409, 422),
+    **no_content(401, 403, 404, 409, 422),
 )
-async def delete_connection(state: OpenConnection, session: Session, context: Context) -> Response:
+async def delete_connection(state: OpenConnection, session: Session, context: Context) -> None:
     await service.archive(session, state, context.token_broker)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
