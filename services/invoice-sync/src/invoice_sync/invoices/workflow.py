@@ -312,6 +312,22 @@ class ExportRun:
             if done.invoice.id in outcome.taxes_refused:
                 refused = plan.tax_refused(done, outcome.taxes_refused[done.invoice.id])
                 self.failed_queue.append(refused)
+        self._report_not_written(exported, outcome)
+        for invoice_id in outcome.failures_not_written:
+            logger.warning("invoice_sync.failure_not_written", invoice_id=invoice_id)
+        self._report_written(exported, outcome)
+        for item in failed:
+            self._report_failure(item.invoice, item.message)
+        for invoice in [*(e.invoice for e in exported), *(f.invoice for f in failed)]:
+            self.unsettled.pop(invoice.id, None)
+        await steps.record_written_back(self.run, outcome.written)
+        await self.run.ledger.forget_skips(
+            self.run.connection_id, [*outcome.written, *(f.invoice.id for f in failed)]
+        )
+
+    def _report_not_written(self, exported: Sequence[Exported], outcome: plan.WrittenBack) -> None:
+        """Invoices in Xero that Dynamics refused to be told of fail, saying why (and the
+        privilege the connector's user lacks, if that is why)."""
         for sent in exported:
             error = outcome.not_written.get(sent.invoice.id)
             if error is not None:
@@ -322,8 +338,10 @@ class ExportRun:
                 privilege = plan.missing_privilege(error)
                 if privilege is not None and privilege not in self.report.missing_privileges:
                     self.report.missing_privileges.append(privilege)
-        for invoice_id in outcome.failures_not_written:
-            logger.warning("invoice_sync.failure_not_written", invoice_id=invoice_id)
+
+    def _report_written(self, exported: Sequence[Exported], outcome: plan.WrittenBack) -> None:
+        """Invoices written back succeed, but those whose amounts differ in Xero: they are
+        linked and Failed."""
         written = set(outcome.written)
         for done in exported:
             if done.mismatch:  # in Xero and linked, but Failed: the amounts differ
@@ -339,14 +357,6 @@ class ExportRun:
                         xero_url=done.xero_url,
                     )
                 )
-        for item in failed:
-            self._report_failure(item.invoice, item.message)
-        for invoice in [*(e.invoice for e in exported), *(f.invoice for f in failed)]:
-            self.unsettled.pop(invoice.id, None)
-        await steps.record_written_back(self.run, outcome.written)
-        await self.run.ledger.forget_skips(
-            self.run.connection_id, [*outcome.written, *(f.invoice.id for f in failed)]
-        )
 
     def _customer_name(self, invoice: Invoice) -> str | None:
         customer = self.data.customer_of(invoice)
