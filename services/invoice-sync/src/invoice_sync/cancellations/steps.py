@@ -25,8 +25,6 @@ from invoice_sync.kit.context import RunContext
 from invoice_sync.kit.time import utcnow
 from invoice_sync.ledger.models import InvoiceExport
 
-JSON = dict[str, Any]
-
 
 async def changes_since_last_run(run: RunContext) -> Changes:
     async with run.database.unit_of_work() as session:

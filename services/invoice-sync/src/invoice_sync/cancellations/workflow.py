@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from dxc_shared.logging import get_logger
 from dxc_shared.messages import SyncFailure
@@ -30,8 +29,6 @@ from invoice_sync.connector.records import Connector
 from invoice_sync.kit.context import RunContext
 
 logger = get_logger(__name__)
-
-JSON = dict[str, Any]
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from dxc_shared.clients.xero_accounting import ElementResult
 from dxc_shared.xero.documents import Contact, Item
@@ -13,8 +12,6 @@ from dxc_shared.xero.documents import Contact, Item
 from invoice_sync.invoices import mapping
 from invoice_sync.invoices.mapping import Failure
 from invoice_sync.invoices.records import Customer, Invoice, Product, ReferenceData
-
-JSON = dict[str, Any]
 
 
 @dataclass(frozen=True)

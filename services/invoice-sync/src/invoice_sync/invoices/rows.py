@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dxc_shared.clients.dataverse import JSON
 from dxc_shared.dynamics.columns import (
     AccountColumns,
     Common,
@@ -21,7 +22,6 @@ from dxc_shared.dynamics.columns import (
 from invoice_sync.due_dates import local_date
 from invoice_sync.invoices.records import Customer, Invoice, Line, Product
 
-JSON = dict[str, Any]
 _CUSTOMER_KIND = f"{InvoiceColumns.CUSTOMER}@Microsoft.Dynamics.CRM.lookuplogicalname"
 XERO_CONTACT = AccountColumns.XERO_CONTACT_ID  # the same column on contacts
 LINE_COLUMNS = [
