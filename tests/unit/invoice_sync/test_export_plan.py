@@ -14,9 +14,10 @@ from dxc_shared.clients.xero_accounting import ElementResult
 from dxc_shared.dynamics.columns import InvoiceState
 from dxc_shared.xero.documents import Invoice as XeroInvoice
 from invoice_sync.connector.records import ConnectorSettings
-from invoice_sync.invoices import plan
+from invoice_sync.invoices import plan, plan_recovery
 from invoice_sync.invoices.mapping import Failure
-from invoice_sync.invoices.plan import Create, Fail, RecoveryLookup, Skip
+from invoice_sync.invoices.plan import Create, Fail, Skip
+from invoice_sync.invoices.plan_recovery import RecoveryLookup
 from invoice_sync.invoices.records import Exported, Failed
 from invoice_sync.ledger.models import ExportState
 
@@ -200,7 +201,7 @@ def test_the_ledger_sorts_invoices_into_new_known_and_pending(
     entry: Entry | None, where: str
 ) -> None:
     subject = invoice()
-    result = plan.reconcile([subject], {} if entry is None else {subject.id: entry})
+    result = plan_recovery.reconcile([subject], {} if entry is None else {subject.id: entry})
     assert result.new == ([subject] if where == "new" else [])
     assert result.pending == ([subject] if where == "pending" else [])
     assert result.known == ({subject.id: "x-1"} if where == "known" else {})
@@ -221,7 +222,7 @@ def test_a_pending_invoice_is_looked_for_by_what_it_was_sent_with(
 ) -> None:
     subject = invoice(row=row)
     settings = ConnectorSettings(use_xero_invoice_number=use_xero_number)
-    lookup = plan.recovery_lookup([subject], settings, mappings)
+    lookup = plan_recovery.recovery_lookup([subject], settings, mappings)
     assert lookup.keys == {subject.id: key}
     assert lookup.key_of(XeroInvoice.from_xero({field: key})) == key
 
@@ -277,15 +278,15 @@ def test_a_pending_invoice_matches_a_live_unclaimed_sales_invoice_with_its_key(
 ) -> None:
     owner = customer(xero_contact_id=xero_customer)
     by_reference = RecoveryLookup({}, by_reference=True)
-    assert plan.match("R-1", found, by_reference, taken, owner) == expected
+    assert plan_recovery.match("R-1", found, by_reference, taken, owner) == expected
 
 
 def test_two_pending_invoices_with_one_key_do_not_claim_the_same_xero_invoice() -> None:
     first, second = invoice("a"), invoice("b")
-    reconciliation = plan.Reconciliation([], {"k": "x-0"}, [first, second])
+    reconciliation = plan_recovery.Reconciliation([], {"k": "x-0"}, [first, second])
     lookup = RecoveryLookup({"a": "R-1", "b": "R-1"}, by_reference=True)
     found = [_xero("x-0"), _xero("x-1")]
-    known, not_found = plan.recover(reconciliation, lookup, found, {})
+    known, not_found = plan_recovery.recover(reconciliation, lookup, found, {})
     assert known == {"k": "x-0", "a": "x-1"}
     assert not_found == [second]
 
@@ -306,7 +307,7 @@ def test_a_known_invoice_is_linked_unless_gone_from_xero(
 ) -> None:
     subject, other = invoice("a"), invoice("b")
     typed = {xero_id: XeroInvoice.from_xero(element) for xero_id, element in in_xero.items()}
-    links, to_create = plan.links([subject, other], {"a": "x-1"}, typed)
+    links, to_create = plan_recovery.links([subject, other], {"a": "x-1"}, typed)
     assert [link.invoice for link in links] == [subject] * linked
     assert to_create == [subject] * again
 
@@ -326,7 +327,9 @@ def test_a_known_invoice_is_linked_unless_gone_from_xero(
     ids=["by number", "by id"],
 )
 def test_a_link_says_why(element: dict[str, Any], reason: str) -> None:
-    [link], _ = plan.links([invoice("a")], {"a": "x-1"}, {"x-1": XeroInvoice.from_xero(element)})
+    [link], _ = plan_recovery.links(
+        [invoice("a")], {"a": "x-1"}, {"x-1": XeroInvoice.from_xero(element)}
+    )
     assert link.reason == reason
 
 
@@ -415,7 +418,7 @@ def test_the_answer_to_a_re_sent_request_settles_each_invoice_in_the_ledger() ->
         ElementResult(XeroInvoice(), errors=["Account code '999' is not a valid code"]),
         ElementResult(XeroInvoice(invoice_id="x-c", invoice_number="")),
     ]
-    created, refused = plan.answered(["a", "b", "c"], results)
+    created, refused = plan_recovery.answered(["a", "b", "c"], results)
     assert created == {"a": ("x-a", "INV-1"), "c": ("x-c", None)}
     assert refused == ["b"]
 

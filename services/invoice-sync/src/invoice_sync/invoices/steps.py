@@ -16,8 +16,9 @@ from dxc_shared.clients.xero_accounting import (
 from dxc_shared.logging import get_logger
 from dxc_shared.xero.documents import Contact, Invoice, Item, XeroDocument
 
-from invoice_sync.invoices import mapping, plan
-from invoice_sync.invoices.plan import Create, Fail, RecoveryLookup
+from invoice_sync.invoices import mapping, plan, plan_recovery
+from invoice_sync.invoices.plan import Create, Fail
+from invoice_sync.invoices.plan_recovery import RecoveryLookup
 from invoice_sync.invoices.records import Customer, Exported, Product
 from invoice_sync.kit.context import RunContext
 from invoice_sync.kit.idempotency import idempotency_key
@@ -151,7 +152,7 @@ async def resend_pending_requests(run: RunContext) -> None:
         results = await _send(run, request)
         if isinstance(results, XeroError):
             continue  # the invoices are planned afresh
-        created, refused_ids = plan.answered(request.invoice_ids, results)
+        created, refused_ids = plan_recovery.answered(request.invoice_ids, results)
         await run.ledger.settle(run.connection_id, request, created, refused_ids)
 
 
