@@ -469,21 +469,28 @@ def test_a_write_back_is_read_change_set_by_change_set(
 
 
 @pytest.mark.parametrize(
-    ("tax_statuses", "refused"), [([204, 204], {}), ([204, 400], {"a": "refused"})]
+    ("invoice_status", "tax_statuses", "written", "refused"),
+    [
+        (204, [204, 204], ["a"], {}),
+        (204, [204, 400], ["a"], {"a": "refused"}),
+        # The invoice itself refused (its lines share its privileges): one failure, not two.
+        (400, [400, 400], [], {}),
+    ],
+    ids=["taxes written", "taxes refused", "invoice refused"],
 )
 def test_refused_line_taxes_are_read_after_the_outcomes(
-    tax_statuses: list[int], refused: dict[str, str]
+    invoice_status: int, tax_statuses: list[int], written: list[str], refused: dict[str, str]
 ) -> None:
     exported = dataclasses.replace(
         _exported("a"), xero_number="INV-9", line_taxes={"l-1": Decimal(1), "l-2": Decimal(2)}
     )
     results = [
-        [_result(204), _result(204)],
+        [_result(204), _result(invoice_status)],
         [_result(204), _result(204)],
         [_result(status) for status in tax_statuses],
     ]
     outcome = plan.written_back([exported], [Failed(invoice("b"), "no")], results)
-    assert outcome.written == ["a"]
+    assert outcome.written == written
     assert outcome.taxes_refused == refused
     if refused:
         failed = plan.tax_refused(exported, refused["a"])

@@ -24,6 +24,18 @@ API_VERSION = "v9.2"
 
 
 @dataclass
+class SolutionComponents:
+    """What one solution added to an organisation."""
+
+    tables: set[str] = field(default_factory=set)  # custom tables it created
+    columns: set[tuple[str, str]] = field(default_factory=set)  # (table, column) on others
+    relationships: set[str] = field(default_factory=set)
+    forms: set[uuid.UUID] = field(default_factory=set)
+    views: set[uuid.UUID] = field(default_factory=set)
+    roles: set[uuid.UUID] = field(default_factory=set)
+
+
+@dataclass
 class Organization:
     unique_name: str
     friendly_name: str
@@ -41,6 +53,23 @@ class Organization:
     denied: dict[uuid.UUID, set[str]] = field(default_factory=dict)
     # The Organization table's ExpireChangeTrackingInDays: how long delta tokens stay valid.
     expire_change_tracking_in_days: int = 7
+    # Security roles (role id → privilege names) and the roles assigned to a principal. A
+    # principal with no role assigned holds every privilege (the sandbox's System
+    # Administrator); one with roles holds only theirs ("Security roles and privileges").
+    roles: dict[uuid.UUID, set[str]] = field(default_factory=dict)
+    user_roles: dict[uuid.UUID, set[uuid.UUID]] = field(default_factory=dict)
+    # Imported solutions (solution id → what each added), so deleting one removes them.
+    solution_components: dict[uuid.UUID, SolutionComponents] = field(default_factory=dict)
+
+    def lacks(self, object_id: uuid.UUID, privilege: str) -> bool:
+        """Whether the principal may not use `privilege`: denied it, or holding roles of
+        which none grants it."""
+        if privilege in self.denied.get(object_id, set()):
+            return True
+        assigned = self.user_roles.get(object_id)
+        return assigned is not None and not any(
+            privilege in self.roles.get(role, set()) for role in assigned
+        )
 
     def url(self, base: str) -> str:
         return f"{base}/orgs/{self.unique_name}"

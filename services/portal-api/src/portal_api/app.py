@@ -28,6 +28,7 @@ from portal_api.notifications.service import run_notifications
 from portal_api.oauth.endpoints import router as oauth_router
 from portal_api.settings import PortalApiSettings
 from portal_api.setup.endpoints import router as setup_router
+from portal_api.setup.endpoints import solution_router
 
 SERVICE_NAME = "portal-api"
 ROUTERS = (
@@ -35,6 +36,7 @@ ROUTERS = (
     connections_router,
     oauth_router,
     setup_router,
+    solution_router,
     billing_router,
     activity_router,
     health_router,

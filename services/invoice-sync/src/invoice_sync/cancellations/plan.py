@@ -134,7 +134,7 @@ def cancelled_rows(rows: Iterable[JSON], connector_id: str) -> dict[str, JSON]:
         str(row[InvoiceColumns.ID]): row
         for row in rows
         if row.get(Common.STATE) == InvoiceState.CANCELED
-        and row.get(InvoiceColumns.EXPORT_STATUS) == ExportStatus.YES.value
+        and row.get(InvoiceColumns.EXPORT_STATUS) in (ExportStatus.YES, ExportStatus.UPDATE)
         and row.get(InvoiceColumns.XERO_INVOICE_ID)
         and str(row.get(InvoiceColumns.CONNECTOR)) == connector_id
     }

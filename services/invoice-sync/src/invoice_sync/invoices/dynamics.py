@@ -68,12 +68,14 @@ async def handed_over_invoices(
     *,
     zone: ZoneInfo,
 ) -> list[Invoice]:
-    """Invoices handed to this connector and never exported, lines expanded, whatever their
-    state: the plan sorts out those ready from those that wait or are not sent, and why."""
+    """Invoices handed to this connector and never exported, or exported and set to "Update
+    in Xero", lines expanded, whatever their state: the plan sorts out those ready from those
+    that wait or are not sent, and why."""
     export_status = InvoiceColumns.EXPORT_STATUS
     conditions = [
         f"{InvoiceColumns.CONNECTOR} eq {connector.id}",
-        f"({export_status} eq {ExportStatus.NO.value} or {export_status} eq null)",
+        f"({export_status} eq {ExportStatus.NO.value} or {export_status} eq null"
+        f" or {export_status} eq {ExportStatus.UPDATE.value})",
     ]
     rows = await client.query(
         InvoiceColumns.ENTITY_SET,
@@ -144,8 +146,10 @@ async def _codes(
 def exported_change_set(
     connector: Connector, exported: Exported, now: datetime
 ) -> list[BatchOperation]:
-    """The invoice's Xero columns and a sync history row; Failed when the amounts differ."""
+    """The invoice's Xero columns and a sync history row; Failed when the amounts differ, for
+    information when Dynamics already showed it in Xero."""
     status = ExportStatus.FAILED if exported.mismatch else ExportStatus.YES
+    outcome = SyncOutcome.INFORMATION if exported.already_exported else SyncOutcome.SUCCESS
     columns = {
         InvoiceColumns.EXPORT_STATUS: status.value,
         InvoiceColumns.EXPORTED_ON: now.isoformat(),
@@ -163,7 +167,7 @@ def exported_change_set(
             history_row(
                 connector_id=connector.id,
                 label=invoice.label,
-                outcome=SyncOutcome.FAILED if exported.mismatch else SyncOutcome.SUCCESS,
+                outcome=SyncOutcome.FAILED if exported.mismatch else outcome,
                 message=exported.mismatch or exported.message,
                 occurred_on=now,
                 invoice_id=invoice.id,

@@ -366,20 +366,22 @@ def written_back(
     exported: Sequence[Exported], failed: Sequence[Failed], results: Sequence[Sequence[BatchResult]]
 ) -> WrittenBack:
     """Read the `$batch` results, whose change sets start with the exported then the failed
-    invoices, then the exported invoices' line taxes (see `write_back_change_sets`)."""
+    invoices, then the exported invoices' line taxes (see `write_back_change_sets`). A refused
+    tax counts only on an invoice that was written: when the invoice itself was refused (its
+    lines share its privileges), that is the one failure, and the retry writes both."""
     outcome = WrittenBack([], {}, [])
-    with_taxes = [item for item in exported if item.line_taxes]
-    taxes = results[len(exported) + len(failed) :]
-    for item, result in zip(with_taxes, taxes, strict=False):
-        errors = [r.error_message for r in result if not r.ok]
-        if errors:
-            outcome.taxes_refused[item.invoice.id] = errors[0]
     for item, result in zip(exported, results, strict=False):
         errors = [r.error_message for r in result if not r.ok]
         if errors:
             outcome.not_written[item.invoice.id] = errors[0]
         else:
             outcome.written.append(item.invoice.id)
+    with_taxes = [item for item in exported if item.line_taxes]
+    taxes = results[len(exported) + len(failed) :]
+    for item, result in zip(with_taxes, taxes, strict=False):
+        errors = [r.error_message for r in result if not r.ok]
+        if errors and item.invoice.id not in outcome.not_written:
+            outcome.taxes_refused[item.invoice.id] = errors[0]
     for failure, result in zip(failed, results[len(exported) :], strict=False):
         if not all(r.ok for r in result):
             outcome.failures_not_written.append(failure.invoice.id)

@@ -6,7 +6,7 @@ for the rest of the export's decisions)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from dxc_shared.clients.xero_accounting import ElementResult
@@ -39,16 +39,22 @@ class Reconciliation:
     new: list[Invoice]  # never sent: to create
     known: dict[str, str]  # sent and answered: invoice id -> Xero invoice id
     pending: list[Invoice]  # sent, no answer recorded (a crash): look for it in Xero
+    told: set[str] = field(default_factory=set)  # known, and Dynamics showed it
 
 
 def reconcile(invoices: Sequence[Invoice], entries: Mapping[str, LedgerEntry]) -> Reconciliation:
     result = Reconciliation([], {}, [])
     for invoice in invoices:
         entry = entries.get(invoice.id)
-        if entry is None:
+        if entry is None and invoice.xero_invoice_id:  # exported before the ledger kept it
+            result.known[invoice.id] = invoice.xero_invoice_id
+            result.told.add(invoice.id)
+        elif entry is None:
             result.new.append(invoice)
         elif entry.state != ExportState.PENDING and entry.xero_invoice_id:
             result.known[invoice.id] = entry.xero_invoice_id
+            if entry.state == ExportState.WRITTEN_BACK:
+                result.told.add(invoice.id)
         else:
             result.pending.append(invoice)
     return result

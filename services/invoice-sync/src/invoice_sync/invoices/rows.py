@@ -55,6 +55,8 @@ INVOICE_COLUMNS = [
     InvoiceColumns.FREIGHT,
     Common.MODIFIED_ON,
     Common.STATE,
+    InvoiceColumns.EXPORT_STATUS,
+    InvoiceColumns.XERO_INVOICE_ID,
 ]
 
 ACCOUNT_COLUMNS = [
@@ -193,4 +195,6 @@ def invoice_of(row: JSON, zone: ZoneInfo) -> Invoice:
         freight=_money(row.get(InvoiceColumns.FREIGHT)),
         payment_terms_code=row.get(InvoiceColumns.PAYMENT_TERMS),
         etag=str(row.get(Common.ETAG) or "*"),
+        export_status=row.get(InvoiceColumns.EXPORT_STATUS),
+        xero_invoice_id=row.get(InvoiceColumns.XERO_INVOICE_ID),
     )

@@ -24,14 +24,12 @@ record in Dynamics, and the run stops.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 
-from dxc_shared.clients.dataverse import DataverseClient
 from dxc_shared.clients.xero_accounting import XeroRateLimited, XeroUnavailable
 from dxc_shared.dynamics.schema import ConnectorStatus
 from dxc_shared.logging import get_logger
-from dxc_shared.messages import ConnectionSyncProfile, SyncSuccess
+from dxc_shared.messages import SyncSuccess
 from dxc_shared.sync import TRANSIENT_ERRORS, RunBlocked, RunReport, blocked_by
 
 from invoice_sync.cancellations.workflow import Cancellations
@@ -41,21 +39,27 @@ from invoice_sync.connector.dynamics import (
     set_connector_status,
 )
 from invoice_sync.connector.records import Connector, ConnectorSettings
-from invoice_sync.invoices import plan, plan_recovery, plan_reference, steps
+from invoice_sync.invoices import (
+    plan,
+    plan_recovery,
+    plan_reference,
+    steps,
+    update_steps,
+    updates,
+)
 from invoice_sync.invoices.dynamics import (
     failed_change_set,
     handed_over_invoices,
     mapped_columns,
     reference_data,
-    skipped_change_set,
     write_back_change_sets,
 )
+from invoice_sync.invoices.held import tell_skips
 from invoice_sync.invoices.plan import Create, Fail, Skip
 from invoice_sync.invoices.plan_reference import Contacts, LinkContact
 from invoice_sync.invoices.records import Exported, Failed, Invoice, ReferenceData
 from invoice_sync.kit.context import RunContext
 from invoice_sync.kit.time import ready_at, today, utcnow, zone
-from invoice_sync.ledger.exports import Ledger
 from invoice_sync.ledger.models import InvoiceExport
 from invoice_sync.metrics import LAG, count_failure, count_invoice
 from invoice_sync.retries import steps as retries
@@ -162,6 +166,7 @@ class ExportRun:
         # planned into a different batch under a different Idempotency-Key.
         await steps.resend_pending_requests(self.run)
         entries = await self.run.ledger.entries(self.run.connection_id, list(self.unsettled))
+        invoices, to_update = updates.split(invoices)
         to_create = await self._link_earlier_attempts(invoices, entries, mappings)
         self.run.lease.check()
         contacts = await self._contacts_for(to_create)
@@ -184,6 +189,7 @@ class ExportRun:
                 self.skipped.append(decision)
         for batch in plan.batches(creates, steps.XERO_BATCH):
             await self._create(batch)
+        await self._update(to_update, entries, mappings)
         await self._write_back([], final=True)
         await self._tell_skips()
 
@@ -225,8 +231,11 @@ class ExportRun:
         to_create += again  # deleted in Xero since: a new export is wanted
         if linked:
             # Checked as a new export is: a retry writes Xero's line taxes, or says why not.
+            # One Dynamics showed in Xero already is only told how to send its changes.
             exported = [
-                plan.checked(link.invoice, link.xero, self.run.xero_web_url, link.reason)
+                updates.already_in_xero(link, self.run.xero_web_url)
+                if link.invoice.id in reconciliation.told
+                else plan.checked(link.invoice, link.xero, self.run.xero_web_url, link.reason)
                 for link in linked
             ]
             await steps.record_in_xero(self.run, exported)
@@ -283,6 +292,32 @@ class ExportRun:
         count_invoice("exported", len([e for e in exported if not e.mismatch]))
         await self._write_back(exported)
 
+    async def _update(
+        self, invoices: list[Invoice], entries: dict[str, InvoiceExport], mappings: dict[str, str]
+    ) -> None:
+        """The invoices set to "Update in Xero" (see `updates`): refused with why when Xero
+        would refuse them, written back when Xero already took this version, else mapped as a
+        create is and sent as an update."""
+        found, read = await update_steps.read_targets(self.run, invoices, entries)
+        contacts = await self._contacts_for(read.to_send)
+        self.contact_links += contacts.links
+        decisions = plan.decide(
+            read.to_send,
+            contacts.ids,
+            settings=self.settings,
+            data=self.data,
+            item_codes=await self._items_for(read.to_send),
+            mappings=mappings,
+        )
+        exported, failed, skipped = await update_steps.send_updates(
+            self.run, read, decisions, found
+        )
+        for fail in failed:
+            self._record_failure(fail)
+        self.skipped += skipped
+        count_invoice("updated", len([e for e in exported if not e.mismatch]))
+        await self._write_back(exported)
+
     def _record_failure(self, fail: Fail) -> None:
         count_failure(fail.failure.reason)
         self.failed_queue.append(Failed(fail.invoice, fail.failure.message))
@@ -310,14 +345,8 @@ class ExportRun:
         self.failed_queue = []
         self.contact_links = []
         outcome = plan.written_back(exported, failed, results)
-        for done in exported:  # said with the next `$batch`
-            if done.invoice.id in outcome.taxes_refused:
-                refused = plan.tax_refused(done, outcome.taxes_refused[done.invoice.id])
-                self.failed_queue.append(refused)
-        self._report_not_written(exported, outcome)
-        for invoice_id in outcome.failures_not_written:
-            logger.warning("invoice_sync.failure_not_written", invoice_id=invoice_id)
-        self._report_written(exported, outcome)
+        self._report_refused(exported, outcome)
+        self._report_exported(exported, set(outcome.written))
         for item in failed:
             self._report_failure(item.invoice, item.message)
         for invoice in [*(e.invoice for e in exported), *(f.invoice for f in failed)]:
@@ -327,9 +356,13 @@ class ExportRun:
             self.run.connection_id, [*outcome.written, *(f.invoice.id for f in failed)]
         )
 
-    def _report_not_written(self, exported: Sequence[Exported], outcome: plan.WrittenBack) -> None:
-        """Invoices in Xero that Dynamics refused to be told of fail, saying why (and the
-        privilege the connector's user lacks, if that is why)."""
+    def _report_refused(self, exported: Sequence[Exported], outcome: plan.WrittenBack) -> None:
+        """What Dynamics refused of a write-back: Xero's line taxes (said with the next
+        `$batch`), an invoice's columns (reported, with the privilege it lacks)."""
+        for done in exported:
+            if done.invoice.id in outcome.taxes_refused:
+                refused = plan.tax_refused(done, outcome.taxes_refused[done.invoice.id])
+                self.failed_queue.append(refused)
         for sent in exported:
             error = outcome.not_written.get(sent.invoice.id)
             if error is not None:
@@ -340,15 +373,16 @@ class ExportRun:
                 privilege = plan.missing_privilege(error)
                 if privilege is not None and privilege not in self.report.missing_privileges:
                     self.report.missing_privileges.append(privilege)
+        for invoice_id in outcome.failures_not_written:
+            logger.warning("invoice_sync.failure_not_written", invoice_id=invoice_id)
 
-    def _report_written(self, exported: Sequence[Exported], outcome: plan.WrittenBack) -> None:
-        """Invoices written back succeed, but those whose amounts differ in Xero: they are
-        linked and Failed."""
-        written = set(outcome.written)
+    def _report_exported(self, exported: Sequence[Exported], written: set[str]) -> None:
         for done in exported:
             if done.mismatch:  # in Xero and linked, but Failed: the amounts differ
                 self._report_failure(done.invoice, done.mismatch)
                 count_failure("amounts_differ")
+            elif done.already_exported and done.invoice.id in written:
+                self.report.skip(done.invoice.id, done.invoice.number, done.message)
             elif done.invoice.id in written:
                 self.report.succeed(
                     SyncSuccess(
@@ -368,57 +402,3 @@ class ExportRun:
         self.report.fail(
             invoice.id, invoice.number, message, customer_name=self._customer_name(invoice)
         )
-
-
-async def tell_skips(
-    dataverse: DataverseClient,
-    ledger: Ledger,
-    connection_id: uuid.UUID,
-    connector: Connector,
-    skips: Sequence[Skip],
-) -> list[Skip]:
-    """A Skipped sync history row for each invoice not sent whose reason is news (told once per
-    cause, not on every run); returns the skips told."""
-    if not skips:
-        return []
-    told = await ledger.skips_told(connection_id, [skip.invoice.id for skip in skips])
-    news = plan.news(skips, told)
-    if not news:
-        return []
-    now = utcnow()
-    results = await dataverse.batch(
-        [skipped_change_set(connector, s.invoice, s.reason, now) for s in news]
-    )
-    written = [
-        skip for skip, result in zip(news, results, strict=False) if all(r.ok for r in result)
-    ]
-    await ledger.record_skips_told(connection_id, {s.invoice.id: s.reason for s in written})
-    return written
-
-
-async def hold_invoices(
-    dataverse: DataverseClient,
-    ledger: Ledger,
-    profile: ConnectionSyncProfile,
-    held: plan.Held,
-) -> None:
-    """No invoice job runs while the connection is held (see `plan.held`): say so on the
-    connector record when its subscription ended, and on each invoice handed over."""
-    connector = await find_connector(dataverse, profile.connection_id)
-    if connector is None:
-        return
-    if held.connector_message is not None:
-        await set_connector_status(
-            dataverse, connector, ConnectorStatus.INACTIVE, held.connector_message
-        )
-    handed_over = await handed_over_invoices(dataverse, connector, zone=zone(profile.time_zone))
-    skips = [Skip(invoice, held.reason) for invoice in handed_over]
-    await tell_skips(dataverse, ledger, profile.connection_id, connector, skips)
-
-
-async def resume(dataverse: DataverseClient, connection_id: uuid.UUID) -> None:
-    """The subscription is active again: the connector record says so at once (the next run
-    sends what waited)."""
-    connector = await find_connector(dataverse, connection_id)
-    if connector is not None and connector.status == ConnectorStatus.INACTIVE:
-        await set_connector_status(dataverse, connector, ConnectorStatus.ACTIVE, None)

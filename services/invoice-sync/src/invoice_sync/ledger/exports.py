@@ -123,9 +123,39 @@ class Ledger:
                 .where(
                     InvoiceExport.connection_id == connection_id,
                     InvoiceExport.dynamics_invoice_id.in_(list(invoice_ids)),
-                    InvoiceExport.state == ExportState.CREATED,
+                    InvoiceExport.state.in_((ExportState.CREATED, ExportState.UPDATED)),
                 )
                 .values(state=ExportState.WRITTEN_BACK)
+            )
+
+    async def mark_updating(
+        self, connection_id: uuid.UUID, invoice_id: str, version: str, xero_invoice_id: str
+    ) -> None:
+        """Record, and commit, that this version of an exported invoice is about to be sent to
+        Xero as an update, checking in the same transaction that the lease is still ours."""
+        async with self._database.unit_of_work() as session:
+            await self._check_lease(session, connection_id)
+            row = await session.get(InvoiceExport, (connection_id, invoice_id))
+            if row is None:  # exported before the ledger kept it
+                row = InvoiceExport(connection_id=connection_id, dynamics_invoice_id=invoice_id)
+                session.add(row)
+            row.dynamics_version = version
+            row.state = ExportState.UPDATING
+            row.xero_invoice_id = xero_invoice_id
+
+    async def settle_update(self, connection_id: uuid.UUID, invoice_id: str, *, took: bool) -> None:
+        """Xero's answer to an update: `updated` (to tell Dynamics) when it took it; else back to
+        `written_back`, as Xero's invoice did not change."""
+        state = ExportState.UPDATED if took else ExportState.WRITTEN_BACK
+        async with self._database.unit_of_work() as session:
+            await session.execute(
+                update(InvoiceExport)
+                .where(
+                    InvoiceExport.connection_id == connection_id,
+                    InvoiceExport.dynamics_invoice_id == invoice_id,
+                    InvoiceExport.state == ExportState.UPDATING,
+                )
+                .values(state=state)
             )
 
     async def skips_told(

@@ -36,6 +36,9 @@ class ExportState(enum.StrEnum):
     PENDING = "pending"  # about to be sent to Xero: may or may not have reached it
     CREATED = "created"  # in Xero; Dynamics not yet told
     WRITTEN_BACK = "written_back"  # in Xero, and Dynamics says so
+    # "Update in Xero" at `dynamics_version`: about to be sent (may or may not have reached Xero)
+    UPDATING = "updating"
+    UPDATED = "updated"  # Xero took the update of `dynamics_version`; Dynamics not yet told
 
 
 class InvoiceExport(PerInvoice, Stamped, Base):

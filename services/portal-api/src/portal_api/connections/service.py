@@ -177,6 +177,8 @@ async def open_state(
 def announce(session: AsyncSession, state: ConnectionState) -> None:
     """Tell the scheduler (after commit) what this connection now looks like."""
     session.add(state.connection)
+    if not state.plan_active and state.connection.trial_end_announced_at is None:
+        state.connection.trial_end_announced_at = utcnow()  # told: the trial ended unpaid
     enqueue(
         session,
         ConnectionChanged(

@@ -19,6 +19,13 @@ from portal_api.setup.schemas import (
     ConnectionWithSettings,
     DynamicsSettings,
     InstallOut,
+    UninstallOut,
+)
+
+HOW_TO_INSTALL = (
+    "Choose Install to add the connector's solution to Dynamics 365, or download the solution "
+    "and import it there (Settings > Solutions > Import), then choose Re-read settings from "
+    "Dynamics 365."
 )
 
 
@@ -34,6 +41,19 @@ async def install(
     return result
 
 
+async def uninstall(
+    session: AsyncSession, context: PortalContext, state: ConnectionState
+) -> UninstallOut:
+    """Remove the connector's solution from Dynamics 365 (its tables and their rows too)."""
+    client = dynamics.dataverse(session, context, state)
+    try:
+        removed = await dynamics.uninstall(client, state)
+    except dynamics.DATAVERSE_ERRORS as error:
+        raise dynamics.dataverse_problem(error) from error
+    await connections.touch(session, state)
+    return UninstallOut(removed=removed)
+
+
 @dataclass
 class SettingsRead:
     settings: DynamicsSettings | None
@@ -45,7 +65,7 @@ async def _settings(
 ) -> SettingsRead:
     connection = state.connection
     if not connection.tables_installed or connection.dynamics_connector_id is None:
-        return SettingsRead(None, "Install the connector's tables in Dynamics 365 first.")
+        return SettingsRead(None, "Install the connector in Dynamics 365 first.")
     if connection.archived_at is not None:
         return SettingsRead(None, "This connection is archived.")
     if connection.dynamics_error:
@@ -62,16 +82,16 @@ async def _settings(
 async def refresh(
     session: AsyncSession, context: PortalContext, state: ConnectionState
 ) -> ConnectionWithSettings:
-    """Re-read from Dynamics: the settings row and the signed-in user's privileges."""
-    if not state.connection.tables_installed:
-        raise Conflict("Install the connector's tables in Dynamics 365 first.")
+    """Re-read from Dynamics: whether the connector's solution is there (imported by Install
+    or by an administrator by hand), the settings row and the signed-in user's privileges."""
     client = dynamics.dataverse(session, context, state)
     try:
-        state.connection.missing_privileges = await installer.missing_privileges(client)
-        connector = state.connection.dynamics_connector_id or await dynamics.ensure_connector(
-            client, state
-        )
-        state.connection.dynamics_connector_id = connector
+        solution = await installer.installed(client)
+        if solution is None:
+            raise Conflict(f"The connector is not installed in Dynamics 365. {HOW_TO_INSTALL}")
+        await dynamics.recognise(client, state, installed=True)
+        connector = state.connection.dynamics_connector_id
+        assert connector is not None  # recognise() found or created it
         settings = await dynamics.read_settings(client, connector)
     except dynamics.DATAVERSE_ERRORS as error:
         raise dynamics.dataverse_problem(error) from error
@@ -148,9 +168,9 @@ def _dynamics_steps(c: Connection) -> list[ChecklistStep]:
 def _permissions_tip(c: Connection, missing: list[str]) -> str:
     if missing:
         return (
-            "Ask your Dynamics 365 administrator for a security role that lets you "
-            + "; ".join(missing)
-            + ", then choose Re-read settings from Dynamics 365."
+            "Ask your Dynamics 365 administrator to give you the Xero Connector User security "
+            "role (it lets you " + "; ".join(missing) + "), then choose Re-read settings from "
+            "Dynamics 365."
         )
     if c.tables_installed:
         return "The signed-in Dynamics 365 user may do everything the connector needs."
@@ -164,9 +184,10 @@ def _setup_steps(c: Connection, read: SettingsRead) -> list[ChecklistStep]:
             key="tables_installed",
             title="Install the connector in Dynamics 365",
             done=c.tables_installed,
-            tip="The connector's tables and columns are in Dynamics 365."
+            tip="The connector's solution is in Dynamics 365: its tables, the Xero forms and "
+            "views, and the Xero Connector User security role."
             if c.tables_installed
-            else "Choose Install to create the connector's tables and columns in Dynamics 365.",
+            else HOW_TO_INSTALL,
         ),
         ChecklistStep(
             key="permissions",
