@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+from dxc_shared.clients.dataverse import DataverseClient
 from dxc_shared.dynamics import installer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +25,7 @@ from portal_api.setup.schemas import (
     UninstallOut,
 )
 
+T = TypeVar("T")
 HOW_TO_INSTALL = (
     "Choose Install to add the connector's solution to Dynamics 365, or download the solution "
     "and import it there (Settings > Solutions > Import), then choose Re-read settings from "
@@ -32,26 +36,31 @@ HOW_TO_INSTALL = (
 async def install(
     session: AsyncSession, context: PortalContext, state: ConnectionState
 ) -> InstallOut:
-    client = dynamics.dataverse(session, context, state)
-    try:
-        result = await dynamics.install(client, state)
-    except dynamics.DATAVERSE_ERRORS as error:
-        raise dynamics.dataverse_problem(error) from error
-    await connections.touch(session, state)
-    return result
+    return await _in_dynamics(session, context, state, dynamics.install)
 
 
 async def uninstall(
     session: AsyncSession, context: PortalContext, state: ConnectionState
 ) -> UninstallOut:
     """Remove the connector's solution from Dynamics 365 (its tables and their rows too)."""
+    return UninstallOut(removed=await _in_dynamics(session, context, state, dynamics.uninstall))
+
+
+async def _in_dynamics(
+    session: AsyncSession,
+    context: PortalContext,
+    state: ConnectionState,
+    operation: Callable[[DataverseClient, ConnectionState], Awaitable[T]],
+) -> T:
+    """`operation` on the connection's Dynamics 365 organisation, a refusal or outage there
+    said in words; the connection is touched after it."""
     client = dynamics.dataverse(session, context, state)
     try:
-        removed = await dynamics.uninstall(client, state)
+        result = await operation(client, state)
     except dynamics.DATAVERSE_ERRORS as error:
         raise dynamics.dataverse_problem(error) from error
     await connections.touch(session, state)
-    return UninstallOut(removed=removed)
+    return result
 
 
 @dataclass
@@ -84,19 +93,19 @@ async def refresh(
 ) -> ConnectionWithSettings:
     """Re-read from Dynamics: whether the connector's solution is there (imported by Install
     or by an administrator by hand), the settings row and the signed-in user's privileges."""
-    client = dynamics.dataverse(session, context, state)
-    try:
-        solution = await installer.installed(client)
-        if solution is None:
-            raise Conflict(f"The connector is not installed in Dynamics 365. {HOW_TO_INSTALL}")
-        await dynamics.recognise(client, state, installed=True)
-        connector = state.connection.dynamics_connector_id
-        assert connector is not None  # recognise() found or created it
-        settings = await dynamics.read_settings(client, connector)
-    except dynamics.DATAVERSE_ERRORS as error:
-        raise dynamics.dataverse_problem(error) from error
-    await connections.touch(session, state)
+    settings = await _in_dynamics(session, context, state, _recognise)
     return ConnectionWithSettings(**state.out().model_dump(), settings=settings)
+
+
+async def _recognise(client: DataverseClient, state: ConnectionState) -> DynamicsSettings | None:
+    """The connector's solution recognised as this connection's, and its settings row."""
+    solution = await installer.installed(client)
+    if solution is None:
+        raise Conflict(f"The connector is not installed in Dynamics 365. {HOW_TO_INSTALL}")
+    await dynamics.recognise(client, state, installed=True)
+    connector = state.connection.dynamics_connector_id
+    assert connector is not None  # recognise() found or created it
+    return await dynamics.read_settings(client, connector)
 
 
 async def checklist(
