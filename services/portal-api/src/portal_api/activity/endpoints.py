@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
+from portal_api.activity import invoices as invoice_list
 from portal_api.activity import service
 from portal_api.activity.schemas import (
     ActivityOut,
@@ -60,9 +61,9 @@ async def list_invoices(
     search: Annotated[Text100 | None, Query(description="Invoice number or customer")] = None,
     outcome: InvoiceOutcome | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = service.PAGE_SIZE,
+    limit: Annotated[int, Query(ge=1, le=100)] = invoice_list.PAGE_SIZE,
 ) -> InvoicePageOut:
-    return await service.invoices(
+    return await invoice_list.page(
         session, state, search=search, outcome=outcome, cursor=cursor, limit=limit
     )
 
