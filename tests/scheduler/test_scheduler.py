@@ -177,6 +177,23 @@ async def test_sync_now_dispatches_before_the_interval_is_up(running: RunningSch
     await eventually(lambda: len(running.invoice_jobs_for(connection.connection_id)) == 2)
 
 
+async def test_a_push_dispatches_the_invoice_job_alone_and_keeps_the_schedule(
+    running: RunningScheduler,
+) -> None:
+    connection = profile(interval=3600)
+    cid = connection.connection_id
+    await running.publish.publish(ConnectionChanged(profile=connection, syncable=True))
+    await eventually(lambda: len(running.invoice_jobs_for(cid)) == 1)
+    await eventually(lambda: any(j.profile.connection_id == cid for j in running.payment_jobs))
+    payments = [j for j in running.payment_jobs if j.profile.connection_id == cid]
+
+    await running.publish.publish(SyncRequested(connection_id=cid, invoices_only=True))
+    await eventually(lambda: len(running.invoice_jobs_for(cid)) == 2)
+    await running.publish.publish(SyncRequested(connection_id=cid, invoices_only=True))
+    await eventually(lambda: len(running.invoice_jobs_for(cid)) == 3)
+    assert [j for j in running.payment_jobs if j.profile.connection_id == cid] == payments
+
+
 async def test_an_archived_connection_stops_being_scheduled(
     running: RunningScheduler, migrated_postgres: str
 ) -> None:

@@ -78,10 +78,16 @@ class ConnectionArchived(BusMessage):
 
 
 class SyncRequested(BusMessage):
-    """A person asked for a sync now (the portal's "sync now")."""
+    """A sync now: a person asked (the portal's "sync now"), or Dynamics pushed invoice
+    changes (portal-api's webhook endpoint, coalesced per connection)."""
 
     topic: ClassVar[str] = "connections.sync-requested"
     connection_id: uuid.UUID
+    invoices_only: bool = Field(
+        default=False,
+        description="Dynamics pushed invoice changes: the export job alone, at once, and the "
+        "poll schedule left as it is (payments keep their own pace)",
+    )
 
 
 class SyncInvoicesJob(BusMessage):

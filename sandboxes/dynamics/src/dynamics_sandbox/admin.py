@@ -280,6 +280,15 @@ async def seed_records(org_name: str, table: str, request: Request) -> dict[str,
     return {"ids": ids}
 
 
+@router.get("/orgs/{org_name}/webhook-deliveries")
+async def webhook_deliveries(org_name: str, request: Request) -> list[dict[str, Any]]:
+    """The organisation's webhook deliveries (its asynchronous system jobs), oldest first, each
+    with its attempts."""
+    sandbox = sandbox_of(request)
+    org = _org(sandbox, org_name)
+    return [d.to_json() for d in sandbox.webhooks.deliveries if d.org == org.unique_name]
+
+
 @router.get("/limits")
 async def get_limits(request: Request) -> dict[str, Any]:
     return asdict(sandbox_of(request).limits.config)

@@ -14,11 +14,13 @@ from sandbox_kit.faults import Fault, FaultBook
 
 from .identity import Identity
 from .limits import LimitConfig, ServiceProtection
+from .plugin_tables import add_plugin_tables, seed_messages
 from .settings import DynamicsSandboxSettings
 from .signing import SigningKey
 from .standard_tables import build_standard_schema
 from .store.engine import TableEngine
 from .store.values import EntityRef
+from .webhooks import WebhookDispatcher
 
 API_VERSION = "v9.2"
 
@@ -141,6 +143,12 @@ class SandboxState:
         self.faults: FaultBook[Fault] = FaultBook()
         self.orgs: dict[str, Organization] = {}
         self.calls: deque[CallRecord] = deque(maxlen=100_000)
+        self.webhooks = WebhookDispatcher(
+            clock,
+            retry_delays=settings.webhook_retry_delays_seconds,
+            timeout_seconds=settings.webhook_timeout_seconds,
+            concurrency=settings.webhook_concurrency,
+        )
 
     def _new_identity(self) -> Identity:
         return Identity(
@@ -153,19 +161,25 @@ class SandboxState:
         self.faults.clear()
         self.orgs.clear()
         self.calls.clear()
+        self.webhooks.clear()
 
     def create_org(self, unique_name: str, friendly_name: str, tenant_id: str) -> Organization:
         key = unique_name.lower()
         if key in self.orgs:
             raise ValueError(f"organisation '{unique_name}' already exists")
+        schema = build_standard_schema()
+        add_plugin_tables(schema)
+        engine = TableEngine(schema, self.clock)
+        seed_messages(engine)
         org = Organization(
             unique_name=key,
             friendly_name=friendly_name,
             tenant_id=tenant_id,
-            engine=TableEngine(build_standard_schema(), self.clock),
+            engine=engine,
             created=self.clock.now(),
             expire_change_tracking_in_days=self.settings.change_tracking_retention_days,
         )
+        engine.listener = lambda event: self.webhooks.on_change(org, event)
         self.orgs[key] = org
         return org
 

@@ -642,7 +642,7 @@ class WebApi:
     def _delete(self, request: ApiRequest, entity: Entity, record_id: uuid.UUID) -> ApiResponse:
         self._check_etag(request.headers.get("if-match"), self.engine.get(entity, record_id))
         self.require("Delete", entity)
-        self.engine.delete(entity, record_id)
+        self.engine.delete(entity, record_id, actor=self.actor)
         return ApiResponse(204)
 
     def _upsert_target(self, entity: Entity, target: dict[str, Any]) -> dict[str, Any]:

@@ -54,6 +54,20 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _not_now(
+    schedule: ConnectionSchedule | None, now: datetime, *, invoices_only: bool
+) -> str | None:
+    """Why a sync request is not acted on, or None."""
+    if schedule is None or not schedule.syncable:
+        return "not syncable"
+    if schedule.active_until and _aware(schedule.active_until) <= now:
+        return "trial over"
+    paused = schedule.invoices_paused_until
+    if invoices_only and paused is not None and _aware(paused) > now:
+        return "invoice limit reached"
+    return None
+
+
 class Scheduler:
     def __init__(
         self,
@@ -94,15 +108,20 @@ class Scheduler:
             )
 
     async def on_sync_requested(self, message: SyncRequested, _: MessageContext) -> None:
+        now = self._clock()
         async with self._database.unit_of_work() as session:
             schedule = await session.get(ConnectionSchedule, message.connection_id)
-            if schedule is None or not schedule.syncable:
-                logger.info("scheduler.sync_request_ignored", reason="not syncable")
+            reason = _not_now(schedule, now, invoices_only=message.invoices_only)
+            if reason is not None or schedule is None:
+                logger.info("scheduler.sync_request_ignored", reason=reason)
                 return
-            if schedule.active_until and _aware(schedule.active_until) <= self._clock():
-                logger.info("scheduler.sync_request_ignored", reason="trial over")
+            if message.invoices_only:  # pushed from Dynamics: the export job alone, now
+                profile = ConnectionSyncProfile.model_validate(schedule.profile)
+                job = SyncInvoicesJob(job_id=uuid.uuid4(), profile=profile, due_at=now)
+                await enqueue_all(session, [(job, {"connection_id": str(profile.connection_id)})])
+                JOBS_DISPATCHED.labels("invoices").inc()
                 return
-            schedule.next_due_at = self._clock()
+            schedule.next_due_at = now
         self.wake.set()
 
     async def dispatch_due(self) -> int:

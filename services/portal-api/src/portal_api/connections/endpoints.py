@@ -18,6 +18,7 @@ from portal_api.context import Context, Session
 from portal_api.health.service import health_of, health_of_one
 from portal_api.kit.errors import error_responses
 from portal_api.kit.routes import no_content
+from portal_api.push import registration as push
 from portal_api.setup import service as setup
 
 router = APIRouter(prefix="/v1", tags=["connections"])
@@ -93,5 +94,8 @@ async def delete_connection(
     remove_from_dynamics: Annotated[bool, Query()] = False,
 ) -> None:
     if remove_from_dynamics and state.connection.tables_installed:
-        await setup.uninstall(session, context, state)
+        await setup.uninstall(session, context, state)  # the webhook with it
+    # Either way, before the grants are given back (removing the webhook needs the Dynamics
+    # one): syncing stops for good, so nothing should post any more.
+    await push.unsubscribe_quietly(session, context, state)
     await service.archive(session, state, context.token_broker)

@@ -29,6 +29,14 @@ class InstallOut(BaseModel):
         description="What the signed-in Dynamics user may not do that the connector needs (the "
         "Xero Connector User security role grants all of it)"
     )
+    push_registered: bool = Field(
+        default=False,
+        description="Dynamics tells the connector of invoice changes at once (its webhook is "
+        "registered); without it invoices wait for the next poll",
+    )
+    push_problem: str | None = Field(
+        default=None, description="Why the webhook could not be registered, in words"
+    )
 
 
 class UninstallOut(BaseModel):

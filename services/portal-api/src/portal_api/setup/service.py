@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
-from dxc_shared.clients.dataverse import DataverseClient
 from dxc_shared.dynamics import installer
+from dxc_shared.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.connections import service as connections
@@ -15,6 +13,7 @@ from portal_api.connections.models import Connection
 from portal_api.connections.service import ConnectionState
 from portal_api.context import PortalContext
 from portal_api.kit.errors import Conflict, PortalError
+from portal_api.push import registration as push
 from portal_api.setup import dynamics
 from portal_api.setup.schemas import (
     ChecklistOut,
@@ -25,42 +24,46 @@ from portal_api.setup.schemas import (
     UninstallOut,
 )
 
-T = TypeVar("T")
 HOW_TO_INSTALL = (
     "Choose Install to add the connector's solution to Dynamics 365, or download the solution "
     "and import it there (Settings > Solutions > Import), then choose Re-read settings from "
     "Dynamics 365."
 )
 
+logger = get_logger(__name__)
+
 
 async def install(
     session: AsyncSession, context: PortalContext, state: ConnectionState
 ) -> InstallOut:
-    return await _in_dynamics(session, context, state, dynamics.install)
+    client = dynamics.dataverse(session, context, state)
+    try:
+        result = await dynamics.install(client, state)
+    except dynamics.DATAVERSE_ERRORS as error:
+        raise dynamics.dataverse_problem(error) from error
+    try:
+        await push.subscribe(session, context, client, state)
+        result.push_registered = True
+    except dynamics.DATAVERSE_ERRORS as error:  # polling still syncs; the answer says why
+        logger.warning("setup.push_not_registered", exc_info=True)
+        result.push_problem = dynamics.dataverse_problem(error).detail
+    await connections.touch(session, state)
+    return result
 
 
 async def uninstall(
     session: AsyncSession, context: PortalContext, state: ConnectionState
 ) -> UninstallOut:
-    """Remove the connector's solution from Dynamics 365 (its tables and their rows too)."""
-    return UninstallOut(removed=await _in_dynamics(session, context, state, dynamics.uninstall))
-
-
-async def _in_dynamics(
-    session: AsyncSession,
-    context: PortalContext,
-    state: ConnectionState,
-    operation: Callable[[DataverseClient, ConnectionState], Awaitable[T]],
-) -> T:
-    """`operation` on the connection's Dynamics 365 organisation, a refusal or outage there
-    said in words; the connection is touched after it."""
+    """Remove the connector's webhook and solution from Dynamics 365 (its tables and their
+    rows too)."""
     client = dynamics.dataverse(session, context, state)
     try:
-        result = await operation(client, state)
+        await push.unsubscribe(session, context, state)
+        removed = await dynamics.uninstall(client, state)
     except dynamics.DATAVERSE_ERRORS as error:
         raise dynamics.dataverse_problem(error) from error
     await connections.touch(session, state)
-    return result
+    return UninstallOut(removed=removed)
 
 
 @dataclass
@@ -93,19 +96,19 @@ async def refresh(
 ) -> ConnectionWithSettings:
     """Re-read from Dynamics: whether the connector's solution is there (imported by Install
     or by an administrator by hand), the settings row and the signed-in user's privileges."""
-    settings = await _in_dynamics(session, context, state, _recognise)
+    client = dynamics.dataverse(session, context, state)
+    try:
+        solution = await installer.installed(client)
+        if solution is None:
+            raise Conflict(f"The connector is not installed in Dynamics 365. {HOW_TO_INSTALL}")
+        await dynamics.recognise(client, state, installed=True)
+        connector = state.connection.dynamics_connector_id
+        assert connector is not None  # recognise() found or created it
+        settings = await dynamics.read_settings(client, connector)
+    except dynamics.DATAVERSE_ERRORS as error:
+        raise dynamics.dataverse_problem(error) from error
+    await connections.touch(session, state)
     return ConnectionWithSettings(**state.out().model_dump(), settings=settings)
-
-
-async def _recognise(client: DataverseClient, state: ConnectionState) -> DynamicsSettings | None:
-    """The connector's solution recognised as this connection's, and its settings row."""
-    solution = await installer.installed(client)
-    if solution is None:
-        raise Conflict(f"The connector is not installed in Dynamics 365. {HOW_TO_INSTALL}")
-    await dynamics.recognise(client, state, installed=True)
-    connector = state.connection.dynamics_connector_id
-    assert connector is not None  # recognise() found or created it
-    return await dynamics.read_settings(client, connector)
 
 
 async def checklist(
