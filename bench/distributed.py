@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import scheduler_dispatch
-from bench.provision import BenchInvoice, Connection, Provisioner, provision_all, xero_time
+from bench.provision import BenchInvoice, Connection, Provisioner, provision_all
 from bench.push import handover_rate, pushes_posted, register_push, waves_at_push_rate
 from bench.report import RESULTS_DIR, report
 from bench.stack import Stack, StackOptions, sample_sum, sigterm_as_interrupt
@@ -151,9 +151,9 @@ async def run_phase(
     for connection, batch in zip(connections, batches, strict=True):
         reader = await provisioner.xero_reader(connection)
         created = {
-            invoice["Reference"]: xero_time(invoice["UpdatedDateUTC"])
+            invoice.reference: invoice.updated_date_utc.timestamp()
             for invoice in await reader.invoices()
-            if invoice.get("Status") not in ("DELETED", "VOIDED")
+            if invoice.status not in ("DELETED", "VOIDED") and invoice.updated_date_utc
         }
         missing = [i.number for i in batch if i.number not in created]
         if missing:

@@ -49,7 +49,7 @@ async def test_a_handed_over_invoice_reaches_xero_without_waiting_for_the_poll()
 
         await eventually_async(all_settled, within=120)
         reader = await provisioner.xero_reader(connection)
-        in_xero = {invoice["Reference"] for invoice in await reader.invoices()}
+        in_xero = {invoice.reference for invoice in await reader.invoices()}
         assert {invoice.number for invoice in connection.invoices} <= in_xero
         portal = await stack.metrics(stack.processes["portal-api"])
         assert sample_sum(portal, "dxc_portal_push_posts_total", outcome="refused") == 0

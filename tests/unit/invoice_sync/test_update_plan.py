@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from dxc_shared.dynamics.schema import ExportStatus
-from invoice_sync.invoices import mapping, plan, updates
+from dxc_shared.xero.documents import Invoice as XeroInvoice
+from invoice_sync.invoices import mapping, plan, plan_recovery, updates
 from invoice_sync.invoices.mapping import Failure
 from invoice_sync.invoices.plan import Create, Fail, Skip
 from invoice_sync.invoices.update_steps import update_key
@@ -30,8 +31,10 @@ class Entry:
     dynamics_version: str = "7"  # the records' invoices are at version 7
 
 
-def _xero(status: str = "AUTHORISED", **fields: Any) -> dict[str, Any]:
-    return {"InvoiceID": "x-1", "InvoiceNumber": "INV-0042", "Status": status, **fields}
+def _xero(status: str = "AUTHORISED", **fields: Any) -> XeroInvoice:
+    return XeroInvoice.from_xero(
+        {"InvoiceID": "x-1", "InvoiceNumber": "INV-0042", "Status": status, **fields}
+    )
 
 
 @pytest.mark.parametrize(
@@ -118,7 +121,7 @@ def test_an_update_goes_to_the_xero_invoice_the_ledger_or_dynamics_knows(
     ],
 )
 def test_what_xero_would_refuse_is_refused_with_why(
-    element: dict[str, Any] | None, refusal: str | None
+    element: XeroInvoice | None, refusal: str | None
 ) -> None:
     assert updates.refusal(element) == refusal
 
@@ -145,7 +148,7 @@ def test_what_xero_would_refuse_is_refused_with_why(
     ],
 )
 def test_the_ledger_says_which_updates_xero_already_took(
-    entry: Entry, element: dict[str, Any] | None, where: str
+    entry: Entry, element: XeroInvoice | None, where: str
 ) -> None:
     subject = invoice(export_status=ExportStatus.UPDATE)
     in_xero = {"x-1": element} if element else {}
@@ -211,7 +214,8 @@ def test_an_updated_invoice_is_reconciled_as_a_create_is() -> None:
     assert done.message.startswith("Updated in Xero as INV-0042 (AUTHORISED).")
     assert done.mismatch is None
     assert done.line_taxes == {"line-1": 3}
-    off = updates.reconciled(subject, {**element, "LineItems": [{"LineAmount": 25}]}, WEB)
+    off_lines = XeroInvoice.from_xero({**element.to_xero(), "LineItems": [{"LineAmount": 25}]})
+    off = updates.reconciled(subject, off_lines, WEB)
     assert off.mismatch is not None
     assert off.mismatch.endswith(updates.UPDATE_HINT)
 
@@ -232,10 +236,12 @@ def test_no_on_an_exported_invoice_is_told_how_to_send_changes(
     entry: Entry | None, shown: str | None, told: bool
 ) -> None:
     subject = invoice(xero_invoice_id=shown)
-    reconciliation = plan.reconcile([subject], {} if entry is None else {subject.id: entry})
+    reconciliation = plan_recovery.reconcile(
+        [subject], {} if entry is None else {subject.id: entry}
+    )
     assert reconciliation.known == {subject.id: "x-1"}
     assert (subject.id in reconciliation.told) == told
-    [link], again = plan.links([subject], reconciliation.known, {"x-1": _xero("DRAFT")})
+    [link], again = plan_recovery.links([subject], reconciliation.known, {"x-1": _xero("DRAFT")})
     assert again == []
     done = updates.already_in_xero(link, WEB)
     assert done.already_exported

@@ -21,10 +21,12 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from dxc_shared.dynamics.schema import ExportStatus
+from dxc_shared.xero import documents as xero
 
 from invoice_sync.invoices import mapping, plan
 from invoice_sync.invoices.mapping import Failure
-from invoice_sync.invoices.plan import Create, Decision, Fail, LedgerEntry, Link, Skip
+from invoice_sync.invoices.plan import Create, Decision, Fail, Link, Skip
+from invoice_sync.invoices.plan_recovery import LedgerEntry
 from invoice_sync.invoices.records import Exported, Invoice
 from invoice_sync.ledger.models import ExportState
 
@@ -74,27 +76,31 @@ def targets(
     return found, never
 
 
-def _money(value: Any) -> str:
-    return f"{Decimal(str(value or 0)):,.2f}"
+def _money(value: Decimal) -> str:
+    return f"{value:,.2f}"
 
 
-def refusal(element: JSON | None) -> str | None:
+def _number(element: xero.Invoice) -> str | None:
+    return element.invoice_number or element.invoice_id
+
+
+def refusal(element: xero.Invoice | None) -> str | None:
     """Why Xero's invoice takes no update, in words with what to do, or None when it does."""
-    if element is None or element.get("Status") == "DELETED":
+    if element is None or element.status == xero.InvoiceStatus.DELETED:
         return f"Not updated: the invoice was deleted in Xero. {SEND_AGAIN}"
-    number = element.get("InvoiceNumber") or element.get("InvoiceID")
-    status = element.get("Status")
-    if status == "VOIDED":
+    number = _number(element)
+    status = element.status
+    if status == xero.InvoiceStatus.VOIDED:
         return (
             f"Not updated: {number} is voided in Xero, and {_LOCKED} a voided invoice. {SEND_AGAIN}"
         )
-    if status == "PAID":
+    if status == xero.InvoiceStatus.PAID:
         return (
             f"Not updated: {number} is paid in Xero, and {_LOCKED} a paid invoice. Record the "
             "change in Xero (a credit note, or a new invoice for the difference)."
         )
-    paid = Decimal(str(element.get("AmountPaid") or 0))
-    credited = Decimal(str(element.get("AmountCredited") or 0))
+    paid = element.amount_paid or Decimal(0)
+    credited = element.amount_credited or Decimal(0)
     if paid or credited:
         allocated = " and ".join(
             words
@@ -126,7 +132,7 @@ class Recorded:
     """Xero already took this version's update (the ledger says so): only Dynamics is told."""
 
     invoice: Invoice
-    xero: JSON
+    xero: xero.Invoice
 
 
 @dataclass(frozen=True)
@@ -140,7 +146,7 @@ def sort_out(
     invoices: Sequence[Invoice],
     found: Mapping[str, str],
     entries: Mapping[str, UpdateEntry],
-    in_xero: Mapping[str, JSON],
+    in_xero: Mapping[str, xero.Invoice],
 ) -> Sorted:
     """The updates Xero already took, those it would refuse (with why) and those to send."""
     result = Sorted([], [], [])
@@ -193,7 +199,7 @@ def updates(decisions: Sequence[Decision], found: Mapping[str, str]) -> list[Upd
 def already_in_xero(link: Link, xero_web_url: str) -> Exported:
     """An invoice Dynamics showed in Xero already, set back to No: nothing is sent, its Xero
     columns are refreshed and it is told how to send its changes (set "Update in Xero")."""
-    number = link.xero.get("InvoiceNumber") or link.xero.get("InvoiceID")
+    number = _number(link.xero)
     message = (
         f"Already in Xero as {number}: nothing was sent again. To send changes made in Dynamics "
         'since, set the Xero export status to "Update in Xero".'
@@ -202,12 +208,11 @@ def already_in_xero(link: Link, xero_web_url: str) -> Exported:
     return replace(done, already_exported=True)
 
 
-def reconciled(invoice: Invoice, element: JSON, xero_web_url: str) -> Exported:
+def reconciled(invoice: Invoice, element: xero.Invoice, xero_web_url: str) -> Exported:
     """Xero's copy after the update, checked as a create is (`plan.checked`: Xero's tax on the
     lines, and the difference when the amounts do not match, with how to try the update
     again)."""
-    number = element.get("InvoiceNumber") or element.get("InvoiceID")
-    message = f"Updated in Xero as {number} ({element.get('Status', 'DRAFT')})."
+    message = f"Updated in Xero as {_number(element)} ({element.status or 'DRAFT'})."
     done = plan.checked(invoice, element, xero_web_url, message)
     if done.mismatch is None:
         return done

@@ -40,6 +40,7 @@ from invoice_sync.connector.dynamics import (
 )
 from invoice_sync.connector.records import Connector, ConnectorSettings
 from invoice_sync.invoices import plan, plan_reference, steps, update_steps, updates
+from invoice_sync.invoices import plan_recovery as recovery
 from invoice_sync.invoices.dynamics import (
     failed_change_set,
     handed_over_invoices,
@@ -207,18 +208,18 @@ class ExportRun:
     ) -> list[Invoice]:
         """Invoices the ledger knows reached Xero are written back, not created again; those a
         crash left `pending` are looked for in Xero. Returns the invoices still to create."""
-        reconciliation = plan.reconcile(invoices, entries)
+        reconciliation = recovery.reconcile(invoices, entries)
         to_create = list(reconciliation.new)
         known = reconciliation.known
         if reconciliation.pending:
-            lookup = plan.recovery_lookup(reconciliation.pending, self.settings, mappings)
+            lookup = recovery.recovery_lookup(reconciliation.pending, self.settings, mappings)
             found = await steps.find_pending(self.run.xero, lookup)
-            known, not_found = plan.recover(reconciliation, lookup, found, self.data.customers)
+            known, not_found = recovery.recover(reconciliation, lookup, found, self.data.customers)
             to_create += not_found
         if not known:
             return to_create
         in_xero = await steps.invoices_by_id(self.run.xero, list(known.values()))
-        linked, again = plan.links(invoices, known, in_xero)
+        linked, again = recovery.links(invoices, known, in_xero)
         to_create += again  # deleted in Xero since: a new export is wanted
         if linked:
             # Checked as a new export is: a retry writes Xero's line taxes, or says why not.
