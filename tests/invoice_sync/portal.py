@@ -13,6 +13,7 @@ from dxc_shared.bus import Subscription
 from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.db import Database
 from dxc_shared.messages import SyncRunCompleted
+from portal_api.activity import invoices as invoice_list
 from portal_api.activity import service as activity
 from portal_api.activity.schemas import InvoiceOut
 from portal_api.auth.models import User
@@ -69,7 +70,7 @@ class InvoiceView:
             user = await session.get(User, connection.user_id)
             assert user is not None
             state = await connections.state_of(session, user, connection)
-            page = await activity.invoices(
+            page = await invoice_list.page(
                 session, state, search=None, outcome=outcome, cursor=None
             )
         return page.invoices
