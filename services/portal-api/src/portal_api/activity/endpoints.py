@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Path, Query, status
 
+from portal_api.activity import overview as figures
 from portal_api.activity import service
 from portal_api.activity.schemas import (
     ActivityOut,
@@ -94,4 +95,4 @@ async def retry_invoice(
     "successful run and the daily volume",
 )
 async def overview(state: OwnedConnection, session: Session) -> OverviewOut:
-    return await service.overview(session, state)
+    return await figures.overview(session, state)
