@@ -1,6 +1,7 @@
-"""No invoice job runs while the subscription has ended or this month's invoice limit is
-reached; the connection change says why on the connector record (Inactive, with the reason and
-the date) and on each invoice handed over (a Skipped row, once); resuming sends them."""
+"""No invoice job runs while the subscription has ended, and at this month's invoice limit the
+jobs send none; the connection change says why on the connector record (Inactive, with the
+reason and the date) and on each invoice handed over (a Skipped row, once), as does each run at
+the limit for the invoices handed over since; resuming sends them."""
 
 from __future__ import annotations
 
@@ -89,3 +90,32 @@ async def test_the_plan_limit_tells_each_invoice_when_it_goes(world_factory: Any
     ]
     # Payments still sync: the connector stays Active.
     assert (await world.connector())["dxc_status"] in (None, ConnectorStatus.ACTIVE.value)
+
+
+async def test_at_the_plan_limit_an_invoice_handed_over_later_is_told_and_sent_after(
+    world_factory: Any,
+) -> None:
+    world: World = await world_factory()
+    until = datetime.now(UTC) + timedelta(days=20)
+    limit_reached = (
+        "Not sent: this month's plan limit is reached; it waits until "
+        f"{until.day} {until:%b %Y} or a bigger plan."
+    )
+    invoice_id = await world.new_invoice("S-3")
+    await world.hand_over(invoice_id)  # after the connection change that paused invoices
+
+    run = await world.sync(invoices_paused_until=until)
+
+    assert (run.succeeded, run.failed) == (0, 0)
+    assert [(s.record_id, s.message) for s in run.skipped] == [(invoice_id, limit_reached)]
+    assert await _outcomes(world, invoice_id) == [(SyncOutcome.SKIPPED, limit_reached)]
+    assert world.xero_invoices() == []
+    # Told once: the next run at the limit writes no second row.
+    again = await world.sync(invoices_paused_until=until)
+    assert again.skipped == []
+    assert len(await world.history(invoice_id)) == 1
+
+    # The limit lifts (a new month or a bigger plan): it goes.
+    sent = await world.sync()
+    assert sent.succeeded == 1
+    assert (await world.invoice(invoice_id))["dxc_exportstatus"] == ExportStatus.YES

@@ -133,28 +133,31 @@ async def test_a_connection_stops_being_due_when_its_trial_ends(
     assert running.invoice_jobs_for(trial_over.connection_id) == []
 
 
-async def test_at_the_invoice_limit_only_payments_are_dispatched_until_it_lifts(
+async def test_at_the_invoice_limit_invoice_jobs_say_so_until_it_lifts(
     running: RunningScheduler,
 ) -> None:
+    """At the limit the invoice job sends nothing but tells each invoice handed over when it
+    goes (invoice-sync's Skipped row); payments flow back as ever."""
     now = datetime.now(UTC)
+    paused_until = now + timedelta(days=3)
     limited = profile()
     cid = limited.connection_id
     await running.publish.publish(
-        ConnectionChanged(
-            profile=limited, syncable=True, invoices_paused_until=now + timedelta(days=3)
-        )
+        ConnectionChanged(profile=limited, syncable=True, invoices_paused_until=paused_until)
     )
     await eventually(lambda: any(j.profile.connection_id == cid for j in running.payment_jobs))
     await running.publish.publish(SyncRequested(connection_id=cid))
     await eventually(
         lambda: len([j for j in running.payment_jobs if j.profile.connection_id == cid]) == 2
     )
-    assert running.invoice_jobs_for(cid) == []
+    await eventually(lambda: len(running.invoice_jobs_for(cid)) == 2)
+    assert [j.invoices_paused_until for j in running.invoice_jobs_for(cid)] == [paused_until] * 2
 
     # An upgrade lifts it: invoices flow again.
     await running.publish.publish(ConnectionChanged(profile=limited, syncable=True))
     await running.publish.publish(SyncRequested(connection_id=cid))
-    await eventually(lambda: len(running.invoice_jobs_for(cid)) == 1)
+    await eventually(lambda: len(running.invoice_jobs_for(cid)) == 3)
+    assert running.invoice_jobs_for(cid)[-1].invoices_paused_until is None
 
     # So does the next month, by time alone.
     next_month = profile()
@@ -166,6 +169,7 @@ async def test_at_the_invoice_limit_only_payments_are_dispatched_until_it_lifts(
         )
     )
     await eventually(lambda: len(running.invoice_jobs_for(next_month.connection_id)) == 1)
+    assert running.invoice_jobs_for(next_month.connection_id)[0].invoices_paused_until is None
 
 
 async def test_sync_now_dispatches_before_the_interval_is_up(running: RunningScheduler) -> None:

@@ -97,6 +97,11 @@ class SyncInvoicesJob(BusMessage):
     job_id: uuid.UUID
     profile: ConnectionSyncProfile
     due_at: datetime
+    invoices_paused_until: datetime | None = Field(
+        default=None,
+        description="The plan's invoice limit is reached until then: the run sends no invoice "
+        "and tells each one handed over (a Skipped row) when it goes",
+    )
 
 
 class SyncPaymentsJob(BusMessage):

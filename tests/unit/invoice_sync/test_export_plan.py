@@ -83,6 +83,31 @@ def test_a_handed_over_invoice_is_sent_or_skipped_with_the_reason(
     assert skipped == ([Skip(subject, reason)] if reason else [])
 
 
+LIMIT = plan.Held("Not sent: this month's plan limit is reached.", None)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({}, LIMIT.reason),
+        ({"lines": []}, "Not sent: the invoice has no lines."),
+        (
+            {"date_delivered": TODAY + timedelta(days=1)},
+            "Waiting: the delivery date 2 Mar 2026 is in the future.",
+        ),
+    ],
+    ids=["ready: waits for the limit", "its own reason first", "waiting anyway"],
+)
+def test_at_the_plan_limit_no_invoice_is_ready_and_each_says_why(
+    overrides: dict[str, Any], reason: str
+) -> None:
+    values: dict[str, Any] = {"price_list_id": "pl-1", "date_delivered": TODAY}
+    subject = invoice(**(values | overrides))
+    ready, skipped = plan.sort_out([subject], TODAY, LIMIT)
+    assert ready == []
+    assert skipped == [Skip(subject, reason)]
+
+
 @pytest.mark.parametrize(
     ("told", "reason", "news"),
     [

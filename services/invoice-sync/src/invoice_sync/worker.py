@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import datetime
 
 from dxc_shared.bus import MessageContext
 from dxc_shared.credentials import CredentialMissing, ReauthorisationNeeded
@@ -74,7 +75,13 @@ class InvoiceExporter:
             while True:
                 this_run = run_id(job.job_id, context.attempt, run_number)
                 async with self.leases.kept_alive(connection_id) as lease:
-                    result = await self.run(job.profile, this_run, lease, last_attempt=last_attempt)
+                    result = await self.run(
+                        job.profile,
+                        this_run,
+                        lease,
+                        last_attempt=last_attempt,
+                        paused_until=job.invoices_paused_until,
+                    )
                 count_job(result)
                 if not await self.leases.release_or_rerun(connection_id):
                     break
@@ -96,6 +103,7 @@ class InvoiceExporter:
         lease: Lease,
         *,
         last_attempt: bool = False,
+        paused_until: datetime | None = None,
     ) -> JobResult:
         """One run, reported as `SyncRunCompleted` unless the lease was lost (the new holder
         reports)."""
@@ -108,7 +116,11 @@ class InvoiceExporter:
                 profile, vendors, self.database, self.ledger, lease, self._xero_web_url
             )
             work = ExportRun(
-                context, report, last_attempt=last_attempt, max_attempts=self.max_attempts
+                context,
+                report,
+                last_attempt=last_attempt,
+                max_attempts=self.max_attempts,
+                paused_until=paused_until,
             )
             try:
                 await work.execute()
@@ -141,10 +153,10 @@ class InvoiceExporter:
             logger.info("invoice_sync.retry_redelivered", invoice_id=request.record_id)
 
     async def on_connection_changed(self, message: ConnectionChanged, _: MessageContext) -> None:
-        """No invoice job runs while a Xero grant is lost, the subscription has ended or this
-        month's invoice limit is reached, so no run would tell Dynamics users why nothing is
-        sent: say it now, on the connector record and on each invoice handed over. (Without the
-        Dynamics grant there is no way to write there; the portal shows that one.)"""
+        """No invoice job runs while a Xero grant is lost or the subscription has ended, and at
+        this month's invoice limit the jobs send none: say why now, on the connector record and
+        on each invoice handed over. (Without the Dynamics grant there is no way to write
+        there; the portal shows that one.)"""
         profile = message.profile
         if "dynamics" in message.reauthorisation_needed or not profile.dynamics_org_url:
             return

@@ -161,20 +161,21 @@ class Scheduler:
             ).all()
             jobs: list[tuple[SyncInvoicesJob | SyncPaymentsJob, dict[str, str]]] = []
             rescheduled: list[dict[str, object]] = []
-            invoice_jobs = 0
             for connection_id, profile_json, next_due_at, invoices_paused_until in due:
                 profile = ConnectionSyncProfile.model_validate(profile_json)
                 DISPATCH_LAG.observe((now - _aware(next_due_at)).total_seconds())
                 headers = {"connection_id": str(connection_id)}
-                kinds: tuple[type[SyncInvoicesJob | SyncPaymentsJob], ...] = (SyncPaymentsJob,)
-                # At the plan's invoice limit new invoices wait; payments still flow back.
-                if invoices_paused_until is None or _aware(invoices_paused_until) <= now:
-                    kinds = (SyncInvoicesJob, SyncPaymentsJob)
-                    invoice_jobs += 1
-                for job in kinds:
-                    jobs.append(
-                        (job(job_id=uuid.uuid4(), profile=profile, due_at=next_due_at), headers)
-                    )
+                # At the plan's invoice limit new invoices wait, and the invoice job tells each
+                # one handed over when it goes; payments still flow back.
+                paused = _aware(invoices_paused_until) if invoices_paused_until else None
+                invoices = SyncInvoicesJob(
+                    job_id=uuid.uuid4(),
+                    profile=profile,
+                    due_at=next_due_at,
+                    invoices_paused_until=paused if paused and paused > now else None,
+                )
+                payments = SyncPaymentsJob(job_id=uuid.uuid4(), profile=profile, due_at=next_due_at)
+                jobs += [(invoices, headers), (payments, headers)]
                 rescheduled.append(
                     {
                         "connection_id": connection_id,
@@ -185,7 +186,7 @@ class Scheduler:
             await enqueue_all(session, jobs)
             if rescheduled:
                 await session.execute(update(ConnectionSchedule), rescheduled)
-        JOBS_DISPATCHED.labels("invoices").inc(invoice_jobs)
+        JOBS_DISPATCHED.labels("invoices").inc(len(due))
         JOBS_DISPATCHED.labels("payments").inc(len(due))
         return len(due)
 

@@ -52,8 +52,8 @@ async def hold_invoices(
     profile: ConnectionSyncProfile,
     held: plan.Held,
 ) -> None:
-    """No invoice job runs while the connection is held (see `plan.held`): say so on the
-    connector record when its subscription ended, and on each invoice handed over."""
+    """The connection is held (see `plan.held`): say so at once on the connector record when
+    its subscription ended, and on each invoice handed over."""
     connector = await find_connector(dataverse, profile.connection_id)
     if connector is None:
         return

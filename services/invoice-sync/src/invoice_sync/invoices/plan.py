@@ -138,12 +138,15 @@ def hold_reason(invoice: Invoice, today: date) -> str | None:
     return None
 
 
-def sort_out(invoices: Iterable[Invoice], today: date) -> tuple[list[Invoice], list[Skip]]:
-    """The handed-over invoices ready to send, and those skipped with why."""
+def sort_out(
+    invoices: Iterable[Invoice], today: date, held: Held | None = None
+) -> tuple[list[Invoice], list[Skip]]:
+    """The handed-over invoices ready to send, and those skipped with why; while `held` (the
+    plan's invoice limit), none is ready: each that would be is skipped with the hold's reason."""
     ready: list[Invoice] = []
     skipped: list[Skip] = []
     for invoice in invoices:
-        reason = hold_reason(invoice, today)
+        reason = hold_reason(invoice, today) or (held.reason if held else None)
         if reason is None:
             ready.append(invoice)
         else:
@@ -156,9 +159,10 @@ SUBSCRIPTION_INACTIVE = "Not sent: the connector's subscription is inactive."
 
 @dataclass(frozen=True)
 class Held:
-    """Why no invoice of the connection is sent for now (no invoice job runs meanwhile):
-    `reason` for each handed-over invoice's Skipped row; `connector_message` for the connector
-    record when it goes Inactive (None: it stays Active, payments still sync)."""
+    """Why no invoice of the connection is sent for now (no invoice job runs while the plan
+    ended; at the plan's invoice limit the jobs run and send none): `reason` for each
+    handed-over invoice's Skipped row; `connector_message` for the connector record when it
+    goes Inactive (None: it stays Active, payments still sync)."""
 
     reason: str
     connector_message: str | None

@@ -70,10 +70,17 @@ class ExportRun:
     """The state of one run: what is read, what is still to tell Dynamics, the report."""
 
     def __init__(
-        self, run: RunContext, report: RunReport, *, last_attempt: bool, max_attempts: int
+        self,
+        run: RunContext,
+        report: RunReport,
+        *,
+        last_attempt: bool,
+        max_attempts: int,
+        paused_until: datetime | None = None,
     ) -> None:
         self.run = run
         self.report = report
+        self.paused_until = paused_until  # the plan's invoice limit: send none until then
         self.last_attempt = last_attempt
         self.max_attempts = max_attempts
         self.connector: Connector | None = None
@@ -147,7 +154,8 @@ class ExportRun:
         read = await handed_over_invoices(
             dataverse, connector, mapped_columns(mappings), zone=zone(profile.time_zone)
         )
-        invoices, self.skipped = plan.sort_out(read, today(profile.time_zone))
+        held = plan.held(None, self.paused_until, utcnow())
+        invoices, self.skipped = plan.sort_out(read, today(profile.time_zone), held)
         if not invoices:
             if connector.status not in (None, ConnectorStatus.ACTIVE):
                 await set_connector_status(dataverse, connector, ConnectorStatus.ACTIVE, None)

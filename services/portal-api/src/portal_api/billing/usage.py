@@ -1,7 +1,7 @@
 """Plan limits: invoices exported to Xero are counted per calendar month from the workers' run
-reports; at the plan's limit new invoices wait (the scheduler dispatches no invoice jobs)
-until the next month or a bigger plan. Nothing is dropped: waiting invoices keep export
-status No and go at the next run after the limit lifts."""
+reports; at the plan's limit new invoices wait (the invoice jobs send none and tell each invoice
+handed over when it goes) until the next month or a bigger plan. Nothing is dropped: waiting
+invoices keep export status No and go at the next run after the limit lifts."""
 
 from __future__ import annotations
 
