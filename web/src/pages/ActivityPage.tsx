@@ -180,7 +180,8 @@ function Invoices({ connectionId }: { connectionId: string }) {
       {notice && <Notice>{notice}</Notice>}
       {last && invoices.length === 0 && <p>No invoices match.</p>}
       {invoices.length > 0 && (
-        <div className="table-scroll">
+        // Focusable, so that a keyboard can scroll it sideways on a narrow screen.
+        <div className="table-scroll" tabIndex={0} role="region" aria-label="Invoices table">
           <table className="invoice-table">
             <caption className="visually-hidden">Invoices handed over</caption>
             <thead>
