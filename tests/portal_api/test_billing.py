@@ -277,6 +277,7 @@ async def test_a_renewal_the_card_refuses_goes_to_dunning_then_pauses_never_dele
         connection = (await browser.get(url)).json()
         assert connection["subscription"]["status"] == "past_due"
         assert connection["status"] != "paused"  # syncing goes on in the grace period
+        assert "payment_failed" in [r["code"] for r in connection["health"]["reasons"]]
         email = (await browser.get("/v1/auth/me")).json()["email"]
         await eventually(
             lambda: any("Payment failed" in m["subject"] for m in portal.mails_to(email))
@@ -380,6 +381,8 @@ async def test_at_the_invoice_limit_new_invoices_wait_until_an_upgrade(
         limit = await usage()
         assert (limit["invoices_exported"], limit["invoice_limit"]) == (500, 500)
         assert (await browser.get(url)).json()["invoices_paused_until"] is not None
+        health = (await browser.get(f"{url}/health")).json()
+        assert "plan_limit_reached" in [r["code"] for r in health["reasons"]]
         email = (await browser.get("/v1/auth/me")).json()["email"]
         await eventually(
             lambda: any("invoice limit" in m["subject"] for m in portal.mails_to(email))
@@ -388,5 +391,7 @@ async def test_at_the_invoice_limit_new_invoices_wait_until_an_upgrade(
         upgraded = await browser.patch(url, json={"plan": "growth"})
         assert upgraded.status_code == 200
         assert upgraded.json()["invoices_paused_until"] is None
+        health = (await browser.get(f"{url}/health")).json()
+        assert "plan_limit_reached" not in [r["code"] for r in health["reasons"]]
         await eventually(lambda: bus.of(ConnectionChanged, cid)[-1].invoices_paused_until is None)
         assert (await usage())["invoice_limit"] == 2500
