@@ -31,7 +31,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import PHONE, Stack, assert_accessible, assert_fits_a_phone, screenshot
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox
-from tests.support.mailbox import wait_for_link
+from tests.support.mailbox import wait_for_link, wait_for_mail
 
 PASSWORD = "correct horse battery staple 7"
 XERO_USER = ("demo@xero-sandbox.example", "demo")
@@ -393,42 +393,85 @@ def receipts_under_billing(page: Page, stack: Stack, email: str) -> None:
     subscription.get_by_role("button", name="Subscribe").click()
     expect(subscription).to_contain_text("next charge on")
     expect(subscription).not_to_contain_text("first charge on")
-    settings = page.get_by_role("region", name="Settings", exact=True)
-    settings.get_by_label("Plan").select_option("growth")
-    settings.get_by_role("button", name="Save settings").click()
-    expect(settings.get_by_role("status")).to_have_text("Saved.")
+    choose_plan(page, "growth")
+    plan_limit_reached(page, stack)
 
     page.get_by_role("link", name="Billing", exact=True).click()
     rows = receipts.locator("tbody tr")
-    expect(rows).to_have_count(2)  # newest first
+    expect(rows).to_have_count(3)  # newest first
     expect(rows.nth(0)).to_contain_text(
+        f"Credit: Downgrade from Growth to Starter for the rest of the month: {SECOND_CONNECTION}"
+    )
+    expect(rows.nth(1)).to_contain_text(
         f"Upgrade from Starter to Growth for the rest of the month: {SECOND_CONNECTION}"
     )
-    expect(rows.nth(0)).to_contain_text("Paid")
-    expect(rows.nth(1)).to_contain_text(f"Starter plan: {SECOND_CONNECTION}")
-    expect(rows.nth(1)).to_contain_text("£29.00")
-    expect(rows.nth(1)).to_contain_text("Paid")
+    expect(rows.nth(2)).to_contain_text(f"Starter plan: {SECOND_CONNECTION}")
+    expect(rows.nth(2)).to_contain_text("£29.00")
+    for n in range(3):
+        expect(rows.nth(n)).to_contain_text("Paid")
     screenshot(page, "12-receipts")
     assert_accessible(page)
     assert_fits_a_phone(page)
 
 
+def choose_plan(page: Page, plan: str) -> None:
+    settings = page.get_by_role("region", name="Settings", exact=True)
+    settings.get_by_label("Plan").select_option(plan)
+    settings.get_by_role("button", name="Save settings").click()
+    expect(settings.get_by_role("status")).to_have_text("Saved.")
+
+
+def plan_limit_reached(page: Page, stack: Stack) -> None:
+    """This month the connection has sent 500 invoices (written to the stack's database: the
+    journey does not hand over 500): on Starter that is the limit, so after the downgrade (a
+    credit) new invoices wait, which the banner and the health say."""
+    match = re.search(r"/connections/([^/?#]+)$", page.url)
+    assert match, page.url
+    month = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    added = write_to_the_stack(
+        stack,
+        "INSERT INTO portal_invoice_usage (connection_id, month, exported) VALUES (?, ?, 500)",
+        uuid.UUID(match.group(1)).hex,
+        sqlite_time(month),
+    )
+    assert added == 1
+    choose_plan(page, "starter")
+    expect(page.locator(".banner")).to_contain_text("monthly limit of invoices")
+    # Among the reasons of its health (it is not set up: Action needed anyway).
+    expect(page.get_by_role("list", name="Why")).to_contain_text("plan limit of invoices")
+    screenshot(page, "13-plan-limit")
+    assert_accessible(page)
+    assert_fits_a_phone(page)
+
+
 def end_the_trial(stack: Stack, email: str) -> None:
-    """Fourteen days on: the free trial is over. (No page moves time; the embedded stack's
-    database is SQLite, whose timestamps are naive UTC.)"""
-    ended = (datetime.now(UTC) - timedelta(minutes=1)).replace(tzinfo=None)
-    with closing(sqlite3.connect(stack.data_dir / "dxc.sqlite3", timeout=30)) as database:
-        with database:
-            changed = database.execute(
-                "UPDATE portal_users SET trial_ends_at = ? WHERE email = ?",
-                (ended.isoformat(sep=" "), email),
-            )
-        assert changed.rowcount == 1
+    """Fourteen days on: the free trial is over."""
+    ended = datetime.now(UTC) - timedelta(minutes=1)
+    changed = write_to_the_stack(
+        stack,
+        "UPDATE portal_users SET trial_ends_at = ? WHERE email = ?",
+        sqlite_time(ended),
+        email,
+    )
+    assert changed == 1
 
 
-def revoked_in_xero_and_reconnected(page: Page, stack: Stack) -> None:
+def write_to_the_stack(stack: Stack, statement: str, *values: object) -> int:
+    """What no page does (time passing, invoices sent by the hundred), written to the embedded
+    stack's SQLite database; returns how many rows changed."""
+    connection = sqlite3.connect(stack.data_dir / "dxc.sqlite3", timeout=30)
+    with closing(connection), connection:  # closed after one committed transaction
+        return connection.execute(statement, values).rowcount
+
+
+def sqlite_time(moment: datetime) -> str:
+    """A moment as the stack stores it in SQLite: naive UTC."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def revoked_in_xero_and_reconnected(page: Page, stack: Stack, email: str) -> None:
     """The customer disconnects the app in Xero: the next run fails and says so, the connection
-    page asks to connect again, and connecting again clears it."""
+    page asks to connect again, an e-mail says so too, and connecting again clears it."""
     with stack.api() as client:
         tenant = client.get("/sandbox/xero/sandbox-admin/organisations").json()
         demo = next(o["tenant_id"] for o in tenant if o["name"] == "Demo Company (NZ)")
@@ -449,6 +492,7 @@ def revoked_in_xero_and_reconnected(page: Page, stack: Stack) -> None:
     expect(xero).to_contain_text("Needs re-authorisation")
     expect(xero).not_to_contain_text("Connected to")
     assert "in the portal" not in page.locator("main").inner_text()
+    wait_for_mail(stack.data_dir, email, "Fisher Joinery NZ: connect to Xero again")
     screenshot(page, "09-connection-action-needed")
     assert_accessible(page)
     sign_in_to_xero(page, "Allow access", again=True)
@@ -598,7 +642,7 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
     dynamics.client.close()
     screenshot(page, "06-activity")
 
-    revoked_in_xero_and_reconnected(page, stack)
+    revoked_in_xero_and_reconnected(page, stack, email)
     home_overview(page, connection_id)
     notification_settings(page)
     page.goto(f"/connections/{connection_id}/activity")
