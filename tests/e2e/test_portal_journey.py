@@ -329,6 +329,8 @@ def failures_fixed_in_dynamics(page: Page, dynamics: InDynamics) -> None:
     expect(rows).to_have_count(1)
     first = rows.filter(has_text=HANDED_OVER[0])
     expect(first.get_by_role("link", name=re.compile("Open in Dynamics 365"))).to_be_visible()
+    # The retention is stated where the history is.
+    expect(panel).to_contain_text("kept for 90 days")
     screenshot(page, "06-activity-failures")
     assert_accessible(page)
     assert_fits_a_phone(page)
