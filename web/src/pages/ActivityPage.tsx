@@ -181,7 +181,7 @@ function Invoices({ connectionId }: { connectionId: string }) {
       {last && invoices.length === 0 && <p>No invoices match.</p>}
       {invoices.length > 0 && (
         // Focusable, so that a keyboard can scroll it sideways on a narrow screen.
-        <div className="table-scroll" tabIndex={0} role="region" aria-label="Invoices table">
+        <div className="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
           <table className="invoice-table">
             <caption className="visually-hidden">Invoices handed over</caption>
             <thead>

@@ -48,7 +48,7 @@ function Receipts() {
       {receipts.data?.length === 0 && <p>No charges yet.</p>}
       {receipts.data && receipts.data.length > 0 && (
         // Focusable, so that a keyboard can scroll it sideways on a narrow screen.
-        <div className="table-scroll" tabIndex={0} role="region" aria-label="Receipts table">
+        <div className="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
           <table className="receipts">
             <thead>
               <tr>
