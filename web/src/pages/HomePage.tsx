@@ -23,6 +23,7 @@ function LinkState({ label, connected, error, name }: { label: string; connected
 }
 
 function minutes(seconds: number): string {
+  if (seconds < 1) return "under 1 s";
   return seconds < 90 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`;
 }
 
