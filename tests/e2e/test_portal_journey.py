@@ -336,10 +336,12 @@ def failures_fixed_in_dynamics(page: Page, dynamics: InDynamics) -> None:
     assert_fits_a_phone(page)
     first.get_by_role("button", name=re.compile("Retry")).click()
     expect(panel.get_by_role("status")).to_contain_text("will be tried again")
-    outcome.select_option("retry_requested")
+    # The retry may have run already (and failed again: the account is still wrong), so the
+    # outcome is Retry requested or Failed; the history says it was asked for either way.
+    outcome.select_option("")
     panel.get_by_role("button", name="Search").click()
     retried = panel.get_by_role("row").filter(has_text=HANDED_OVER[0])
-    expect(retried).to_contain_text("Retry requested")
+    expect(retried).to_contain_text(re.compile("Retry requested|Failed"))
     retried.get_by_text("History").click()
     expect(retried).to_contain_text("asked to retry it")
 
