@@ -151,7 +151,10 @@ async def test_at_the_invoice_limit_invoice_jobs_say_so_until_it_lifts(
         lambda: len([j for j in running.payment_jobs if j.profile.connection_id == cid]) == 2
     )
     await eventually(lambda: len(running.invoice_jobs_for(cid)) == 2)
-    assert [j.invoices_paused_until for j in running.invoice_jobs_for(cid)] == [paused_until] * 2
+    # A push from Dynamics too: the invoice just handed over is told at once.
+    await running.publish.publish(SyncRequested(connection_id=cid, invoices_only=True))
+    await eventually(lambda: len(running.invoice_jobs_for(cid)) == 3)
+    assert [j.invoices_paused_until for j in running.invoice_jobs_for(cid)] == [paused_until] * 3
 
     # An upgrade lifts it: invoices flow again. (The change and "sync now" go to different
     # queues: ask again until a job dispatched after the change comes.)

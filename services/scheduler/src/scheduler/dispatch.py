@@ -54,18 +54,19 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _not_now(
-    schedule: ConnectionSchedule | None, now: datetime, *, invoices_only: bool
-) -> str | None:
+def _not_now(schedule: ConnectionSchedule | None, now: datetime) -> str | None:
     """Why a sync request is not acted on, or None."""
     if schedule is None or not schedule.syncable:
         return "not syncable"
     if schedule.active_until and _aware(schedule.active_until) <= now:
         return "trial over"
-    paused = schedule.invoices_paused_until
-    if invoices_only and paused is not None and _aware(paused) > now:
-        return "invoice limit reached"
     return None
+
+
+def _invoices_paused(until: datetime | None, now: datetime) -> datetime | None:
+    """At the plan's invoice limit, until when: the invoice job sends none and tells each
+    invoice handed over when it goes."""
+    return _aware(until) if until is not None and _aware(until) > now else None
 
 
 class Scheduler:
@@ -111,13 +112,18 @@ class Scheduler:
         now = self._clock()
         async with self._database.unit_of_work() as session:
             schedule = await session.get(ConnectionSchedule, message.connection_id)
-            reason = _not_now(schedule, now, invoices_only=message.invoices_only)
+            reason = _not_now(schedule, now)
             if reason is not None or schedule is None:
                 logger.info("scheduler.sync_request_ignored", reason=reason)
                 return
             if message.invoices_only:  # pushed from Dynamics: the export job alone, now
                 profile = ConnectionSyncProfile.model_validate(schedule.profile)
-                job = SyncInvoicesJob(job_id=uuid.uuid4(), profile=profile, due_at=now)
+                job = SyncInvoicesJob(
+                    job_id=uuid.uuid4(),
+                    profile=profile,
+                    due_at=now,
+                    invoices_paused_until=_invoices_paused(schedule.invoices_paused_until, now),
+                )
                 await enqueue_all(session, [(job, {"connection_id": str(profile.connection_id)})])
                 JOBS_DISPATCHED.labels("invoices").inc()
                 return
@@ -165,14 +171,12 @@ class Scheduler:
                 profile = ConnectionSyncProfile.model_validate(profile_json)
                 DISPATCH_LAG.observe((now - _aware(next_due_at)).total_seconds())
                 headers = {"connection_id": str(connection_id)}
-                # At the plan's invoice limit new invoices wait, and the invoice job tells each
-                # one handed over when it goes; payments still flow back.
-                paused = _aware(invoices_paused_until) if invoices_paused_until else None
+                # At the plan's invoice limit payments still flow back.
                 invoices = SyncInvoicesJob(
                     job_id=uuid.uuid4(),
                     profile=profile,
                     due_at=next_due_at,
-                    invoices_paused_until=paused if paused and paused > now else None,
+                    invoices_paused_until=_invoices_paused(invoices_paused_until, now),
                 )
                 payments = SyncPaymentsJob(job_id=uuid.uuid4(), profile=profile, due_at=next_due_at)
                 jobs += [(invoices, headers), (payments, headers)]
