@@ -164,12 +164,14 @@ PHONE: ViewportSize = {"width": 375, "height": 740}
 
 
 def assert_fits_a_phone(page: Page) -> None:
-    """At 375 px wide the page needs no sideways scrolling."""
+    """At 375 px wide the page needs no sideways scrolling, and axe finds nothing serious in
+    the phone layout either."""
     size = page.viewport_size
     page.set_viewport_size(PHONE)
     try:
         width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert width[0] <= width[1], f"{page.url} is {width[0]} px wide at {width[1]} px"
+        assert_accessible(page)
     finally:
         if size is not None:
             page.set_viewport_size(size)

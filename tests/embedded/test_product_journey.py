@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,7 @@ async def test_an_invoice_goes_to_xero_and_its_payment_comes_back(tmp_path: Path
             assert (await browser.get(f"/v1/connections/{cid}/checklist")).json()["complete"]
 
             # What a Dynamics user does to say "ready": the demo's `dxc hand-over`.
+            before_hand_over = datetime.now(UTC)
             [invoice_id] = await hand_over(url, ["INV-1001"])
 
             user_token = await asyncio.to_thread(dynamics.user_access_token, "demo")
@@ -148,6 +150,18 @@ async def test_an_invoice_goes_to_xero_and_its_payment_comes_back(tmp_path: Path
             # Within the plan's interval anyway; "sync now" spares the test the wait.
             assert (await browser.post(f"/v1/connections/{cid}/sync")).status_code == 202
             await eventually_async(exported)
+
+            # The overview's median lag is the one invoice-sync measured for this invoice: from
+            # its hand-over to its write-back (Dynamics keeps whole seconds: one of slack).
+            overview: dict[str, Any] = {}
+
+            async def lag_reported() -> bool:
+                overview.update((await browser.get(f"/v1/connections/{cid}/overview")).json())
+                return overview["median_lag_seconds"] is not None
+
+            await eventually_async(lag_reported)
+            since_hand_over = (datetime.now(UTC) - before_hand_over).total_seconds()
+            assert 0 <= overview["median_lag_seconds"] <= since_hand_over + 1
 
             # Paid in Xero: the webhook brings it back.
             xero_invoice_id = (await row())["dxc_xeroinvoiceid"]

@@ -259,13 +259,20 @@ class World:
 
     # -- running a job ----------------------------------------------------------------------
 
-    async def sync(self, *, within: float = WITHIN) -> SyncRunCompleted:
+    async def sync(
+        self, *, within: float = WITHIN, invoices_paused_until: datetime | None = None
+    ) -> SyncRunCompleted:
         """Publish an invoice job as the scheduler does and wait for the report of the run that
         does its work: the job's own run, or, when the previous job's worker still held the
         connection's lease, the rerun that worker makes for it (reported under an id of its own,
         as is a retry after a transient fault); either started after the job was published."""
         published_at = datetime.now(UTC)
-        job = SyncInvoicesJob(job_id=uuid.uuid4(), profile=self.profile, due_at=published_at)
+        job = SyncInvoicesJob(
+            job_id=uuid.uuid4(),
+            profile=self.profile,
+            due_at=published_at,
+            invoices_paused_until=invoices_paused_until,
+        )
 
         def for_this_job(run: SyncRunCompleted) -> bool:
             return run.job_id == job.job_id or run.started_at >= published_at

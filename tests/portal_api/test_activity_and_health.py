@@ -54,6 +54,10 @@ def exported(number: int, customer: str = "Acme Ltd") -> SyncSuccess:
     )
 
 
+def lagged(number: int, lag_seconds: float | None) -> SyncSuccess:
+    return exported(number).model_copy(update={"lag_seconds": lag_seconds})
+
+
 def failed(
     number: int,
     message: str = "Contact 'Acme Ltd' does not exist in Xero",
@@ -202,6 +206,54 @@ async def test_health_retry_and_one_email_for_a_storm_of_failures(
         assert overview["open_failures"] == 4
         assert overview["plan_limit"] == 500
         assert len(overview["daily"]) == 30
+
+
+async def test_the_overview_measures_the_median_lag_the_workers_report(
+    portal: Portal, bus: Bus
+) -> None:
+    async with portal.signed_up() as browser:
+        cid = (await browser.post("/v1/connections", json={"name": "Books"})).json()["id"]
+        now = utcnow()
+
+        def sent(successes: list[SyncSuccess], *, at: datetime, **values: Any) -> SyncRunCompleted:
+            return run(
+                cid,
+                0,
+                started_at=at - timedelta(seconds=5),
+                finished_at=at,
+                succeeded=len(successes),
+                successes=successes,
+                **values,
+            )
+
+        # Outside the 30 days the median is taken over: left out of it.
+        await bus.publish(sent([lagged(1, 1.0)], at=now - timedelta(days=40)))
+        await bus.publish(sent([lagged(2, 30.0), lagged(3, 10.0)], at=now - timedelta(seconds=3)))
+        # An export the worker could not time (no hand-over moment) is left out, not taken as 0.
+        await bus.publish(sent([lagged(4, 2000.0), lagged(5, None)], at=now - timedelta(seconds=2)))
+        # Payments write Xero's status back onto invoices: not exports, no lag.
+        await bus.publish(sent([exported(2)], at=now, direction="payments"))
+
+        overview = await until(
+            lambda: get(browser, f"/v1/connections/{cid}/overview"),
+            # Two consumers: the invoices' history and the plan's count.
+            lambda o: (
+                sum(day["invoices"] for day in o["daily"]) == 4 and o["synced_this_month"] == 4
+            ),
+        )
+        assert overview["median_lag_seconds"] == 30.0
+        assert overview["last_successful_run_at"] is not None
+
+        # The payments run wrote Xero's status back onto INV-0002: a step of its history that
+        # takes no part in the median.
+        await until(
+            lambda: get(browser, f"/v1/connections/{cid}/invoices", search="INV-0002"),
+            lambda page: (
+                [e["outcome"] for e in page["invoices"][0]["history"]]
+                == ["written_back", "exported"]
+            ),
+        )
+        assert (await get(browser, f"/v1/connections/{cid}/overview"))["median_lag_seconds"] == 30.0
 
 
 async def test_notification_preferences_switch_e_mails_off(portal: Portal, bus: Bus) -> None:

@@ -23,6 +23,7 @@ from portal_api.billing.models import BillingDetails, Charge, Subscription
 from portal_api.billing.payments import FakePaymentProvider, PaymentRequest
 from portal_api.billing.plans import GRACE_PERIOD, add_month
 from portal_api.connections.models import Connection
+from portal_api.kit.email import OutgoingEmail
 from portal_api.kit.time import aware, utcnow
 from sqlalchemy import select, update
 
@@ -277,6 +278,7 @@ async def test_a_renewal_the_card_refuses_goes_to_dunning_then_pauses_never_dele
         connection = (await browser.get(url)).json()
         assert connection["subscription"]["status"] == "past_due"
         assert connection["status"] != "paused"  # syncing goes on in the grace period
+        assert "payment_failed" in [r["code"] for r in connection["health"]["reasons"]]
         email = (await browser.get("/v1/auth/me")).json()["email"]
         await eventually(
             lambda: any("Payment failed" in m["subject"] for m in portal.mails_to(email))
@@ -380,6 +382,8 @@ async def test_at_the_invoice_limit_new_invoices_wait_until_an_upgrade(
         limit = await usage()
         assert (limit["invoices_exported"], limit["invoice_limit"]) == (500, 500)
         assert (await browser.get(url)).json()["invoices_paused_until"] is not None
+        health = (await browser.get(f"{url}/health")).json()
+        assert "plan_limit_reached" in [r["code"] for r in health["reasons"]]
         email = (await browser.get("/v1/auth/me")).json()["email"]
         await eventually(
             lambda: any("invoice limit" in m["subject"] for m in portal.mails_to(email))
@@ -388,5 +392,40 @@ async def test_at_the_invoice_limit_new_invoices_wait_until_an_upgrade(
         upgraded = await browser.patch(url, json={"plan": "growth"})
         assert upgraded.status_code == 200
         assert upgraded.json()["invoices_paused_until"] is None
+        health = (await browser.get(f"{url}/health")).json()
+        assert "plan_limit_reached" not in [r["code"] for r in health["reasons"]]
         await eventually(lambda: bus.of(ConnectionChanged, cid)[-1].invoices_paused_until is None)
         assert (await usage())["invoice_limit"] == 2500
+
+
+async def test_billing_e_mails_follow_the_persons_preference(portal: Portal, bus: Bus) -> None:
+    """Switched off under Account, Notifications, "Billing": reaching the plan's limit pauses
+    new invoices as ever, and no e-mail is queued for it."""
+    async with customer(portal, trial_over=False) as (browser, cid, _customer_ref):
+        off = await browser.patch("/v1/account/notifications", json={"billing": False})
+        assert off.status_code == 200, off.text
+        now = utcnow()
+        await bus.publish(
+            SyncRunCompleted(
+                connection_id=uuid.UUID(cid),
+                job_id=uuid.uuid4(),
+                direction="invoices",
+                started_at=now,
+                finished_at=now,
+                succeeded=500,
+                failed=0,
+            )
+        )
+        await eventually(
+            lambda: any(m.invoices_paused_until for m in bus.of(ConnectionChanged, cid))
+        )
+        # The e-mail would have been queued in the transaction that paused new invoices.
+        email = (await browser.get("/v1/auth/me")).json()["email"]
+        async with database_of(portal).unit_of_work() as session:
+            subjects = (
+                await session.scalars(
+                    select(OutgoingEmail.subject).where(OutgoingEmail.recipient == email)
+                )
+            ).all()
+        assert subjects
+        assert not [s for s in subjects if "invoice limit" in s]

@@ -14,7 +14,7 @@ from pathlib import Path
 def _texts(path: Path) -> list[str]:
     if path.suffix == ".eml":
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        texts = [str(message.get("To", ""))]
+        texts = [str(message.get("To", "")), str(message.get("Subject", ""))]
         for part in message.walk():
             if part.get_content_maintype() == "text":
                 texts.append(part.get_content())
@@ -40,4 +40,18 @@ def wait_for_link(data_dir: Path, to: str, page_path: str, *, within: float = 60
                         return found.group(0)
         if time.monotonic() > deadline:
             raise AssertionError(f"no mail to {to} with a {page_path} link within {within} s")
+        time.sleep(0.2)
+
+
+def wait_for_mail(data_dir: Path, to: str, subject: str, *, within: float = 60.0) -> str:
+    """The text of a mail to `to` whose text has `subject` in it (e.g. a notification's
+    subject); waits for the mail."""
+    deadline = time.monotonic() + within
+    while True:
+        for mail in (p for p in data_dir.rglob("*") if p.suffix in (".eml", ".json")):
+            texts = _texts(mail) if mail.is_file() else []
+            if any(to in text for text in texts) and any(subject in text for text in texts):
+                return "\n".join(texts)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no mail to {to} about {subject!r} within {within} s")
         time.sleep(0.2)

@@ -147,6 +147,13 @@ class SyncSuccess(BaseModel):
     customer_name: str | None = None
     xero_invoice_id: str | None = None
     xero_url: str | None = Field(default=None, description="Xero's deep link to the invoice")
+    lag_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description="From the invoice being handed over in Dynamics (ready: its last edit, "
+        "the hand-over being one, or the start of its delivery day if later) to it being "
+        "written back as exported; None where the worker does not know it",
+    )
 
 
 SyncDirection = Literal["invoices", "payments", "reference-data", "cancellations"]

@@ -20,7 +20,7 @@ from invoice_sync.invoices.plan_reference import LinkContact
 from invoice_sync.invoices.records import Exported, Failed
 from invoice_sync.invoices.rows import contact_of, invoice_of
 from invoice_sync.kit.idempotency import idempotency_key
-from invoice_sync.kit.time import ready_at, today
+from invoice_sync.kit.time import ready_at, today, waited
 from invoice_sync.worker import run_id
 
 from tests.unit.invoice_sync.records import CUSTOMER_ID, customer, invoice
@@ -103,6 +103,26 @@ def test_an_invoice_is_ready_when_delivered_and_last_edited(
     delivered: date | None, modified: datetime | None, zone: str, expected: datetime | None
 ) -> None:
     assert ready_at(delivered, modified, zone) == expected
+
+
+WRITTEN_BACK = datetime(2026, 3, 5, 8, 2, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("delivered", "modified", "expected"),
+    [
+        (None, None, None),
+        (None, datetime(2026, 3, 5, 8, tzinfo=UTC), 150.0),
+        (date(2026, 3, 1), datetime(2026, 3, 5, 8, 2, tzinfo=UTC), 30.0),
+        (date(2026, 3, 5), None, 8 * 3600 + 150.0),
+        (None, datetime(2026, 3, 5, 8, 2, 31, tzinfo=UTC), 0.0),
+    ],
+    ids=["unknown", "handed over", "edited after delivery", "delivered today", "clock ahead"],
+)
+def test_the_lag_runs_from_ready_to_written_back(
+    delivered: date | None, modified: datetime | None, expected: float | None
+) -> None:
+    assert waited(delivered, modified, "UTC", WRITTEN_BACK) == expected
 
 
 @pytest.mark.parametrize(

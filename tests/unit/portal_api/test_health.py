@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from portal_api.health.rules import Signals, health
@@ -25,6 +25,19 @@ HEALTHY = Signals()
             ["subscribe"],
         ),
         (Signals(trial_left=timedelta(days=10)), "healthy", [], []),
+        (
+            Signals(invoices_paused_until=date(2026, 12, 1)),
+            "attention",
+            ["plan_limit_reached"],
+            [None],
+        ),
+        (Signals(payment_overdue=True), "attention", ["payment_failed"], [None]),
+        (
+            Signals(payment_overdue=True, plan_active=False),
+            "action_needed",
+            ["subscription_needed", "payment_failed"],
+            ["subscribe", None],
+        ),
         (
             Signals(xero_revoked=True, failed_invoices=1),
             "action_needed",

@@ -1,5 +1,5 @@
 import { Link, useParams } from "react-router-dom";
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { FormEvent } from "react";
 
 import { api } from "../api";
@@ -120,6 +120,9 @@ function Invoices({ connectionId }: { connectionId: string }) {
   const [pages, setPages] = useState<InvoicePage[]>([]);
   const [notice, setNotice] = useState<string | null>(null);
   const load = useAction();
+  // Answers can come back out of order (a slow one after a newer search): only the answer to
+  // the latest search is shown.
+  const latest = useRef(0);
 
   function query(cursor: string | null, filters = applied): string {
     const params = new URLSearchParams();
@@ -131,8 +134,9 @@ function Invoices({ connectionId }: { connectionId: string }) {
   }
 
   async function first(filters = applied) {
+    const ticket = ++latest.current;
     const page = await load.run(() => api.get<InvoicePage>(query(null, filters)));
-    if (page) setPages([page]);
+    if (page && ticket === latest.current) setPages([page]);
   }
 
   useEffect(() => {
@@ -142,8 +146,9 @@ function Invoices({ connectionId }: { connectionId: string }) {
   async function more() {
     const cursor = pages[pages.length - 1]?.next_cursor;
     if (!cursor) return;
+    const ticket = latest.current;
     const page = await load.run(() => api.get<InvoicePage>(query(cursor)));
-    if (page) setPages([...pages, page]);
+    if (page && ticket === latest.current) setPages([...pages, page]);
   }
 
   function submit(event: FormEvent) {
@@ -180,7 +185,8 @@ function Invoices({ connectionId }: { connectionId: string }) {
       {notice && <Notice>{notice}</Notice>}
       {last && invoices.length === 0 && <p>No invoices match.</p>}
       {invoices.length > 0 && (
-        <div className="table-scroll">
+        // Focusable, so that a keyboard can scroll it sideways on a narrow screen.
+        <div className="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
           <table className="invoice-table">
             <caption className="visually-hidden">Invoices handed over</caption>
             <thead>

@@ -1,4 +1,4 @@
-import { Fragment, useEffect, useState } from "react";
+import { Fragment, useState } from "react";
 import type { FormEvent } from "react";
 
 import { api } from "../api";
@@ -47,40 +47,43 @@ function Receipts() {
       {receipts.data === undefined && !receipts.error && <p role="status">Loading…</p>}
       {receipts.data?.length === 0 && <p>No charges yet.</p>}
       {receipts.data && receipts.data.length > 0 && (
-        <table className="receipts">
-          <thead>
-            <tr>
-              <th scope="col">Date</th>
-              <th scope="col">What</th>
-              <th scope="col">Plan</th>
-              <th scope="col">Period</th>
-              <th scope="col" className="amount">
-                Amount
-              </th>
-              <th scope="col">Status</th>
-            </tr>
-          </thead>
-          <tbody>
-            {receipts.data.map((receipt) => (
-              <tr key={receipt.id}>
-                <td>{formatDay(receipt.date)}</td>
-                <td>
-                  {receipt.kind === "credit" ? "Credit: " : ""}
-                  {receipt.description}
-                </td>
-                <td>{receipt.plan}</td>
-                <td>
-                  {formatDay(receipt.period_start)} to {formatDay(receipt.period_end)}
-                </td>
-                <td className="amount">{money(receipt.amount, receipt.currency)}</td>
-                <td>
-                  {RECEIPT_STATUS[receipt.status]}
-                  {receipt.failure_message && <span className="hint"> ({receipt.failure_message})</span>}
-                </td>
+        // Focusable, so that a keyboard can scroll it sideways on a narrow screen.
+        <div className="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
+          <table className="receipts">
+            <thead>
+              <tr>
+                <th scope="col">Date</th>
+                <th scope="col">What</th>
+                <th scope="col">Plan</th>
+                <th scope="col">Period</th>
+                <th scope="col" className="amount">
+                  Amount
+                </th>
+                <th scope="col">Status</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {receipts.data.map((receipt) => (
+                <tr key={receipt.id}>
+                  <td>{formatDay(receipt.date)}</td>
+                  <td>
+                    {receipt.kind === "credit" ? "Credit: " : ""}
+                    {receipt.description}
+                  </td>
+                  <td>{receipt.plan}</td>
+                  <td>
+                    {formatDay(receipt.period_start)} to {formatDay(receipt.period_end)}
+                  </td>
+                  <td className="amount">{money(receipt.amount, receipt.currency)}</td>
+                  <td>
+                    {RECEIPT_STATUS[receipt.status]}
+                    {receipt.failure_message && <span className="hint"> ({receipt.failure_message})</span>}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );
@@ -92,9 +95,13 @@ export function BillingPage() {
   const action = useAction();
   const [saved, setSaved] = useState(false);
 
-  useEffect(() => {
-    if (billing.data) setValues(valuesOf(billing.data));
-  }, [billing.data]);
+  // The form takes the details as they arrive (before its first paint; React's pattern for
+  // state that follows a newer copy), so what a person types is never reset under them.
+  const [shown, setShown] = useState<Billing | undefined>(undefined);
+  if (billing.data !== shown) {
+    setShown(billing.data);
+    setValues(valuesOf(billing.data));
+  }
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -111,9 +118,17 @@ export function BillingPage() {
   }
 
   const card = billing.data?.payment_method;
+  if (!billing.data) {
+    // The form waits for the saved details, so that nothing typed is replaced by them.
+    return (
+      <Page title="Billing details">
+        <ErrorMessage error={billing.error} />
+        {!billing.error && <p role="status">Loading…</p>}
+      </Page>
+    );
+  }
   return (
     <Page title="Billing details">
-      <ErrorMessage error={billing.error} />
       <p>
         Payment method:{" "}
         {card ? `${card.brand} ending ${card.last4}` : "none yet (not needed during the free trial)"}

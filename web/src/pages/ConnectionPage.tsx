@@ -488,13 +488,16 @@ function SettingsPanel({ connection, onUpdated, disabled }: PanelProps & { disab
   const [referenceDataMessage, setReferenceDataMessage] = useState<string | null>(null);
   const [settings, setSettings] = useState<Record<string, unknown> | null>(null);
 
+  // Reset to what the server holds when that changes, not whenever the page fetches the
+  // connection again (after subscribing, say): a choice not yet saved must not vanish.
+  const mappingsKey = JSON.stringify(connection.field_mappings ?? {});
   useEffect(() => {
     setName(connection.name);
     setTimeZone(connection.time_zone ?? "");
     setPlan(connection.plan ?? "");
     setReferenceColumn(columnFilling(connection, "Reference"));
     setThemeColumn(columnFilling(connection, "BrandingThemeID"));
-  }, [connection]);
+  }, [connection.name, connection.time_zone, connection.plan, mappingsKey]);
 
   async function submit(event: FormEvent) {
     event.preventDefault();

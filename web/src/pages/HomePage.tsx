@@ -23,6 +23,7 @@ function LinkState({ label, connected, error, name }: { label: string; connected
 }
 
 function minutes(seconds: number): string {
+  if (seconds < 1) return "under 1 s";
   return seconds < 90 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`;
 }
 
@@ -44,8 +45,8 @@ function ConnectionOverview({ connection }: { connection: Connection }) {
           <dd className={o.open_failures ? "error" : undefined}>{o.open_failures}</dd>
         </div>
         <div>
-          <dt>Typical wait (estimated)</dt>
-          <dd title="From run times: half the sync interval plus the median run">
+          <dt>Median wait, last 30 days</dt>
+          <dd title="From handed over in Dynamics 365 to written back as sent to Xero">
             {o.median_lag_seconds === null ? "—" : minutes(o.median_lag_seconds)}
           </dd>
         </div>

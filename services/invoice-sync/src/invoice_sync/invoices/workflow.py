@@ -25,6 +25,7 @@ record in Dynamics, and the run stops.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from dxc_shared.clients.xero_accounting import XeroRateLimited, XeroUnavailable
 from dxc_shared.dynamics.schema import ConnectorStatus
@@ -53,7 +54,7 @@ from invoice_sync.invoices.plan import Create, Fail, Skip
 from invoice_sync.invoices.plan_reference import Contacts, LinkContact
 from invoice_sync.invoices.records import Exported, Failed, Invoice, ReferenceData
 from invoice_sync.kit.context import RunContext
-from invoice_sync.kit.time import ready_at, today, utcnow, zone
+from invoice_sync.kit.time import today, utcnow, waited, zone
 from invoice_sync.ledger.models import InvoiceExport
 from invoice_sync.metrics import LAG, count_failure, count_invoice
 from invoice_sync.retries import steps as retries
@@ -276,11 +277,9 @@ class ExportRun:
             self._record_failure(failure)
         now = utcnow()
         for done in exported:
-            ready = ready_at(
-                done.invoice.date_delivered, done.invoice.modified_on, self.run.profile.time_zone
-            )
-            if ready is not None:
-                LAG.observe(max(0.0, (now - ready).total_seconds()))
+            lag = self._waited(done.invoice, now)
+            if lag is not None:
+                LAG.observe(lag)
         count_invoice("exported", len([e for e in exported if not e.mismatch]))
         await self._write_back(exported)
 
@@ -322,12 +321,13 @@ class ExportRun:
         if not final and not exported:
             return
         failed = self.failed_queue
+        now = utcnow()
         change_sets = write_back_change_sets(
             self.connector,
             exported,
             failed,
             self.contact_links,
-            utcnow(),
+            now,
             connector_synced=final
             and bool(exported or failed or self.contact_links or self.report.succeeded),
         )
@@ -338,7 +338,7 @@ class ExportRun:
         self.contact_links = []
         outcome = plan.written_back(exported, failed, results)
         self._report_refused(exported, outcome)
-        self._report_exported(exported, set(outcome.written))
+        self._report_exported(exported, set(outcome.written), now)
         for item in failed:
             self._report_failure(item.invoice, item.message)
         for invoice in [*(e.invoice for e in exported), *(f.invoice for f in failed)]:
@@ -368,7 +368,11 @@ class ExportRun:
         for invoice_id in outcome.failures_not_written:
             logger.warning("invoice_sync.failure_not_written", invoice_id=invoice_id)
 
-    def _report_exported(self, exported: Sequence[Exported], written: set[str]) -> None:
+    def _report_exported(
+        self, exported: Sequence[Exported], written: set[str], now: datetime
+    ) -> None:
+        """Each invoice written back as exported is a success, with how long it waited since it
+        was handed over (`now` is the moment written back)."""
         for done in exported:
             if done.mismatch:  # in Xero and linked, but Failed: the amounts differ
                 self._report_failure(done.invoice, done.mismatch)
@@ -383,8 +387,13 @@ class ExportRun:
                         customer_name=self._customer_name(done.invoice),
                         xero_invoice_id=done.xero_invoice_id,
                         xero_url=done.xero_url,
+                        lag_seconds=self._waited(done.invoice, now),
                     )
                 )
+
+    def _waited(self, invoice: Invoice, now: datetime) -> float | None:
+        """Seconds since the invoice was handed over (ready) in Dynamics."""
+        return waited(invoice.date_delivered, invoice.modified_on, self.run.profile.time_zone, now)
 
     def _customer_name(self, invoice: Invoice) -> str | None:
         customer = self.data.customer_of(invoice)

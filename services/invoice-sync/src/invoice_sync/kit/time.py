@@ -32,3 +32,12 @@ def ready_at(
     if date_delivered is not None:
         moments.append(datetime.combine(date_delivered, day_time(), zone(time_zone)))
     return max(moments) if moments else None
+
+
+def waited(
+    date_delivered: date | None, modified_on: datetime | None, time_zone: str, now: datetime
+) -> float | None:
+    """Seconds from an invoice being ready (`ready_at`) to `now`; never negative (Dynamics'
+    clock and ours differ a little), None when Dynamics gave no moment."""
+    ready = ready_at(date_delivered, modified_on, time_zone)
+    return None if ready is None else max(0.0, (now - ready).total_seconds())

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import Path, Query
 
 from portal_api.activity import invoices as invoice_list
+from portal_api.activity import overview as figures
 from portal_api.activity import service
 from portal_api.activity.schemas import (
     ActivityOut,
@@ -88,4 +89,4 @@ async def retry_invoice(
     "successful run and the daily volume",
 )
 async def overview(state: OwnedConnection, session: Session) -> OverviewOut:
-    return await service.overview(session, state)
+    return await figures.overview(session, state)

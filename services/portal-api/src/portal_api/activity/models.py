@@ -8,6 +8,7 @@ from dxc_shared.db import Base
 from sqlalchemy import (
     JSON,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -73,3 +74,5 @@ class InvoiceEvent(UuidKey, Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str] = mapped_column(String(32))
     message: Mapped[str | None] = mapped_column(Text)
+    # Exported: seconds from handed over in Dynamics to written back (reported by invoice-sync).
+    lag_seconds: Mapped[float | None] = mapped_column(Float)

@@ -68,14 +68,16 @@ class DailyVolume(BaseModel):
 
 
 class OverviewOut(BaseModel):
-    synced_this_month: int = Field(description="Invoices sent to Xero since the 1st (UTC)")
+    synced_this_month: int = Field(
+        description="Invoices sent to Xero since the 1st (UTC): the count the plan's limit is "
+        "enforced on"
+    )
     plan_limit: int = Field(description="The plan's invoices a month")
     open_failures: int
     median_lag_seconds: float | None = Field(
-        description="Estimated from run timestamps (the workers do not report when an invoice "
-        "became ready): half the sync interval, the median wait for the next run, plus the "
-        "median time from a run's start to its end, over runs that sent invoices in the last "
-        "30 days. Null when no run sent any."
+        description="The median, over invoices sent in the last 30 days, of the time from an "
+        "invoice being handed over in Dynamics 365 (ready) to it being written back as exported, "
+        "as invoice-sync measured it. Null when none was sent."
     )
     last_successful_run_at: datetime | None
     daily: list[DailyVolume] = Field(description="Invoices sent per day, the last 30 days (UTC)")

@@ -7,7 +7,6 @@ deletes older ones), and at most the newest 200 runs of a connection."""
 
 from __future__ import annotations
 
-import statistics
 import uuid
 from datetime import datetime, timedelta
 
@@ -32,13 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal_api.activity.models import Invoice, InvoiceEvent, SyncRun
 from portal_api.activity.schemas import (
     ActivityOut,
-    DailyVolume,
-    OverviewOut,
     SyncRequestedOut,
     SyncRunOut,
 )
 from portal_api.auth.models import User
-from portal_api.billing.plans import PLANS
 from portal_api.connections import service as connections
 from portal_api.connections.models import Connection
 from portal_api.connections.service import ConnectionState
@@ -56,7 +52,6 @@ RETENTION_TEXT = (
     "Runs and invoices are kept for 90 days after their last change (at most the newest 200 "
     "runs of a connection)."
 )
-VOLUME_DAYS = timedelta(days=30)
 # A SyncRun row keeps its SyncRunCompleted message's fields as they came, but for the failures
 # (in JSON) and the folding of empty runs.
 _RUN_COLUMNS = set(SyncRun.__table__.columns.keys()) & set(SyncRunCompleted.model_fields)
@@ -106,42 +101,6 @@ async def retry(
     )
     return SyncRequestedOut(
         message="The invoice will be tried again in a moment; its outcome shows here."
-    )
-
-
-async def overview(session: AsyncSession, state: ConnectionState) -> OverviewOut:
-    now = utcnow()
-    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    since = min(month_start, now - VOLUME_DAYS)
-    runs = (
-        await session.scalars(
-            select(SyncRun).where(
-                SyncRun.connection_id == state.connection.id,
-                SyncRun.direction == "invoices",
-                SyncRun.finished_at >= since,
-            )
-        )
-    ).all()
-    working = [run for run in runs if run.succeeded > 0]
-    first_day = (now - VOLUME_DAYS).date() + timedelta(days=1)
-    daily = {first_day + timedelta(days=n): 0 for n in range(VOLUME_DAYS.days)}
-    for run in working:
-        day = aware(run.finished_at).date()
-        if day in daily:
-            daily[day] += run.succeeded
-    durations = [
-        (aware(run.finished_at) - aware(run.started_at)).total_seconds()
-        for run in working
-        if aware(run.finished_at) >= now - VOLUME_DAYS
-    ]
-    interval = PLANS[state.connection.plan].sync_interval_seconds
-    return OverviewOut(
-        synced_this_month=sum(r.succeeded for r in working if aware(r.finished_at) >= month_start),
-        plan_limit=PLANS[state.connection.plan].max_invoices_per_month,
-        open_failures=await open_failures(session, state.connection.id),
-        median_lag_seconds=interval / 2 + statistics.median(durations) if durations else None,
-        last_successful_run_at=max((aware(r.finished_at) for r in working), default=None),
-        daily=[DailyVolume(day=day, invoices=count) for day, count in daily.items()],
     )
 
 
@@ -249,14 +208,20 @@ async def record_outcome(
     invoice.outcome = outcome
     invoice.updated_at = at
     message: str | None = None
+    lag_seconds: float | None = None
     if isinstance(record, SyncFailure):
         message = record.message
     else:
         invoice.xero_invoice_id = record.xero_invoice_id or invoice.xero_invoice_id
         invoice.xero_url = record.xero_url or invoice.xero_url
+        lag_seconds = record.lag_seconds
     invoice.message = message
     await session.flush()
-    session.add(InvoiceEvent(invoice_id=invoice.id, at=at, outcome=event, message=message))
+    session.add(
+        InvoiceEvent(
+            invoice_id=invoice.id, at=at, outcome=event, message=message, lag_seconds=lag_seconds
+        )
+    )
     return invoice
 
 

@@ -236,13 +236,13 @@ class BillingJobs:
             subscription.status = "paused"
             subscription.retry_at = None  # until a new card
             if first_pause:
-                notices.connection_paused(session, user, connection, web_url=self._web_url)
+                await notices.connection_paused(session, user, connection, web_url=self._web_url)
         else:
             first_failure = subscription.status == "active"
             subscription.status = "past_due"
             subscription.retry_at = min(now + RETRY_EVERY, paused_after)
             if first_failure:
-                notices.payment_failed(
+                await notices.payment_failed(
                     session,
                     user,
                     connection,

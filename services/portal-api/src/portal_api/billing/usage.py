@@ -64,7 +64,7 @@ async def refresh_invoice_limit(
         usage.limit_reached_at = now
         user = await session.get(User, connection.user_id)
         assert user is not None
-        notices.plan_limit_reached(
+        await notices.plan_limit_reached(
             session,
             user,
             connection,

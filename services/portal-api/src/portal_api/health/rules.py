@@ -4,7 +4,7 @@ list, the connection page and `GET /v1/connections/{id}/health` all show what it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 from portal_api.health.schemas import Action, HealthOut, HealthReason, HealthState
 
@@ -31,6 +31,8 @@ class Signals:
     missing_privileges: tuple[str, ...] = field(default_factory=tuple)
     plan_active: bool = True
     trial_left: timedelta | None = None  # None: subscribed, or the trial is over
+    payment_overdue: bool = False  # a renewal failed; retried daily in the grace period
+    invoices_paused_until: date | None = None  # at the plan's monthly invoice limit
     failed_invoices: int = 0
     not_written_back: int = 0
     last_run_error: str | None = None
@@ -117,6 +119,23 @@ def _attention_reasons(s: Signals) -> list[HealthReason]:
         reasons.append(
             HealthReason(
                 code="last_run_stopped", message=f"The last run stopped: {s.last_run_error}"
+            )
+        )
+    if s.invoices_paused_until is not None:
+        until = s.invoices_paused_until
+        reasons.append(
+            HealthReason(
+                code="plan_limit_reached",
+                message="This month's plan limit of invoices is reached: new invoices wait "
+                f"until {until.day} {until:%b %Y}. Choose a bigger plan to send them now.",
+            )
+        )
+    if s.payment_overdue:
+        reasons.append(
+            HealthReason(
+                code="payment_failed",
+                message="This month's payment did not go through; it is tried again daily. "
+                "Update your card under Billing.",
             )
         )
     if s.trial_left is not None and s.trial_left <= TRIAL_WARNING:

@@ -14,6 +14,7 @@ from portal_api.health.schemas import HealthOut
 from portal_api.kit.time import aware, utcnow
 
 PAUSED_BY_BILLING = "paused"  # the subscription status billing sets while dunning gives up
+PAYMENT_OVERDUE = "past_due"  # a renewal failed and is retried in the grace period
 
 
 async def health_of(
@@ -83,6 +84,8 @@ def signals(
         trial_left=None
         if state.subscription_active or not state.trial_active
         else aware(state.trial_ends_at) - utcnow(),
+        payment_overdue=s is not None and s.status == PAYMENT_OVERDUE,
+        invoices_paused_until=paused.date() if (paused := state.invoices_paused_until) else None,
         failed_invoices=failed,
         not_written_back=not_written_back,
         last_run_error=last_run_error,
