@@ -185,7 +185,7 @@ export function HealthReasons({ health }: { health: Health | null | undefined })
   return (
     <ul className={`health-reasons health-${health.state}`} aria-label="Why">
       {health.reasons.map((reason) => (
-        <li key={reason.code}>{reason.message}</li>
+        <li key={reason.code}>{here(reason.message)}</li>
       ))}
     </ul>
   );
