@@ -21,6 +21,7 @@ from dxc_shared.messages import (
     XeroChangesNotified,
 )
 from dxc_shared.sync import RunReport, VendorFactory, Vendors
+from dxc_shared.xero_budget.decisions import Priority
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_sync.connections import repository as connection_rows
@@ -130,7 +131,9 @@ class PaymentSync:
 
             return note_refreshed
 
-        await self._runs.run("reference-data", "reference-data", profile, uuid.uuid4(), work)
+        await self._runs.run(
+            "reference-data", "reference-data", profile, uuid.uuid4(), work, Priority.REFERENCE
+        )
 
     async def request_due_reference_data(self, batch_size: int = 100) -> int:
         """Ask for a refresh of every connection whose reference data is due; returns how

@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -39,6 +39,7 @@ from dxc_shared.xero.documents import (
     TaxRate,
     parse_xero_moment,
 )
+from dxc_shared.xero_budget.decisions import Observed
 
 JSON = dict[str, Any]
 Sleep = Callable[[float], Awaitable[None]]
@@ -72,6 +73,14 @@ class XeroRateLimited(Exception):
         super().__init__(f"Xero {problem} rate limit reached; retry after {retry_after:.0f} s")
         self.retry_after = retry_after
         self.problem = problem
+
+
+class CallBudget(Protocol):
+    """The organisation's budget shared with the other services (dxc_shared.xero_budget)."""
+
+    async def take(self) -> None: ...
+
+    def observe(self, observed: Observed) -> None: ...
 
 
 @dataclass
@@ -120,6 +129,7 @@ class XeroAccountingClient:
         max_wait_seconds: float = 65.0,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        budget: CallBudget | None = None,
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
@@ -129,6 +139,7 @@ class XeroAccountingClient:
         self._max_wait = max_wait_seconds
         self._sleep = sleep
         self._clock = clock
+        self._budget = budget
         self.limits = RateLimitState()
         self.calls = 0
 
@@ -155,6 +166,8 @@ class XeroAccountingClient:
         while True:
             await self._respect_limits()
             token = await self._access_token()
+            if self._budget is not None:
+                await self._budget.take()
             headers["Authorization"] = f"Bearer {token}"
             started = time.perf_counter()
             try:
@@ -201,6 +214,16 @@ class XeroAccountingClient:
         limits.minute_remaining = header("X-MinLimit-Remaining")
         limits.day_remaining = header("X-DayLimit-Remaining")
         limits.app_minute_remaining = header("X-AppMinLimit-Remaining")
+        if self._budget is not None:
+            throttled = response.status_code == 429
+            self._budget.observe(
+                Observed(
+                    limits.minute_remaining,
+                    limits.day_remaining,
+                    limits.app_minute_remaining,
+                    retry_after=_retry_after(response) if throttled else None,
+                )
+            )
         if limits.minute_remaining == 0 or limits.app_minute_remaining == 0:
             # The next call would be refused: let the minute window roll over first.
             limits.resume_at = max(limits.resume_at, self._clock() + 60.0)
@@ -215,10 +238,7 @@ class XeroAccountingClient:
 
     async def _wait_out(self, response: httpx.Response) -> None:
         problem = response.headers.get("X-Rate-Limit-Problem", "minute").lower()
-        try:
-            retry_after = float(response.headers.get("Retry-After", "60"))
-        except ValueError:
-            retry_after = 60.0
+        retry_after = _retry_after(response)
         if problem == "day" or retry_after > self._max_wait:
             raise XeroRateLimited(retry_after, problem)
         self.limits.resume_at = self._clock() + retry_after
@@ -436,6 +456,13 @@ class XeroAccountingClient:
         if not organisations:
             raise XeroError(response.status_code, "Xero answered without an organisation")
         return Organisation.from_xero(organisations[0])
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return float(response.headers.get("Retry-After", "60"))
+    except ValueError:
+        return 60.0
 
 
 def _element_result(element: JSON) -> ElementResult:
