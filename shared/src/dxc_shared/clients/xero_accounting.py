@@ -1,10 +1,11 @@
 """Xero Accounting API client for the sync workers.
 
 One client serves one connection's job: one tenant, one access token source. It keeps Xero's
-per-tenant limits instead of tripping them: after an answer says no minute calls remain it waits
-for the next minute, and a 429 is waited out for its Retry-After when that is short. Longer waits
-(the daily limit) raise `XeroRateLimited`, which is transient: the bus retries the job later and
-no user ever sees a 429.
+per-tenant limits instead of tripping them: through the organisation's budget every service
+shares (`budget`, dxc_shared.xero_budget), or alone (tools and tests): after an answer says no
+minute calls remain it waits for the next minute. A 429 is waited out for its Retry-After when
+that is short. Longer waits (the daily limit) raise `XeroRateLimited`, which is transient: the
+bus retries the job later and no user ever sees a 429.
 
 Batch writes always send `summarizeErrors=false`: one bad invoice then fails alone, with its
 validation messages, instead of turning the whole batch into a 400 that hides the created ids.
@@ -164,9 +165,11 @@ class XeroAccountingClient:
             headers["If-Modified-Since"] = if_modified_since.strftime("%Y-%m-%dT%H:%M:%S")
         renewed = False
         while True:
-            await self._respect_limits()
             token = await self._access_token()
-            if self._budget is not None:
+            if self._budget is None:
+                await self._respect_limits()
+            else:
+                # The organisation's budget, shared with the other services, decides.
                 await self._budget.take()
             headers["Authorization"] = f"Bearer {token}"
             started = time.perf_counter()

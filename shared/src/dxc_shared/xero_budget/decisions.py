@@ -27,8 +27,9 @@ LEASE_SECONDS = 10.0
 # How long a granted call counts against the minute window: the minute, the lease in which it
 # may be sent, and a second for the request to reach Xero.
 MINUTE_HOLD = MINUTE + LEASE_SECONDS + 1.0
-# Reference refreshes leave this many of the minute's calls to exports and payment changes.
-REFERENCE_HEADROOM = 10
+# Reference refreshes leave this share of the minute's calls (10 of Xero's 60) to exports and
+# payment changes.
+REFERENCE_HEADROOM = 1 / 6
 # While an export waits for the minute window, lower priorities hold back this long past its
 # expected turn.
 EXPORT_WAIT_MARGIN = 2.0
@@ -122,11 +123,10 @@ def _settled(tenant: TenantWindow, ask: Ask, limits: Limits) -> TenantWindow:
     back and its lease ended, and Xero's own counts taken where they are higher."""
     now = ask.now
     calls = sorted(t for t in tenant.minute_calls if t > now - MINUTE_HOLD)
-    given_back = 0
-    while given_back < ask.returned and ask.returned_at in calls:
-        calls.remove(ask.returned_at)
-        given_back += 1
-    day_start, day_used = tenant.day_start, max(0, tenant.day_used - given_back)
+    for _ in range(ask.returned):
+        if ask.returned_at in calls:
+            calls.remove(ask.returned_at)
+    day_start, day_used = tenant.day_start, max(0, tenant.day_used - ask.returned)
     if now - day_start >= DAY:
         day_start, day_used = now, 0
     seen = ask.observed
@@ -156,9 +156,8 @@ def _app_settled(app: AppWindow, ask: Ask, limits: Limits) -> AppWindow:
 
 
 def _minute_wait(calls: tuple[float, ...], allowed: int, now: float) -> float:
-    """Seconds until fewer than `allowed` granted calls remain in the minute window."""
-    if allowed <= 0:
-        return MINUTE_HOLD
+    """Seconds until fewer than `allowed` (at least 1) granted calls remain in the minute
+    window."""
     excess = len(calls) - allowed  # this many of the oldest must leave first
     return max(0.1, calls[excess] + MINUTE_HOLD - now)
 
@@ -185,7 +184,7 @@ def decide(
         return refuse(min(1.0, tenant.exports_waiting_until - now), "exports first")
     if len(tenant.holders) >= limits.concurrent:
         return refuse(max(0.1, min(tenant.holders.values()) - now), "concurrent")
-    headroom = REFERENCE_HEADROOM if ask.priority == Priority.REFERENCE else 0
+    headroom = int(limits.minute * REFERENCE_HEADROOM) if ask.priority == Priority.REFERENCE else 0
     allowed = limits.minute - headroom
     minute_free = allowed - len(tenant.minute_calls)
     if minute_free <= 0:
