@@ -29,10 +29,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench import scheduler_dispatch
@@ -57,6 +59,7 @@ class Phase:
     invoice_sync_cpu_seconds: float
     lags: list[float]
     per_connection_rate: list[float]
+    xero_operations: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -88,6 +91,18 @@ async def worker_calls(stack: Stack) -> tuple[float, float]:
     return xero, dataverse
 
 
+async def xero_operations(stack: Stack) -> Counter[str]:
+    """Xero calls per service and operation (the workers' `dxc_vendor_calls_total`)."""
+    counts: Counter[str] = Counter()
+    for worker in stack.workers:
+        for key, value in (await stack.metrics(worker)).items():
+            if key.startswith("dxc_vendor_calls_total{") and 'vendor="xero"' in key:
+                operation = re.search(r'operation="([^"]*)"', key)
+                service = worker.name.rstrip("-0123456789")
+                counts[f"{service} {operation.group(1) if operation else '?'}"] += int(value)
+    return counts
+
+
 async def run_phase(
     stack: Stack,
     provisioner: Provisioner,
@@ -107,6 +122,7 @@ async def run_phase(
         connection.handover_calls = 0
     settled_before = await settled_so_far(stack)
     calls_before = await worker_calls(stack)
+    operations_before = await xero_operations(stack)
     cpu_before = {w.name: w.cpu_seconds() for w in stack.workers}
     total = sum(len(batch) for batch in batches)
     deadline = time.monotonic() + within
@@ -130,6 +146,8 @@ async def run_phase(
         await asyncio.sleep(1)
     cpu = {w.name: w.cpu_seconds() - cpu_before[w.name] for w in stack.workers}
     calls_after = await worker_calls(stack)
+    operations = await xero_operations(stack)
+    operations.subtract(operations_before)
 
     xero_log: list[dict[str, Any]] = await stack.xero_admin("GET", "calls")
     api_calls = [c for c in xero_log if "/api.xro/" in c["path"]]
@@ -169,6 +187,7 @@ async def run_phase(
         invoice_sync_cpu_seconds=sum(cpu[w.name] for w in stack.invoice_workers),
         lags=lags,
         per_connection_rate=rates,
+        xero_operations={name: count for name, count in sorted(operations.items()) if count},
     )
 
 
@@ -290,6 +309,7 @@ async def measure(arguments: argparse.Namespace) -> None:
                     "worker_cpu_seconds": phase.cpu_seconds,
                     "lag_p50": percentile(phase.lags, 0.5),
                     "lag_p95": percentile(phase.lags, 0.95),
+                    "xero_operations": phase.xero_operations,
                 }
                 for name, phase in (("backlog", backlog), ("steady", steady), ("cpu", cpu))
             },

@@ -36,6 +36,7 @@ def create_service(infrastructure: Infrastructure, settings: PaymentSyncSettings
         xero_web_url=settings.xero_web_url,
         reference_data_interval=timedelta(seconds=settings.reference_data_interval_seconds),
         balances_refresh_interval=timedelta(seconds=settings.balances_refresh_interval_seconds),
+        webhook_coalesce_seconds=settings.webhook_coalesce_seconds,
     )
     service.app.state.payment_sync = sync
     service.app.state.database = infrastructure.database

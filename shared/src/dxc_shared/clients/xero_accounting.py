@@ -47,7 +47,14 @@ Sleep = Callable[[float], Awaitable[None]]
 
 # Xero's `where` filters go in the query string; keep each under a safe URL length.
 _WHERE_CHUNK = 40
+# About 50 ids fit Xero's query-string limit (XeroAPI/Xero-OpenAPI#534: 52 invoice ids at most).
 _IDS_CHUNK = 50
+# Xero's largest page of invoices and contacts: `pageSize` up to 1000, 100 without it
+# (https://developer.xero.com/documentation/api/accounting/invoices#optional-parameters-for-get-invoices;
+# the `pageSize` parameter of GET /Invoices and /Contacts in XeroAPI/Xero-OpenAPI
+# xero_accounting.yaml).
+DEFAULT_PAGE = 100
+LARGEST_PAGE = 1000
 # Unit prices to four decimals (Xero rounds them to two otherwise), on writes and reads alike.
 _UNITDP = {"unitdp": "4"}
 
@@ -274,12 +281,14 @@ class XeroAccountingClient:
         params: Mapping[str, str] | None = None,
         if_modified_since: datetime | None = None,
         paged: bool = True,
+        page_size: int = DEFAULT_PAGE,
     ) -> list[JSON]:
-        """Every element of a list endpoint, following Xero's 1-based pages of 100."""
+        """Every element of a list endpoint, following Xero's 1-based pages of `page_size`."""
         results: list[JSON] = []
         page = 1
+        paging = {"pageSize": str(page_size)} if page_size != DEFAULT_PAGE else {}
         while True:
-            query = {**(params or {}), **({"page": str(page)} if paged else {})}
+            query = {**(params or {}), **({"page": str(page), **paging} if paged else {})}
             response = await self._request(
                 "GET",
                 collection,
@@ -292,7 +301,7 @@ class XeroAccountingClient:
                 raise XeroError(400, _message(response))
             items: list[JSON] = response.json().get(collection, [])
             results.extend(items)
-            if not paged or len(items) < 100:
+            if not paged or len(items) < page_size:
                 return results
             page += 1
 
@@ -333,7 +342,9 @@ class XeroAccountingClient:
                 )
             ]
         params = {"where": where, **_UNITDP} if where else dict(_UNITDP)
-        return await self._get_all("Invoices", params=params, if_modified_since=modified_since)
+        return await self._get_all(
+            "Invoices", params=params, if_modified_since=modified_since, page_size=LARGEST_PAGE
+        )
 
     async def invoices_with_references(self, references: Sequence[str]) -> list[JSON]:
         """Invoices whose Reference is one of `references` (an `==` filter, which Xero

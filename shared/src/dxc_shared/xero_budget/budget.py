@@ -32,7 +32,7 @@ Sleep = Callable[[float], Awaitable[None]]
 # The most calls one ask takes: a run that keeps calling doubles its asks up to this.
 MAX_GRANT = 5
 # A granted call is sent at least this long before its lease ends, or given back.
-SEND_MARGIN = 1.0
+SEND_MARGIN = 0.5
 
 
 class XeroBudget:

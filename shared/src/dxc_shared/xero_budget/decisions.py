@@ -8,7 +8,7 @@ per app 10,000 calls a minute across all organisations. Every answer carries wha
 limit hit (`X-Rate-Limit-Problem`) and when to come back (`Retry-After`).
 
 A caller asks for a few calls at a time (a grant) instead of one round trip per call. A grant
-is used within `LEASE_SECONDS` or dropped; each granted call keeps its place in the minute
+is used within `LEASE_SECONDS` or given back; each granted call keeps its place in the minute
 window for a minute plus that lease, so a call sent late in its lease still falls inside the
 window Xero counts it in. A grant also holds one of the organisation's 5 concurrent places
 until the lease ends or the caller asks again (a caller sends its calls one at a time).
@@ -22,11 +22,13 @@ from enum import IntEnum
 
 MINUTE = 60.0
 DAY = 86400.0
-# A grant's calls are sent within this many seconds or given back.
-LEASE_SECONDS = 10.0
+# A grant's calls are sent within this many seconds (its holder keeps a margin, see
+# budget.SEND_MARGIN) or given back; it holds a concurrent place as long.
+LEASE_SECONDS = 3.0
 # How long a granted call counts against the minute window: the minute, the lease in which it
-# may be sent, and a second for the request to reach Xero.
-MINUTE_HOLD = MINUTE + LEASE_SECONDS + 1.0
+# may be sent, and half a second for the request to reach Xero. (Longer would waste Xero's
+# minute: each second here costs about one call a minute of throughput.)
+MINUTE_HOLD = MINUTE + LEASE_SECONDS + 0.5
 # Reference refreshes leave this share of the minute's calls (10 of Xero's 60) to exports and
 # payment changes.
 REFERENCE_HEADROOM = 1 / 6
