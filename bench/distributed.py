@@ -150,7 +150,8 @@ async def run_phase(
     operations.subtract(operations_before)
 
     xero_log: list[dict[str, Any]] = await stack.xero_admin("GET", "calls")
-    api_calls = [c for c in xero_log if "/api.xro/" in c["path"]]
+    tenants = {connection.tenant_id.lower() for connection in connections}
+    api_calls = [c for c in xero_log if "/api.xro/" in c["path"] and c["tenant_id"] in tenants]
     dataverse_calls = 0
     for connection in connections:
         log = await stack.dynamics_admin("GET", "calls", params={"org": connection.org})
@@ -210,7 +211,11 @@ async def measure(arguments: argparse.Namespace) -> None:
             flush=True,
         )
         connections = await provision_all(provisioner, arguments.connections, 3 * n)
-        for connection in connections:
+        big: Connection | None = None
+        if arguments.big_backlog:
+            big = await provisioner.connection(arguments.connections + 1)
+            await provisioner.seed_invoices(big, arguments.big_backlog)
+        for connection in [*connections, *([big] if big else [])]:
             await provisioner.announce(connection)
 
         def batches(phase: int) -> list[list[BenchInvoice]]:
@@ -232,6 +237,12 @@ async def measure(arguments: argparse.Namespace) -> None:
             waves=waves,
             spacing=spacing,
         )
+        big_phase: Phase | None = None
+        if big is not None:
+            print(f"one connection, {len(big.invoices):,}-invoice backlog, 'Sync now'", flush=True)
+            big_phase = await run_phase(
+                stack, provisioner, [big], [big.invoices], within=arguments.timeout, sync_now=True
+            )
         print("3/3 CPU time: latency 0, backlog, 'Sync now'", flush=True)
         await stack.set_latency(0)
         cpu = await run_phase(
@@ -275,6 +286,11 @@ async def measure(arguments: argparse.Namespace) -> None:
         ("sync lag p95 (s)", percentile(steady.lags, 0.95), f"target <= {interval + 10} s"),
         ("sync lag max (s)", max(steady.lags), f"{interval} s poll interval"),
         (
+            "steady: Xero calls per invoice",
+            steady.xero_calls / steady.invoices,
+            f"{steady.xero_throttled} answered 429; target <= 0.06, 0 answered 429",
+        ),
+        (
             "worker CPU s per 1,000 invoices",
             cpu.cpu_seconds / cpu.invoices * 1000,
             "latency 0; invoice-sync + payment-sync; target <= 2 s",
@@ -285,6 +301,19 @@ async def measure(arguments: argparse.Namespace) -> None:
             "latency 0",
         ),
     ]
+    if big_phase is not None:
+        rows += [
+            (
+                "one connection backlog: invoices/minute",
+                big_phase.rate,
+                f"{big_phase.invoices:,} invoices, Xero's real limits; target >= 2,000",
+            ),
+            (
+                "one connection backlog: Xero calls per invoice",
+                big_phase.xero_calls / big_phase.invoices,
+                f"{big_phase.xero_throttled} answered 429; target <= 0.03",
+            ),
+        ]
     if scheduler:
         rows.append(
             (
@@ -311,7 +340,12 @@ async def measure(arguments: argparse.Namespace) -> None:
                     "lag_p95": percentile(phase.lags, 0.95),
                     "xero_operations": phase.xero_operations,
                 }
-                for name, phase in (("backlog", backlog), ("steady", steady), ("cpu", cpu))
+                for name, phase in (
+                    ("backlog", backlog),
+                    ("steady", steady),
+                    ("cpu", cpu),
+                    *([("one connection backlog", big_phase)] if big_phase else []),
+                )
             },
         },
     )
@@ -334,6 +368,12 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=10_000,
         help="due connections for the scheduler figure (0 skips it)",
+    )
+    parser.add_argument(
+        "--big-backlog",
+        type=int,
+        default=5000,
+        help="invoices of one more connection, exported as one backlog (0 skips it)",
     )
     parser.add_argument("--log-level", default="WARNING")
     arguments = parser.parse_args(argv)
