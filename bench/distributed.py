@@ -14,7 +14,9 @@ products, write-ins, note lines, US dollars) and runs three phases of --invoices
    own counts);
 2. steady: the invoices handed over in --waves waves across two poll intervals, left to the
    scheduler's polling (--sync-interval): sync lag from "handed over" to "created in Xero"
-   (Xero's UpdatedDateUTC) p50/p95/max;
+   (Xero's UpdatedDateUTC) p50/p95/max, and the Xero calls per invoice and 429s of that flow;
+   then one more connection's --big-backlog invoices handed over at once and "Sync now": one
+   organisation's backlog at Xero's real limits (invoices per minute, calls per invoice);
 3. CPU: latency 0, a backlog again: the workers' CPU time (/proc/<pid>/stat) per 1,000
    invoices;
 

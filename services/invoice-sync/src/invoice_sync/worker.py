@@ -22,7 +22,8 @@ from dxc_shared.sync.errors import reauthorisation_text
 
 from invoice_sync.connector.dynamics import find_connector, set_connector_status
 from invoice_sync.invoices import plan
-from invoice_sync.invoices.workflow import ExportRun, hold_invoices, resume
+from invoice_sync.invoices.held import hold_invoices, resume
+from invoice_sync.invoices.workflow import ExportRun
 from invoice_sync.kit.context import RunContext
 from invoice_sync.kit.time import utcnow
 from invoice_sync.ledger.exports import Ledger

@@ -24,14 +24,15 @@ record in Dynamics, and the run stops.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from dxc_shared.clients.dataverse import DataverseClient
 from dxc_shared.clients.xero_accounting import XeroRateLimited, XeroUnavailable
 from dxc_shared.dynamics.schema import ConnectorStatus
 from dxc_shared.logging import get_logger
-from dxc_shared.messages import ConnectionSyncProfile, SyncSuccess
+from dxc_shared.messages import SyncSuccess
 from dxc_shared.sync import TRANSIENT_ERRORS, RunBlocked, RunReport, blocked_by
 
 from invoice_sync.cancellations.workflow import Cancellations
@@ -182,8 +183,7 @@ class ExportRun:
                 creates.append(decision)
             else:
                 self.skipped.append(decision)
-        for batch in plan.batches(creates, steps.XERO_BATCH):
-            await self._create(batch)
+        await self._create_all(plan.batches(creates, steps.XERO_BATCH))
         await self._write_back([], final=True)
         await self._tell_skips()
 
@@ -267,7 +267,23 @@ class ExportRun:
             available.update(plan_reference.items_created(codes, created))
         return available
 
-    async def _create(self, batch: list[Create]) -> None:
+    async def _create_all(self, batches: Iterable[list[Create]]) -> None:
+        """Each batch created in Xero, its write-back to Dynamics overlapping the next batch's
+        create (one at a time); on a failure the write-back under way ends before the run."""
+        writing: asyncio.Task[None] | None = None
+        try:
+            for batch in batches:
+                exported = await self._create(batch)
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(self._write_back(exported))
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                await asyncio.gather(writing, return_exceptions=True)
+
+    async def _create(self, batch: list[Create]) -> list[Exported]:
         exported, failed = await steps.create_invoices(self.run, batch)
         for failure in failed:
             self._record_failure(failure)
@@ -279,7 +295,7 @@ class ExportRun:
             if ready is not None:
                 LAG.observe(max(0.0, (now - ready).total_seconds()))
         count_invoice("exported", len([e for e in exported if not e.mismatch]))
-        await self._write_back(exported)
+        return exported
 
     def _record_failure(self, fail: Fail) -> None:
         count_failure(fail.failure.reason)
@@ -292,21 +308,20 @@ class ExportRun:
         assert self.connector is not None
         if not final and not exported:
             return
-        failed = self.failed_queue
+        # Taken now: failures queued while this write is under way go with the next one.
+        failed, self.failed_queue = self.failed_queue, []
+        links, self.contact_links = self.contact_links, []
         change_sets = write_back_change_sets(
             self.connector,
             exported,
             failed,
-            self.contact_links,
+            links,
             utcnow(),
-            connector_synced=final
-            and bool(exported or failed or self.contact_links or self.report.succeeded),
+            connector_synced=final and bool(exported or failed or links or self.report.succeeded),
         )
         if not change_sets:
             return
         results = await steps.write_back(self.run, change_sets)
-        self.failed_queue = []
-        self.contact_links = []
         outcome = plan.written_back(exported, failed, results)
         for done in exported:  # said with the next `$batch`
             if done.invoice.id in outcome.taxes_refused:
@@ -382,31 +397,3 @@ async def tell_skips(
     ]
     await ledger.record_skips_told(connection_id, {s.invoice.id: s.reason for s in written})
     return written
-
-
-async def hold_invoices(
-    dataverse: DataverseClient,
-    ledger: Ledger,
-    profile: ConnectionSyncProfile,
-    held: plan.Held,
-) -> None:
-    """No invoice job runs while the connection is held (see `plan.held`): say so on the
-    connector record when its subscription ended, and on each invoice handed over."""
-    connector = await find_connector(dataverse, profile.connection_id)
-    if connector is None:
-        return
-    if held.connector_message is not None:
-        await set_connector_status(
-            dataverse, connector, ConnectorStatus.INACTIVE, held.connector_message
-        )
-    handed_over = await handed_over_invoices(dataverse, connector, zone=zone(profile.time_zone))
-    skips = [Skip(invoice, held.reason) for invoice in handed_over]
-    await tell_skips(dataverse, ledger, profile.connection_id, connector, skips)
-
-
-async def resume(dataverse: DataverseClient, connection_id: uuid.UUID) -> None:
-    """The subscription is active again: the connector record says so at once (the next run
-    sends what waited)."""
-    connector = await find_connector(dataverse, connection_id)
-    if connector is not None and connector.status == ConnectorStatus.INACTIVE:
-        await set_connector_status(dataverse, connector, ConnectorStatus.ACTIVE, None)
