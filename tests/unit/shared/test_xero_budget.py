@@ -137,23 +137,36 @@ def full_minute(count: int, at: float = NOW - 10) -> tuple[float, ...]:
         (
             "Xero counted calls the window did not: they take the minute",
             TenantWindow(minute_calls=full_minute(10)),
-            Ask("a", 5, Priority.EXPORT, NOW, observed=Observed(minute_remaining=2)),
+            Ask("a", 5, Priority.EXPORT, NOW, observed=Observed(minute_remaining=2, at=NOW)),
             2,
             "",
         ),
         (
             "Xero's day count corrects the window's",
             TenantWindow(day_start=NOW - 100, day_used=10),
-            Ask("a", 5, Priority.EXPORT, NOW, observed=Observed(day_remaining=0)),
+            Ask("a", 5, Priority.EXPORT, NOW, observed=Observed(day_remaining=0, at=NOW)),
             0,
             "day",
         ),
         (
             "a 429 seen by this caller blocks at once",
             TenantWindow(),
-            Ask("a", 5, Priority.EXPORT, NOW, observed=Observed(retry_after=30)),
+            Ask("a", 5, Priority.EXPORT, NOW, observed=Observed(retry_after=30, at=NOW)),
             0,
             "retry-after",
+        ),
+        (
+            "an answer seconds old adds no calls that merely left the window since",
+            TenantWindow(minute_calls=full_minute(60, NOW - MINUTE_HOLD + 2)),
+            Ask(
+                "a",
+                5,
+                Priority.EXPORT,
+                NOW + 5,
+                observed=Observed(minute_remaining=0, at=NOW),
+            ),
+            5,
+            "",
         ),
         (
             "unsent calls given back free their places",
@@ -169,7 +182,7 @@ def test_decide(case: str, tenant: TenantWindow, ask: Ask, calls: int, reason: s
     assert (grant.calls, grant.reason) == (calls, reason), case
     assert len(after.minute_calls) <= LIMITS.minute
     if calls:
-        assert grant.lease_until == NOW + LEASE_SECONDS
+        assert grant.lease_until == ask.now + LEASE_SECONDS
         assert after.holders[ask.holder] == grant.lease_until
     else:
         assert grant.wait > 0
@@ -183,7 +196,9 @@ def test_decide(case: str, tenant: TenantWindow, ask: Ask, calls: int, reason: s
         # Half of the previous minute's 10,000 still counts half a minute on.
         (AppWindow(NOW - 30, 5_000, 10_000), Observed(), 0, "app minute"),
         (AppWindow(NOW - 90, 10_000, 0), Observed(), 5, ""),  # rolled: previous is half-weighted
-        (AppWindow(NOW - 30, 0, 0), Observed(app_minute_remaining=1), 1, ""),
+        (AppWindow(NOW - 30, 0, 0), Observed(app_minute_remaining=1, at=NOW), 1, ""),
+        # An answer too old to set the estimate by is left out.
+        (AppWindow(NOW - 30, 0, 0), Observed(app_minute_remaining=1, at=NOW - 10), 5, ""),
     ],
 )
 def test_app_minute(app: AppWindow, observed: Observed, calls: int, reason: str) -> None:

@@ -116,7 +116,9 @@ class TenantBudget:
         """What an answer said about the limits, for the next ask; after a 429 the next call
         asks at once (giving back this grant's unsent calls)."""
         self._observed = replace(
-            observed, retry_after=observed.retry_after or self._observed.retry_after
+            observed,
+            retry_after=observed.retry_after or self._observed.retry_after,
+            at=self._budget.clock(),
         )
         if observed.retry_after is not None:
             self._lease_until = 0.0

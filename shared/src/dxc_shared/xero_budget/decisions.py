@@ -32,6 +32,8 @@ MINUTE_HOLD = MINUTE + LEASE_SECONDS + 0.5
 # Reference refreshes leave this share of the minute's calls (10 of Xero's 60) to exports and
 # payment changes.
 REFERENCE_HEADROOM = 1 / 6
+# The app's remaining calls are taken from answers at most this old.
+APP_OBSERVATION_AGE = 2.0
 # While an export waits for the minute window, lower priorities hold back this long past its
 # expected turn.
 EXPORT_WAIT_MARGIN = 2.0
@@ -65,6 +67,7 @@ class Observed:
     day_remaining: int | None = None
     app_minute_remaining: int | None = None
     retry_after: float | None = None  # from a 429
+    at: float = 0.0  # when the answer came
 
 
 @dataclass(frozen=True)
@@ -123,25 +126,27 @@ class Grant:
 def _settled(tenant: TenantWindow, ask: Ask, limits: Limits) -> TenantWindow:
     """The window at `ask.now`: old calls and leases dropped, the holder's unsent calls given
     back and its lease ended, and Xero's own counts taken where they are higher."""
-    now = ask.now
-    calls = sorted(t for t in tenant.minute_calls if t > now - MINUTE_HOLD)
+    now, seen = ask.now, ask.observed
+    calls = sorted(tenant.minute_calls)
     for _ in range(ask.returned):
         if ask.returned_at in calls:
             calls.remove(ask.returned_at)
+    if seen.minute_remaining is not None:
+        # Calls Xero had counted when it answered that this window does not know of (another
+        # app instance, a call outside the budget) count from that moment. (Compared with the
+        # window as it was then: compared with it now, an answer a few seconds old would add
+        # calls that merely left the window since.)
+        known = sum(1 for t in calls if seen.at - MINUTE_HOLD < t <= seen.at)
+        calls.extend([seen.at] * max(0, limits.minute - seen.minute_remaining - known))
+    calls = sorted(t for t in calls if t > now - MINUTE_HOLD)
     day_start, day_used = tenant.day_start, max(0, tenant.day_used - ask.returned)
     if now - day_start >= DAY:
         day_start, day_used = now, 0
-    seen = ask.observed
-    if seen.minute_remaining is not None:
-        # Calls Xero counted that this window does not know of (another app instance, a call
-        # outside the budget): they count from now.
-        missing = limits.minute - seen.minute_remaining - len(calls)
-        calls.extend([now] * max(0, missing))
     if seen.day_remaining is not None:
         day_used = max(day_used, limits.day - seen.day_remaining)
     blocked_until = tenant.blocked_until
     if seen.retry_after is not None:
-        blocked_until = max(blocked_until, now + seen.retry_after)
+        blocked_until = max(blocked_until, seen.at + seen.retry_after)
     holders = {h: end for h, end in tenant.holders.items() if end > now and h != ask.holder}
     return TenantWindow(
         tuple(calls), day_start, day_used, blocked_until, holders, tenant.exports_waiting_until
@@ -151,7 +156,8 @@ def _settled(tenant: TenantWindow, ask: Ask, limits: Limits) -> TenantWindow:
 def _app_settled(app: AppWindow, ask: Ask, limits: Limits) -> AppWindow:
     app = app.rolled(ask.now) if app.window_start else AppWindow(ask.now)
     remaining = ask.observed.app_minute_remaining
-    if remaining is not None:
+    # Only a fresh answer: the estimate cannot be rewound to an older one's moment.
+    if remaining is not None and ask.observed.at >= ask.now - APP_OBSERVATION_AGE:
         missing = math.ceil(limits.app_minute - remaining - app.estimate(ask.now))
         app = replace(app, current=app.current + max(0, missing))
     return app
