@@ -62,6 +62,7 @@ class Phase:
     lags: list[float]
     per_connection_rate: list[float]
     xero_operations: dict[str, float] = field(default_factory=dict)
+    first_in_xero_after: float = 0.0  # first hand-over -> first invoice created in Xero
 
     @property
     def rate(self) -> float:
@@ -162,7 +163,7 @@ async def run_phase(
 
     lags: list[float] = []
     rates: list[float] = []
-    first_ready, last_created = float("inf"), 0.0
+    first_ready, first_created, last_created = float("inf"), float("inf"), 0.0
     for connection, batch in zip(connections, batches, strict=True):
         reader = await provisioner.xero_reader(connection)
         created = {
@@ -178,6 +179,7 @@ async def run_phase(
         lags.extend(d - r for d, r in zip(done, ready, strict=True))
         rates.append(len(batch) / max(max(done) - min(ready), 1e-3) * 60)
         first_ready, last_created = min(first_ready, *ready), max(last_created, *done)
+        first_created = min(first_created, *done)
     return Phase(
         invoices=total,
         seconds=last_created - first_ready,
@@ -191,6 +193,7 @@ async def run_phase(
         lags=lags,
         per_connection_rate=rates,
         xero_operations={name: count for name, count in sorted(operations.items()) if count},
+        first_in_xero_after=first_created - first_ready,
     )
 
 
@@ -340,6 +343,7 @@ async def measure(arguments: argparse.Namespace) -> None:
                     "worker_cpu_seconds": phase.cpu_seconds,
                     "lag_p50": percentile(phase.lags, 0.5),
                     "lag_p95": percentile(phase.lags, 0.95),
+                    "first_in_xero_after": phase.first_in_xero_after,
                     "xero_operations": phase.xero_operations,
                 }
                 for name, phase in (
