@@ -19,6 +19,9 @@ products, write-ins, note lines, US dollars) and runs three phases of --invoices
    organisation's backlog at Xero's real limits (invoices per minute, calls per invoice);
 3. CPU: latency 0, a backlog again: the workers' CPU time (/proc/<pid>/stat) per 1,000
    invoices;
+4. push: each connection's Dataverse webhook registered (bench/push.py), the invoices handed
+   over at 400 a minute per connection, a second apart, latency --latency-ms again: sync lag
+   p50/p95 from "handed over" to "created in Xero" (target p95 <= 5 s);
 
 then bench/scheduler_dispatch.py (10,000 due connections dispatched in one tick).
 
@@ -40,11 +43,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench import scheduler_dispatch
-from bench.provision import BenchInvoice, Connection, Provisioner, provision_all, xero_time
+from bench.provision import BenchInvoice, Connection, Provisioner, provision_all
+from bench.push import handover_rate, pushes_posted, register_push, waves_at_push_rate
 from bench.report import RESULTS_DIR, report
 from bench.stack import Stack, StackOptions, sample_sum, sigterm_as_interrupt
 
 XERO_MINUTE_LIMIT = 60
+XERO_MINUTE_SECONDS = 60.0
 XERO_BATCH = 50
 
 
@@ -129,6 +134,7 @@ async def run_phase(
     cpu_before = {w.name: w.cpu_seconds() for w in stack.workers}
     total = sum(len(batch) for batch in batches)
     deadline = time.monotonic() + within
+    started = time.monotonic()
     for wave in range(waves):
         await asyncio.gather(
             *(
@@ -138,8 +144,8 @@ async def run_phase(
         )
         if sync_now:
             await asyncio.gather(*(provisioner.sync_now(c) for c in connections))
-        if wave < waves - 1:
-            await asyncio.sleep(spacing)
+        if wave < waves - 1:  # waves start `spacing` apart, however long a hand-over takes
+            await asyncio.sleep(max(0.0, started + (wave + 1) * spacing - time.monotonic()))
     while (settled := await settled_so_far(stack) - settled_before) < total:
         if time.monotonic() > deadline:
             raise TimeoutError(
@@ -167,9 +173,9 @@ async def run_phase(
     for connection, batch in zip(connections, batches, strict=True):
         reader = await provisioner.xero_reader(connection)
         created = {
-            invoice["Reference"]: xero_time(invoice["UpdatedDateUTC"])
+            invoice.reference: invoice.updated_date_utc.timestamp()
             for invoice in await reader.invoices()
-            if invoice.get("Status") not in ("DELETED", "VOIDED")
+            if invoice.status not in ("DELETED", "VOIDED") and invoice.updated_date_utc
         }
         missing = [i.number for i in batch if i.number not in created]
         if missing:
@@ -197,6 +203,36 @@ async def run_phase(
     )
 
 
+async def push_phase(
+    stack: Stack,
+    provisioner: Provisioner,
+    connections: list[Connection],
+    batches: list[list[BenchInvoice]],
+    *,
+    within: float,
+    latency_ms: float,
+) -> tuple[Phase, float, float]:
+    """Webhooks registered, invoices handed over at the push rate: the phase, the hand-over
+    rate reached (invoices a minute per connection) and the webhook posts portal-api took."""
+    await stack.set_latency(latency_ms)
+    await register_push(stack, connections)
+    # The CPU phase's burst spent the organisations' Xero minute (and payment-sync still reads
+    # what it created): start from a steady state, as a connection's day does.
+    await asyncio.sleep(XERO_MINUTE_SECONDS)
+    posted_before = await pushes_posted(stack)
+    waves, spacing = waves_at_push_rate(batches)
+    phase = await run_phase(
+        stack,
+        provisioner,
+        connections,
+        batches,
+        within=within + waves * spacing,
+        waves=waves,
+        spacing=spacing,
+    )
+    return phase, handover_rate(batches), await pushes_posted(stack) - posted_before
+
+
 async def measure(arguments: argparse.Namespace) -> None:
     options = StackOptions(
         invoice_workers=arguments.invoice_workers,
@@ -212,10 +248,10 @@ async def measure(arguments: argparse.Namespace) -> None:
     ):
         print(
             f"stack up ({len(stack.processes)} processes, logs in {stack.log_dir}); provisioning "
-            f"{arguments.connections} connections x {3 * n} invoices",
+            f"{arguments.connections} connections x {4 * n} invoices",
             flush=True,
         )
-        connections = await provision_all(provisioner, arguments.connections, 3 * n)
+        connections = await provision_all(provisioner, arguments.connections, 4 * n)
         big: Connection | None = None
         if arguments.big_backlog:
             big = await provisioner.connection(arguments.connections + 1)
@@ -252,6 +288,15 @@ async def measure(arguments: argparse.Namespace) -> None:
         await stack.set_latency(0)
         cpu = await run_phase(
             stack, provisioner, connections, batches(2), within=arguments.timeout, sync_now=True
+        )
+        print("push: webhooks registered, 400 invoices a minute per connection", flush=True)
+        push, push_rate, push_posts = await push_phase(
+            stack,
+            provisioner,
+            connections,
+            batches(3),
+            within=arguments.timeout,
+            latency_ms=arguments.latency_ms,
         )
         processes = len(stack.processes)
 
@@ -306,6 +351,20 @@ async def measure(arguments: argparse.Namespace) -> None:
             "latency 0",
         ),
     ]
+    rows += [
+        ("push: sync lag p50 (s)", percentile(push.lags, 0.5), "webhooks: ready -> in Xero"),
+        ("push: sync lag p95 (s)", percentile(push.lags, 0.95), "target <= 5 s"),
+        (
+            "push: hand-over rate per connection (/minute)",
+            push_rate,
+            f"target 400; {push_posts / push.invoices:.2f} webhook posts per invoice",
+        ),
+        (
+            "push: Xero calls per invoice",
+            push.xero_calls / push.invoices,
+            f"{push.xero_throttled} answered 429",
+        ),
+    ]
     if big_phase is not None:
         rows += [
             (
@@ -350,6 +409,7 @@ async def measure(arguments: argparse.Namespace) -> None:
                     ("backlog", backlog),
                     ("steady", steady),
                     ("cpu", cpu),
+                    ("push", push),
                     *([("one connection backlog", big_phase)] if big_phase else []),
                 )
             },

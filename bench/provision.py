@@ -13,7 +13,6 @@ the way a user says "ready to sync": by setting the invoice's connector lookup.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -369,17 +368,6 @@ class Provisioner:
             if failed:
                 await asyncio.sleep(1)
             pending = failed
-
-
-_XERO_DATE = re.compile(r"/Date\((-?\d+)([+-]\d{4})?\)/")
-
-
-def xero_time(value: str) -> float:
-    """Seconds since the epoch of a Xero JSON date (`/Date(1700000000000+0000)/`)."""
-    match = _XERO_DATE.match(value)
-    if match is None:
-        raise ValueError(f"not a Xero date: {value}")
-    return int(match.group(1)) / 1000
 
 
 async def provision_all(

@@ -45,6 +45,7 @@ from dxc_shared.dynamics.schema import (
     ExportStatus,
     SyncOutcome,
 )
+from dxc_shared.xero.documents import Invoice as XeroInvoice
 from invoice_sync.ledger.models import InvoiceSyncLease, PendingRequest
 from sqlalchemy import select
 
@@ -346,10 +347,10 @@ async def check(
     for connection in connections:
         name = f"connection {connection.index}"
         reader = await provisioner.xero_reader(connection)
-        in_xero: dict[str, list[JSON]] = {}
+        in_xero: dict[str, list[XeroInvoice]] = {}
         for element in await reader.invoices():
-            if element.get("Status") not in ("DELETED", "VOIDED"):
-                in_xero.setdefault(element.get("Reference") or "", []).append(element)
+            if element.status not in ("DELETED", "VOIDED"):
+                in_xero.setdefault(element.reference or "", []).append(element)
         dynamics = await dynamics_invoices(connection)
         handed_over = [i for i in connection.invoices if i.ready_at is not None]
         for invoice in handed_over:
@@ -366,12 +367,12 @@ async def check(
                 counts["failed"] += 1
             if found and row["dxc_exportstatus"] == ExportStatus.YES:
                 named = (row["dxc_xeroinvoiceid"], row["dxc_xeroinvoicenumber"])
-                if named not in {(x["InvoiceID"], x["InvoiceNumber"]) for x in found}:
+                if named not in {(x.invoice_id, x.invoice_number) for x in found}:
                     xero = found[0]
                     status.append(
                         f"{name}: {invoice.number} says {row['dxc_xeroinvoicenumber']} / "
-                        f"{row['dxc_xeroinvoiceid']}, Xero has {xero['InvoiceNumber']} / "
-                        f"{xero['InvoiceID']}"
+                        f"{row['dxc_xeroinvoiceid']}, Xero has {xero.invoice_number} / "
+                        f"{xero.invoice_id}"
                     )
             elif found and connection is not revoked:
                 # The revoked connection may hold an invoice created just before the grant

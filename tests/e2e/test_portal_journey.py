@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from dxc_shared.dynamics import solution
 from dxc_shared.dynamics.schema import (
     CONNECTOR,
     INVOICE_CONNECTOR,
@@ -20,6 +21,8 @@ from dxc_shared.dynamics.schema import (
     SETTINGS_CONNECTOR,
     ExportStatus,
 )
+from dxc_shared.dynamics.solution.forms import FORMS
+from dxc_shared.dynamics.solution.views import VIEWS
 from dynamics_sandbox.settings import DynamicsSandboxSettings
 from playwright.sync_api import Page, expect
 
@@ -205,14 +208,14 @@ def connect_dynamics(page: Page) -> None:
 
 
 def install_tables(page: Page) -> None:
-    install = page.get_by_role("region", name="Connector tables in Dynamics 365")
-    install.get_by_role("button", name="Install tables").click()
-    # One line says what happened; the schema names are folded away until asked for.
-    expect(install.get_by_role("status")).to_contain_text("Installed: ")
-    expect(install.get_by_role("heading", name="Created")).to_be_hidden()
-    install.get_by_text("Details", exact=True).click()
-    expect(install.get_by_role("heading", name="Created")).to_be_visible()
-    expect(install).to_contain_text(SETTINGS.logical_name)
+    install = page.get_by_role("region", name="The connector in Dynamics 365")
+    # The package an administrator may import by hand instead.
+    download = install.get_by_role("link", name="download the solution")
+    expect(download).to_have_attribute("href", re.compile(r"/v1/dynamics/solution$"))
+    install.get_by_role("button", name="Install", exact=True).click()
+    expect(install.get_by_role("status")).to_contain_text(
+        f"Installed the connector's solution, version {solution.VERSION}."
+    )
 
 
 class InDynamics:
@@ -237,6 +240,15 @@ class InDynamics:
         connectors.raise_for_status()
         (connector,) = connectors.json()["value"]
         self.connector_id: str = connector[CONNECTOR.primary_id]
+
+    def shows_the_solution(self) -> None:
+        """The solution's forms, views and security role, as Dynamics lists them."""
+        forms = self.client.get("/systemforms", params={"$select": "name"}).json()["value"]
+        assert {form.name for form in FORMS} <= {row["name"] for row in forms}
+        views = self.client.get("/savedqueries", params={"$select": "name"}).json()["value"]
+        assert {view.name for view in VIEWS} <= {row["name"] for row in views}
+        roles = self.client.get("/roles", params={"$filter": f"name eq '{solution.ROLE_NAME}'"})
+        assert len(roles.json()["value"]) == 1
 
     def save_settings(self, sales_account: str) -> None:
         self.client.post(
@@ -484,6 +496,7 @@ def test_the_whole_customer_journey(page: Page, stack: Stack) -> None:
     connect_dynamics(page)
     install_tables(page)
     dynamics = InDynamics(stack, connection_id)
+    dynamics.shows_the_solution()
     review_settings_in_dynamics(page, dynamics)
     enter_billing_details(page)
     page.goto(f"/connections/{connection_id}")

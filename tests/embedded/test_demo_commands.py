@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from dxc.demo import HandOverError, hand_over_in
 from dxc_shared.clients.dataverse import DataverseClient
+from dxc_shared.dynamics import solution
 from dxc_shared.dynamics.installer import install
 from dxc_shared.dynamics.schema import CONNECTOR, INVOICE, INVOICE_CONNECTOR
 
@@ -72,3 +73,18 @@ def test_the_command_answers_in_one_line_when_it_cannot_work() -> None:
     assert result.stderr.startswith("dxc hand-over: ")
     assert "is dxc dev running?" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_the_solution_command_writes_the_package_the_portal_imports(tmp_path: Path) -> None:
+    dxc = Path(sys.executable).parent / "dxc"
+    result = subprocess.run(
+        [str(dxc), "solution", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    written = tmp_path / solution.FILE_NAME
+    assert result.stdout.strip() == f"wrote {written} (version {solution.VERSION})"
+    assert written.read_bytes() == solution.build().content

@@ -171,7 +171,13 @@ async def test_an_invoice_goes_to_xero_and_its_payment_comes_back(tmp_path: Path
                 return bool((await row())["statecode"] == PAID)
 
             await eventually_async(paid)
-            activity = (await browser.get(f"/v1/connections/{cid}/activity")).json()
-            assert any(
-                run["direction"] == "invoices" and run["succeeded"] >= 1 for run in activity["runs"]
-            )
+
+            # The export's run report reaches the portal over the bus, maybe after the payment.
+            async def export_reported() -> bool:
+                activity = (await browser.get(f"/v1/connections/{cid}/activity")).json()
+                return any(
+                    run["direction"] == "invoices" and run["succeeded"] >= 1
+                    for run in activity["runs"]
+                )
+
+            await eventually_async(export_reported)

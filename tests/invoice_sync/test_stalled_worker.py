@@ -17,6 +17,7 @@ from dxc_shared.clients.xero_accounting import ElementResult, XeroAccountingClie
 from dxc_shared.db import Database
 from dxc_shared.dynamics.schema import ExportStatus, SyncOutcome
 from dxc_shared.messages import SyncInvoicesJob
+from dxc_shared.xero.documents import Invoice as XeroInvoice
 from invoice_sync.ledger.exports import Ledger, XeroRequest
 from invoice_sync.ledger.models import InvoiceSyncLease, PendingRequest
 from prometheus_client import REGISTRY
@@ -33,7 +34,7 @@ class Stall:
         self.entered = asyncio.Event()
         self.released = asyncio.Event()
         self.resumed = asyncio.Event()
-        self.answer: list[ElementResult] = []
+        self.answer: list[ElementResult[XeroInvoice]] = []
         self.error: BaseException | None = None
 
     def _first(self) -> bool:
@@ -46,7 +47,7 @@ class Stall:
 
         async def create_invoices(
             client: XeroAccountingClient, invoices: Sequence[Any], *, idempotency_key: str
-        ) -> list[ElementResult]:
+        ) -> list[ElementResult[XeroInvoice]]:
             if not self._first():
                 return list(await original(client, invoices, idempotency_key=idempotency_key))
             await self.released.wait()
@@ -148,7 +149,7 @@ async def test_a_worker_stalled_after_pending_creates_nothing_twice(
     if stalled_at == "before_xero_create":
         # The late request reached Xero and was answered from its idempotency cache.
         assert stall.error is None
-        assert {str(e.element["InvoiceID"]) for e in stall.answer} <= linked
+        assert {str(e.element.invoice_id) for e in stall.answer} <= linked
         assert len(stall.answer) == len(first)
         calls = world.xero.admin("GET", "calls", params={"path_contains": "/Invoices"}).json()
         assert [c["idempotent_replay"] for c in calls if c["method"] == "PUT"][-1] is True

@@ -17,6 +17,8 @@ PUBLIC = {
     ("POST", "/v1/auth/password-reset/confirm"),
     ("GET", "/v1/plans"),
     ("GET", "/v1/time-zones"),
+    # Dataverse's webhook: authenticated by the connection's secret header, not a session.
+    ("POST", "/v1/push/dynamics/{connection_id}"),
 }
 PATH_VALUES = {"connection_id": str(uuid.uuid4()), "provider": "xero", "record_id": "r1"}
 

@@ -113,61 +113,6 @@ async def test_a_connection_that_is_not_syncable_is_never_dispatched(
     assert running.invoice_jobs_for(connection.connection_id) == []
 
 
-async def test_a_connection_stops_being_due_when_its_trial_ends(
-    running: RunningScheduler,
-) -> None:
-    now = datetime.now(UTC)
-    in_trial, trial_over = profile(), profile()
-    await running.publish.publish(
-        ConnectionChanged(profile=in_trial, syncable=True, active_until=now + timedelta(days=3))
-    )
-    await running.publish.publish(
-        ConnectionChanged(
-            profile=trial_over, syncable=True, active_until=now - timedelta(seconds=1)
-        )
-    )
-    await running.publish.publish(SyncRequested(connection_id=trial_over.connection_id))
-
-    await eventually(lambda: len(running.invoice_jobs_for(in_trial.connection_id)) == 1)
-    await asyncio.sleep(0.5)  # ten ticks
-    assert running.invoice_jobs_for(trial_over.connection_id) == []
-
-
-async def test_at_the_invoice_limit_only_payments_are_dispatched_until_it_lifts(
-    running: RunningScheduler,
-) -> None:
-    now = datetime.now(UTC)
-    limited = profile()
-    cid = limited.connection_id
-    await running.publish.publish(
-        ConnectionChanged(
-            profile=limited, syncable=True, invoices_paused_until=now + timedelta(days=3)
-        )
-    )
-    await eventually(lambda: any(j.profile.connection_id == cid for j in running.payment_jobs))
-    await running.publish.publish(SyncRequested(connection_id=cid))
-    await eventually(
-        lambda: len([j for j in running.payment_jobs if j.profile.connection_id == cid]) == 2
-    )
-    assert running.invoice_jobs_for(cid) == []
-
-    # An upgrade lifts it: invoices flow again.
-    await running.publish.publish(ConnectionChanged(profile=limited, syncable=True))
-    await running.publish.publish(SyncRequested(connection_id=cid))
-    await eventually(lambda: len(running.invoice_jobs_for(cid)) == 1)
-
-    # So does the next month, by time alone.
-    next_month = profile()
-    await running.publish.publish(
-        ConnectionChanged(
-            profile=next_month,
-            syncable=True,
-            invoices_paused_until=now - timedelta(seconds=1),
-        )
-    )
-    await eventually(lambda: len(running.invoice_jobs_for(next_month.connection_id)) == 1)
-
-
 async def test_sync_now_dispatches_before_the_interval_is_up(running: RunningScheduler) -> None:
     connection = profile(interval=3600)
     await running.publish.publish(ConnectionChanged(profile=connection, syncable=True))
@@ -175,6 +120,23 @@ async def test_sync_now_dispatches_before_the_interval_is_up(running: RunningSch
 
     await running.publish.publish(SyncRequested(connection_id=connection.connection_id))
     await eventually(lambda: len(running.invoice_jobs_for(connection.connection_id)) == 2)
+
+
+async def test_a_push_dispatches_the_invoice_job_alone_and_keeps_the_schedule(
+    running: RunningScheduler,
+) -> None:
+    connection = profile(interval=3600)
+    cid = connection.connection_id
+    await running.publish.publish(ConnectionChanged(profile=connection, syncable=True))
+    await eventually(lambda: len(running.invoice_jobs_for(cid)) == 1)
+    await eventually(lambda: any(j.profile.connection_id == cid for j in running.payment_jobs))
+    payments = [j for j in running.payment_jobs if j.profile.connection_id == cid]
+
+    await running.publish.publish(SyncRequested(connection_id=cid, invoices_only=True))
+    await eventually(lambda: len(running.invoice_jobs_for(cid)) == 2)
+    await running.publish.publish(SyncRequested(connection_id=cid, invoices_only=True))
+    await eventually(lambda: len(running.invoice_jobs_for(cid)) == 3)
+    assert [j for j in running.payment_jobs if j.profile.connection_id == cid] == payments
 
 
 async def test_an_archived_connection_stops_being_scheduled(
@@ -273,4 +235,128 @@ async def test_the_next_due_time_counts_from_the_dispatch(quiet_database: str) -
         assert schedule is not None
         assert schedule.next_due_at == clock.now + timedelta(seconds=60)
         assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+    await database.dispose()
+
+
+async def _outbox_jobs(database: Database) -> list[SyncInvoicesJob | SyncPaymentsJob]:
+    """The jobs waiting in the outbox; emptied, so each call sees what is new."""
+    async with database.unit_of_work() as session:
+        rows = (await session.scalars(select(OutboxMessage))).all()
+        await session.execute(delete(OutboxMessage))
+        return [
+            SyncInvoicesJob.model_validate_json(row.body)
+            if row.topic == SyncInvoicesJob.topic
+            else SyncPaymentsJob.model_validate_json(row.body)
+            for row in rows
+        ]
+
+
+def _kinds(
+    jobs: list[SyncInvoicesJob | SyncPaymentsJob], connection: ConnectionSyncProfile
+) -> list[str]:
+    return sorted(job.topic for job in jobs if job.profile == connection)
+
+
+INVOICES_AND_PAYMENTS = [SyncInvoicesJob.topic, SyncPaymentsJob.topic]
+
+
+async def test_an_ended_plan_gets_only_the_held_invoice_job_until_resubscribed(
+    quiet_database: str,
+) -> None:
+    clock = ManualClock()
+    database = Database(quiet_database)
+    scheduler = Scheduler(database, clock=clock, held_interval_seconds=900)
+    ended = clock.now - timedelta(days=1)
+    trial_over, cancelled, never_set_up = profile(), profile(), profile()
+    # Time alone ends a trial: still "syncable" as last announced.
+    await scheduler.on_connection_changed(
+        ConnectionChanged(profile=trial_over, syncable=True, set_up=True, active_until=clock.now),
+        DIRECT_CALL,
+    )
+    await scheduler.on_connection_changed(
+        ConnectionChanged(profile=cancelled, syncable=False, set_up=True, active_until=ended),
+        DIRECT_CALL,
+    )
+    await scheduler.on_connection_changed(
+        ConnectionChanged(profile=never_set_up, syncable=False, active_until=ended),
+        DIRECT_CALL,
+    )
+    await scheduler.on_sync_requested(
+        SyncRequested(connection_id=trial_over.connection_id), DIRECT_CALL
+    )
+
+    assert await scheduler.dispatch_due() == 2
+    jobs = await _outbox_jobs(database)
+    assert [_kinds(jobs, c) for c in (trial_over, cancelled, never_set_up)] == [
+        [SyncInvoicesJob.topic],
+        [SyncInvoicesJob.topic],
+        [],
+    ]
+    assert {job.active_until for job in jobs if isinstance(job, SyncInvoicesJob)} == {
+        clock.now,
+        ended,
+    }
+
+    # The held cadence, not the plan's interval: invoices handed over meanwhile hear why.
+    clock.now += timedelta(seconds=899)
+    assert await scheduler.dispatch_due() == 0
+    clock.now += timedelta(seconds=1)
+    assert await scheduler.dispatch_due() == 2
+    assert len(await _outbox_jobs(database)) == 2
+
+    # Subscribing again: at once, both jobs, the invoice job no longer held.
+    await scheduler.on_connection_changed(
+        ConnectionChanged(profile=cancelled, syncable=True, set_up=True), DIRECT_CALL
+    )
+    assert await scheduler.dispatch_due() == 1
+    jobs = await _outbox_jobs(database)
+    assert _kinds(jobs, cancelled) == INVOICES_AND_PAYMENTS
+    assert all(job.active_until is None for job in jobs if isinstance(job, SyncInvoicesJob))
+    await database.dispose()
+
+
+async def test_at_the_invoice_limit_payments_go_on_and_the_invoice_job_comes_slower(
+    quiet_database: str,
+) -> None:
+    clock = ManualClock()  # 09:00, on a 15-minute boundary
+    database = Database(quiet_database)
+    scheduler = Scheduler(database, clock=clock, held_interval_seconds=900)
+    limited = profile(interval=60)
+    until = clock.now + timedelta(days=3)
+    await scheduler.on_connection_changed(
+        ConnectionChanged(profile=limited, syncable=True, set_up=True, invoices_paused_until=until),
+        DIRECT_CALL,
+    )
+    dispatched: list[list[str]] = []
+    for _ in range(17):  # 09:00 to 09:16, once a minute
+        assert await scheduler.dispatch_due() == 1
+        dispatched.append(_kinds(await _outbox_jobs(database), limited))
+        clock.now += timedelta(seconds=60)
+    # Newly paused: told at once; then again on the first dispatch of the next window (09:15).
+    assert [i for i, kinds in enumerate(dispatched) if SyncInvoicesJob.topic in kinds] == [0, 15]
+    assert all(SyncPaymentsJob.topic in kinds for kinds in dispatched)
+
+    # An upgrade lifts it: at once, invoices flow again.
+    await scheduler.on_connection_changed(
+        ConnectionChanged(profile=limited, syncable=True, set_up=True), DIRECT_CALL
+    )
+    assert await scheduler.dispatch_due() == 1
+    jobs = await _outbox_jobs(database)
+    assert _kinds(jobs, limited) == INVOICES_AND_PAYMENTS
+    assert [j.invoices_paused_until for j in jobs if isinstance(j, SyncInvoicesJob)] == [None]
+
+    # So does the next month, by time alone.
+    next_month = profile()
+    await scheduler.on_connection_changed(
+        ConnectionChanged(
+            profile=next_month,
+            syncable=True,
+            invoices_paused_until=clock.now - timedelta(seconds=1),
+        ),
+        DIRECT_CALL,
+    )
+    for _ in range(2):
+        clock.now += timedelta(seconds=60)
+        await scheduler.dispatch_due()
+        assert _kinds(await _outbox_jobs(database), next_month) == INVOICES_AND_PAYMENTS
     await database.dispose()

@@ -136,8 +136,9 @@ export interface DynamicsOrganisation {
 }
 
 export interface InstallResult {
-  created: string[];
-  existing: string[];
+  action: "installed" | "upgraded" | "current";
+  version: string;
+  previous_version: string | null;
   missing_privileges: string[];
 }
 

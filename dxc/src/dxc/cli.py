@@ -1,6 +1,7 @@
 """The `dxc` command: `dxc dev` runs the whole product in one process (embedded mode);
 `dxc review-settings` and `dxc hand-over` play the Dynamics user in its demo; `dxc dlq` lists,
-shows and replays dead-lettered messages on a RabbitMQ bus."""
+shows and replays dead-lettered messages on a RabbitMQ bus; `dxc solution` writes the
+connector's Dynamics solution package (the same file the portal imports and offers)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import uvicorn
+from dxc_shared.dynamics import solution
 from dxc_shared.dynamics.schema import DefaultInvoiceStatus
 from dxc_shared.logging import configure_logging
 
@@ -47,6 +49,12 @@ def main() -> None:
         help="the status new invoices get in Xero (AUTHORISED lets them be paid)",
     )
     dlq.add_commands(commands)
+    package = commands.add_parser(
+        "solution",
+        help="write the connector's Dynamics 365 solution (.zip) for an administrator to import "
+        "under Settings > Solutions",
+    )
+    package.add_argument("--out", type=Path, default=Path("."), help="the folder to write to")
     for command in (hand_over, review):
         command.add_argument("--url", default="http://127.0.0.1:8080", help="where dxc dev runs")
         command.add_argument("--org", default="demo", help="the Dynamics sandbox organisation")
@@ -54,6 +62,12 @@ def main() -> None:
 
     if args.command == "dev":
         run_embedded(args.host, args.port, args.data_dir, args.log_format)
+        return
+    if args.command == "solution":
+        built = solution.build()
+        path = args.out / built.file_name
+        path.write_bytes(built.content)
+        print(f"wrote {path} (version {built.version})")
         return
     try:
         if args.command == "dlq":

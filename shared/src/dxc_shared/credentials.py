@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from dxc_shared.messages import Provider
 
@@ -22,9 +22,14 @@ class AccessToken(BaseModel):
 
 
 class CredentialStatus(BaseModel):
+    """Read from token-broker's answer, or (`from_attributes`) from its credential row, where
+    the message is `status_message`."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     provider: Provider
     status: str
-    message: str | None
+    message: str | None = Field(validation_alias=AliasChoices("message", "status_message"))
     scopes: list[str]
     access_token_expires_at: datetime | None
     updated_at: datetime

@@ -65,8 +65,13 @@ class ConnectionChanged(BusMessage):
     )
     invoices_paused_until: datetime | None = Field(
         default=None,
-        description="The plan's monthly invoice limit is reached: no invoice jobs until then "
+        description="The plan's monthly invoice limit is reached: nothing is sent until then "
         "(the next month), or until a change clears it (an upgrade); payment syncing goes on",
+    )
+    set_up: bool = Field(
+        default=False,
+        description="Set up and not archived, whatever the plan: a connection whose plan ended "
+        "still gets invoice jobs, which only tell each invoice handed over why it is not sent",
     )
 
 
@@ -78,10 +83,16 @@ class ConnectionArchived(BusMessage):
 
 
 class SyncRequested(BusMessage):
-    """A person asked for a sync now (the portal's "sync now")."""
+    """A sync now: a person asked (the portal's "sync now"), or Dynamics pushed invoice
+    changes (portal-api's webhook endpoint, coalesced per connection)."""
 
     topic: ClassVar[str] = "connections.sync-requested"
     connection_id: uuid.UUID
+    invoices_only: bool = Field(
+        default=False,
+        description="Dynamics pushed invoice changes: the export job alone, at once, and the "
+        "poll schedule left as it is (payments keep their own pace)",
+    )
 
 
 class SyncInvoicesJob(BusMessage):
@@ -91,6 +102,16 @@ class SyncInvoicesJob(BusMessage):
     job_id: uuid.UUID
     profile: ConnectionSyncProfile
     due_at: datetime
+    active_until: datetime | None = Field(
+        default=None,
+        description="`ConnectionChanged.active_until` as the scheduler knew it: once past, the "
+        "job sends nothing and only tells the invoices handed over that they wait",
+    )
+    invoices_paused_until: datetime | None = Field(
+        default=None,
+        description="`ConnectionChanged.invoices_paused_until` as the scheduler knew it: while "
+        "in the future, likewise",
+    )
 
 
 class SyncPaymentsJob(BusMessage):

@@ -158,6 +158,31 @@ def test_picklist_options_readable_as_the_sdk_reads_them(dv: Dv) -> None:
     assert {o["Value"] for o in single["OptionSet"]["Options"]} >= {100001, 100002, 100003}
 
 
+def test_insert_option_value_adds_a_choice_to_an_existing_column(dv: Dv) -> None:
+    sandbox, headers = dv
+    install(sandbox, headers)
+
+    def insert(**body: Any) -> Any:
+        return sandbox.http.post(f"{sandbox.api()}/InsertOptionValue", json=body, headers=headers)
+
+    column = {"EntityLogicalName": "invoice", "AttributeLogicalName": "dxc_exportstatus"}
+    added = insert(**column, Value=100000003, Label=_label("Update in Xero"))
+    assert (added.status_code, added.json()) == (200, {"NewOptionValue": 100000003})
+    assert insert(**column, Label=_label("Next")).json() == {"NewOptionValue": 100000004}
+    duplicate = insert(**column, Value=100000003, Label=_label("Again"))
+    assert (duplicate.status_code, duplicate.json()["error"]["code"]) == (400, "0x80044363")
+    not_choice = insert(EntityLogicalName="invoice", AttributeLogicalName="name", Value=1)
+    assert not_choice.status_code == 404
+    read = sandbox.http.get(
+        f"{sandbox.api()}/EntityDefinitions(LogicalName='invoice')/Attributes(LogicalName="
+        "'dxc_exportstatus')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata"
+        "?$select=LogicalName&$expand=OptionSet",
+        headers=headers,
+    ).json()
+    labels = [o["Label"]["LocalizedLabels"][0]["Label"] for o in read["OptionSet"]["Options"]]
+    assert labels == ["No", "Yes", "Failed", "Update in Xero", "Next"]
+
+
 def test_prefix_and_duplicates_are_enforced(dv: Dv) -> None:
     sandbox, headers = dv
     api = sandbox.api()

@@ -38,9 +38,9 @@ class Answers:
     documents: dict[type[XeroDocument], list[Json]]
 
 
-def _elements(results: Sequence[ElementResult]) -> list[Json]:
+def _elements(results: Sequence[ElementResult[Any]]) -> list[Json]:
     assert all(result.ok for result in results), [result.errors for result in results]
-    return [result.element for result in results]
+    return [result.element.to_xero() for result in results]
 
 
 async def _client(sandbox: XeroSandbox, http: httpx.AsyncClient) -> XeroAccountingClient:
@@ -173,8 +173,12 @@ async def answers_by_document(sandbox: XeroSandbox) -> AsyncIterator[Answers]:
             {
                 Invoice: [
                     *invoices,
-                    *await xero.invoices(ids=[invoice_id]),
-                    *await xero.invoices_with_references(["CONTRACT-1"]),
+                    *[invoice.to_xero() for invoice in await xero.invoices(ids=[invoice_id])],
+                    *[
+                        invoice.to_xero()
+                        for invoice in await xero.invoices_with_references(["CONTRACT-1"])
+                    ],
+                    *await _raw(sandbox, http, f"Invoices/{invoice_id}", "Invoices"),
                 ],
                 Contact: [
                     *contacts,
@@ -204,7 +208,7 @@ async def answers_by_document(sandbox: XeroSandbox) -> AsyncIterator[Answers]:
                     ],
                     *await _raw(sandbox, http, "CreditNotes", "CreditNotes"),
                 ],
-                Allocation: [allocation],
+                Allocation: [allocation.to_xero()],
                 TaxRate: [
                     *[rate.to_xero() for rate in await xero.tax_rates()],
                     *await _raw(sandbox, http, "TaxRates", "TaxRates"),

@@ -416,3 +416,54 @@ def test_online_invoice_link(xero: Xero) -> None:
     page = sandbox.http.get(url)
     assert page.status_code == 200
     assert approved["InvoiceNumber"] in page.text
+
+
+def test_an_approved_invoice_takes_edits_until_something_is_allocated(xero: Xero) -> None:
+    """Xero's Invoices page: an AUTHORISED invoice's lines, dates and reference may change while
+    no payment or credit note is allocated; then, and once PAID, it takes no edit."""
+    sandbox, headers = xero
+    contact = _contact(xero)
+    iid = _put(xero, _invoice(contact, Status="AUTHORISED")).json()["Invoices"][0]["InvoiceID"]
+    edited = _post(
+        xero,
+        {
+            "InvoiceID": iid,
+            "Reference": "PO-7",
+            "Date": "2025-03-05",
+            "DueDate": "2025-04-05",
+            "LineItems": [
+                {"Description": "More", "Quantity": 3, "UnitAmount": 100, "AccountCode": "200"}
+            ],
+        },
+    ).json()["Invoices"][0]
+    assert (edited["Status"], edited["Reference"], edited["Total"]) == ("AUTHORISED", "PO-7", 345)
+    assert edited["DateString"].startswith("2025-03-05")
+
+    def pay(amount: float) -> None:
+        response = sandbox.http.put(
+            sandbox.api("Payments"),
+            headers=headers,
+            json={
+                "Payments": [
+                    {
+                        "Invoice": {"InvoiceID": iid},
+                        "Account": {"Code": "090"},
+                        "Amount": amount,
+                        "Date": "2025-03-06",
+                    }
+                ]
+            },
+        )
+        assert response.status_code == 200, response.text
+
+    pay(45)
+    refused = _post(xero, {"InvoiceID": iid, "Reference": "PO-8"}).json()["Invoices"][0]
+    assert refused["ValidationErrors"] == [
+        {
+            "Message": "This document cannot be edited as it has a payment or credit note "
+            "allocated to it."
+        }
+    ]
+    pay(300)
+    paid = _post(xero, {"InvoiceID": iid, "Reference": "PO-9"}).json()["Invoices"][0]
+    assert paid["ValidationErrors"] == [{"Message": "Invoice not of valid status for modification"}]

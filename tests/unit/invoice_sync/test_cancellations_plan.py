@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from dxc_shared.dynamics.columns import InvoiceState
 from dxc_shared.dynamics.schema import INVOICE_CONNECTOR, ExportStatus
-from dxc_shared.xero.documents import CreditNote
+from dxc_shared.xero.documents import CreditNote, Invoice
 from invoice_sync.cancellations import plan
 from invoice_sync.cancellations.plan import Action, CancellationOutcome, CancellationState, Noticed
 
@@ -160,7 +160,8 @@ def test_what_a_cancellation_needs_in_xero(
     state: str, create_credit_notes: bool, invoice: dict[str, Any] | None, action: Action
 ) -> None:
     cancellation = Record(state=state)
-    assert plan.action_for(cancellation, invoice, create_credit_notes=create_credit_notes) == action
+    in_xero = None if invoice is None else Invoice.from_xero(invoice)
+    assert plan.action_for(cancellation, in_xero, create_credit_notes=create_credit_notes) == action
 
 
 @pytest.mark.parametrize(
@@ -216,7 +217,8 @@ def test_what_the_sync_history_says(
     ],
 )
 def test_the_credit_note_reference(invoice: dict[str, Any], number: str, reference: str) -> None:
-    assert plan.credit_reference(Record(invoice_number=number), invoice) == reference
+    in_xero = Invoice.from_xero(invoice)
+    assert plan.credit_reference(Record(invoice_number=number), in_xero) == reference
 
 
 @pytest.mark.parametrize(
@@ -245,18 +247,20 @@ def test_an_interrupted_credit_finds_its_credit_note(
     ("due", "amount"), [(115.0, 115.0), (0, None), (None, None), ("12.5", 12.5)]
 )
 def test_the_credit_note_is_allocated_for_what_is_due(due: Any, amount: float | None) -> None:
-    assert plan.allocation({"AmountDue": due}) == amount
+    assert plan.allocation(Invoice.from_xero({"AmountDue": due})) == amount
 
 
 def test_the_credit_note_copies_the_invoices_lines() -> None:
-    invoice = {
-        "Contact": {"ContactID": "c-1", "Name": "Fabrikam"},
-        "CurrencyCode": "NZD",
-        "LineItems": [
-            {"Description": "Widget", "Quantity": 2, "UnitAmount": 5, "LineItemID": "l-1"},
-            {"Description": "Note", "TaxType": None},
-        ],
-    }
+    invoice = Invoice.from_xero(
+        {
+            "Contact": {"ContactID": "c-1", "Name": "Fabrikam"},
+            "CurrencyCode": "NZD",
+            "LineItems": [
+                {"Description": "Widget", "Quantity": 2, "UnitAmount": 5, "LineItemID": "l-1"},
+                {"Description": "Note", "TaxType": None},
+            ],
+        }
+    )
     assert plan.credit_note_for(invoice, "Cancellation of INV-1", date(2026, 5, 2)) == {
         "Type": "ACCRECCREDIT",
         "Contact": {"ContactID": "c-1"},

@@ -12,10 +12,12 @@ import pytest
 from dxc_shared.clients.dataverse import BatchResult
 from dxc_shared.clients.xero_accounting import ElementResult
 from dxc_shared.dynamics.columns import InvoiceState
+from dxc_shared.xero.documents import Invoice as XeroInvoice
 from invoice_sync.connector.records import ConnectorSettings
-from invoice_sync.invoices import plan
+from invoice_sync.invoices import plan, plan_recovery
 from invoice_sync.invoices.mapping import Failure
-from invoice_sync.invoices.plan import Create, Fail, RecoveryLookup, Skip
+from invoice_sync.invoices.plan import Create, Fail, Skip
+from invoice_sync.invoices.plan_recovery import RecoveryLookup
 from invoice_sync.invoices.records import Exported, Failed
 from invoice_sync.ledger.models import ExportState
 
@@ -156,7 +158,8 @@ DENIED = (
 def test_a_refused_write_back_is_told_in_words(
     error: str, privilege: str | None, words: str
 ) -> None:
-    done = plan.exported(invoice(), {"InvoiceID": "x-1", "InvoiceNumber": "INV-9"}, WEB)
+    in_xero = XeroInvoice(invoice_id="x-1", invoice_number="INV-9")
+    done = plan.exported(invoice(), in_xero, WEB)
     message = plan.not_written_message(done, error)
     assert message.startswith("In Xero as INV-9, but ")
     assert words in message
@@ -198,7 +201,7 @@ def test_the_ledger_sorts_invoices_into_new_known_and_pending(
     entry: Entry | None, where: str
 ) -> None:
     subject = invoice()
-    result = plan.reconcile([subject], {} if entry is None else {subject.id: entry})
+    result = plan_recovery.reconcile([subject], {} if entry is None else {subject.id: entry})
     assert result.new == ([subject] if where == "new" else [])
     assert result.pending == ([subject] if where == "pending" else [])
     assert result.known == ({subject.id: "x-1"} if where == "known" else {})
@@ -219,13 +222,15 @@ def test_a_pending_invoice_is_looked_for_by_what_it_was_sent_with(
 ) -> None:
     subject = invoice(row=row)
     settings = ConnectorSettings(use_xero_invoice_number=use_xero_number)
-    lookup = plan.recovery_lookup([subject], settings, mappings)
+    lookup = plan_recovery.recovery_lookup([subject], settings, mappings)
     assert lookup.keys == {subject.id: key}
-    assert lookup.field_name == field
+    assert lookup.key_of(XeroInvoice.from_xero({field: key})) == key
 
 
-def _xero(xero_id: str, **fields: Any) -> dict[str, Any]:
-    return {"InvoiceID": xero_id, "Reference": "R-1", "Status": "DRAFT"} | fields
+def _xero(xero_id: str, **fields: Any) -> XeroInvoice:
+    return XeroInvoice.from_xero(
+        {"InvoiceID": xero_id, "Reference": "R-1", "Status": "DRAFT"} | fields
+    )
 
 
 @pytest.mark.parametrize(
@@ -266,21 +271,22 @@ def _xero(xero_id: str, **fields: Any) -> dict[str, Any]:
     ],
 )
 def test_a_pending_invoice_matches_a_live_unclaimed_sales_invoice_with_its_key(
-    found: list[dict[str, Any]],
+    found: list[XeroInvoice],
     taken: set[str],
     xero_customer: str | None,
     expected: str | None,
 ) -> None:
     owner = customer(xero_contact_id=xero_customer)
-    assert plan.match("R-1", found, "Reference", taken, owner) == expected
+    by_reference = RecoveryLookup({}, by_reference=True)
+    assert plan_recovery.match("R-1", found, by_reference, taken, owner) == expected
 
 
 def test_two_pending_invoices_with_one_key_do_not_claim_the_same_xero_invoice() -> None:
     first, second = invoice("a"), invoice("b")
-    reconciliation = plan.Reconciliation([], {"k": "x-0"}, [first, second])
+    reconciliation = plan_recovery.Reconciliation([], {"k": "x-0"}, [first, second])
     lookup = RecoveryLookup({"a": "R-1", "b": "R-1"}, by_reference=True)
     found = [_xero("x-0"), _xero("x-1")]
-    known, not_found = plan.recover(reconciliation, lookup, found, {})
+    known, not_found = plan_recovery.recover(reconciliation, lookup, found, {})
     assert known == {"k": "x-0", "a": "x-1"}
     assert not_found == [second]
 
@@ -300,7 +306,8 @@ def test_a_known_invoice_is_linked_unless_gone_from_xero(
     in_xero: dict[str, dict[str, Any]], linked: int, again: int
 ) -> None:
     subject, other = invoice("a"), invoice("b")
-    links, to_create = plan.links([subject, other], {"a": "x-1"}, in_xero)
+    typed = {xero_id: XeroInvoice.from_xero(element) for xero_id, element in in_xero.items()}
+    links, to_create = plan_recovery.links([subject, other], {"a": "x-1"}, typed)
     assert [link.invoice for link in links] == [subject] * linked
     assert to_create == [subject] * again
 
@@ -320,7 +327,9 @@ def test_a_known_invoice_is_linked_unless_gone_from_xero(
     ids=["by number", "by id"],
 )
 def test_a_link_says_why(element: dict[str, Any], reason: str) -> None:
-    [link], _ = plan.links([invoice("a")], {"a": "x-1"}, {"x-1": element})
+    [link], _ = plan_recovery.links(
+        [invoice("a")], {"a": "x-1"}, {"x-1": XeroInvoice.from_xero(element)}
+    )
     assert link.reason == reason
 
 
@@ -341,7 +350,8 @@ def test_a_link_says_why(element: dict[str, Any], reason: str) -> None:
 def test_what_dynamics_is_told_of_an_exported_invoice(
     element: dict[str, Any], message: str, number: str | None, text: str
 ) -> None:
-    done = plan.exported(invoice(), element | {"TotalTax": 3.0}, WEB + "/", message)
+    in_xero = XeroInvoice.from_xero(element | {"TotalTax": 3.0})
+    done = plan.exported(invoice(), in_xero, WEB + "/", message)
     assert done.xero_number == number
     assert done.message == text
     assert done.total_tax == 3.0
@@ -394,8 +404,8 @@ def test_creates_go_in_batches_of_at_most_fifty(count: int, sizes: list[int]) ->
 def test_xero_answers_a_batch_create_invoice_by_invoice() -> None:
     batch = [Create(invoice("a"), {}), Create(invoice("b"), {})]
     results = [
-        ElementResult({"InvoiceID": "x-a", "Status": "DRAFT"}),
-        ElementResult({}, errors=["Account code '999' is not a valid code"]),
+        ElementResult(XeroInvoice.from_xero({"InvoiceID": "x-a", "Status": "DRAFT"})),
+        ElementResult(XeroInvoice(), errors=["Account code '999' is not a valid code"]),
     ]
     done, failed = plan.created(batch, results, WEB)
     assert [(e.invoice.id, e.xero_invoice_id) for e in done] == [("a", "x-a")]
@@ -404,11 +414,11 @@ def test_xero_answers_a_batch_create_invoice_by_invoice() -> None:
 
 def test_the_answer_to_a_re_sent_request_settles_each_invoice_in_the_ledger() -> None:
     results = [
-        ElementResult({"InvoiceID": "x-a", "InvoiceNumber": "INV-1"}),
-        ElementResult({}, errors=["Account code '999' is not a valid code"]),
-        ElementResult({"InvoiceID": "x-c", "InvoiceNumber": ""}),
+        ElementResult(XeroInvoice(invoice_id="x-a", invoice_number="INV-1")),
+        ElementResult(XeroInvoice(), errors=["Account code '999' is not a valid code"]),
+        ElementResult(XeroInvoice(invoice_id="x-c", invoice_number="")),
     ]
-    created, refused = plan.answered(["a", "b", "c"], results)
+    created, refused = plan_recovery.answered(["a", "b", "c"], results)
     assert created == {"a": ("x-a", "INV-1"), "c": ("x-c", None)}
     assert refused == ["b"]
 
@@ -432,7 +442,7 @@ def _result(status: int) -> BatchResult:
 
 
 def _exported(invoice_id: str) -> Exported:
-    return plan.exported(invoice(invoice_id), {"InvoiceID": f"x-{invoice_id}"}, WEB)
+    return plan.exported(invoice(invoice_id), XeroInvoice(invoice_id=f"x-{invoice_id}"), WEB)
 
 
 @pytest.mark.parametrize(
@@ -459,21 +469,28 @@ def test_a_write_back_is_read_change_set_by_change_set(
 
 
 @pytest.mark.parametrize(
-    ("tax_statuses", "refused"), [([204, 204], {}), ([204, 400], {"a": "refused"})]
+    ("invoice_status", "tax_statuses", "written", "refused"),
+    [
+        (204, [204, 204], ["a"], {}),
+        (204, [204, 400], ["a"], {"a": "refused"}),
+        # The invoice itself refused (its lines share its privileges): one failure, not two.
+        (400, [400, 400], [], {}),
+    ],
+    ids=["taxes written", "taxes refused", "invoice refused"],
 )
 def test_refused_line_taxes_are_read_after_the_outcomes(
-    tax_statuses: list[int], refused: dict[str, str]
+    invoice_status: int, tax_statuses: list[int], written: list[str], refused: dict[str, str]
 ) -> None:
     exported = dataclasses.replace(
         _exported("a"), xero_number="INV-9", line_taxes={"l-1": Decimal(1), "l-2": Decimal(2)}
     )
     results = [
-        [_result(204), _result(204)],
+        [_result(204), _result(invoice_status)],
         [_result(204), _result(204)],
         [_result(status) for status in tax_statuses],
     ]
     outcome = plan.written_back([exported], [Failed(invoice("b"), "no")], results)
-    assert outcome.written == ["a"]
+    assert outcome.written == written
     assert outcome.taxes_refused == refused
     if refused:
         failed = plan.tax_refused(exported, refused["a"])
@@ -509,13 +526,15 @@ def test_what_xero_returned_is_checked_and_its_tax_goes_back_to_the_lines() -> N
         "TotalTax": 30.0,
         "Total": 230.0,
     }
-    done = plan.checked(subject, element, WEB)
+    done = plan.checked(subject, XeroInvoice.from_xero(element), WEB)
     assert done.mismatch is None
     assert done.line_taxes == {"line-1": Decimal(15), "line-2": Decimal(15)}
     unchanged = invoice(
         lines=[line(1, quantity=1, price=100, tax=Decimal(15)), line(2, quantity=2, price=50)]
     )
-    assert plan.checked(unchanged, element, WEB).line_taxes == {"line-2": Decimal(15)}
+    assert plan.checked(unchanged, XeroInvoice.from_xero(element), WEB).line_taxes == {
+        "line-2": Decimal(15)
+    }
     assert "Line 1's tax was 0.00 in Dynamics; Xero calculated 15.00" in done.message
 
     short = element | {
@@ -527,7 +546,7 @@ def test_what_xero_returned_is_checked_and_its_tax_goes_back_to_the_lines() -> N
         "TotalTax": 28.5,
         "Total": 218.5,
     }
-    mismatched = plan.checked(subject, short, WEB)
+    mismatched = plan.checked(subject, XeroInvoice.from_xero(short), WEB)
     assert mismatched.mismatch is not None
     assert mismatched.mismatch.startswith(
         "Xero's total 218.50 differs from Dynamics' 228.50: line 2 is 90.00 in Xero and 100.00 "

@@ -12,14 +12,13 @@ from dxc_shared.dynamics.history import history_row
 from dxc_shared.dynamics.schema import SYNC_HISTORY, ExportStatus, SyncOutcome
 from invoice_sync.connector.records import Connector
 from invoice_sync.invoices.dynamics import (
-    contact_of,
     exported_change_set,
-    invoice_of,
     mapped_columns,
     write_back_change_sets,
 )
 from invoice_sync.invoices.plan_reference import LinkContact
 from invoice_sync.invoices.records import Exported, Failed
+from invoice_sync.invoices.rows import contact_of, invoice_of
 from invoice_sync.kit.idempotency import idempotency_key
 from invoice_sync.kit.time import ready_at, today
 from invoice_sync.worker import run_id

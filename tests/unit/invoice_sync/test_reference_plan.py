@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from dxc_shared.clients.xero_accounting import ElementResult
-from dxc_shared.xero.documents import Contact
+from dxc_shared.xero.documents import Contact, Item
 from invoice_sync.invoices import plan_reference
 from invoice_sync.invoices.mapping import Failure
 from invoice_sync.invoices.plan_reference import Contacts, LinkContact
@@ -108,7 +108,10 @@ def test_created_contacts_are_linked_and_refused_ones_explained() -> None:
     plan_reference.contacts_created(
         contacts,
         [made, refused],
-        [ElementResult({"ContactID": "x-1"}), ElementResult({}, errors=["Name is too long"])],
+        [
+            ElementResult(Contact(contact_id="x-1")),
+            ElementResult(Contact(), errors=["Name is too long"]),
+        ],
     )
     assert contacts.ids["c-1"] == "x-1"
     assert contacts.links == [LinkContact(made, "x-1")]
@@ -170,7 +173,7 @@ def test_products_sharing_a_code_are_created_once() -> None:
 
 def test_only_items_xero_created_are_put_on_lines() -> None:
     codes = {"p-1": "WIDGET", "p-2": "GADGET", "p-3": "widget"}
-    created = [ElementResult({"Code": "Widget"}), ElementResult({"Code": "GADGET"}, ["taken"])]
+    created = [ElementResult(Item(code="Widget")), ElementResult(Item(code="GADGET"), ["taken"])]
     assert plan_reference.items_created(codes, created) == {"p-1": "WIDGET", "p-3": "widget"}
 
 

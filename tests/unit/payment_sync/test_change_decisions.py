@@ -19,7 +19,7 @@ from dxc_shared.dynamics.columns import (
     SyncHistoryColumns,
 )
 from dxc_shared.dynamics.schema import PaymentState, SyncOutcome
-from dxc_shared.xero.documents import Balance, Contact
+from dxc_shared.xero.documents import Balance, Contact, Invoice
 from payment_sync.payments.decisions import (
     ACCOUNTS,
     CLOSE,
@@ -85,18 +85,20 @@ def dynamics_invoice(**columns: Any) -> JSON:
     }
 
 
-def xero_invoice(**fields: Any) -> JSON:
-    return {
-        "InvoiceID": XERO_ID,
-        "Status": "AUTHORISED",
-        "InvoiceNumber": "INV-0001",
-        "TotalTax": 15.0,
-        "AmountDue": 115.0,
-        "AmountPaid": 0.0,
-        "AmountCredited": 0.0,
-        "Contact": {"ContactID": CONTACT_ID},
-        **fields,
-    }
+def xero_invoice(**fields: Any) -> Invoice:
+    return Invoice.from_xero(
+        {
+            "InvoiceID": XERO_ID,
+            "Status": "AUTHORISED",
+            "InvoiceNumber": "INV-0001",
+            "TotalTax": 15.0,
+            "AmountDue": 115.0,
+            "AmountPaid": 0.0,
+            "AmountCredited": 0.0,
+            "Contact": {"ContactID": CONTACT_ID},
+            **fields,
+        }
+    )
 
 
 PAID_STATE = {Common.STATE: InvoiceState.PAID.value, Common.STATUS: InvoiceStatus.COMPLETE.value}
@@ -500,7 +502,7 @@ def test_deep_link(web_url: str, short_code: str | None, expected: str | None) -
     ],
 )
 def test_fully_paid(invoice: JSON, paid: bool) -> None:
-    assert fully_paid(invoice) is paid
+    assert fully_paid(Invoice.from_xero(invoice)) is paid
 
 
 # -- balances ------------------------------------------------------------------------------
@@ -586,8 +588,9 @@ def test_receivables_are_keyed_by_lower_case_contact_id() -> None:
 
 
 def test_xero_changes_are_lower_case_and_include_the_invoices_read() -> None:
-    changes = XeroChanges.of(["AB"], ["CD"], [{"InvoiceID": "EF", "Status": "PAID"}])
+    read = Invoice.from_xero({"InvoiceID": "EF", "Status": "PAID"})
+    changes = XeroChanges.of(["AB"], ["CD"], [read])
 
     assert changes.invoice_ids == {"ab", "ef"}
     assert changes.contact_ids == {"cd"}
-    assert changes.invoices_read == {"ef": {"InvoiceID": "EF", "Status": "PAID"}}
+    assert changes.invoices_read == {"ef": read}

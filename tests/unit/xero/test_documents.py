@@ -69,6 +69,15 @@ LINE: Json = {
     "DiscountRate": 10.0,
     "Tracking": [{"Name": "Region", "Option": "North", "TrackingCategoryID": "t-1"}],
 }
+# A line discounted by an amount instead of a rate (Xero takes one or the other).
+AMOUNT_OFF_LINE: Json = {
+    "Description": "Setup, less a discount",
+    "Quantity": 1.0,
+    "UnitAmount": 40.0,
+    "AccountCode": "200",
+    "DiscountAmount": 5.0,
+    "LineAmount": 35.0,
+}
 INVOICE: Json = {
     "Type": "ACCREC",
     "InvoiceID": "243216c5-369e-4056-ac67-05388f86dc81",
@@ -81,11 +90,11 @@ INVOICE: Json = {
     "DueDate": "/Date(1553990400000+0000)/",
     "Status": "AUTHORISED",
     "LineAmountTypes": "Exclusive",
-    "LineItems": [LINE],
-    "SubTotal": 22.5,
+    "LineItems": [LINE, AMOUNT_OFF_LINE],
+    "SubTotal": 57.5,
     "TotalTax": 3.38,
-    "Total": 25.88,
-    "AmountDue": 20.13,
+    "Total": 60.88,
+    "AmountDue": 55.13,
     "AmountPaid": 0.0,
     "AmountCredited": 5.75,
     "CurrencyCode": "NZD",
@@ -340,11 +349,12 @@ def test_a_read_left_out_is_reported_with_its_path() -> None:
         "Contact.ContactNumber",
         "AmountDue",
         "LineItems.DiscountRate",
+        "LineItems.DiscountAmount",
     ]
 
 
 def test_a_read_through_a_list_is_carried_when_any_element_carries_it() -> None:
-    written = {**INVOICE, "LineItems": [_without(LINE, "DiscountRate"), LINE]}
+    written = {**INVOICE, "LineItems": [_without(LINE, "DiscountRate"), LINE, AMOUNT_OFF_LINE]}
     assert unwritten_reads(Invoice.from_xero(written)) == []
 
 

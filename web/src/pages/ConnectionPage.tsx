@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 import type { FormEvent, ReactNode } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 
-import { api } from "../api";
+import { API_BASE, api } from "../api";
 import { planOptions } from "../options";
 import { DIRECTIONS } from "./ActivityPage";
 import type {
@@ -354,29 +354,56 @@ function NameList({ title, names }: { title: string; names: string[] }) {
   );
 }
 
+function installSummary(result: InstallResult): string {
+  if (result.action === "installed") return `Installed the connector's solution, version ${result.version}.`;
+  if (result.action === "upgraded") {
+    return `Upgraded the connector's solution from version ${result.previous_version} to ${result.version}; nothing was lost.`;
+  }
+  return `Version ${result.version} of the connector's solution is installed: nothing to do.`;
+}
+
 function InstallPanel({ connection, onUpdated }: PanelProps) {
   const action = useAction();
+  const removal = useAction();
   const [result, setResult] = useState<InstallResult | null>(null);
+  const [removed, setRemoved] = useState(false);
+  const [confirming, setConfirming] = useState(false);
   const ready = Boolean(connection.dynamics.org_url);
+  const installUrl = `/v1/connections/${connection.id}/dynamics/install`;
 
   async function install() {
-    const outcome = await action.run(() =>
-      api.post<InstallResult>(`/v1/connections/${connection.id}/dynamics/install`),
-    );
+    const outcome = await action.run(() => api.post<InstallResult>(installUrl));
     if (outcome) {
       setResult(outcome);
+      setRemoved(false);
+      onUpdated();
+    }
+  }
+
+  async function remove() {
+    const outcome = await removal.run(() => api.delete<{ removed: boolean }>(installUrl));
+    if (outcome) {
+      setConfirming(false);
+      setResult(null);
+      setRemoved(true);
       onUpdated();
     }
   }
 
   return (
-    <Section title="Connector tables in Dynamics 365" id="install">
+    <Section title="The connector in Dynamics 365" id="install">
       <p>
         {connection.tables_installed ? (
           <span className="ok">Installed.</span>
         ) : (
           <span className="todo">Not installed yet.</span>
         )}
+      </p>
+      <p className="hint">
+        Install adds the connector&apos;s solution to Dynamics 365: its tables, a Xero tab on invoices with their
+        sync history, Xero balances on accounts and contacts, Xero views, and the Xero Connector User security
+        role. An administrator can also <a href={`${API_BASE}/v1/dynamics/solution`} download>download the solution</a>{" "}
+        and import it under Settings &gt; Solutions, then choose Re-read settings from Dynamics 365.
       </p>
       {!ready && <p className="hint">Choose the Dynamics 365 organisation first.</p>}
       <button
@@ -385,26 +412,43 @@ function InstallPanel({ connection, onUpdated }: PanelProps) {
         onClick={install}
         disabled={!ready || action.pending}
       >
-        {action.pending ? "Installing…" : connection.tables_installed ? "Check and repair tables" : "Install tables"}
+        {action.pending ? "Installing…" : connection.tables_installed ? "Check for an upgrade" : "Install"}
       </button>
       <ErrorMessage error={action.error} />
       {result && (
         <div role="status" aria-live="polite">
-          <p className="ok">
-            Installed: {result.created.length} tables and columns created, {result.existing.length} already there.
-          </p>
-          <details>
-            <summary>Details</summary>
-            <NameList title="Created" names={result.created} />
-            <NameList title="Already there" names={result.existing} />
-          </details>
+          <p className="ok">{installSummary(result)}</p>
           {result.missing_privileges.length > 0 && (
             <div className="error">
-              <NameList title="Missing privileges (ask your Dynamics administrator)" names={result.missing_privileges} />
+              <NameList
+                title="Missing privileges (ask your Dynamics administrator for the Xero Connector User role)"
+                names={result.missing_privileges}
+              />
             </div>
           )}
         </div>
       )}
+      {connection.tables_installed && !confirming && (
+        <button type="button" className="danger" onClick={() => setConfirming(true)}>
+          Remove from Dynamics 365
+        </button>
+      )}
+      {confirming && (
+        <div role="alertdialog" aria-label="Remove the connector from Dynamics 365">
+          <p>
+            This deletes the connector&apos;s tables from Dynamics 365 with everything in them (sync history,
+            settings, Xero tax rates and accounts) and the Xero columns on invoices, accounts and contacts.
+          </p>
+          <button type="button" className="danger" onClick={remove} disabled={removal.pending}>
+            {removal.pending ? "Removing…" : "Remove it"}
+          </button>
+          <button type="button" className="secondary" onClick={() => setConfirming(false)}>
+            Keep it
+          </button>
+        </div>
+      )}
+      <ErrorMessage error={removal.error} />
+      {removed && <Notice>Removed from Dynamics 365.</Notice>}
     </Section>
   );
 }
@@ -534,7 +578,7 @@ function SettingsPanel({ connection, onUpdated, disabled }: PanelProps & { disab
         The connector&apos;s own settings (accounts, tax mapping, branding theme) live in Dynamics 365. After
         reviewing them there, read them again here.
       </p>
-      <button type="button" onClick={reread} disabled={disabled || refresh.pending || !connection.tables_installed}>
+      <button type="button" onClick={reread} disabled={disabled || refresh.pending || !connection.dynamics.org_url}>
         Re-read settings from Dynamics 365
       </button>
       <ErrorMessage error={refresh.error} />

@@ -58,6 +58,10 @@ class PrivilegesIn(BaseModel):
     denied: list[str] = []
 
 
+class RolesIn(BaseModel):
+    roles: list[str] | None = None  # role names; null: no role assigned (every privilege)
+
+
 class LimitsIn(BaseModel):
     enabled: bool | None = None
     window_seconds: float | None = None
@@ -211,15 +215,41 @@ async def set_privileges(
     """`principal` is a user's UPN or an app's client id; `denied` lists privilege names."""
     sandbox = sandbox_of(request)
     org = _org(sandbox, org_name)
+    object_id = _principal(sandbox, principal)
+    org.denied[object_id] = set(body.denied)
+    if not body.denied:
+        org.denied.pop(object_id)
+    return {"principal": principal, "denied": sorted(body.denied)}
+
+
+@router.put("/orgs/{org_name}/roles/{principal}")
+async def set_roles(
+    org_name: str, principal: str, body: RolesIn, request: Request
+) -> dict[str, Any]:
+    """Assign security roles (by name) to a user or an app; the principal then holds only their
+    privileges. `roles: null` takes them away again (the sandbox's administrator)."""
+    sandbox = sandbox_of(request)
+    org = _org(sandbox, org_name)
+    object_id = _principal(sandbox, principal)
+    if body.roles is None:
+        org.user_roles.pop(object_id, None)
+        return {"principal": principal, "roles": None}
+    entity = org.engine.schema.entity("role")
+    by_name = {str(r["name"]): r["roleid"] for r in org.engine.rows(entity)}
+    unknown = [name for name in body.roles if name not in by_name]
+    if unknown:
+        raise HTTPException(404, f"no role named {', '.join(unknown)} in '{org_name}'")
+    org.user_roles[object_id] = {by_name[name] for name in body.roles}
+    return {"principal": principal, "roles": sorted(body.roles)}
+
+
+def _principal(sandbox: SandboxState, principal: str) -> uuid.UUID:
     user = sandbox.identity.user(principal)
     app = sandbox.identity.apps.get(principal)
     object_id = user.object_id if user else app.service_principal_id if app else None
     if object_id is None:
         raise HTTPException(404, f"principal '{principal}' not found")
-    org.denied[object_id] = set(body.denied)
-    if not body.denied:
-        org.denied.pop(object_id)
-    return {"principal": principal, "denied": sorted(body.denied)}
+    return object_id
 
 
 @router.put("/orgs/{org_name}/change-tracking")
@@ -248,6 +278,15 @@ async def seed_records(org_name: str, table: str, request: Request) -> dict[str,
     except DataverseError as error:
         raise HTTPException(error.status, error.body()) from None
     return {"ids": ids}
+
+
+@router.get("/orgs/{org_name}/webhook-deliveries")
+async def webhook_deliveries(org_name: str, request: Request) -> list[dict[str, Any]]:
+    """The organisation's webhook deliveries (its asynchronous system jobs), oldest first, each
+    with its attempts."""
+    sandbox = sandbox_of(request)
+    org = _org(sandbox, org_name)
+    return [d.to_json() for d in sandbox.webhooks.deliveries if d.org == org.unique_name]
 
 
 @router.get("/limits")

@@ -1,12 +1,13 @@
 """Which part of the Web API answers a request: ``$batch``, WhoAmI, the metadata endpoints,
-change tracking, or a table's records. ``$batch`` runs its parts back through `handle`."""
+solutions, change tracking, or a table's records. ``$batch`` runs its parts back through
+`handle`."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-from . import batch, changetracking, csdl, fetchxml, metadata_api, sql
+from . import batch, changetracking, csdl, fetchxml, metadata_api, options_api, solutions, sql
 from .api_messages import ApiRequest, ApiResponse, error_response
 from .errors import UNEXPECTED, DataverseError, bad_request
 from .webapi import WebApi
@@ -45,8 +46,14 @@ def _dispatch(api: WebApi, request: ApiRequest) -> ApiResponse:
         return api.who_am_i()
     if name == "$metadata":
         return csdl.document(api)
+    if name == "InsertOptionValue":
+        return options_api.insert_option_value(api, request)
     if name in metadata_api.SEGMENTS:
         return metadata_api.handle(api, request, name, key, rest)
+    if name in solutions.SEGMENTS and not rest:
+        return solutions.handle(api, request, name, key)
+    if name == "solutions" and key is not None and not rest and request.method == "DELETE":
+        return solutions.delete(api, key)
     entity = api.schema.entity_by_set(name)
     if key is None and not rest and request.method == "GET":
         if _tracks_changes(request):

@@ -100,6 +100,8 @@ class Attribute:
     required: str = "None"
     valid_for_create: bool = True
     valid_for_update: bool = True
+    # False for secrets written but never returned (e.g. serviceendpoint.authvalue).
+    valid_for_read: bool = True
     is_custom: bool = False
     is_primary_id: bool = False
     is_primary_name: bool = False
@@ -138,7 +140,7 @@ class Attribute:
             "IsPrimaryName": self.is_primary_name,
             "IsValidForCreate": self.valid_for_create,
             "IsValidForUpdate": self.valid_for_update,
-            "IsValidForRead": True,
+            "IsValidForRead": self.valid_for_read,
             "RequiredLevel": {"Value": self.required},
         }
         if self.max_length is not None:

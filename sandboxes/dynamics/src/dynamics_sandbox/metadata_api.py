@@ -92,12 +92,14 @@ def handle(api: WebApi, request: ApiRequest, name: str, key: str | None, rest: s
             return _delete_attribute(api, entity, attribute)
         if request.method == "PUT":
             return _update_attribute(api, request, entity, attribute)
+        # A choice column's options come with `$expand=OptionSet` (Microsoft Learn, "Query
+        # table definitions using the Web API": retrieve attributes).
         return _single(
             api,
             request,
             "EntityDefinitions/Attributes",
             attribute.to_json(entity, with_options=True),
-            {},
+            {"OptionSet": None},
         )
     if segment == "Keys" or segment.startswith("Keys("):
         return _keys(api, request, entity, segment)
@@ -231,7 +233,7 @@ def _created(api: WebApi, location: str) -> ApiResponse:
 
 
 def _create_entity(api: WebApi, request: ApiRequest) -> ApiResponse:
-    entity = _new_entity(api, request.json())
+    entity = new_entity(api, request.json())
     return _created(api, f"EntityDefinitions({entity.metadata_id})")
 
 
@@ -246,7 +248,7 @@ def _create_entities(api: WebApi, request: ApiRequest) -> ApiResponse:
     created: list[Entity] = []
     try:
         for item in items:
-            created.append(_new_entity(api, item))
+            created.append(new_entity(api, item))
     except DataverseError:
         for entity in created:
             del api.schema.entities[entity.logical_name]
@@ -262,7 +264,7 @@ def _create_entities(api: WebApi, request: ApiRequest) -> ApiResponse:
     )
 
 
-def _new_entity(api: WebApi, body: dict[str, Any]) -> Entity:
+def new_entity(api: WebApi, body: dict[str, Any]) -> Entity:
     api.require_customization("prvCreateEntity")
     schema_name = require_custom_schema_name(body.get("SchemaName"), "table")
     logical = schema_name.lower()
@@ -371,8 +373,13 @@ def _delete_relationship(api: WebApi, relationship: Relationship) -> ApiResponse
 
 
 def _create_relationship(api: WebApi, request: ApiRequest) -> ApiResponse:
+    relationship = create_relationship(api, request.json())
+    return _created(api, f"RelationshipDefinitions({relationship.metadata_id})")
+
+
+def create_relationship(api: WebApi, body: dict[str, Any]) -> Relationship:
+    """A one-to-many relationship and its lookup column, from OneToManyRelationshipMetadata."""
     api.require_customization("prvCreateRelationship")
-    body = request.json()
     odata_type = str(body.get("@odata.type", "")).lstrip("#").removeprefix(_CAST_PREFIX)
     if odata_type != "OneToManyRelationshipMetadata":
         raise bad_request(
@@ -409,7 +416,7 @@ def _create_relationship(api: WebApi, request: ApiRequest) -> ApiResponse:
     if lookup.logical_name in referencing.attributes:
         raise duplicate("column", lookup_schema)
     api.schema.add_relationship(relationship, lookup)
-    return _created(api, f"RelationshipDefinitions({relationship.metadata_id})")
+    return relationship
 
 
 # --- changing and deleting ------------------------------------------------------------------

@@ -47,7 +47,8 @@ class Representation:
             if primary not in attributes:
                 attributes.append(primary)
         for attribute in attributes:
-            self._write(body, entity, record, attribute)
+            if attribute.valid_for_read:
+                self._write(body, entity, record, attribute)
         return body
 
     def _write(

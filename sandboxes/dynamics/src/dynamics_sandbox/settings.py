@@ -37,6 +37,14 @@ class DynamicsSandboxSettings(SandboxSettings):
     # external systems": seven days by default).
     change_tracking_retention_days: int = 7
 
+    # Webhook delivery (webhooks.py): an asynchronous step's failed POST is tried again after
+    # each of these waits, then its system job fails; Dataverse does not publish its schedule.
+    webhook_retry_delays_seconds: list[float] = Field(
+        default_factory=lambda: [5.0, 30.0, 120.0, 600.0]
+    )
+    webhook_timeout_seconds: float = 60.0
+    webhook_concurrency: int = 8
+
     max_page_size: int = 5000
     max_batch_requests: int = 1000
     fault_timeout_seconds: float = 120.0

@@ -4,6 +4,7 @@ navigation properties and state models (from the Dynamics 365 entity reference).
 from __future__ import annotations
 
 from .metadata import Attribute, AttributeType, Entity, Option, Relationship
+from .solution_tables import add_solution_tables
 from .store.schema import Schema, active_inactive
 
 T = AttributeType
@@ -490,4 +491,5 @@ def build_standard_schema() -> Schema:
         "transactioncurrency_invoicedetail",
     )
     add_system_columns(schema, detail)
+    add_solution_tables(schema)
     return schema

@@ -14,13 +14,27 @@ from sandbox_kit.faults import Fault, FaultBook
 
 from .identity import Identity
 from .limits import LimitConfig, ServiceProtection
+from .plugin_tables import add_plugin_tables, seed_messages
 from .settings import DynamicsSandboxSettings
 from .signing import SigningKey
 from .standard_tables import build_standard_schema
 from .store.engine import TableEngine
 from .store.values import EntityRef
+from .webhooks import WebhookDispatcher
 
 API_VERSION = "v9.2"
+
+
+@dataclass
+class SolutionComponents:
+    """What one solution added to an organisation."""
+
+    tables: set[str] = field(default_factory=set)  # custom tables it created
+    columns: set[tuple[str, str]] = field(default_factory=set)  # (table, column) on others
+    relationships: set[str] = field(default_factory=set)
+    forms: set[uuid.UUID] = field(default_factory=set)
+    views: set[uuid.UUID] = field(default_factory=set)
+    roles: set[uuid.UUID] = field(default_factory=set)
 
 
 @dataclass
@@ -41,6 +55,23 @@ class Organization:
     denied: dict[uuid.UUID, set[str]] = field(default_factory=dict)
     # The Organization table's ExpireChangeTrackingInDays: how long delta tokens stay valid.
     expire_change_tracking_in_days: int = 7
+    # Security roles (role id → privilege names) and the roles assigned to a principal. A
+    # principal with no role assigned holds every privilege (the sandbox's System
+    # Administrator); one with roles holds only theirs ("Security roles and privileges").
+    roles: dict[uuid.UUID, set[str]] = field(default_factory=dict)
+    user_roles: dict[uuid.UUID, set[uuid.UUID]] = field(default_factory=dict)
+    # Imported solutions (solution id → what each added), so deleting one removes them.
+    solution_components: dict[uuid.UUID, SolutionComponents] = field(default_factory=dict)
+
+    def lacks(self, object_id: uuid.UUID, privilege: str) -> bool:
+        """Whether the principal may not use `privilege`: denied it, or holding roles of
+        which none grants it."""
+        if privilege in self.denied.get(object_id, set()):
+            return True
+        assigned = self.user_roles.get(object_id)
+        return assigned is not None and not any(
+            privilege in self.roles.get(role, set()) for role in assigned
+        )
 
     def url(self, base: str) -> str:
         return f"{base}/orgs/{self.unique_name}"
@@ -112,6 +143,12 @@ class SandboxState:
         self.faults: FaultBook[Fault] = FaultBook()
         self.orgs: dict[str, Organization] = {}
         self.calls: deque[CallRecord] = deque(maxlen=100_000)
+        self.webhooks = WebhookDispatcher(
+            clock,
+            retry_delays=settings.webhook_retry_delays_seconds,
+            timeout_seconds=settings.webhook_timeout_seconds,
+            concurrency=settings.webhook_concurrency,
+        )
 
     def _new_identity(self) -> Identity:
         return Identity(
@@ -124,19 +161,25 @@ class SandboxState:
         self.faults.clear()
         self.orgs.clear()
         self.calls.clear()
+        self.webhooks.clear()
 
     def create_org(self, unique_name: str, friendly_name: str, tenant_id: str) -> Organization:
         key = unique_name.lower()
         if key in self.orgs:
             raise ValueError(f"organisation '{unique_name}' already exists")
+        schema = build_standard_schema()
+        add_plugin_tables(schema)
+        engine = TableEngine(schema, self.clock)
+        seed_messages(engine)
         org = Organization(
             unique_name=key,
             friendly_name=friendly_name,
             tenant_id=tenant_id,
-            engine=TableEngine(build_standard_schema(), self.clock),
+            engine=engine,
             created=self.clock.now(),
             expire_change_tracking_in_days=self.settings.change_tracking_retention_days,
         )
+        engine.listener = lambda event: self.webhooks.on_change(org, event)
         self.orgs[key] = org
         return org
 

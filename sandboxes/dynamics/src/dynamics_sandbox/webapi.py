@@ -43,7 +43,13 @@ from .store.values import EntityRef, Record, parse_guid, to_json
 DUPLICATE_KEY = "0x80060892"
 PRIVILEGE_VERBS = ("Create", "Read", "Write", "Delete", "Append", "AppendTo")
 # Dataverse names most privileges after the table's schema name, with a few historic exceptions.
-_PRIVILEGE_TABLE_NAMES = {"systemuser": "User"}
+# Invoice lines have no privileges of their own: the invoice's govern them ("InvoiceDetail
+# entity privileges: there are no specific privileges", Microsoft Learn).
+_PRIVILEGE_TABLE_NAMES = {
+    "systemuser": "User",
+    "savedquery": "Query",
+    "invoicedetail": "Invoice",
+}
 
 
 def privilege_name(verb: str, entity: Entity) -> str:
@@ -59,6 +65,7 @@ CUSTOMIZATION_PRIVILEGES = (
     "prvWriteEntity",
     "prvDeleteAttribute",
     "prvWriteAttribute",
+    "prvImportCustomization",
 )
 # Needed to impersonate ("Impersonate another user using the Web API", Microsoft Learn).
 ACT_ON_BEHALF = "prvActOnBehalfOfAnotherUser"
@@ -105,7 +112,7 @@ class WebApi:
         caller_id, object_id = headers.get("mscrmcallerid"), headers.get("callerobjectid")
         if caller_id is None and object_id is None:
             return self
-        if ACT_ON_BEHALF in self.denied():
+        if self.lacks(ACT_ON_BEHALF):
             raise self.privilege_denied(ACT_ON_BEHALF, None)
         raw = caller_id if caller_id is not None else object_id
         wanted = parse_guid(str(raw).strip("{}"))
@@ -140,29 +147,40 @@ class WebApi:
             f"(Id={privilege_id}){target}.",
         )
 
-    def denied(self) -> set[str]:
-        return self.org.denied.get(self.principal.object_id, set())
+    def lacks(self, privilege: str) -> bool:
+        return self.org.lacks(self.principal.object_id, privilege)
 
     def require(self, verb: str, entity: Entity) -> None:
         privilege = privilege_name(verb, entity)
-        if privilege in self.denied():
+        if self.lacks(privilege):
             raise self.privilege_denied(privilege, entity)
 
+    def require_binds(self, entity: Entity, payload: dict[str, Any]) -> None:
+        """Setting a lookup needs Append on the row's table and AppendTo on the table it points
+        at ("How record access is determined": Append, Append to, Microsoft Learn)."""
+        for key, value in payload.items():
+            if not key.endswith("@odata.bind") or value is None:
+                continue
+            relationship = self.schema.single_nav(entity, key.removesuffix("@odata.bind"))
+            if relationship is None:
+                continue  # the engine refuses an unknown navigation property
+            self.require("Append", entity)
+            self.require("AppendTo", self.schema.entity(relationship.referenced_entity))
+
     def require_customization(self, privilege: str) -> None:
-        if privilege in self.denied():
+        if self.lacks(privilege):
             raise self.privilege_denied(privilege, None)
 
     def all_privileges(self) -> list[str]:
-        names = [
-            privilege_name(verb, e)
+        names = {
+            privilege_name(verb, e): None
             for e in self.schema.entities.values()
             for verb in PRIVILEGE_VERBS
-        ]
-        return names + list(CUSTOMIZATION_PRIVILEGES) + [ACT_ON_BEHALF]
+        }
+        return [*names, *CUSTOMIZATION_PRIVILEGES, ACT_ON_BEHALF]
 
     def privileges(self) -> list[str]:
-        denied = self.denied()
-        return [n for n in self.all_privileges() if n not in denied]
+        return [n for n in self.all_privileges() if not self.lacks(n)]
 
     # --- resources ----------------------------------------------------------------------------
 
@@ -191,6 +209,7 @@ class WebApi:
                 )
             if found is None:  # an upsert by alternate key creates the row with its key values
                 self.require("Create", entity)
+                self.require_binds(entity, request.json())
                 record = self.engine.create(entity, {**request.json(), **values}, actor=self.actor)
                 return self._written(request, entity, record, created=True)
             record_id = found
@@ -528,8 +547,11 @@ class WebApi:
     def _retrieve_user_privileges(self, user_id: uuid.UUID) -> ApiResponse:
         self.engine.get(self.schema.entity("systemuser"), user_id)
         principal = next((oid for oid, uid in self.org.members.items() if uid == user_id), None)
-        denied = self.org.denied.get(principal, set()) if principal else set()
-        names = [n for n in self.all_privileges() if n not in denied]
+        names = [
+            n
+            for n in self.all_privileges()
+            if principal is None or not self.org.lacks(principal, n)
+        ]
         return ApiResponse(
             200,
             {
@@ -574,6 +596,7 @@ class WebApi:
 
     def _create(self, request: ApiRequest, entity: Entity) -> ApiResponse:
         self.require("Create", entity)
+        self.require_binds(entity, request.json())
         with self.engine.transaction():
             record = self.engine.create(entity, request.json(), actor=self.actor)
             self._check_unique_keys(entity, record)
@@ -590,6 +613,7 @@ class WebApi:
             if if_match is not None:
                 raise not_found(entity.logical_name, record_id)
             self.require("Create", entity)
+            self.require_binds(entity, payload)
             with self.engine.transaction():
                 record = self.engine.create(entity, payload, actor=self.actor, record_id=record_id)
                 self._check_unique_keys(entity, record)
@@ -600,6 +624,7 @@ class WebApi:
             )
         self._check_etag(if_match, existing)
         self.require("Write", entity)
+        self.require_binds(entity, payload)
         with self.engine.transaction():
             record = self.engine.update(entity, record_id, payload, actor=self.actor)
             self._check_unique_keys(entity, record)
@@ -617,7 +642,7 @@ class WebApi:
     def _delete(self, request: ApiRequest, entity: Entity, record_id: uuid.UUID) -> ApiResponse:
         self._check_etag(request.headers.get("if-match"), self.engine.get(entity, record_id))
         self.require("Delete", entity)
-        self.engine.delete(entity, record_id)
+        self.engine.delete(entity, record_id, actor=self.actor)
         return ApiResponse(204)
 
     def _upsert_target(self, entity: Entity, target: dict[str, Any]) -> dict[str, Any]:
@@ -661,6 +686,8 @@ class WebApi:
         if not isinstance(targets, list) or not all(isinstance(t, dict) for t in targets):
             raise bad_request("Targets must be a list of records.")
         self.require("Create" if name == "CreateMultiple" else "Write", entity)
+        for target in targets:
+            self.require_binds(entity, target)
         with self.engine.transaction():
             if name == "CreateMultiple":
                 ids = [

@@ -7,7 +7,7 @@ from typing import Literal
 
 from prometheus_client import Counter, Histogram
 
-InvoiceOutcome = Literal["exported", "failed", "linked"]
+InvoiceOutcome = Literal["exported", "failed", "linked", "updated"]
 FailureReason = Literal[
     "contact_missing",
     "account_code_unknown",
@@ -17,6 +17,7 @@ FailureReason = Literal[
     "value_too_long",
     "product_deleted",
     "amounts_differ",
+    "update_refused",
     "other",
 ]
 JobResult = Literal["completed", "failed", "deferred"]
@@ -24,7 +25,8 @@ JobResult = Literal["completed", "failed", "deferred"]
 INVOICES = Counter(
     "dxc_invoice_sync_invoices_total",
     "Invoices handled, by outcome: exported (created in Xero), failed, linked (an earlier "
-    "attempt already in Xero was found and written back instead of being created again)",
+    "attempt already in Xero was found and written back instead of being created again), "
+    "updated (an exported invoice set to Update in Xero)",
     ["outcome"],
 )
 FAILURES = Counter(

@@ -22,7 +22,7 @@ from dxc_shared.sync.errors import reauthorisation_text
 
 from invoice_sync.connector.dynamics import find_connector, set_connector_status
 from invoice_sync.invoices import plan
-from invoice_sync.invoices.held import hold_invoices, resume
+from invoice_sync.invoices.held import HeldRun, resume, say_inactive
 from invoice_sync.invoices.workflow import ExportRun
 from invoice_sync.kit.context import RunContext
 from invoice_sync.kit.time import utcnow
@@ -69,12 +69,15 @@ class InvoiceExporter:
             return
         started = time.perf_counter()
         last_attempt = context.attempt >= self.max_attempts
+        held = plan.held(job.active_until, job.invoices_paused_until, utcnow())
         try:
             run_number = 0
             while True:
                 this_run = run_id(job.job_id, context.attempt, run_number)
                 async with self.leases.kept_alive(connection_id) as lease:
-                    result = await self.run(job.profile, this_run, lease, last_attempt=last_attempt)
+                    result = await self.run(
+                        job.profile, this_run, lease, last_attempt=last_attempt, held=held
+                    )
                 count_job(result)
                 if not await self.leases.release_or_rerun(connection_id):
                     break
@@ -96,9 +99,10 @@ class InvoiceExporter:
         lease: Lease,
         *,
         last_attempt: bool = False,
+        held: plan.Held | None = None,
     ) -> JobResult:
         """One run, reported as `SyncRunCompleted` unless the lease was lost (the new holder
-        reports)."""
+        reports). Held, it only tells the invoices handed over why they wait."""
         report = RunReport(profile.connection_id, run_id, "invoices")
         xero_calls = 0
         result: JobResult = "completed"
@@ -107,8 +111,12 @@ class InvoiceExporter:
             context = RunContext(
                 profile, vendors, self.database, self.ledger, lease, self._xero_web_url
             )
-            work = ExportRun(
-                context, report, last_attempt=last_attempt, max_attempts=self.max_attempts
+            work = (
+                ExportRun(
+                    context, report, last_attempt=last_attempt, max_attempts=self.max_attempts
+                )
+                if held is None
+                else HeldRun(context, report, held)
             )
             try:
                 await work.execute()
@@ -141,10 +149,11 @@ class InvoiceExporter:
             logger.info("invoice_sync.retry_redelivered", invoice_id=request.record_id)
 
     async def on_connection_changed(self, message: ConnectionChanged, _: MessageContext) -> None:
-        """No invoice job runs while a Xero grant is lost, the subscription has ended or this
-        month's invoice limit is reached, so no run would tell Dynamics users why nothing is
-        sent: say it now, on the connector record and on each invoice handed over. (Without the
-        Dynamics grant there is no way to write there; the portal shows that one.)"""
+        """No invoice job runs while a Xero grant is lost, so no run would tell Dynamics users
+        why nothing is sent: say it now on the connector record; likewise at once when the
+        subscription ends (the held invoice jobs that follow tell each invoice, see `HeldRun`).
+        (Without the Dynamics grant there is no way to write there; the portal shows that
+        one.)"""
         profile = message.profile
         if "dynamics" in message.reauthorisation_needed or not profile.dynamics_org_url:
             return
@@ -162,7 +171,7 @@ class InvoiceExporter:
                         reauthorisation_text("xero", xero_message),
                     )
             elif held is not None:
-                await hold_invoices(dataverse, self.ledger, profile, held)
+                await say_inactive(dataverse, profile.connection_id, held)
             elif message.syncable:
                 await resume(dataverse, profile.connection_id)
         except (ReauthorisationNeeded, CredentialMissing):

@@ -111,13 +111,7 @@ class PaymentSync:
                     self._database, profile.connection_id, vendors.xero
                 )
 
-            return ChangeWriter(
-                vendors.xero,
-                vendors.dataverse,
-                connection_id=profile.connection_id,
-                web_url=self._web_url,
-                short_code=short_code,
-            )
+            return ChangeWriter(vendors, profile.connection_id, self._web_url, short_code)
 
         return writer
 

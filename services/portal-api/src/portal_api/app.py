@@ -26,8 +26,11 @@ from portal_api.kit.housekeeping import run_housekeeping
 from portal_api.notifications.endpoints import router as notifications_router
 from portal_api.notifications.service import run_notifications
 from portal_api.oauth.endpoints import router as oauth_router
+from portal_api.push.endpoints import router as push_router
+from portal_api.push.service import PushRelay
 from portal_api.settings import PortalApiSettings
 from portal_api.setup.endpoints import router as setup_router
+from portal_api.setup.endpoints import solution_router
 
 SERVICE_NAME = "portal-api"
 ROUTERS = (
@@ -35,10 +38,12 @@ ROUTERS = (
     connections_router,
     oauth_router,
     setup_router,
+    solution_router,
     billing_router,
     activity_router,
     health_router,
     notifications_router,
+    push_router,
 )
 
 
@@ -88,6 +93,12 @@ def create_service(
     service.run_in_background(
         lambda: run_housekeeping(infrastructure.database, login_window=login_window)
     )
+
+    push_relay = PushRelay(
+        infrastructure.database, window=timedelta(seconds=settings.push_coalesce_seconds)
+    )
+    service.app.state.push_relay = push_relay
+    service.run_in_background(push_relay.run)
 
     billing_jobs = BillingJobs(infrastructure.database, context.payments, settings.web_url)
     service.app.state.billing_jobs = billing_jobs

@@ -18,3 +18,9 @@ OAUTH_CALLBACKS = Counter(
     "Returns from Xero or Microsoft sign-in, by provider and result: connected or failed",
     ["provider", "result"],
 )
+PUSH_POSTS = Counter(
+    "dxc_portal_push_posts_total",
+    "Dataverse webhook posts by outcome: queued (a sync request is pending), joined (coalesced "
+    "into it), ignored, refused (wrong secret: 401), malformed or too_large",
+    ["outcome"],
+)

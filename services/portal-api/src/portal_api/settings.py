@@ -87,6 +87,11 @@ class PortalApiSettings(ServiceSettings, TokenBrokerClientSettings, OAuthAppSett
     notifications_every_seconds: float = Field(
         default=3600.0, gt=0, description="How often the daily digests and trial warnings are due"
     )
+    push_coalesce_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="Dynamics pushes of one connection within this time become one sync request",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -11,7 +11,11 @@ SERVICE_NAME = "scheduler"
 
 def create_service(infrastructure: Infrastructure, settings: SchedulerSettings) -> Service:
     service = Service.for_settings(SERVICE_NAME, infrastructure, settings)
-    scheduler = Scheduler(infrastructure.database, batch_size=settings.dispatch_batch_size)
+    scheduler = Scheduler(
+        infrastructure.database,
+        batch_size=settings.dispatch_batch_size,
+        held_interval_seconds=settings.held_interval_seconds,
+    )
     service.app.state.scheduler = scheduler
     service.subscribe(
         Subscription(

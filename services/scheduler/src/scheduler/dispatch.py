@@ -14,7 +14,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from dxc_shared.bus import MessageContext
 from dxc_shared.db import Database
@@ -29,8 +29,9 @@ from dxc_shared.messages import (
 )
 from dxc_shared.outbox import enqueue_all
 from prometheus_client import Counter, Histogram
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 
+from scheduler import jobs
 from scheduler.models import ConnectionSchedule
 
 logger = get_logger(__name__)
@@ -54,35 +55,66 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _aware_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else _aware(moment)
+
+
+def _hold_of(schedule: ConnectionSchedule, now: datetime) -> jobs.Hold:
+    return jobs.hold(
+        _aware_or_none(schedule.active_until), _aware_or_none(schedule.invoices_paused_until), now
+    )
+
+
+def _not_now(
+    schedule: ConnectionSchedule | None, now: datetime, *, invoices_only: bool
+) -> str | None:
+    """Why a sync request is not acted on, or None."""
+    if schedule is None or not schedule.syncable:
+        return "not syncable"
+    if schedule.active_until and _aware(schedule.active_until) <= now:
+        return "trial over"
+    paused = schedule.invoices_paused_until
+    if invoices_only and paused is not None and _aware(paused) > now:
+        return "invoice limit reached"
+    return None
+
+
 class Scheduler:
     def __init__(
         self,
         database: Database,
         *,
         batch_size: int = 500,
+        held_interval_seconds: float = 900.0,
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
         self._database = database
         self._batch_size = batch_size
+        self._held_interval_seconds = held_interval_seconds
         self._clock = clock
         self.wake = asyncio.Event()
 
     async def on_connection_changed(self, message: ConnectionChanged, _: MessageContext) -> None:
         profile = message.profile
+        # A set-up connection whose plan ended stays scheduled, for its held invoice jobs.
+        scheduled = message.syncable or message.set_up
+        now = self._clock()
+        hold = jobs.hold(message.active_until, message.invoices_paused_until, now)
         async with self._database.unit_of_work() as session:
             schedule = await session.get(ConnectionSchedule, profile.connection_id)
             if schedule is None:
-                schedule = ConnectionSchedule(
-                    connection_id=profile.connection_id, next_due_at=self._clock()
-                )
+                schedule = ConnectionSchedule(connection_id=profile.connection_id, next_due_at=now)
                 session.add(schedule)
-            elif message.syncable and not schedule.syncable:
-                schedule.next_due_at = self._clock()  # newly ready: sync at once
+            elif scheduled and (not schedule.syncable or hold != _hold_of(schedule, now)):
+                # Newly ready, held or resumed: at once (held: the invoices hear why; resumed:
+                # what waited is sent).
+                schedule.next_due_at = now
+                schedule.last_dispatched_at = None
             schedule.profile = profile.model_dump(mode="json")
-            schedule.syncable = message.syncable
+            schedule.syncable = scheduled
             schedule.active_until = message.active_until
             schedule.invoices_paused_until = message.invoices_paused_until
-        if message.syncable:
+        if scheduled:
             self.wake.set()
 
     async def on_connection_archived(self, message: ConnectionArchived, _: MessageContext) -> None:
@@ -94,15 +126,20 @@ class Scheduler:
             )
 
     async def on_sync_requested(self, message: SyncRequested, _: MessageContext) -> None:
+        now = self._clock()
         async with self._database.unit_of_work() as session:
             schedule = await session.get(ConnectionSchedule, message.connection_id)
-            if schedule is None or not schedule.syncable:
-                logger.info("scheduler.sync_request_ignored", reason="not syncable")
+            reason = _not_now(schedule, now, invoices_only=message.invoices_only)
+            if reason is not None or schedule is None:
+                logger.info("scheduler.sync_request_ignored", reason=reason)
                 return
-            if schedule.active_until and _aware(schedule.active_until) <= self._clock():
-                logger.info("scheduler.sync_request_ignored", reason="trial over")
+            if message.invoices_only:  # pushed from Dynamics: the export job alone, now
+                profile = ConnectionSyncProfile.model_validate(schedule.profile)
+                job = SyncInvoicesJob(job_id=uuid.uuid4(), profile=profile, due_at=now)
+                await enqueue_all(session, [(job, {"connection_id": str(profile.connection_id)})])
+                JOBS_DISPATCHED.labels("invoices").inc()
                 return
-            schedule.next_due_at = self._clock()
+            schedule.next_due_at = now
         self.wake.set()
 
     async def dispatch_due(self) -> int:
@@ -125,49 +162,60 @@ class Scheduler:
                 await session.execute(
                     select(ConnectionSchedule.connection_id, ConnectionSchedule.profile)
                     .add_columns(
-                        ConnectionSchedule.next_due_at, ConnectionSchedule.invoices_paused_until
+                        ConnectionSchedule.next_due_at,
+                        ConnectionSchedule.last_dispatched_at,
+                        ConnectionSchedule.active_until,
+                        ConnectionSchedule.invoices_paused_until,
                     )
-                    .where(
-                        ConnectionSchedule.syncable,
-                        ConnectionSchedule.next_due_at <= now,
-                        or_(
-                            ConnectionSchedule.active_until.is_(None),
-                            ConnectionSchedule.active_until > now,
-                        ),
-                    )
+                    .where(ConnectionSchedule.syncable, ConnectionSchedule.next_due_at <= now)
                     .order_by(ConnectionSchedule.next_due_at)
                     .limit(self._batch_size)
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            jobs: list[tuple[SyncInvoicesJob | SyncPaymentsJob, dict[str, str]]] = []
+            outgoing: list[tuple[SyncInvoicesJob | SyncPaymentsJob, dict[str, str]]] = []
             rescheduled: list[dict[str, object]] = []
-            invoice_jobs = 0
-            for connection_id, profile_json, next_due_at, invoices_paused_until in due:
-                profile = ConnectionSyncProfile.model_validate(profile_json)
-                DISPATCH_LAG.observe((now - _aware(next_due_at)).total_seconds())
-                headers = {"connection_id": str(connection_id)}
-                kinds: tuple[type[SyncInvoicesJob | SyncPaymentsJob], ...] = (SyncPaymentsJob,)
-                # At the plan's invoice limit new invoices wait; payments still flow back.
-                if invoices_paused_until is None or _aware(invoices_paused_until) <= now:
-                    kinds = (SyncInvoicesJob, SyncPaymentsJob)
-                    invoice_jobs += 1
-                for job in kinds:
-                    jobs.append(
-                        (job(job_id=uuid.uuid4(), profile=profile, due_at=next_due_at), headers)
-                    )
+            counts = {SyncInvoicesJob: 0, SyncPaymentsJob: 0}
+            for row in due:
+                profile = ConnectionSyncProfile.model_validate(row.profile)
+                DISPATCH_LAG.observe((now - _aware(row.next_due_at)).total_seconds())
+                active_until = _aware_or_none(row.active_until)
+                paused_until = _aware_or_none(row.invoices_paused_until)
+                plan = jobs.dispatch(
+                    jobs.hold(active_until, paused_until, now),
+                    now=now,
+                    interval_seconds=profile.sync_interval_seconds,
+                    held_interval_seconds=self._held_interval_seconds,
+                    last_dispatched_at=_aware_or_none(row.last_dispatched_at),
+                )
+                headers = {"connection_id": str(row.connection_id)}
+                for kind in plan.kinds:
+                    counts[kind] += 1
+                    if kind is SyncInvoicesJob:  # carries the plan: held, it only tells why
+                        job: SyncInvoicesJob | SyncPaymentsJob = SyncInvoicesJob(
+                            job_id=uuid.uuid4(),
+                            profile=profile,
+                            due_at=row.next_due_at,
+                            active_until=active_until,
+                            invoices_paused_until=paused_until,
+                        )
+                    else:
+                        job = SyncPaymentsJob(
+                            job_id=uuid.uuid4(), profile=profile, due_at=row.next_due_at
+                        )
+                    outgoing.append((job, headers))
                 rescheduled.append(
                     {
-                        "connection_id": connection_id,
-                        "next_due_at": now + timedelta(seconds=profile.sync_interval_seconds),
+                        "connection_id": row.connection_id,
+                        "next_due_at": plan.next_due_at,
                         "last_dispatched_at": now,
                     }
                 )
-            await enqueue_all(session, jobs)
+            await enqueue_all(session, outgoing)
             if rescheduled:
                 await session.execute(update(ConnectionSchedule), rescheduled)
-        JOBS_DISPATCHED.labels("invoices").inc(invoice_jobs)
-        JOBS_DISPATCHED.labels("payments").inc(len(due))
+        JOBS_DISPATCHED.labels("invoices").inc(counts[SyncInvoicesJob])
+        JOBS_DISPATCHED.labels("payments").inc(counts[SyncPaymentsJob])
         return len(due)
 
     async def run(self, tick_seconds: float) -> None:

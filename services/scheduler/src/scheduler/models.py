@@ -22,6 +22,7 @@ class ConnectionSchedule(Base):
 
     connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     profile: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Jobs go out: syncable, or set up with its plan ended (held invoice jobs only, see `jobs`).
     syncable: Mapped[bool] = mapped_column(Boolean)
     next_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -19,7 +19,6 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from token_broker.credentials import CredentialService
-from token_broker.models import OAuthCredential
 from token_broker.providers import ProviderUnavailable
 from token_broker.schemas import AccessTokenRequest, AuthorizationCodeIn
 
@@ -47,17 +46,6 @@ router = APIRouter(
     dependencies=[Depends(_require_internal_key)],
     responses={401: {"description": "Missing or wrong internal API key"}},
 )
-
-
-def _status_out(credential: OAuthCredential) -> CredentialStatus:
-    return CredentialStatus(
-        provider=credential.provider,
-        status=credential.status,
-        message=credential.status_message,
-        scopes=credential.scopes,
-        access_token_expires_at=credential.access_token_expires_at,
-        updated_at=credential.updated_at,
-    )
 
 
 def _unavailable(provider: Provider, error: ProviderUnavailable) -> HTTPException:
@@ -89,7 +77,7 @@ async def store_authorization_code(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, error.message) from error
     except ProviderUnavailable as error:
         raise _unavailable(provider, error) from error
-    return _status_out(credential)
+    return CredentialStatus.model_validate(credential)
 
 
 @router.post(
@@ -123,7 +111,10 @@ async def access_token(
 async def list_credentials(
     connection_id: uuid.UUID, service: Credentials
 ) -> list[CredentialStatus]:
-    return [_status_out(credential) for credential in await service.statuses(connection_id)]
+    return [
+        CredentialStatus.model_validate(credential)
+        for credential in await service.statuses(connection_id)
+    ]
 
 
 @router.delete(

@@ -18,9 +18,10 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
+from pydantic import ValidationError
 
 from dxc_shared.clients.vendor_metrics import (
     VENDOR_CALL_DURATION,
@@ -31,18 +32,22 @@ from dxc_shared.clients.vendor_metrics import (
 from dxc_shared.credentials import AccessTokenSource, TokenRejected
 from dxc_shared.xero.documents import (
     Account,
+    Allocation,
     BrandingTheme,
     Contact,
     CreditNote,
     Currency,
+    Invoice,
     Item,
     Organisation,
     TaxRate,
+    XeroDocument,
     parse_xero_moment,
 )
 from dxc_shared.xero_budget.decisions import Observed
 
 JSON = dict[str, Any]
+DocumentT = TypeVar("DocumentT", bound=XeroDocument)
 Sleep = Callable[[float], Awaitable[None]]
 
 # Xero's `where` filters go in the query string; keep each under a safe URL length.
@@ -100,10 +105,10 @@ class RateLimitState:
 
 
 @dataclass(frozen=True)
-class ElementResult:
-    """One element of a batch write: what Xero made of it."""
+class ElementResult(Generic[DocumentT]):
+    """One element of a batch write: what Xero made of it (the typed document it answered)."""
 
-    element: JSON
+    element: DocumentT
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -256,11 +261,12 @@ class XeroAccountingClient:
     async def _batch_write(
         self,
         method: str,
-        collection: str,
+        document: type[DocumentT],
         elements: Sequence[JSON],
         idempotency_key: str,
         params: Mapping[str, str] | None = None,
-    ) -> list[ElementResult]:
+    ) -> list[ElementResult[DocumentT]]:
+        collection = f"{document.__name__}s"  # Invoices, Contacts, Items, CreditNotes
         response = await self._request(
             method,
             collection,
@@ -272,7 +278,7 @@ class XeroAccountingClient:
         assert response is not None
         if response.status_code == 400:
             raise XeroError(400, _message(response))
-        return [_element_result(item) for item in response.json().get(collection, [])]
+        return [_element_result(document, item) for item in response.json().get(collection, [])]
 
     async def _get_all(
         self,
@@ -309,13 +315,13 @@ class XeroAccountingClient:
 
     async def create_invoices(
         self, invoices: Sequence[JSON], *, idempotency_key: str
-    ) -> list[ElementResult]:
-        return await self._batch_write("PUT", "Invoices", invoices, idempotency_key, _UNITDP)
+    ) -> list[ElementResult[Invoice]]:
+        return await self._batch_write("PUT", Invoice, invoices, idempotency_key, _UNITDP)
 
     async def update_invoices(
         self, invoices: Sequence[JSON], *, idempotency_key: str
-    ) -> list[ElementResult]:
-        return await self._batch_write("POST", "Invoices", invoices, idempotency_key, _UNITDP)
+    ) -> list[ElementResult[Invoice]]:
+        return await self._batch_write("POST", Invoice, invoices, idempotency_key, _UNITDP)
 
     async def invoices(
         self,
@@ -324,21 +330,26 @@ class XeroAccountingClient:
         numbers: Sequence[str] = (),
         where: str | None = None,
         modified_since: datetime | None = None,
+    ) -> list[Invoice]:
+        return [
+            Invoice.from_xero(element)
+            for element in await self._invoices(ids, numbers, where, modified_since)
+        ]
+
+    async def _invoices(
+        self,
+        ids: Sequence[str],
+        numbers: Sequence[str],
+        where: str | None,
+        modified_since: datetime | None,
     ) -> list[JSON]:
-        if ids:
+        if ids or numbers:
+            name, values = ("IDs", ids) if ids else ("InvoiceNumbers", numbers)
             return [
                 invoice
-                for chunk in _chunks(list(ids), _IDS_CHUNK)
+                for chunk in _chunks(list(values), _IDS_CHUNK)
                 for invoice in await self._get_all(
-                    "Invoices", params={"IDs": ",".join(chunk), **_UNITDP}
-                )
-            ]
-        if numbers:
-            return [
-                invoice
-                for chunk in _chunks(list(numbers), _IDS_CHUNK)
-                for invoice in await self._get_all(
-                    "Invoices", params={"InvoiceNumbers": ",".join(chunk), **_UNITDP}
+                    "Invoices", params={name: ",".join(chunk), **_UNITDP}
                 )
             ]
         params = {"where": where, **_UNITDP} if where else dict(_UNITDP)
@@ -346,13 +357,14 @@ class XeroAccountingClient:
             "Invoices", params=params, if_modified_since=modified_since, page_size=LARGEST_PAGE
         )
 
-    async def invoices_with_references(self, references: Sequence[str]) -> list[JSON]:
+    async def invoices_with_references(self, references: Sequence[str]) -> list[Invoice]:
         """Invoices whose Reference is one of `references` (an `==` filter, which Xero
         optimises), a chunk of references per request."""
-        found: list[JSON] = []
+        found: list[Invoice] = []
         for chunk in _chunks(sorted(set(references)), _WHERE_CHUNK):
             where = " OR ".join(f"Reference=={quote_where(reference)}" for reference in chunk)
-            found.extend(await self._get_all("Invoices", params={"where": where, **_UNITDP}))
+            invoices = await self._get_all("Invoices", params={"where": where, **_UNITDP})
+            found.extend(Invoice.from_xero(invoice) for invoice in invoices)
         return found
 
     # -- contacts and items ----------------------------------------------------------------
@@ -388,8 +400,8 @@ class XeroAccountingClient:
 
     async def create_contacts(
         self, contacts: Sequence[JSON], *, idempotency_key: str
-    ) -> list[ElementResult]:
-        return await self._batch_write("PUT", "Contacts", contacts, idempotency_key)
+    ) -> list[ElementResult[Contact]]:
+        return await self._batch_write("PUT", Contact, contacts, idempotency_key)
 
     async def items_with_codes(self, codes: Sequence[str]) -> list[Item]:
         found: list[Item] = []
@@ -401,15 +413,15 @@ class XeroAccountingClient:
 
     async def create_items(
         self, items: Sequence[JSON], *, idempotency_key: str
-    ) -> list[ElementResult]:
-        return await self._batch_write("PUT", "Items", items, idempotency_key)
+    ) -> list[ElementResult[Item]]:
+        return await self._batch_write("PUT", Item, items, idempotency_key)
 
     # -- credit notes ----------------------------------------------------------------------
 
     async def create_credit_notes(
         self, credit_notes: Sequence[JSON], *, idempotency_key: str
-    ) -> list[ElementResult]:
-        return await self._batch_write("PUT", "CreditNotes", credit_notes, idempotency_key)
+    ) -> list[ElementResult[CreditNote]]:
+        return await self._batch_write("PUT", CreditNote, credit_notes, idempotency_key)
 
     async def credit_notes_with_references(self, references: Sequence[str]) -> list[CreditNote]:
         found: list[CreditNote] = []
@@ -427,7 +439,7 @@ class XeroAccountingClient:
         amount: float,
         date: str,
         idempotency_key: str,
-    ) -> JSON:
+    ) -> Allocation:
         response = await self._request(
             "PUT",
             f"CreditNotes/{credit_note_id}/Allocations",
@@ -443,7 +455,7 @@ class XeroAccountingClient:
         if response.status_code == 400:
             raise XeroError(400, _message(response))
         allocations: list[JSON] = response.json().get("Allocations", [])
-        return allocations[0] if allocations else {}
+        return Allocation.from_xero(allocations[0] if allocations else {})
 
     # -- reference data --------------------------------------------------------------------
 
@@ -479,11 +491,18 @@ def _retry_after(response: httpx.Response) -> float:
         return 60.0
 
 
-def _element_result(element: JSON) -> ElementResult:
+def _element_result(document: type[DocumentT], element: JSON) -> ElementResult[DocumentT]:
     errors = [str(error.get("Message", error)) for error in element.get("ValidationErrors") or []]
     if element.get("HasErrors") and not errors:
         errors = ["Xero reported an error without a message"]
-    return ElementResult(element, errors)
+    try:
+        return ElementResult(document.from_xero(element), errors)
+    except ValidationError:
+        if not errors:
+            raise
+        # A refused element echoes what was sent, which need not be a valid document: its
+        # errors are what counts.
+        return ElementResult(document(), errors)
 
 
 def _message(response: httpx.Response) -> str:

@@ -1,182 +1,96 @@
-"""Install the connector's tables and columns into a Dynamics 365 organisation, idempotently,
-through the Web API metadata endpoints; and check the signed-in user's privileges.
+"""Install, upgrade and remove the connector's Dataverse solution through the Web API, and
+check the signed-in user's privileges.
 
-Order matters: custom tables (with their plain columns) first, then columns added to standard
-tables, then the one-to-many relationships that create the lookups, then publish. What already
-exists is skipped, so installing twice, or after an interrupted install, is harmless.
+Install imports the solution package (`ImportSolution`, then `PublishAllXml`) when the
+organisation has no version of it or an older one; an import over an older version is an
+update that keeps every row ("ImportSolutionRequest.OverwriteUnmanagedCustomizations",
+Microsoft Learn). An organisation where an
+administrator imported the package by hand is recognised by the solution record (unique name
+and version), so nothing is imported twice. Uninstall deletes the solution, which removes its
+tables, columns, forms, views and role: a managed solution's components go with it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import base64
+import uuid
+from dataclasses import dataclass
+from typing import Literal
 
-from dxc_shared.clients.dataverse import DataverseClient
-from dxc_shared.dynamics.schema import (
-    CHOICE_LABELS,
-    REQUIRED_PRIVILEGES,
-    TABLES,
-    Column,
-    Lookup,
-    Table,
-)
+from dxc_shared.clients.dataverse import DataverseClient, odata_literal
+from dxc_shared.dynamics.schema import REQUIRED_PRIVILEGES
+from dxc_shared.dynamics.solution import UNIQUE_NAME, Package, build
 
-LANGUAGE = 1033
-_METADATA_TYPES = {
-    "string": "StringAttributeMetadata",
-    "memo": "MemoAttributeMetadata",
-    "boolean": "BooleanAttributeMetadata",
-    "datetime": "DateTimeAttributeMetadata",
-    "money": "MoneyAttributeMetadata",
-    "decimal": "DecimalAttributeMetadata",
-    "integer": "IntegerAttributeMetadata",
-    "choice": "PicklistAttributeMetadata",
-}
+SOLUTIONS = "solutions"
 
 
-@dataclass
+@dataclass(frozen=True)
+class InstalledSolution:
+    id: str
+    version: str
+
+
+@dataclass(frozen=True)
 class InstallReport:
-    created_tables: list[str] = field(default_factory=list)
-    created_columns: list[str] = field(default_factory=list)
-    created_lookups: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.created_tables or self.created_columns or self.created_lookups)
+    action: Literal["installed", "upgraded", "current"]
+    version: str  # the version in the organisation now
+    previous_version: str | None
 
 
-def _label(text: str) -> dict[str, Any]:
-    return {"LocalizedLabels": [{"Label": text, "LanguageCode": LANGUAGE}]}
+def version_key(version: str) -> tuple[int, ...]:
+    """``1.2.0.10`` as numbers, so 1.10 sorts after 1.9."""
+    return tuple(int(part) for part in version.split("."))
 
 
-def column_metadata(column: Column, *, primary: bool = False) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "@odata.type": f"Microsoft.Dynamics.CRM.{_METADATA_TYPES[column.kind]}",
-        "SchemaName": column.schema_name,
-        "DisplayName": _label(column.label),
-        "Description": _label(column.description or column.label),
-        "RequiredLevel": {"Value": "ApplicationRequired" if primary else "None"},
-    }
-    if primary:
-        body["IsPrimaryName"] = True
-    if column.max_length:
-        body["MaxLength"] = column.max_length
-    if column.kind == "money" or column.kind == "decimal":
-        body["Precision"] = 2
-    if column.kind == "integer":
-        body["Format"] = "None"
-        body["MinValue"] = 0
-        body["MaxValue"] = 3650
-    if column.kind == "datetime":
-        body["Format"] = "DateAndTime"
-    if column.kind == "boolean":
-        body["OptionSet"] = {
-            "@odata.type": "Microsoft.Dynamics.CRM.BooleanOptionSetMetadata",
-            "TrueOption": {"Value": 1, "Label": _label("Yes")},
-            "FalseOption": {"Value": 0, "Label": _label("No")},
-        }
-    if column.choices is not None:
-        body["OptionSet"] = {
-            "@odata.type": "Microsoft.Dynamics.CRM.OptionSetMetadata",
-            "IsGlobal": False,
-            "OptionSetType": "Picklist",
-            "Options": [
-                {"Value": value, "Label": _label(label)}
-                for value, label in CHOICE_LABELS[column.choices].items()
-            ],
-        }
-    return body
+async def installed(client: DataverseClient) -> InstalledSolution | None:
+    """The connector's solution in the organisation, imported by the portal or by hand."""
+    rows = await client.query(
+        SOLUTIONS,
+        select=["solutionid", "version"],
+        filter=f"uniquename eq {odata_literal(UNIQUE_NAME)}",
+        top=1,
+    )
+    if not rows:
+        return None
+    return InstalledSolution(str(rows[0]["solutionid"]), str(rows[0]["version"]))
 
 
-def table_metadata(table: Table) -> dict[str, Any]:
-    return {
-        "@odata.type": "Microsoft.Dynamics.CRM.EntityMetadata",
-        "SchemaName": table.schema_name,
-        "EntitySetName": table.entity_set,
-        "DisplayName": _label(table.label),
-        "DisplayCollectionName": _label(table.plural_label),
-        "Description": _label(f"dx-connector: {table.plural_label}"),
-        "OwnershipType": "UserOwned",
-        "HasActivities": False,
-        "HasNotes": False,
-        "ChangeTrackingEnabled": True,
-        "Attributes": [
-            column_metadata(table.primary_name, primary=True),
-            *(column_metadata(column) for column in table.columns),
-        ],
-    }
-
-
-def relationship_metadata(table: Table, lookup: Lookup) -> dict[str, Any]:
-    return {
-        "@odata.type": "Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata",
-        "SchemaName": lookup.relationship,
-        "ReferencedEntity": lookup.target,
-        "ReferencedAttribute": f"{lookup.target}id",
-        "ReferencingEntity": table.logical_name,
-        "CascadeConfiguration": {"Delete": "RemoveLink"},
-        "Lookup": {
-            "@odata.type": "Microsoft.Dynamics.CRM.LookupAttributeMetadata",
-            "AttributeType": "Lookup",
-            "SchemaName": lookup.schema_name,
-            "DisplayName": _label(lookup.label),
-            "RequiredLevel": {"Value": "None"},
+async def install(client: DataverseClient, package: Package | None = None) -> InstallReport:
+    package = package or build()
+    current = await installed(client)
+    if current is not None and version_key(current.version) >= version_key(package.version):
+        return InstallReport("current", current.version, current.version)
+    await client.request(
+        "POST",
+        "ImportSolution",
+        operation="import_solution",
+        body={
+            "CustomizationFile": base64.b64encode(package.content).decode(),
+            "OverwriteUnmanagedCustomizations": True,
+            "PublishWorkflows": False,
+            "ImportJobId": str(uuid.uuid4()),
         },
-    }
+    )
+    await client.request("POST", "PublishAllXml", operation="publish", body={})
+    return InstallReport(
+        "upgraded" if current else "installed",
+        package.version,
+        current.version if current else None,
+    )
 
 
-async def install(client: DataverseClient) -> InstallReport:
-    report = InstallReport()
-    existing_tables = await _names(client, "EntityDefinitions", "LogicalName")
-    for table in TABLES:
-        if not table.standard and table.logical_name not in existing_tables:
-            await client.request(
-                "POST", "EntityDefinitions", operation="create_table", body=table_metadata(table)
-            )
-            report.created_tables.append(table.logical_name)
-    for table in TABLES:
-        attributes = await _names(
-            client,
-            f"EntityDefinitions(LogicalName='{table.logical_name}')/Attributes",
-            "LogicalName",
-        )
-        for column in table.columns:
-            if column.logical_name not in attributes:
-                await client.request(
-                    "POST",
-                    f"EntityDefinitions(LogicalName='{table.logical_name}')/Attributes",
-                    operation="create_column",
-                    body=column_metadata(column),
-                )
-                report.created_columns.append(f"{table.logical_name}.{column.logical_name}")
-    relationships = await _names(client, "RelationshipDefinitions", "SchemaName")
-    for table in TABLES:
-        for lookup in table.lookups:
-            if lookup.relationship not in relationships:
-                await client.request(
-                    "POST",
-                    "RelationshipDefinitions",
-                    operation="create_relationship",
-                    body=relationship_metadata(table, lookup),
-                )
-                report.created_lookups.append(f"{table.logical_name}.{lookup.logical_name}")
-    if report.changed:
-        entities = "".join(f"<entity>{table.logical_name}</entity>" for table in TABLES)
-        parameter_xml = f"<importexportxml><entities>{entities}</entities></importexportxml>"
-        await client.request(
-            "POST", "PublishXml", operation="publish", body={"ParameterXml": parameter_xml}
-        )
-    return report
-
-
-async def missing_tables(client: DataverseClient) -> list[str]:
-    """The connector's own tables that are not (yet) in the organisation."""
-    existing = await _names(client, "EntityDefinitions", "LogicalName")
-    return [t.logical_name for t in TABLES if not t.standard and t.logical_name not in existing]
+async def uninstall(client: DataverseClient) -> bool:
+    """Delete the solution (and with it everything it added). False when it is not there."""
+    current = await installed(client)
+    if current is None:
+        return False
+    await client.request("DELETE", f"{SOLUTIONS}({current.id})", operation="delete_solution")
+    return True
 
 
 async def missing_privileges(client: DataverseClient) -> list[str]:
-    """What the signed-in user may not do that the connector needs, in words."""
+    """What the signed-in user may not do that the connector needs (the privileges of the
+    "Xero Connector User" role), in words."""
     user_id = (await client.who_am_i())["UserId"]
     response = await client.request(
         "GET",
@@ -186,9 +100,3 @@ async def missing_privileges(client: DataverseClient) -> list[str]:
     assert response is not None
     held = {item["PrivilegeName"] for item in response.json().get("RolePrivileges", [])}
     return [words for name, words in REQUIRED_PRIVILEGES.items() if name not in held]
-
-
-async def _names(client: DataverseClient, path: str, key: str) -> set[str]:
-    response = await client.request("GET", path, operation="read_metadata", params={"$select": key})
-    assert response is not None
-    return {str(item[key]).lower() for item in response.json().get("value", [])}

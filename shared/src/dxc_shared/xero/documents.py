@@ -522,6 +522,7 @@ class Invoice(_Transaction):
         "Total",
         "AmountDue",
         "AmountPaid",
+        "AmountCredited",
         "UpdatedDateUTC",
         "LineItems.Description",
         "LineItems.Quantity",
@@ -530,6 +531,7 @@ class Invoice(_Transaction):
         "LineItems.AccountCode",
         "LineItems.TaxType",
         "LineItems.DiscountRate",
+        "LineItems.DiscountAmount",
         "LineItems.LineAmount",
         "LineItems.TaxAmount",
     )

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from ..errors import INVALID_STATE, DataverseError
 from ..metadata import Entity
+from . import registration
 from .pricing import DEFAULT_PRECISION, invoice_totals, price_line, round_money
 from .schema import Schema
 from .values import EntityRef, Record
@@ -53,6 +54,8 @@ def before_write(
         _price_invoice(engine, record)
     elif entity.logical_name == "invoicedetail":
         _before_line_write(engine, old, record)
+    else:
+        registration.check(engine, entity, record)
 
 
 def check_delete(engine: Tables, entity: Entity, record: Record) -> None:

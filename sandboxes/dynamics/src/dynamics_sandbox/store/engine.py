@@ -33,6 +33,19 @@ class Tombstone:
     id: uuid.UUID
 
 
+@dataclass(frozen=True)
+class ChangeEvent:
+    """A committed Update or Delete, for the asynchronous post-operation steps registered on
+    it (see `webhooks.py`)."""
+
+    message: str  # "Update" or "Delete"
+    entity: Entity
+    record_id: uuid.UUID
+    target: Record  # the columns the request set (empty for a Delete)
+    image: Record  # the row after the operation (before it, for a Delete)
+    actor: EntityRef | None
+
+
 @dataclass
 class TableEngine:
     schema: Schema
@@ -47,6 +60,9 @@ class TableEngine:
     time_zone: tzinfo = UTC
     user_time_zones: dict[uuid.UUID, tzinfo] = field(default_factory=dict)
     _journal: list[Callable[[], None]] | None = None
+    # Told of each Update and Delete once its transaction commits (never of a rolled-back one).
+    listener: Callable[[ChangeEvent], None] | None = None
+    _events: list[ChangeEvent] = field(default_factory=list)
 
     # --- reading -----------------------------------------------------------------------
 
@@ -84,6 +100,7 @@ class TableEngine:
             yield
             return
         self._journal = []
+        self._events = []
         try:
             yield
         except BaseException:
@@ -92,6 +109,14 @@ class TableEngine:
             raise
         finally:
             self._journal = None
+        events, self._events = self._events, []
+        if self.listener is not None:
+            for event in events:
+                self.listener(event)
+
+    def _emit(self, event: ChangeEvent) -> None:
+        if self.listener is not None:
+            self._events.append(event)
 
     def _record_undo(self, undo: Callable[[], None]) -> None:
         if self._journal is not None:
@@ -201,9 +226,17 @@ class TableEngine:
             behaviours.before_write(self, entity, current, record, set(values))
             self.put(entity, record)
             behaviours.after_write(self, entity, record)
+            self._emit(ChangeEvent("Update", entity, record_id, values, dict(record), actor))
             return record
 
-    def delete(self, entity: Entity, record_id: uuid.UUID, *, cascading: bool = False) -> None:
+    def delete(
+        self,
+        entity: Entity,
+        record_id: uuid.UUID,
+        *,
+        cascading: bool = False,
+        actor: EntityRef | None = None,
+    ) -> None:
         with self.transaction():
             record = self.get(entity, record_id)
             if not cascading:  # rules guard direct deletes; a parent's delete takes its children
@@ -222,6 +255,7 @@ class TableEngine:
             if self.find(entity, record_id) is not None:
                 self.remove(entity, record_id)
             behaviours.after_delete(self, entity, record)
+            self._emit(ChangeEvent("Delete", entity, record_id, {}, record, actor))
 
     # --- payload parsing -----------------------------------------------------------------
 

@@ -20,7 +20,13 @@ from .tracking import line_tracking
 LINE_AMOUNT_TYPES = {"Exclusive", "Inclusive", "NoTax"}
 SALES_TYPES = {"ACCREC", "ACCRECCREDIT"}
 EDITABLE = {"DRAFT", "SUBMITTED"}
-# Which statuses a document may move to from each status.
+# Which statuses a document may move to from each status, and which may be edited: DRAFT and
+# SUBMITTED freely, AUTHORISED (lines, amounts, dates, reference) only while no payment or credit
+# note is allocated; PAID, VOIDED and DELETED never ("Invoice not of valid status for
+# modification"). Source: https://developer.xero.com/documentation/api/accounting/invoices
+# (Invoice status codes; updating an approved invoice); HAS_ALLOCATIONS is Xero's validation
+# message for an edit of an allocated document, as integrators quote it (e.g.
+# https://payhawk.com/help/failed-to-export-into-xero-this-document-cannot-be-edited-as-it-has-a-payment-or-credit-note-allocated-to-it).
 TRANSITIONS = {
     "DRAFT": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
     "SUBMITTED": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},

@@ -20,10 +20,16 @@ from typing import Any, Protocol
 
 from dxc_shared.dynamics.columns import Common, InvoiceColumns, InvoiceState
 from dxc_shared.dynamics.schema import ExportStatus
-from dxc_shared.xero.documents import CreditNote
+from dxc_shared.xero.documents import (
+    Contact,
+    CreditNote,
+    Invoice,
+    InvoiceStatus,
+    LineAmountTypes,
+)
 
 JSON = dict[str, Any]
-GONE = frozenset({"DELETED", "VOIDED"})
+GONE = frozenset({InvoiceStatus.DELETED, InvoiceStatus.VOIDED})
 TRACKED_COLUMNS = (
     InvoiceColumns.ID,
     InvoiceColumns.NUMBER,
@@ -128,7 +134,7 @@ def cancelled_rows(rows: Iterable[JSON], connector_id: str) -> dict[str, JSON]:
         str(row[InvoiceColumns.ID]): row
         for row in rows
         if row.get(Common.STATE) == InvoiceState.CANCELED
-        and row.get(InvoiceColumns.EXPORT_STATUS) == ExportStatus.YES.value
+        and row.get(InvoiceColumns.EXPORT_STATUS) in (ExportStatus.YES, ExportStatus.UPDATE)
         and row.get(InvoiceColumns.XERO_INVOICE_ID)
         and str(row.get(InvoiceColumns.CONNECTOR)) == connector_id
     }
@@ -206,21 +212,20 @@ def needs_xero(pending: Sequence[CancellationRecord], create_credit_notes: bool)
 
 
 def action_for(
-    cancellation: CancellationRecord, invoice: JSON | None, *, create_credit_notes: bool
+    cancellation: CancellationRecord, invoice: Invoice | None, *, create_credit_notes: bool
 ) -> Action:
     """What a pending cancellation needs, given its invoice in Xero (None: not there)."""
     if cancellation.state == CancellationState.ACTED:
         return Action.HISTORY_ONLY
     if not create_credit_notes:
         return Action.LEAVE_ALONE
-    status = (invoice or {}).get("Status")
-    if invoice is None or status in GONE:
+    if invoice is None or invoice.status in GONE:
         return Action.ALREADY_GONE
-    if status in ("DRAFT", "SUBMITTED"):
+    if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.SUBMITTED):
         return Action.DELETE
-    if status == "PAID":
+    if invoice.status == InvoiceStatus.PAID:
         return Action.FULLY_PAID
-    if float(invoice.get("AmountPaid") or 0) > 0:
+    if (invoice.amount_paid or 0) > 0:
         return Action.CREDIT_UNALLOCATED
     return Action.CREDIT
 
@@ -237,9 +242,9 @@ def message(cancellation: CancellationRecord, errors: str = "") -> str:
     )
 
 
-def credit_reference(cancellation: CancellationRecord, invoice: JSON) -> str:
+def credit_reference(cancellation: CancellationRecord, invoice: Invoice) -> str:
     """The Reference of the credit note: how a retry finds one created before."""
-    return f"Cancellation of {invoice.get('InvoiceNumber') or cancellation.invoice_number}"
+    return f"Cancellation of {invoice.invoice_number or cancellation.invoice_number}"
 
 
 def earlier_credit_note(notes: Iterable[CreditNote]) -> str | None:
@@ -248,24 +253,25 @@ def earlier_credit_note(notes: Iterable[CreditNote]) -> str | None:
     return str(live[0].credit_note_id) if live else None
 
 
-def allocation(invoice: JSON) -> float | None:
+def allocation(invoice: Invoice) -> float | None:
     """How much of the credit note to allocate to the invoice (None: nothing is due)."""
-    due = float(invoice.get("AmountDue") or 0)
+    due = float(invoice.amount_due or 0)
     return due if due > 0 else None
 
 
-def credit_note_for(invoice: JSON, reference: str, today: date) -> JSON:
+def credit_note_for(invoice: Invoice, reference: str, today: date) -> JSON:
     """A credit note for the invoice's full amount: its lines, as Xero holds them."""
     lines = [
-        {key: line[key] for key in _CREDIT_LINE_FIELDS if line.get(key) is not None}
-        for line in invoice.get("LineItems") or []
+        {key: value for key, value in line.to_xero().items() if key in _CREDIT_LINE_FIELDS}
+        for line in invoice.line_items or []
     ]
+    contact = invoice.contact or Contact()
     return {
         "Type": "ACCRECCREDIT",
-        "Contact": {"ContactID": invoice["Contact"]["ContactID"]},
+        "Contact": {"ContactID": contact.contact_id},
         "Date": today.isoformat(),
-        "LineAmountTypes": invoice.get("LineAmountTypes", "Exclusive"),
-        "CurrencyCode": invoice.get("CurrencyCode"),
+        "LineAmountTypes": invoice.line_amount_types or LineAmountTypes.EXCLUSIVE,
+        "CurrencyCode": invoice.currency_code,
         "Reference": reference,
         "Status": "AUTHORISED",
         "LineItems": lines,

@@ -9,7 +9,7 @@ from dxc_shared.clients.dataverse import BatchResult, Changes, DataverseError
 from dxc_shared.dynamics.columns import InvoiceColumns
 from dxc_shared.dynamics.history import history_operation, history_row
 from dxc_shared.dynamics.schema import SyncOutcome
-from dxc_shared.xero.documents import CreditNote
+from dxc_shared.xero.documents import CreditNote, Invoice
 from sqlalchemy import select
 
 from invoice_sync.cancellations.models import Cancellation, ChangeCursor
@@ -24,8 +24,6 @@ from invoice_sync.connector.records import Connector
 from invoice_sync.kit.context import RunContext
 from invoice_sync.kit.time import utcnow
 from invoice_sync.ledger.models import InvoiceExport
-
-JSON = dict[str, Any]
 
 
 async def changes_since_last_run(run: RunContext) -> Changes:
@@ -143,17 +141,17 @@ async def record(run: RunContext, cancellation: Cancellation, **values: Any) -> 
             setattr(cancellation, name, value)
 
 
-async def invoices_in_xero(run: RunContext, xero_ids: Sequence[str]) -> dict[str, JSON]:
-    return {str(invoice["InvoiceID"]): invoice for invoice in await run.xero.invoices(ids=xero_ids)}
+async def invoices_in_xero(run: RunContext, xero_ids: Sequence[str]) -> dict[str, Invoice]:
+    return {str(invoice.invoice_id): invoice for invoice in await run.xero.invoices(ids=xero_ids)}
 
 
 async def delete_in_xero(
-    run: RunContext, to_delete: Sequence[tuple[Cancellation, JSON]]
+    run: RunContext, to_delete: Sequence[tuple[Cancellation, Invoice]]
 ) -> list[list[str]]:
     """Delete the invoices in Xero; each one's errors (none: deleted)."""
     await run.lease.hold_for_write()
     results = await run.xero.update_invoices(
-        [{"InvoiceID": invoice["InvoiceID"], "Status": "DELETED"} for _, invoice in to_delete],
+        [{"InvoiceID": invoice.invoice_id, "Status": "DELETED"} for _, invoice in to_delete],
         idempotency_key=f"dxc-delete-{run.connection_id}-"
         + "-".join(c.dynamics_invoice_id[:8] for c, _ in to_delete)[:80],
     )
@@ -165,7 +163,7 @@ async def earlier_credit_notes(run: RunContext, reference: str) -> list[CreditNo
 
 
 async def create_credit_note(
-    run: RunContext, cancellation: Cancellation, invoice: JSON, reference: str
+    run: RunContext, cancellation: Cancellation, invoice: Invoice, reference: str
 ) -> tuple[str | None, list[str]]:
     """`crediting` committed first, then the credit note (with an Idempotency-Key): its id, or
     Xero's errors."""
@@ -177,16 +175,20 @@ async def create_credit_note(
     )
     if not result.ok:
         return None, result.errors
-    return str(result.element["CreditNoteID"]), []
+    return str(result.element.credit_note_id), []
 
 
 async def allocate(
-    run: RunContext, cancellation: Cancellation, credit_note_id: str, invoice: JSON, amount: float
+    run: RunContext,
+    cancellation: Cancellation,
+    credit_note_id: str,
+    invoice: Invoice,
+    amount: float,
 ) -> None:
     await run.lease.hold_for_write()
     await run.xero.allocate_credit_note(
         credit_note_id,
-        invoice_id=str(invoice["InvoiceID"]),
+        invoice_id=str(invoice.invoice_id),
         amount=amount,
         date=utcnow().date().isoformat(),
         idempotency_key=f"dxc-allocate-{run.connection_id}-{cancellation.dynamics_invoice_id}",

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from dxc_shared.logging import get_logger
 from dxc_shared.messages import SyncFailure
+from dxc_shared.xero.documents import Invoice
 
 from invoice_sync.cancellations import plan, steps
 from invoice_sync.cancellations.models import Cancellation
@@ -29,8 +29,6 @@ from invoice_sync.connector.records import Connector
 from invoice_sync.kit.context import RunContext
 
 logger = get_logger(__name__)
-
-JSON = dict[str, Any]
 
 
 @dataclass
@@ -87,7 +85,7 @@ class Cancellations:
         in_xero = await steps.invoices_in_xero(self._run, wanted) if wanted else {}
         earlier: list[_Settled] = []
         settled: list[_Settled] = []
-        to_delete: list[tuple[Cancellation, JSON]] = []
+        to_delete: list[tuple[Cancellation, Invoice]] = []
         for cancellation in pending:
             invoice = in_xero.get(cancellation.xero_invoice_id)
             action = plan.action_for(
@@ -107,7 +105,7 @@ class Cancellations:
             settled.extend(await self._delete(to_delete))
         return earlier + settled
 
-    async def _delete(self, to_delete: Sequence[tuple[Cancellation, JSON]]) -> list[_Settled]:
+    async def _delete(self, to_delete: Sequence[tuple[Cancellation, Invoice]]) -> list[_Settled]:
         errors = await steps.delete_in_xero(self._run, to_delete)
         settled: list[_Settled] = []
         for (cancellation, _), refused in zip(to_delete, errors, strict=True):
@@ -117,7 +115,9 @@ class Cancellations:
                 settled.append(await self._acted(cancellation, CancellationOutcome.DELETED))
         return settled
 
-    async def _credit(self, cancellation: Cancellation, invoice: JSON, action: Action) -> _Settled:
+    async def _credit(
+        self, cancellation: Cancellation, invoice: Invoice, action: Action
+    ) -> _Settled:
         credit_note_id = cancellation.xero_credit_note_id
         if credit_note_id is None:
             reference = plan.credit_reference(cancellation, invoice)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +19,6 @@ from dxc_shared.dynamics.columns import (
     CurrencyColumns,
     InvoiceColumns,
     InvoiceLineColumns,
-    InvoiceState,
     ProductColumns,
     TaxRateColumns,
     XeroAccountColumns,
@@ -30,54 +28,31 @@ from dxc_shared.dynamics.schema import ExportStatus, SyncOutcome
 
 from invoice_sync.connector.dynamics import connector_synced_change_set
 from invoice_sync.connector.records import Connector
-from invoice_sync.due_dates import local_date
 from invoice_sync.invoices.plan_reference import LinkContact
 from invoice_sync.invoices.records import (
     Customer,
     Exported,
     Failed,
     Invoice,
-    Line,
-    Product,
     ReferenceData,
+)
+from invoice_sync.invoices.rows import (
+    ACCOUNT_COLUMNS,
+    CONTACT_COLUMNS,
+    INVOICE_COLUMNS,
+    LINE_COLUMNS,
+    PRODUCT_COLUMNS,
+    XERO_CONTACT,
+    CustomerTable,
+    account_of,
+    contact_of,
+    invoice_of,
+    kind_of,
+    product_of,
 )
 
 JSON = dict[str, Any]
 _COLUMN = re.compile(r"^[a-z_][a-z0-9_]*$")
-_CUSTOMER_KIND = f"{InvoiceColumns.CUSTOMER}@Microsoft.Dynamics.CRM.lookuplogicalname"
-_XERO_CONTACT = AccountColumns.XERO_CONTACT_ID  # the same column on contacts
-_LINE_COLUMNS = [
-    InvoiceLineColumns.ID,
-    InvoiceLineColumns.LINE_NUMBER,
-    InvoiceLineColumns.PRODUCT,
-    InvoiceLineColumns.WRITE_IN,
-    InvoiceLineColumns.PRODUCT_DESCRIPTION,
-    InvoiceLineColumns.DESCRIPTION,
-    InvoiceLineColumns.QUANTITY,
-    InvoiceLineColumns.PRICE_PER_UNIT,
-    InvoiceLineColumns.VOLUME_DISCOUNT,
-    InvoiceLineColumns.MANUAL_DISCOUNT,
-    InvoiceLineColumns.BASE_AMOUNT,
-    InvoiceLineColumns.TAX,
-    InvoiceLineColumns.TAX_RATE,
-    InvoiceLineColumns.ACCOUNT,
-]
-_INVOICE_COLUMNS = [
-    InvoiceColumns.ID,
-    InvoiceColumns.NUMBER,
-    InvoiceColumns.NAME,
-    Common.VERSION_NUMBER,
-    InvoiceColumns.CUSTOMER,
-    InvoiceColumns.CURRENCY,
-    InvoiceColumns.PRICE_LIST,
-    InvoiceColumns.DATE_DELIVERED,
-    InvoiceColumns.DUE_DATE,
-    InvoiceColumns.PAYMENT_TERMS,
-    InvoiceColumns.TOTAL_DISCOUNT,
-    InvoiceColumns.FREIGHT,
-    Common.MODIFIED_ON,
-    Common.STATE,
-]
 
 
 def mapped_columns(field_mappings: dict[str, str]) -> list[str]:
@@ -93,18 +68,20 @@ async def handed_over_invoices(
     *,
     zone: ZoneInfo,
 ) -> list[Invoice]:
-    """Invoices handed to this connector and never exported, lines expanded, whatever their
-    state: the plan sorts out those ready from those that wait or are not sent, and why."""
+    """Invoices handed to this connector and never exported, or exported and set to "Update
+    in Xero", lines expanded, whatever their state: the plan sorts out those ready from those
+    that wait or are not sent, and why."""
     export_status = InvoiceColumns.EXPORT_STATUS
     conditions = [
         f"{InvoiceColumns.CONNECTOR} eq {connector.id}",
-        f"({export_status} eq {ExportStatus.NO.value} or {export_status} eq null)",
+        f"({export_status} eq {ExportStatus.NO.value} or {export_status} eq null"
+        f" or {export_status} eq {ExportStatus.UPDATE.value})",
     ]
     rows = await client.query(
         InvoiceColumns.ENTITY_SET,
-        select=sorted({*_INVOICE_COLUMNS, *extra_columns}),
+        select=sorted({*INVOICE_COLUMNS, *extra_columns}),
         filter=" and ".join(conditions),
-        expand=f"{InvoiceColumns.LINES}($select={','.join(_LINE_COLUMNS)})",
+        expand=f"{InvoiceColumns.LINES}($select={','.join(LINE_COLUMNS)})",
         orderby=f"{Common.CREATED_ON} asc",
     )
     return [invoice_of(row, zone) for row in rows]
@@ -113,70 +90,37 @@ async def handed_over_invoices(
 async def reference_data(client: DataverseClient, invoices: Sequence[Invoice]) -> ReferenceData:
     """The customers, products, currencies, tax rates and accounts the invoices point at."""
     lines = [line for invoice in invoices for line in invoice.lines]
-    account_rows = await client.rows_where_in(
-        AccountColumns.ENTITY_SET,
-        AccountColumns.ID,
-        [i.customer_id or "" for i in invoices if i.customer_kind == "account"],
-        select=[
-            AccountColumns.ID,
-            AccountColumns.NAME,
-            AccountColumns.ACCOUNT_NUMBER,
-            AccountColumns.EMAIL,
-            AccountColumns.PHONE,
-            *AccountColumns.ADDRESS,
-            _XERO_CONTACT,
-        ],
-        guid=True,
-    )
-    contact_rows = await client.rows_where_in(
-        ContactColumns.ENTITY_SET,
-        ContactColumns.ID,
-        [i.customer_id or "" for i in invoices if i.customer_kind == "contact"],
-        select=[
-            ContactColumns.ID,
-            ContactColumns.FULL_NAME,
-            ContactColumns.FIRST_NAME,
-            ContactColumns.LAST_NAME,
-            ContactColumns.EMAIL,
-            ContactColumns.PHONE,
-            *ContactColumns.ADDRESS,
-            _XERO_CONTACT,
-        ],
-        guid=True,
-    )
+    customers = [
+        *map(account_of, await _customer_rows(client, invoices, AccountColumns, ACCOUNT_COLUMNS)),
+        *map(contact_of, await _customer_rows(client, invoices, ContactColumns, CONTACT_COLUMNS)),
+    ]
     product_rows = await client.rows_where_in(
         ProductColumns.ENTITY_SET,
         ProductColumns.ID,
         [line.product_id or "" for line in lines],
-        select=[
-            ProductColumns.ID,
-            ProductColumns.NUMBER,
-            ProductColumns.NAME,
-            ProductColumns.DESCRIPTION,
-            ProductColumns.PRICE,
-        ],
+        select=PRODUCT_COLUMNS,
         guid=True,
     )
-    customers = [*map(account_of, account_rows), *map(contact_of, contact_rows)]
     return ReferenceData(
         customers={customer.id: customer for customer in customers},
         products={product.id: product for product in map(product_of, product_rows)},
         currencies=await _currencies(client) if any(i.currency_id for i in invoices) else {},
-        tax_types=await _codes(
-            client,
-            TaxRateColumns.ENTITY_SET,
-            TaxRateColumns.ID,
-            TaxRateColumns.TAX_TYPE,
-            [line.tax_rate_id or "" for line in lines],
-        ),
+        tax_types=await _codes(client, TaxRateColumns, [line.tax_rate_id or "" for line in lines]),
         account_codes=await _codes(
-            client,
-            XeroAccountColumns.ENTITY_SET,
-            XeroAccountColumns.ID,
-            XeroAccountColumns.CODE,
-            [line.account_id or "" for line in lines],
+            client, XeroAccountColumns, [line.account_id or "" for line in lines]
         ),
     )
+
+
+async def _customer_rows(
+    client: DataverseClient,
+    invoices: Sequence[Invoice],
+    table: CustomerTable,
+    select: Sequence[str],
+) -> list[JSON]:
+    """The rows of the invoices' customers in one table (accounts or contacts)."""
+    ids = [i.customer_id or "" for i in invoices if i.customer_kind == kind_of(table)]
+    return await client.rows_where_in(table.ENTITY_SET, table.ID, ids, select=select, guid=True)
 
 
 async def _currencies(client: DataverseClient) -> dict[str, str]:
@@ -187,116 +131,13 @@ async def _currencies(client: DataverseClient) -> dict[str, str]:
 
 
 async def _codes(
-    client: DataverseClient, entity_set: str, key: str, code: str, ids: Sequence[str]
+    client: DataverseClient, table: type[TaxRateColumns | XeroAccountColumns], ids: Sequence[str]
 ) -> dict[str, str]:
-    """id -> code of the rows (of the connector's Xero tax rates or accounts) that have one."""
-    rows = await client.rows_where_in(entity_set, key, ids, select=[key, code], guid=True)
+    """id -> code (Xero's tax type, or account code) of the connector's mirrors of Xero's tax
+    rates or accounts that have one."""
+    key, code = table.ID, table.TAX_TYPE if table is TaxRateColumns else XeroAccountColumns.CODE
+    rows = await client.rows_where_in(table.ENTITY_SET, key, ids, select=[key, code], guid=True)
     return {str(row[key]): str(row[code]) for row in rows if row.get(code)}
-
-
-# -- rows into records ------------------------------------------------------------------------
-
-
-def _money(value: Any) -> Decimal:
-    """A Web API number as an exact decimal (through its shortest text, not the float's binary
-    expansion)."""
-    return Decimal(str(value)) if value is not None else Decimal(0)
-
-
-def _datetime(value: Any) -> datetime | None:
-    if not value:
-        return None
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def account_of(row: JSON) -> Customer:
-    return Customer(
-        id=str(row[AccountColumns.ID]),
-        kind="account",
-        name=str(row.get(AccountColumns.NAME) or "").strip(),
-        account_number=row.get(AccountColumns.ACCOUNT_NUMBER),
-        email=row.get(AccountColumns.EMAIL),
-        first_name=None,
-        last_name=None,
-        xero_contact_id=row.get(_XERO_CONTACT),
-        phone=row.get(AccountColumns.PHONE),
-        address=tuple(row.get(name) for name in AccountColumns.ADDRESS),
-    )
-
-
-def contact_of(row: JSON) -> Customer:
-    first, last = row.get(ContactColumns.FIRST_NAME), row.get(ContactColumns.LAST_NAME)
-    name = row.get(ContactColumns.FULL_NAME) or " ".join(p for p in (first, last) if p)
-    return Customer(
-        id=str(row[ContactColumns.ID]),
-        kind="contact",
-        name=str(name or "").strip(),
-        account_number=None,
-        email=row.get(ContactColumns.EMAIL),
-        first_name=first,
-        last_name=last,
-        xero_contact_id=row.get(_XERO_CONTACT),
-        phone=row.get(ContactColumns.PHONE),
-        address=tuple(row.get(name) for name in ContactColumns.ADDRESS),
-    )
-
-
-def product_of(row: JSON) -> Product:
-    return Product(
-        id=str(row[ProductColumns.ID]),
-        number=str(row.get(ProductColumns.NUMBER) or "").strip(),
-        name=str(row.get(ProductColumns.NAME) or "").strip(),
-        description=row.get(ProductColumns.DESCRIPTION),
-        price=_money(row[ProductColumns.PRICE])
-        if row.get(ProductColumns.PRICE) is not None
-        else None,
-    )
-
-
-def line_of(row: JSON) -> Line:
-    product_id = row.get(InvoiceLineColumns.PRODUCT)
-    return Line(
-        id=str(row[InvoiceLineColumns.ID]),
-        number=int(row.get(InvoiceLineColumns.LINE_NUMBER) or 0),
-        product_id=product_id,
-        written_in=bool(row.get(InvoiceLineColumns.WRITE_IN)) or not product_id,
-        description=row.get(InvoiceLineColumns.PRODUCT_DESCRIPTION)
-        or row.get(InvoiceLineColumns.DESCRIPTION),
-        quantity=_money(row.get(InvoiceLineColumns.QUANTITY)),
-        price=_money(row.get(InvoiceLineColumns.PRICE_PER_UNIT)),
-        tax_rate_id=row.get(InvoiceLineColumns.TAX_RATE),
-        account_id=row.get(InvoiceLineColumns.ACCOUNT),
-        volume_discount=_money(row.get(InvoiceLineColumns.VOLUME_DISCOUNT)),
-        manual_discount=_money(row.get(InvoiceLineColumns.MANUAL_DISCOUNT)),
-        amount=_money(row.get(InvoiceLineColumns.BASE_AMOUNT))
-        - _money(row.get(InvoiceLineColumns.MANUAL_DISCOUNT)),
-        tax=_money(tax) if (tax := row.get(InvoiceLineColumns.TAX)) is not None else None,
-    )
-
-
-def invoice_of(row: JSON, zone: ZoneInfo) -> Invoice:
-    lines = map(line_of, row.get(InvoiceColumns.LINES) or [])
-    return Invoice(
-        id=str(row[InvoiceColumns.ID]),
-        number=row.get(InvoiceColumns.NUMBER),
-        name=row.get(InvoiceColumns.NAME),
-        version=str(row.get(Common.VERSION_NUMBER) or ""),
-        customer_id=row.get(InvoiceColumns.CUSTOMER),
-        customer_kind=row.get(_CUSTOMER_KIND),
-        currency_id=row.get(InvoiceColumns.CURRENCY),
-        date_delivered=local_date(row.get(InvoiceColumns.DATE_DELIVERED), zone),
-        due_date=local_date(row.get(InvoiceColumns.DUE_DATE), zone),
-        modified_on=_datetime(row.get(Common.MODIFIED_ON)),
-        lines=sorted(lines, key=lambda line: line.number),
-        row=row,
-        state=int(row.get(Common.STATE) or InvoiceState.ACTIVE),
-        price_list_id=row.get(InvoiceColumns.PRICE_LIST),
-        discount=_money(row.get(InvoiceColumns.TOTAL_DISCOUNT)),
-        freight=_money(row.get(InvoiceColumns.FREIGHT)),
-        payment_terms_code=row.get(InvoiceColumns.PAYMENT_TERMS),
-        etag=str(row.get(Common.ETAG) or "*"),
-    )
 
 
 # -- outcomes into change sets ----------------------------------------------------------------
@@ -305,8 +146,10 @@ def invoice_of(row: JSON, zone: ZoneInfo) -> Invoice:
 def exported_change_set(
     connector: Connector, exported: Exported, now: datetime
 ) -> list[BatchOperation]:
-    """The invoice's Xero columns and a sync history row; Failed when the amounts differ."""
+    """The invoice's Xero columns and a sync history row; Failed when the amounts differ, for
+    information when Dynamics already showed it in Xero."""
     status = ExportStatus.FAILED if exported.mismatch else ExportStatus.YES
+    outcome = SyncOutcome.INFORMATION if exported.already_exported else SyncOutcome.SUCCESS
     columns = {
         InvoiceColumns.EXPORT_STATUS: status.value,
         InvoiceColumns.EXPORTED_ON: now.isoformat(),
@@ -324,7 +167,7 @@ def exported_change_set(
             history_row(
                 connector_id=connector.id,
                 label=invoice.label,
-                outcome=SyncOutcome.FAILED if exported.mismatch else SyncOutcome.SUCCESS,
+                outcome=SyncOutcome.FAILED if exported.mismatch else outcome,
                 message=exported.mismatch or exported.message,
                 occurred_on=now,
                 invoice_id=invoice.id,
@@ -387,9 +230,7 @@ def skipped_change_set(
 
 
 def contact_link_change_set(customer: Customer, xero_contact_id: str) -> list[BatchOperation]:
-    return [
-        BatchOperation.patch(customer.entity_set, customer.id, {_XERO_CONTACT: xero_contact_id})
-    ]
+    return [BatchOperation.patch(customer.entity_set, customer.id, {XERO_CONTACT: xero_contact_id})]
 
 
 def write_back_change_sets(

@@ -58,14 +58,10 @@ def contact_json(customer: Customer) -> JSON:
 
 
 def contact_too_long(customer: Customer) -> Failure | None:
-    if len(customer.name) > CONTACT_NAME_MAX:
-        return _too_long(
-            f"The customer's name '{customer.name[:40]}...'",
-            "contact name",
-            CONTACT_NAME_MAX,
-            len(customer.name),
-        )
-    return None
+    name = customer.name
+    return _too_long(
+        f"The customer's name '{name[:40]}...'", "contact name", name, CONTACT_NAME_MAX
+    )
 
 
 def item_code(product: Product) -> str | None:
@@ -103,18 +99,19 @@ def _reference(invoice: Invoice, mappings: Mapping[str, str]) -> str:
     return invoice.number or invoice.id
 
 
-def _too_long(what: str, field: str, limit: int, length: int) -> Failure:
+def _too_long(what: str, field: str, value: str, limit: int) -> Failure | None:
+    """The failure of a `value` longer than Xero's `field` takes, or None if it fits."""
+    if len(value) <= limit:
+        return None
     return Failure(
         "value_too_long",
-        f"{what} is {length:,} characters long; Xero's {field} takes at most {limit:,}. "
+        f"{what} is {len(value):,} characters long; Xero's {field} takes at most {limit:,}. "
         + RETRY_HINT,
     )
 
 
-def _description_too_long(label: str, description: str) -> Failure:
-    return _too_long(
-        f"{label}'s description", "line description", DESCRIPTION_MAX, len(description)
-    )
+def _description_too_long(label: str, description: str) -> Failure | None:
+    return _too_long(f"{label}'s description", "line description", description, DESCRIPTION_MAX)
 
 
 def amounts_of(invoice: Invoice) -> amounts.DynamicsAmounts:
@@ -136,10 +133,8 @@ def _line_json(
     label = f"Line {line.number}"
     description = line.description
     if line.is_note:
-        if description and len(description) > DESCRIPTION_MAX:
-            return _too_long(
-                f"{label}'s description", "line description", DESCRIPTION_MAX, len(description)
-            )
+        if description and (failure := _description_too_long(label, description)):
+            return failure
         return {"Description": description or "-"}  # a note line
     body: JSON = {
         "Quantity": float(line.quantity),
@@ -159,22 +154,18 @@ def _line_json(
                 "description. Give the line a description or another product. " + RETRY_HINT,
             )
         if product is not None:
-            if len(product.number) > ITEM_CODE_MAX:
-                return _too_long(
-                    f"{label}'s product number '{product.number}'",
-                    "item code",
-                    ITEM_CODE_MAX,
-                    len(product.number),
-                )
+            number = product.number
+            if failure := _too_long(
+                f"{label}'s product number '{number}'", "item code", number, ITEM_CODE_MAX
+            ):
+                return failure
             code = item_codes.get(line.product_id)
             if code:
                 body["ItemCode"] = code
             description = description or product.name
     if description:
-        if len(description) > DESCRIPTION_MAX:
-            return _too_long(
-                f"{label}'s description", "line description", DESCRIPTION_MAX, len(description)
-            )
+        if failure := _description_too_long(label, description):
+            return failure
         body["Description"] = description
     tax_type = data.tax_types.get(line.tax_rate_id or "")
     if tax_type:
@@ -219,8 +210,8 @@ def invoice_json(
     if invoice.freight:
         lines.append(_freight_json(invoice, settings))
     reference = _reference(invoice, mappings)
-    if len(reference) > REFERENCE_MAX:
-        return _too_long("The invoice's reference", "Reference", REFERENCE_MAX, len(reference))
+    if failure := _too_long("The invoice's reference", "Reference", reference, REFERENCE_MAX):
+        return failure
     body: JSON = {
         "Type": "ACCREC",
         "Contact": {"ContactID": contact_id},

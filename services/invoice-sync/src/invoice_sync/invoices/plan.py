@@ -3,8 +3,9 @@
 
 A run is a few rounds of "read, then decide" (see `workflow`): which invoices are worth working
 on; which an earlier attempt already put in Xero (link them) and which a crash left `pending`
-(look for them in Xero); which customers and products Xero lacks; then per invoice one of
-create, fail (with the message a person acts on) or skip (with the reason it waits).
+(look for them in Xero: `plan_recovery`); which customers and products Xero lacks
+(`plan_reference`); then per invoice one of create, fail (with the message a person acts on) or
+skip (with the reason it waits).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from decimal import Decimal
+from typing import Any
 
 from dxc_shared.clients.dataverse import BatchResult
 from dxc_shared.clients.xero_accounting import ElementResult
@@ -25,28 +27,13 @@ from invoice_sync.connector.records import ConnectorSettings
 from invoice_sync.invoices import amounts, mapping
 from invoice_sync.invoices.mapping import Failure
 from invoice_sync.invoices.records import (
-    Customer,
     Exported,
     Failed,
     Invoice,
     ReferenceData,
 )
-from invoice_sync.ledger.models import ExportState
 
 JSON = dict[str, Any]
-GONE = frozenset({"DELETED", "VOIDED"})  # Xero statuses of an invoice that is no more
-
-
-class LedgerEntry(Protocol):
-    """What the plan reads of an export ledger row."""
-
-    @property
-    def state(self) -> str: ...
-
-    @property
-    def xero_invoice_id(self) -> str | None: ...
-
-
 # -- decisions ----------------------------------------------------------------------------------
 
 
@@ -63,7 +50,7 @@ class Link:
     """Already in Xero (`xero` is Xero's copy): written back instead of created again."""
 
     invoice: Invoice
-    xero: JSON
+    xero: xero.Invoice
     reason: str
 
 
@@ -98,21 +85,28 @@ def xero_url(xero_web_url: str, xero_invoice_id: str) -> str:
     return f"{xero_web_url.rstrip('/')}/AccountsReceivable/View.aspx?InvoiceID={xero_invoice_id}"
 
 
-def exported(invoice: Invoice, element: JSON, xero_web_url: str, message: str = "") -> Exported:
+def exported(
+    invoice: Invoice, element: xero.Invoice, xero_web_url: str, message: str = ""
+) -> Exported:
     """What Dynamics is told about an invoice Xero holds as `element`."""
-    xero_id = str(element["InvoiceID"])
-    number = element.get("InvoiceNumber") or None
+    xero_id = str(element.invoice_id)
+    number = element.invoice_number or None
+    status = element.status
     return Exported(
         invoice=invoice,
         xero_invoice_id=xero_id,
         xero_number=number,
-        xero_status=element.get("Status"),
+        xero_status=status,
         xero_url=xero_url(xero_web_url, xero_id),
-        total_tax=element.get("TotalTax"),
-        amount_due=element.get("AmountDue"),
-        message=message
-        or f"Exported to Xero as {number or xero_id} ({element.get('Status', 'DRAFT')}).",
+        total_tax=_number(element.total_tax),
+        amount_due=_number(element.amount_due),
+        message=message or f"Exported to Xero as {number or xero_id} ({status or 'DRAFT'}).",
     )
+
+
+def _number(amount: Decimal | None) -> float | None:
+    """An amount as Dynamics' Web API takes it (a JSON number)."""
+    return None if amount is None else float(amount)
 
 
 # -- which invoices -----------------------------------------------------------------------------
@@ -156,7 +150,7 @@ SUBSCRIPTION_INACTIVE = "Not sent: the connector's subscription is inactive."
 
 @dataclass(frozen=True)
 class Held:
-    """Why no invoice of the connection is sent for now (no invoice job runs meanwhile):
+    """Why no invoice of the connection is sent for now (its jobs only tell why meanwhile):
     `reason` for each handed-over invoice's Skipped row; `connector_message` for the connector
     record when it goes Inactive (None: it stays Active, payments still sync)."""
 
@@ -197,135 +191,6 @@ def usable_mappings(field_mappings: Mapping[str, str], columns: Iterable[str]) -
     """The connection's field mappings whose column may be read (see `mapped_columns`)."""
     readable = set(columns)
     return {c: target for c, target in field_mappings.items() if c.lower() in readable}
-
-
-# -- earlier attempts ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reconciliation:
-    """The ready invoices against the ledger."""
-
-    new: list[Invoice]  # never sent: to create
-    known: dict[str, str]  # sent and answered: invoice id -> Xero invoice id
-    pending: list[Invoice]  # sent, no answer recorded (a crash): look for it in Xero
-
-
-def reconcile(invoices: Sequence[Invoice], entries: Mapping[str, LedgerEntry]) -> Reconciliation:
-    result = Reconciliation([], {}, [])
-    for invoice in invoices:
-        entry = entries.get(invoice.id)
-        if entry is None:
-            result.new.append(invoice)
-        elif entry.state != ExportState.PENDING and entry.xero_invoice_id:
-            result.known[invoice.id] = entry.xero_invoice_id
-        else:
-            result.pending.append(invoice)
-    return result
-
-
-@dataclass(frozen=True)
-class RecoveryLookup:
-    """How to look for `pending` invoices in Xero: by the Reference they were sent with (Xero
-    numbers them) or by their InvoiceNumber (Dynamics numbers them)."""
-
-    keys: dict[str, str]  # invoice id -> its Reference or InvoiceNumber
-    by_reference: bool
-
-    @property
-    def field_name(self) -> str:
-        return "Reference" if self.by_reference else "InvoiceNumber"
-
-
-def recovery_lookup(
-    pending: Sequence[Invoice], settings: ConnectorSettings, mappings: Mapping[str, str]
-) -> RecoveryLookup:
-    return RecoveryLookup(
-        {invoice.id: mapping.recovery_key(invoice, settings, mappings) for invoice in pending},
-        by_reference=settings.use_xero_invoice_number,
-    )
-
-
-def _same_customer(element: JSON, customer: Customer | None) -> bool:
-    contact = element.get("Contact") or {}
-    return customer is not None and (
-        contact.get("ContactNumber") == customer.id
-        or (
-            customer.xero_contact_id is not None
-            and contact.get("ContactID") == customer.xero_contact_id
-        )
-    )
-
-
-def match(
-    key: str,
-    found: Sequence[JSON],
-    field_name: str,
-    taken: set[str],
-    customer: Customer | None,
-) -> str | None:
-    """The Xero invoice a pending invoice became: a live sales invoice carrying its key, not
-    claimed by another invoice, the customer's own preferred."""
-    candidates = [
-        element
-        for element in found
-        if str(element.get(field_name) or "") == key
-        and element.get("Type", "ACCREC") == "ACCREC"
-        and element.get("Status") not in GONE
-        and str(element.get("InvoiceID")) not in taken
-    ]
-    preferred = [element for element in candidates if _same_customer(element, customer)]
-    chosen = (preferred or candidates)[:1]
-    return str(chosen[0]["InvoiceID"]) if chosen else None
-
-
-def recover(
-    reconciliation: Reconciliation,
-    lookup: RecoveryLookup,
-    found: Sequence[JSON],
-    customers: Mapping[str, Customer],
-) -> tuple[dict[str, str], list[Invoice]]:
-    """The pending invoices found in Xero (added to the known ones: invoice id -> Xero id),
-    and those not found (to create)."""
-    known = dict(reconciliation.known)
-    taken = set(known.values())
-    not_found: list[Invoice] = []
-    for invoice in reconciliation.pending:
-        customer = customers.get(invoice.customer_id or "")
-        xero_id = match(lookup.keys[invoice.id], found, lookup.field_name, taken, customer)
-        if xero_id is None:
-            not_found.append(invoice)
-        else:
-            known[invoice.id] = xero_id
-            taken.add(xero_id)
-    return known, not_found
-
-
-def links(
-    invoices: Sequence[Invoice], known: Mapping[str, str], in_xero: Mapping[str, JSON]
-) -> tuple[list[Link], list[Invoice]]:
-    """Known invoices still in Xero are linked; those deleted or voided there since are wanted
-    as a new export (returned to create)."""
-    linked: list[Link] = []
-    again: list[Invoice] = []
-    for invoice in invoices:
-        xero_id = known.get(invoice.id)
-        if xero_id is None:
-            continue
-        element = in_xero.get(xero_id)
-        if element is None or element.get("Status") in GONE:
-            again.append(invoice)
-            continue
-        number = element.get("InvoiceNumber") or xero_id
-        linked.append(
-            Link(
-                invoice,
-                element,
-                f"Already in Xero from an earlier attempt as {number}; linked instead of "
-                "created again.",
-            )
-        )
-    return linked, again
 
 
 # -- per invoice --------------------------------------------------------------------------------
@@ -386,10 +251,11 @@ def amounts_differ(differences: Sequence[str], *, sent: bool) -> Failure:
     )
 
 
-def checked(invoice: Invoice, element: JSON, xero_web_url: str, message: str = "") -> Exported:
-    """An invoice Xero holds as `element`, with Xero's tax for each of its lines (written back to
-    Dynamics) and, when Xero's amounts do not equal Dynamics' after that, the difference."""
-    returned = xero.Invoice.from_xero(element)
+def checked(
+    invoice: Invoice, returned: xero.Invoice, xero_web_url: str, message: str = ""
+) -> Exported:
+    """An invoice Xero holds as `returned`, with Xero's tax for each of its lines (written back
+    to Dynamics) and, when Xero's amounts do not equal Dynamics' after that, the difference."""
     xero_lines = returned.line_items or []
     # Tax inclusive: Dynamics' amounts already hold Xero's tax, so none is added on its lines.
     inclusive = returned.line_amount_types == xero.LineAmountTypes.INCLUSIVE
@@ -403,7 +269,7 @@ def checked(invoice: Invoice, element: JSON, xero_web_url: str, message: str = "
         [line.tax for line in invoice.lines],
         [xero.LineItem(tax_amount=line_taxes.get(line.id)) for line in invoice.lines],
     )
-    done = exported(invoice, element, xero_web_url, message)
+    done = exported(invoice, returned, xero_web_url, message)
     # Only the lines whose tax changes are written: the same totals for a smaller $batch.
     changed = {
         line.id: tax
@@ -423,7 +289,7 @@ def batches(creates: Sequence[Create], size: int) -> list[list[Create]]:
 
 
 def created(
-    batch: Sequence[Create], results: Sequence[ElementResult], xero_web_url: str
+    batch: Sequence[Create], results: Sequence[ElementResult[xero.Invoice]], xero_web_url: str
 ) -> tuple[list[Exported], list[Fail]]:
     """Xero's answer to a batch create: the invoices it took and those it refused, and why."""
     done: list[Exported] = []
@@ -434,24 +300,6 @@ def created(
         else:
             refused.append(Fail(item.invoice, mapping.explain(element.errors)))
     return done, refused
-
-
-def answered(
-    invoice_ids: Sequence[str], results: Sequence[ElementResult]
-) -> tuple[dict[str, tuple[str, str | None]], list[str]]:
-    """Xero's answer to a re-sent request, for the ledger: the invoices it holds (invoice id ->
-    (Xero invoice id, number)) and those it refused."""
-    created: dict[str, tuple[str, str | None]] = {}
-    refused_ids: list[str] = []
-    for invoice_id, element in zip(invoice_ids, results, strict=False):
-        if element.ok:
-            created[invoice_id] = (
-                str(element.element["InvoiceID"]),
-                element.element.get("InvoiceNumber") or None,
-            )
-        else:
-            refused_ids.append(invoice_id)
-    return created, refused_ids
 
 
 def refused(batch: Sequence[Create], message: str) -> list[Fail]:
@@ -518,20 +366,22 @@ def written_back(
     exported: Sequence[Exported], failed: Sequence[Failed], results: Sequence[Sequence[BatchResult]]
 ) -> WrittenBack:
     """Read the `$batch` results, whose change sets start with the exported then the failed
-    invoices, then the exported invoices' line taxes (see `write_back_change_sets`)."""
+    invoices, then the exported invoices' line taxes (see `write_back_change_sets`). A refused
+    tax counts only on an invoice that was written: when the invoice itself was refused (its
+    lines share its privileges), that is the one failure, and the retry writes both."""
     outcome = WrittenBack([], {}, [])
-    with_taxes = [item for item in exported if item.line_taxes]
-    taxes = results[len(exported) + len(failed) :]
-    for item, result in zip(with_taxes, taxes, strict=False):
-        errors = [r.error_message for r in result if not r.ok]
-        if errors:
-            outcome.taxes_refused[item.invoice.id] = errors[0]
     for item, result in zip(exported, results, strict=False):
         errors = [r.error_message for r in result if not r.ok]
         if errors:
             outcome.not_written[item.invoice.id] = errors[0]
         else:
             outcome.written.append(item.invoice.id)
+    with_taxes = [item for item in exported if item.line_taxes]
+    taxes = results[len(exported) + len(failed) :]
+    for item, result in zip(with_taxes, taxes, strict=False):
+        errors = [r.error_message for r in result if not r.ok]
+        if errors and item.invoice.id not in outcome.not_written:
+            outcome.taxes_refused[item.invoice.id] = errors[0]
     for failure, result in zip(failed, results[len(exported) :], strict=False):
         if not all(r.ok for r in result):
             outcome.failures_not_written.append(failure.invoice.id)

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from dxc_shared.clients.xero_accounting import ElementResult
-from dxc_shared.xero.documents import Contact
+from dxc_shared.xero.documents import Contact, Item
 
 from invoice_sync.invoices import mapping
 from invoice_sync.invoices.mapping import Failure
 from invoice_sync.invoices.records import Customer, Invoice, Product, ReferenceData
-
-JSON = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -96,11 +93,11 @@ def contacts_xero_takes(contacts: Contacts, missing: Sequence[Customer]) -> list
 
 
 def contacts_created(
-    contacts: Contacts, missing: Sequence[Customer], created: Sequence[ElementResult]
+    contacts: Contacts, missing: Sequence[Customer], created: Sequence[ElementResult[Contact]]
 ) -> None:
     for customer, element in zip(missing, created, strict=False):
         if element.ok:
-            contacts.link(customer, str(element.element["ContactID"]))
+            contacts.link(customer, str(element.element.contact_id))
         else:
             contacts.ids[customer.id] = mapping.contact_not_created(customer.name, element.errors)
 
@@ -132,7 +129,9 @@ def items_missing(
     return available, list(missing.values())
 
 
-def items_created(codes: Mapping[str, str], created: Sequence[ElementResult]) -> dict[str, str]:
+def items_created(
+    codes: Mapping[str, str], created: Sequence[ElementResult[Item]]
+) -> dict[str, str]:
     """Product id -> code of the Items Xero created."""
-    made = {str(element.element.get("Code", "")).lower() for element in created if element.ok}
+    made = {(element.element.code or "").lower() for element in created if element.ok}
     return {pid: code for pid, code in codes.items() if code.lower() in made}

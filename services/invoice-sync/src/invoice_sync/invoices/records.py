@@ -82,6 +82,8 @@ class Invoice:
     freight: Decimal = Decimal(0)
     payment_terms_code: int | None = None
     etag: str = "*"  # the row's version as read: a failure is written only over that version
+    export_status: int | None = None  # dxc_exportstatus (None: never exported)
+    xero_invoice_id: str | None = None  # the Xero invoice Dynamics was told it became
 
     @property
     def label(self) -> str:
@@ -118,6 +120,8 @@ class Exported:
     line_taxes: dict[str, Decimal] = field(default_factory=dict)
     # Why Xero's amounts do not equal Dynamics': the invoice is linked but Failed.
     mismatch: str | None = None
+    # Dynamics already showed it in Xero (set back to No): told so, not claimed as a success.
+    already_exported: bool = False
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ nothing (the plan decides; see `workflow` for their order)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from dxc_shared.clients.dataverse import BatchOperation, BatchResult
 from dxc_shared.clients.xero_accounting import (
@@ -14,10 +14,11 @@ from dxc_shared.clients.xero_accounting import (
     XeroUnauthorised,
 )
 from dxc_shared.logging import get_logger
-from dxc_shared.xero.documents import Contact
+from dxc_shared.xero.documents import Contact, Invoice, Item, XeroDocument
 
-from invoice_sync.invoices import mapping, plan
-from invoice_sync.invoices.plan import Create, Fail, RecoveryLookup
+from invoice_sync.invoices import mapping, plan, plan_recovery
+from invoice_sync.invoices.plan import Create, Fail
+from invoice_sync.invoices.plan_recovery import RecoveryLookup
 from invoice_sync.invoices.records import Customer, Exported, Product
 from invoice_sync.kit.context import RunContext
 from invoice_sync.kit.idempotency import idempotency_key
@@ -27,10 +28,11 @@ from invoice_sync.metrics import BATCH_SIZE
 logger = get_logger(__name__)
 
 JSON = dict[str, Any]
+DocumentT = TypeVar("DocumentT", bound=XeroDocument)
 XERO_BATCH = 50  # invoices, contacts or items per Xero batch write
 
 
-async def find_pending(xero: XeroAccountingClient, lookup: RecoveryLookup) -> list[JSON]:
+async def find_pending(xero: XeroAccountingClient, lookup: RecoveryLookup) -> list[Invoice]:
     """Xero's invoices carrying the keys of invoices a crash left `pending`."""
     keys = list(lookup.keys.values())
     if lookup.by_reference:
@@ -38,8 +40,8 @@ async def find_pending(xero: XeroAccountingClient, lookup: RecoveryLookup) -> li
     return await xero.invoices(numbers=keys)
 
 
-async def invoices_by_id(xero: XeroAccountingClient, ids: Sequence[str]) -> dict[str, JSON]:
-    return {str(x["InvoiceID"]): x for x in await xero.invoices(ids=list(ids))}
+async def invoices_by_id(xero: XeroAccountingClient, ids: Sequence[str]) -> dict[str, Invoice]:
+    return {str(x.invoice_id): x for x in await xero.invoices(ids=list(ids))}
 
 
 async def record_in_xero(run: RunContext, exported: Sequence[Exported]) -> None:
@@ -58,21 +60,21 @@ async def look_up_contacts(
     )
 
 
-class _BatchCreate(Protocol):
+class _BatchCreate(Protocol[DocumentT]):
     async def __call__(
         self, bodies: Sequence[JSON], /, *, idempotency_key: str
-    ) -> list[ElementResult]: ...
+    ) -> list[ElementResult[DocumentT]]: ...
 
 
 async def _create_in_batches(
     kind: str,
     records: Sequence[Customer] | Sequence[Product],
     bodies: Sequence[JSON],
-    create: _BatchCreate,
-) -> list[ElementResult]:
+    create: _BatchCreate[DocumentT],
+) -> list[ElementResult[DocumentT]]:
     """Xero batch creates of up to XERO_BATCH, each with the Idempotency-Key of its records
     and bodies (so a retried batch is answered from Xero's idempotency cache)."""
-    created: list[ElementResult] = []
+    created: list[ElementResult[DocumentT]] = []
     for start in range(0, len(records), XERO_BATCH):
         ids = [record.id for record in records[start : start + XERO_BATCH]]
         chunk = bodies[start : start + XERO_BATCH]
@@ -82,7 +84,7 @@ async def _create_in_batches(
 
 async def create_contacts(
     xero: XeroAccountingClient, customers: Sequence[Customer]
-) -> list[ElementResult]:
+) -> list[ElementResult[Contact]]:
     bodies = [mapping.contact_json(customer) for customer in customers]
     return await _create_in_batches("contacts", customers, bodies, xero.create_contacts)
 
@@ -95,14 +97,14 @@ async def existing_items(xero: XeroAccountingClient, codes: Iterable[str]) -> li
 
 async def create_items(
     xero: XeroAccountingClient, products: Sequence[Product]
-) -> list[ElementResult]:
+) -> list[ElementResult[Item]]:
     bodies = [mapping.item_json(product) for product in products]
     created = await _create_in_batches("items", products, bodies, xero.create_items)
     for element in created:
         if not element.ok:
             logger.warning(
                 "invoice_sync.item_not_created",
-                code=element.element.get("Code"),
+                code=element.element.code,
                 errors=element.errors,
             )
     return created
@@ -123,14 +125,9 @@ async def create_invoices(
         run.connection_id, {item.invoice.id: item.invoice.version for item in batch}, request
     )
     BATCH_SIZE.observe(len(batch))
-    try:
-        results = await _send(run, request)
-    except XeroError as error:
-        if isinstance(error, XeroUnauthorised):
-            raise
-        # The whole request was refused, so none of it is in Xero.
-        await run.ledger.settle(run.connection_id, request, {}, request.invoice_ids)
-        return [], plan.refused(batch, error.message)
+    results = await _send(run, request)
+    if isinstance(results, XeroError):
+        return [], plan.refused(batch, results.message)
     exported, failed = plan.created(batch, results, run.xero_web_url)
     await run.ledger.settle(
         run.connection_id,
@@ -152,23 +149,25 @@ async def resend_pending_requests(run: RunContext) -> None:
             connection_id=str(run.connection_id),
             invoices=len(request.invoice_ids),
         )
-        try:
-            results = await _send(run, request)
-        except XeroError as error:
-            if isinstance(error, XeroUnauthorised):
-                raise
-            # Refused whole: none of it is in Xero; the invoices are planned afresh.
-            await run.ledger.settle(run.connection_id, request, {}, request.invoice_ids)
-            continue
-        created, refused_ids = plan.answered(request.invoice_ids, results)
+        results = await _send(run, request)
+        if isinstance(results, XeroError):
+            continue  # the invoices are planned afresh
+        created, refused_ids = plan_recovery.answered(request.invoice_ids, results)
         await run.ledger.settle(run.connection_id, request, created, refused_ids)
 
 
-async def _send(run: RunContext, request: XeroRequest) -> list[ElementResult]:
+async def _send(run: RunContext, request: XeroRequest) -> list[ElementResult[Invoice]] | XeroError:
     """The Xero batch create, only while the lease provably holds (a fence on the call itself,
-    not only on `pending`)."""
+    not only on `pending`); or Xero's refusal of the whole request, settled in the ledger: none
+    of it is in Xero, so its invoices are forgotten there (a lost grant raises instead)."""
     await run.lease.hold_for_write()
-    return await run.xero.create_invoices(request.body, idempotency_key=request.idempotency_key)
+    try:
+        return await run.xero.create_invoices(request.body, idempotency_key=request.idempotency_key)
+    except XeroError as error:
+        if isinstance(error, XeroUnauthorised):
+            raise
+        await run.ledger.settle(run.connection_id, request, {}, request.invoice_ids)
+        return error
 
 
 async def write_back(

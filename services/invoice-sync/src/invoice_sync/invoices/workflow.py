@@ -24,11 +24,8 @@ record in Dynamics, and the run stops.
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from dxc_shared.clients.dataverse import DataverseClient
 from dxc_shared.clients.xero_accounting import XeroRateLimited, XeroUnavailable
 from dxc_shared.dynamics.schema import ConnectorStatus
 from dxc_shared.logging import get_logger
@@ -42,21 +39,22 @@ from invoice_sync.connector.dynamics import (
     set_connector_status,
 )
 from invoice_sync.connector.records import Connector, ConnectorSettings
-from invoice_sync.invoices import plan, plan_reference, steps
+from invoice_sync.invoices import plan, plan_reference, steps, update_steps, updates
+from invoice_sync.invoices import plan_recovery as recovery
 from invoice_sync.invoices.dynamics import (
     failed_change_set,
     handed_over_invoices,
     mapped_columns,
     reference_data,
-    skipped_change_set,
     write_back_change_sets,
 )
+from invoice_sync.invoices.held import tell_skips
 from invoice_sync.invoices.plan import Create, Fail, Skip
 from invoice_sync.invoices.plan_reference import Contacts, LinkContact
 from invoice_sync.invoices.records import Exported, Failed, Invoice, ReferenceData
 from invoice_sync.kit.context import RunContext
+from invoice_sync.kit.pipeline import overlapped
 from invoice_sync.kit.time import ready_at, today, utcnow, zone
-from invoice_sync.ledger.exports import Ledger
 from invoice_sync.ledger.models import InvoiceExport
 from invoice_sync.metrics import LAG, count_failure, count_invoice
 from invoice_sync.retries import steps as retries
@@ -163,6 +161,7 @@ class ExportRun:
         # planned into a different batch under a different Idempotency-Key.
         await steps.resend_pending_requests(self.run)
         entries = await self.run.ledger.entries(self.run.connection_id, list(self.unsettled))
+        invoices, to_update = updates.split(invoices)
         to_create = await self._link_earlier_attempts(invoices, entries, mappings)
         self.run.lease.check()
         contacts = await self._contacts_for(to_create)
@@ -183,7 +182,9 @@ class ExportRun:
                 creates.append(decision)
             else:
                 self.skipped.append(decision)
-        await self._create_all(plan.batches(creates, steps.XERO_BATCH))
+        # A batch's write-back to Dynamics overlaps the next batch's create in Xero.
+        await overlapped(plan.batches(creates, steps.XERO_BATCH), self._create, self._write_back)
+        await self._update(to_update, entries, mappings)
         await self._write_back([], final=True)
         await self._tell_skips()
 
@@ -208,23 +209,26 @@ class ExportRun:
     ) -> list[Invoice]:
         """Invoices the ledger knows reached Xero are written back, not created again; those a
         crash left `pending` are looked for in Xero. Returns the invoices still to create."""
-        reconciliation = plan.reconcile(invoices, entries)
+        reconciliation = recovery.reconcile(invoices, entries)
         to_create = list(reconciliation.new)
         known = reconciliation.known
         if reconciliation.pending:
-            lookup = plan.recovery_lookup(reconciliation.pending, self.settings, mappings)
+            lookup = recovery.recovery_lookup(reconciliation.pending, self.settings, mappings)
             found = await steps.find_pending(self.run.xero, lookup)
-            known, not_found = plan.recover(reconciliation, lookup, found, self.data.customers)
+            known, not_found = recovery.recover(reconciliation, lookup, found, self.data.customers)
             to_create += not_found
         if not known:
             return to_create
         in_xero = await steps.invoices_by_id(self.run.xero, list(known.values()))
-        linked, again = plan.links(invoices, known, in_xero)
+        linked, again = recovery.links(invoices, known, in_xero)
         to_create += again  # deleted in Xero since: a new export is wanted
         if linked:
             # Checked as a new export is: a retry writes Xero's line taxes, or says why not.
+            # One Dynamics showed in Xero already is only told how to send its changes.
             exported = [
-                plan.checked(link.invoice, link.xero, self.run.xero_web_url, link.reason)
+                updates.already_in_xero(link, self.run.xero_web_url)
+                if link.invoice.id in reconciliation.told
+                else plan.checked(link.invoice, link.xero, self.run.xero_web_url, link.reason)
                 for link in linked
             ]
             await steps.record_in_xero(self.run, exported)
@@ -267,22 +271,6 @@ class ExportRun:
             available.update(plan_reference.items_created(codes, created))
         return available
 
-    async def _create_all(self, batches: Iterable[list[Create]]) -> None:
-        """Each batch created in Xero, its write-back to Dynamics overlapping the next batch's
-        create (one at a time); on a failure the write-back under way ends before the run."""
-        writing: asyncio.Task[None] | None = None
-        try:
-            for batch in batches:
-                exported = await self._create(batch)
-                if writing is not None:
-                    await writing
-                writing = asyncio.create_task(self._write_back(exported))
-            if writing is not None:
-                await writing
-        finally:
-            if writing is not None and not writing.done():
-                await asyncio.gather(writing, return_exceptions=True)
-
     async def _create(self, batch: list[Create]) -> list[Exported]:
         exported, failed = await steps.create_invoices(self.run, batch)
         for failure in failed:
@@ -296,6 +284,32 @@ class ExportRun:
                 LAG.observe(max(0.0, (now - ready).total_seconds()))
         count_invoice("exported", len([e for e in exported if not e.mismatch]))
         return exported
+
+    async def _update(
+        self, invoices: list[Invoice], entries: dict[str, InvoiceExport], mappings: dict[str, str]
+    ) -> None:
+        """The invoices set to "Update in Xero" (see `updates`): refused with why when Xero
+        would refuse them, written back when Xero already took this version, else mapped as a
+        create is and sent as an update."""
+        found, read = await update_steps.read_targets(self.run, invoices, entries)
+        contacts = await self._contacts_for(read.to_send)
+        self.contact_links += contacts.links
+        decisions = plan.decide(
+            read.to_send,
+            contacts.ids,
+            settings=self.settings,
+            data=self.data,
+            item_codes=await self._items_for(read.to_send),
+            mappings=mappings,
+        )
+        exported, failed, skipped = await update_steps.send_updates(
+            self.run, read, decisions, found
+        )
+        for fail in failed:
+            self._record_failure(fail)
+        self.skipped += skipped
+        count_invoice("updated", len([e for e in exported if not e.mismatch]))
+        await self._write_back(exported)
 
     def _record_failure(self, fail: Fail) -> None:
         count_failure(fail.failure.reason)
@@ -323,7 +337,21 @@ class ExportRun:
             return
         results = await steps.write_back(self.run, change_sets)
         outcome = plan.written_back(exported, failed, results)
-        for done in exported:  # said with the next `$batch`
+        self._report_refused(exported, outcome)
+        self._report_exported(exported, set(outcome.written))
+        for item in failed:
+            self._report_failure(item.invoice, item.message)
+        for invoice in [*(e.invoice for e in exported), *(f.invoice for f in failed)]:
+            self.unsettled.pop(invoice.id, None)
+        await steps.record_written_back(self.run, outcome.written)
+        await self.run.ledger.forget_skips(
+            self.run.connection_id, [*outcome.written, *(f.invoice.id for f in failed)]
+        )
+
+    def _report_refused(self, exported: Sequence[Exported], outcome: plan.WrittenBack) -> None:
+        """What Dynamics refused of a write-back: Xero's line taxes (said with the next
+        `$batch`), an invoice's columns (reported, with the privilege it lacks)."""
+        for done in exported:
             if done.invoice.id in outcome.taxes_refused:
                 refused = plan.tax_refused(done, outcome.taxes_refused[done.invoice.id])
                 self.failed_queue.append(refused)
@@ -339,11 +367,14 @@ class ExportRun:
                     self.report.missing_privileges.append(privilege)
         for invoice_id in outcome.failures_not_written:
             logger.warning("invoice_sync.failure_not_written", invoice_id=invoice_id)
-        written = set(outcome.written)
+
+    def _report_exported(self, exported: Sequence[Exported], written: set[str]) -> None:
         for done in exported:
             if done.mismatch:  # in Xero and linked, but Failed: the amounts differ
                 self._report_failure(done.invoice, done.mismatch)
                 count_failure("amounts_differ")
+            elif done.already_exported and done.invoice.id in written:
+                self.report.skip(done.invoice.id, done.invoice.number, done.message)
             elif done.invoice.id in written:
                 self.report.succeed(
                     SyncSuccess(
@@ -354,14 +385,6 @@ class ExportRun:
                         xero_url=done.xero_url,
                     )
                 )
-        for item in failed:
-            self._report_failure(item.invoice, item.message)
-        for invoice in [*(e.invoice for e in exported), *(f.invoice for f in failed)]:
-            self.unsettled.pop(invoice.id, None)
-        await steps.record_written_back(self.run, outcome.written)
-        await self.run.ledger.forget_skips(
-            self.run.connection_id, [*outcome.written, *(f.invoice.id for f in failed)]
-        )
 
     def _customer_name(self, invoice: Invoice) -> str | None:
         customer = self.data.customer_of(invoice)
@@ -371,29 +394,3 @@ class ExportRun:
         self.report.fail(
             invoice.id, invoice.number, message, customer_name=self._customer_name(invoice)
         )
-
-
-async def tell_skips(
-    dataverse: DataverseClient,
-    ledger: Ledger,
-    connection_id: uuid.UUID,
-    connector: Connector,
-    skips: Sequence[Skip],
-) -> list[Skip]:
-    """A Skipped sync history row for each invoice not sent whose reason is news (told once per
-    cause, not on every run); returns the skips told."""
-    if not skips:
-        return []
-    told = await ledger.skips_told(connection_id, [skip.invoice.id for skip in skips])
-    news = plan.news(skips, told)
-    if not news:
-        return []
-    now = utcnow()
-    results = await dataverse.batch(
-        [skipped_change_set(connector, s.invoice, s.reason, now) for s in news]
-    )
-    written = [
-        skip for skip, result in zip(news, results, strict=False) if all(r.ok for r in result)
-    ]
-    await ledger.record_skips_told(connection_id, {s.invoice.id: s.reason for s in written})
-    return written

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -58,21 +58,11 @@ class Ledger:
                     body=request.body,
                 )
             )
-            existing = await _rows_of(session, InvoiceExport, connection_id, list(versions))
-            for invoice_id, version in versions.items():
-                row = existing.get(invoice_id)
-                if row is None:
-                    session.add(
-                        InvoiceExport(
-                            connection_id=connection_id,
-                            dynamics_invoice_id=invoice_id,
-                            dynamics_version=version,
-                            state=ExportState.PENDING,
-                        )
-                    )
-                else:
-                    row.dynamics_version = version
-                    row.state = ExportState.PENDING
+            pending = {
+                invoice_id: {"dynamics_version": version, "state": ExportState.PENDING}
+                for invoice_id, version in versions.items()
+            }
+            await _upsert(session, InvoiceExport, connection_id, pending)
 
     async def mark_created(
         self, connection_id: uuid.UUID, created: dict[str, tuple[str, str | None]]
@@ -133,9 +123,39 @@ class Ledger:
                 .where(
                     InvoiceExport.connection_id == connection_id,
                     InvoiceExport.dynamics_invoice_id.in_(list(invoice_ids)),
-                    InvoiceExport.state == ExportState.CREATED,
+                    InvoiceExport.state.in_((ExportState.CREATED, ExportState.UPDATED)),
                 )
                 .values(state=ExportState.WRITTEN_BACK)
+            )
+
+    async def mark_updating(
+        self, connection_id: uuid.UUID, invoice_id: str, version: str, xero_invoice_id: str
+    ) -> None:
+        """Record, and commit, that this version of an exported invoice is about to be sent to
+        Xero as an update, checking in the same transaction that the lease is still ours."""
+        async with self._database.unit_of_work() as session:
+            await self._check_lease(session, connection_id)
+            row = await session.get(InvoiceExport, (connection_id, invoice_id))
+            if row is None:  # exported before the ledger kept it
+                row = InvoiceExport(connection_id=connection_id, dynamics_invoice_id=invoice_id)
+                session.add(row)
+            row.dynamics_version = version
+            row.state = ExportState.UPDATING
+            row.xero_invoice_id = xero_invoice_id
+
+    async def settle_update(self, connection_id: uuid.UUID, invoice_id: str, *, took: bool) -> None:
+        """Xero's answer to an update: `updated` (to tell Dynamics) when it took it; else back to
+        `written_back`, as Xero's invoice did not change."""
+        state = ExportState.UPDATED if took else ExportState.WRITTEN_BACK
+        async with self._database.unit_of_work() as session:
+            await session.execute(
+                update(InvoiceExport)
+                .where(
+                    InvoiceExport.connection_id == connection_id,
+                    InvoiceExport.dynamics_invoice_id == invoice_id,
+                    InvoiceExport.state == ExportState.UPDATING,
+                )
+                .values(state=state)
             )
 
     async def skips_told(
@@ -151,20 +171,11 @@ class Ledger:
         if not reasons:
             return
         async with self._database.unit_of_work() as session:
-            existing = await _rows_of(session, SkipTold, connection_id, list(reasons))
-            for invoice_id, reason in reasons.items():
-                row = existing.get(invoice_id)
-                if row is None:
-                    session.add(
-                        SkipTold(
-                            connection_id=connection_id,
-                            dynamics_invoice_id=invoice_id,
-                            reason=reason,
-                        )
-                    )
-                else:
-                    row.reason = reason
-                    row.told_at = utcnow()
+            told = {
+                invoice_id: {"reason": reason, "told_at": utcnow()}
+                for invoice_id, reason in reasons.items()
+            }
+            await _upsert(session, SkipTold, connection_id, told)
 
     async def forget_skips(self, connection_id: uuid.UUID, invoice_ids: Sequence[str]) -> None:
         """These invoices have an outcome now: a later skip is news again."""
@@ -222,3 +233,23 @@ async def _rows_of(
         )
         found.update({row.dynamics_invoice_id: row for row in rows})
     return found
+
+
+async def _upsert(
+    session: AsyncSession,
+    table: type[Keyed],
+    connection_id: uuid.UUID,
+    values: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """invoice id -> column values: a connection's row of `table` for each invoice updated, or
+    added where it has none (one read for them all)."""
+    existing = await _rows_of(session, table, connection_id, list(values))
+    for invoice_id, columns in values.items():
+        row = existing.get(invoice_id)
+        if row is None:
+            session.add(
+                table(connection_id=connection_id, dynamics_invoice_id=invoice_id, **columns)
+            )
+        else:
+            for name, value in columns.items():
+                setattr(row, name, value)

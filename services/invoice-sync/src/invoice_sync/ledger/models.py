@@ -15,6 +15,7 @@ from dxc_shared.db import Base
 from sqlalchemy import JSON, Boolean, DateTime, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from invoice_sync.kit.tables import PerInvoice, Stamped
 from invoice_sync.kit.time import utcnow
 
 
@@ -35,9 +36,12 @@ class ExportState(enum.StrEnum):
     PENDING = "pending"  # about to be sent to Xero: may or may not have reached it
     CREATED = "created"  # in Xero; Dynamics not yet told
     WRITTEN_BACK = "written_back"  # in Xero, and Dynamics says so
+    # "Update in Xero" at `dynamics_version`: about to be sent (may or may not have reached Xero)
+    UPDATING = "updating"
+    UPDATED = "updated"  # Xero took the update of `dynamics_version`; Dynamics not yet told
 
 
-class InvoiceExport(Base):
+class InvoiceExport(PerInvoice, Stamped, Base):
     """The ledger of exports: one row per Dynamics invoice that was (or is being) sent to Xero.
     Written `pending` and committed before the Xero call, so a crash at any point leaves a row
     that the next run reconciles against Xero instead of creating the invoice a second time."""
@@ -45,16 +49,10 @@ class InvoiceExport(Base):
     __tablename__ = "invoice_sync_exports"
     __table_args__ = (Index(None, "connection_id", "state"),)
 
-    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    dynamics_invoice_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     dynamics_version: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16))
     xero_invoice_id: Mapped[str | None] = mapped_column(String(36))
     xero_invoice_number: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
 
 
 class PendingRequest(Base):
@@ -72,14 +70,12 @@ class PendingRequest(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class SkipTold(Base):
+class SkipTold(PerInvoice, Base):
     """Why a handed-over invoice is not sent, as last told in its sync history: a Skipped row is
     written when the reason changes, not on every run. Forgotten once the invoice has an
     outcome (exported or failed)."""
 
     __tablename__ = "invoice_sync_skips_told"
 
-    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    dynamics_invoice_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     reason: Mapped[str] = mapped_column(Text)
     told_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -30,6 +30,13 @@ def decide(record_id: str, export_status: int | None) -> Retry:
             reset=False,
             message=f"{RETRY_REQUESTED}: nothing to do, it is already in Xero (export status Yes).",
         )
+    if export_status == ExportStatus.UPDATE:
+        return Retry(
+            record_id,
+            reset=False,
+            message=f"{RETRY_REQUESTED}: nothing to do, its export status is Update in Xero "
+            "(Xero's copy is updated on the next run).",
+        )
     return Retry(
         record_id,
         reset=False,

@@ -43,7 +43,8 @@ from dxc_shared.dynamics.columns import (
 )
 from dxc_shared.dynamics.history import history_row, invoice_label
 from dxc_shared.dynamics.schema import PaymentState, SyncOutcome
-from dxc_shared.xero.documents import Balance, Contact
+from dxc_shared.xero.documents import Balance, Contact, Invoice
+from dxc_shared.xero.documents import InvoiceStatus as XeroStatus
 
 REOPEN: JSON = {Common.STATE: InvoiceState.ACTIVE.value, Common.STATUS: InvoiceStatus.NEW.value}
 CLOSE: dict[InvoiceState, JSON] = {
@@ -57,8 +58,8 @@ CLOSE: dict[InvoiceState, JSON] = {
     },
 }
 CLOSED_STATES = frozenset(CLOSE)
-GONE = frozenset({"VOIDED", "DELETED"})  # Xero statuses with nothing left to pay
-_GONE_WORDS = {"VOIDED": "voided", "DELETED": "deleted"}
+GONE = frozenset({XeroStatus.VOIDED, XeroStatus.DELETED})  # nothing left to pay
+_GONE_WORDS = {XeroStatus.VOIDED: "voided", XeroStatus.DELETED: "deleted"}
 
 
 class InvoiceChange(enum.StrEnum):
@@ -93,58 +94,59 @@ _CHANGE_OF_STATE = {
 }
 
 
-def deep_link(web_url: str, short_code: str | None, invoice: JSON) -> str | None:
+def deep_link(web_url: str, short_code: str | None, invoice: Invoice) -> str | None:
     """Xero's link that opens the invoice in the right organisation (None without the
     organisation's short code)."""
     if not short_code:
         return None
-    target = f"/AccountsReceivable/View.aspx?InvoiceID={invoice['InvoiceID']}"
+    target = f"/AccountsReceivable/View.aspx?InvoiceID={invoice.invoice_id}"
     return (
         f"{web_url.rstrip('/')}/organisationlogin/default.aspx"
         f"?shortcode={quote(short_code)}&redirecturl={quote(target, safe='/?=')}"
     )
 
 
-def _amount(invoice: JSON, field: str) -> Decimal:
-    return Decimal(str(invoice.get(field) or 0))
+def _number(amount: Decimal | None) -> float | None:
+    """An amount as Dynamics' Web API takes and gives it (a JSON number)."""
+    return None if amount is None else float(amount)
 
 
-def fully_paid(invoice: JSON) -> bool:
-    return invoice.get("Status") == "PAID" and _amount(invoice, "AmountDue") == 0
+def fully_paid(invoice: Invoice) -> bool:
+    return invoice.status == XeroStatus.PAID and (invoice.amount_due or 0) == 0
 
 
-def payment_state(invoice: JSON) -> PaymentState:
+def payment_state(invoice: Invoice) -> PaymentState:
     """Part paid: a payment received and something still due (credit notes alone reduce what
     is due without paying it)."""
-    if invoice.get("Status") in GONE:
+    if invoice.status in GONE:
         return PaymentState.VOIDED_OR_DELETED
     if fully_paid(invoice):
         return PaymentState.PAID
-    if _amount(invoice, "AmountPaid") > 0:
+    if (invoice.amount_paid or 0) > 0:
         return PaymentState.PART_PAID
     return PaymentState.NOT_PAID
 
 
-def target_state(state: Any, invoice: JSON) -> InvoiceState:
+def target_state(state: Any, invoice: Invoice) -> InvoiceState:
     """The Dynamics state that matches Xero, given the invoice's state now."""
-    if state == InvoiceState.CANCELED or invoice.get("Status") in GONE:
+    if state == InvoiceState.CANCELED or invoice.status in GONE:
         return InvoiceState.CANCELED
     if fully_paid(invoice):
         return InvoiceState.PAID
     return InvoiceState.ACTIVE
 
 
-def xero_columns(invoice: JSON, link: str | None) -> JSON:
+def xero_columns(invoice: Invoice, link: str | None) -> JSON:
     """The invoice's Xero columns as Xero shows them now."""
-    gone = invoice.get("Status") in GONE
+    gone = invoice.status in GONE
     wanted: dict[str, Any] = {
-        InvoiceColumns.XERO_STATUS: invoice.get("Status"),
-        InvoiceColumns.XERO_INVOICE_NUMBER: invoice.get("InvoiceNumber") or None,
-        InvoiceColumns.XERO_TOTAL_TAX: invoice.get("TotalTax"),
+        InvoiceColumns.XERO_STATUS: invoice.status,
+        InvoiceColumns.XERO_INVOICE_NUMBER: invoice.invoice_number or None,
+        InvoiceColumns.XERO_TOTAL_TAX: _number(invoice.total_tax),
         # Xero keeps the old amount due on a voided or deleted invoice: nothing is due.
-        InvoiceColumns.AMOUNT_DUE: 0 if gone else invoice.get("AmountDue"),
-        InvoiceColumns.AMOUNT_PAID: invoice.get("AmountPaid") or 0,
-        InvoiceColumns.AMOUNT_CREDITED: invoice.get("AmountCredited") or 0,
+        InvoiceColumns.AMOUNT_DUE: 0 if gone else _number(invoice.amount_due),
+        InvoiceColumns.AMOUNT_PAID: _number(invoice.amount_paid) or 0,
+        InvoiceColumns.AMOUNT_CREDITED: _number(invoice.amount_credited) or 0,
         InvoiceColumns.PAYMENT_STATE: payment_state(invoice).value,
     }
     if link:
@@ -152,15 +154,15 @@ def xero_columns(invoice: JSON, link: str | None) -> JSON:
     return wanted
 
 
-def xero_contact_id(invoice: JSON) -> str | None:
-    contact_id = (invoice.get("Contact") or {}).get("ContactID")
+def xero_contact_id(invoice: Invoice) -> str | None:
+    contact_id = invoice.contact.contact_id if invoice.contact else None
     return str(contact_id).lower() if contact_id else None
 
 
-def gone_message(row: JSON, invoice: JSON) -> str:
+def gone_message(row: JSON, invoice: Invoice) -> str:
     """The sync history's words for an invoice Xero now shows voided or deleted."""
-    words = _GONE_WORDS[str(invoice.get("Status"))]
-    xero_number = invoice.get("InvoiceNumber")
+    words = _GONE_WORDS[XeroStatus(invoice.status or "")]
+    xero_number = invoice.invoice_number
     in_xero = f"Xero invoice {xero_number}" if xero_number else "The Xero invoice"
     if row.get(Common.STATE) == InvoiceState.CANCELED:
         return (
@@ -179,7 +181,7 @@ class InvoicePatch:
     the sync history row that says what happened (when it is worth a person's attention)."""
 
     row: JSON
-    invoice: JSON
+    invoice: Invoice
     bodies: tuple[JSON, ...]
     changes: tuple[InvoiceChange, ...]
     note: str | None = None
@@ -221,7 +223,7 @@ class InvoicePatch:
         return operations
 
 
-def invoice_patch(row: JSON, invoice: JSON, link: str | None) -> InvoicePatch | None:
+def invoice_patch(row: JSON, invoice: Invoice, link: str | None) -> InvoicePatch | None:
     """What one exported invoice needs, given its Xero invoice and deep link; None when
     nothing (unchanged, or Paid in Dynamics and still paid in Xero)."""
     state = row.get(Common.STATE)
@@ -239,7 +241,7 @@ def invoice_patch(row: JSON, invoice: JSON, link: str | None) -> InvoicePatch | 
         bodies.append(CLOSE[target])
         if target != state:
             changes.append(_CHANGE_OF_STATE[target])
-    became_gone = InvoiceColumns.XERO_STATUS in changed and invoice.get("Status") in GONE
+    became_gone = InvoiceColumns.XERO_STATUS in changed and invoice.status in GONE
     note = gone_message(row, invoice) if became_gone else None
     return InvoicePatch(row, invoice, tuple(bodies), tuple(changes), note)
 
@@ -251,7 +253,7 @@ class InvoicePlan:
 
 
 def plan_invoices(
-    rows: list[JSON], invoices: Mapping[str, JSON], web_url: str, short_code: str | None
+    rows: list[JSON], invoices: Mapping[str, Invoice], web_url: str, short_code: str | None
 ) -> InvoicePlan:
     """The patches for the Dynamics invoices `rows`, given the Xero invoices keyed by
     lower-case id. A row whose Xero invoice is not there (deleted in Xero) is left to

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from dxc_shared.clients.dataverse import JSON
+from dxc_shared.xero.documents import Invoice
 
 
 @dataclass(frozen=True)
@@ -15,16 +15,16 @@ class XeroChanges:
 
     invoice_ids: frozenset[str]
     contact_ids: frozenset[str] = frozenset()
-    invoices_read: Mapping[str, JSON] | None = None
+    invoices_read: Mapping[str, Invoice] | None = None
 
     @classmethod
     def of(
         cls,
         invoice_ids: Collection[str] = (),
         contact_ids: Collection[str] = (),
-        invoices_read: Collection[JSON] = (),
+        invoices_read: Collection[Invoice] = (),
     ) -> XeroChanges:
-        read = {str(invoice["InvoiceID"]).lower(): invoice for invoice in invoices_read}
+        read = {str(invoice.invoice_id).lower(): invoice for invoice in invoices_read}
         return cls(
             frozenset(i.lower() for i in invoice_ids) | frozenset(read),
             frozenset(c.lower() for c in contact_ids),

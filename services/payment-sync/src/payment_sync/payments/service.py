@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dxc_shared.clients.xero_accounting import parse_xero_date
 from dxc_shared.sync import RunReport, Vendors
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,7 +73,7 @@ class Polling:
         changed = await vendors.xero.invoices(
             where='Type=="ACCREC"', modified_since=self._window.since
         )
-        stamps = [parse_xero_date(invoice.get("UpdatedDateUTC")) for invoice in changed]
+        stamps = [invoice.updated_date_utc for invoice in changed]
         newest = max((stamp for stamp in stamps if stamp), default=None)
         writer = self._writer(vendors)
         notified = self._notified

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from dxc_shared.clients.dataverse import JSON, BatchResult, DataverseClient
-from dxc_shared.clients.xero_accounting import XeroAccountingClient
+from dxc_shared.clients.dataverse import JSON, BatchResult
 from dxc_shared.dynamics.columns import AccountColumns, InvoiceColumns
 from dxc_shared.logging import get_logger
-from dxc_shared.sync import RunReport, raise_if_transient
+from dxc_shared.sync import RunReport, Vendors, raise_if_transient
+from dxc_shared.xero.documents import Invoice
 
 from payment_sync.metrics import BALANCES_UPDATED, INVOICES_UPDATED
 from payment_sync.payments import repository
@@ -44,22 +45,16 @@ COUNTED = (
 )
 
 
+@dataclass
 class ChangeWriter:
-    def __init__(
-        self,
-        xero: XeroAccountingClient,
-        dataverse: DataverseClient,
-        *,
-        connection_id: uuid.UUID,
-        web_url: str,
-        short_code: ShortCode,
-    ) -> None:
-        self._xero = xero
-        self._dataverse = dataverse
-        self._connection_id = connection_id
-        self._web_url = web_url
-        self._short_code = short_code
-        self._connector_id: str | None = None
+    """One run's writer: the run's vendor clients, its connection, and where the invoices' Xero
+    deep links point (`web_url`, and the organisation's short code, asked for when needed)."""
+
+    vendors: Vendors
+    connection_id: uuid.UUID
+    web_url: str
+    short_code: ShortCode
+    _connector_id: str | None = field(default=None, init=False)
 
     async def write_back(self, changes: XeroChanges, report: RunReport) -> None:
         contact_ids = set(changes.contact_ids)
@@ -77,22 +72,22 @@ class ChangeWriter:
 
     async def _invoices(self, changes: XeroChanges, report: RunReport) -> set[str]:
         """Write the invoices; returns the Xero contacts of the invoices read."""
-        rows = await repository.invoices_exported_to(self._dataverse, changes.invoice_ids)
+        rows = await repository.invoices_exported_to(self.vendors.dataverse, changes.invoice_ids)
         if not rows:
             return set()
         read = await self._read(rows, dict(changes.invoices_read or {}))
-        short_code = await self._short_code()
+        short_code = await self.short_code()
         before = (report.succeeded, len(report.failures))
         contacts: set[str] = set()
         # Each invoice's writes carry the ETag it was read with: one that changed meanwhile (a
         # person's edit, another worker marking it Paid) is read again and written once more.
         for last_round in (False, True):
-            plan = plan_invoices(rows, read, self._web_url, short_code)
+            plan = plan_invoices(rows, read, self.web_url, short_code)
             contacts |= plan.contact_ids
             conflicted = await self._write_invoices(plan.patches, report, last_round=last_round)
             if not conflicted:
                 break
-            rows = await repository.invoices_exported_to(self._dataverse, conflicted)
+            rows = await repository.invoices_exported_to(self.vendors.dataverse, conflicted)
         logger.info(
             "payment_sync.invoices_written",
             written=report.succeeded - before[0],
@@ -100,13 +95,13 @@ class ChangeWriter:
         )
         return contacts
 
-    async def _read(self, rows: list[JSON], read: dict[str, JSON]) -> dict[str, JSON]:
+    async def _read(self, rows: list[JSON], read: dict[str, Invoice]) -> dict[str, Invoice]:
         """The Xero invoices of `rows`, reading only those not read yet."""
         exported = {str(row[InvoiceColumns.XERO_INVOICE_ID]).lower() for row in rows}
         unread = sorted(exported - set(read))
         if unread:
-            for fetched in await self._xero.invoices(ids=unread):
-                read[str(fetched["InvoiceID"]).lower()] = fetched
+            for fetched in await self.vendors.xero.invoices(ids=unread):
+                read[str(fetched.invoice_id).lower()] = fetched
         return read
 
     async def _write_invoices(
@@ -118,7 +113,7 @@ class ChangeWriter:
             return []
         connector_id = await self._connector() if any(p.note for p in patches) else None
         now = datetime.now(UTC)
-        results = await self._dataverse.batch(
+        results = await self.vendors.dataverse.batch(
             [patch.operations(connector_id, now) for patch in patches]
         )
         raise_if_transient(results)
@@ -135,7 +130,7 @@ class ChangeWriter:
                 report.fail(
                     patch.invoice_id,
                     patch.row.get(InvoiceColumns.NUMBER),
-                    f"Xero invoice {patch.invoice.get('InvoiceNumber') or ''} could not be "
+                    f"Xero invoice {patch.invoice.invoice_number or ''} could not be "
                     f"written to this invoice: {failed.error_message}",
                 )
         return conflicted
@@ -143,7 +138,7 @@ class ChangeWriter:
     async def _connector(self) -> str:
         """The connection's connector record, which sync history rows belong to (read once)."""
         if self._connector_id is None:
-            self._connector_id = await connector_row_id(self._dataverse, self._connection_id)
+            self._connector_id = await connector_row_id(self.vendors.dataverse, self.connection_id)
         return self._connector_id
 
     # -- balances --------------------------------------------------------------------------
@@ -151,15 +146,15 @@ class ChangeWriter:
     async def _balances(self, contact_ids: set[str] | None, report: RunReport) -> None:
         """The balances of the customers linked to `contact_ids` (None: to any Xero contact;
         those of another organisation are not found in this one and stay as they are)."""
-        customers = await repository.customers_linked_to(self._dataverse, contact_ids)
+        customers = await repository.customers_linked_to(self.vendors.dataverse, contact_ids)
         if not customers:
             return
         linked = sorted({str(row[AccountColumns.XERO_CONTACT_ID]).lower() for _, row in customers})
-        receivables = receivables_of(await self._xero.contacts(linked))
+        receivables = receivables_of(await self.vendors.xero.contacts(linked))
         patches = balance_patches(customers, receivables)
         if not patches:
             return
-        results = await self._dataverse.batch([[patch.operation()] for patch in patches])
+        results = await self.vendors.dataverse.batch([[patch.operation()] for patch in patches])
         raise_if_transient(results)
         for patch, [result] in zip(patches, results, strict=True):
             _report_balance(patch, result, report)

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query, status
+from fastapi import Path, Query
 
+from portal_api.activity import invoices as invoice_list
 from portal_api.activity import service
 from portal_api.activity.schemas import (
     ActivityOut,
@@ -15,7 +16,7 @@ from portal_api.activity.schemas import (
 from portal_api.auth.dependencies import CurrentUser
 from portal_api.connections.dependencies import OwnedConnection, connection_router
 from portal_api.context import Session
-from portal_api.kit.errors import error_responses
+from portal_api.kit.routes import accepted
 from portal_api.kit.text import Text100
 
 router = connection_router("activity")
@@ -30,12 +31,7 @@ async def activity(state: OwnedConnection, session: Session) -> ActivityOut:
     return await service.activity(session, state)
 
 
-@router.post(
-    "/sync",
-    status_code=status.HTTP_202_ACCEPTED,
-    summary="Sync now",
-    responses=error_responses(403, 409),
-)
+@router.post("/sync", summary="Sync now", **accepted(403, 409))
 async def sync_now(state: OwnedConnection, session: Session) -> SyncRequestedOut:
     service.request_sync(session, state)
     return SyncRequestedOut(message="A sync will start in a moment.")
@@ -43,9 +39,8 @@ async def sync_now(state: OwnedConnection, session: Session) -> SyncRequestedOut
 
 @router.post(
     "/reference-data",
-    status_code=status.HTTP_202_ACCEPTED,
     summary="Copy Xero's tax rates, accounts and branding themes to Dynamics 365 now",
-    responses=error_responses(403, 409),
+    **accepted(403, 409),
 )
 async def refresh_reference_data(state: OwnedConnection, session: Session) -> SyncRequestedOut:
     service.request_reference_data(session, state)
@@ -66,18 +61,17 @@ async def list_invoices(
     search: Annotated[Text100 | None, Query(description="Invoice number or customer")] = None,
     outcome: InvoiceOutcome | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = service.PAGE_SIZE,
+    limit: Annotated[int, Query(ge=1, le=100)] = invoice_list.PAGE_SIZE,
 ) -> InvoicePageOut:
-    return await service.invoices(
+    return await invoice_list.page(
         session, state, search=search, outcome=outcome, cursor=cursor, limit=limit
     )
 
 
 @router.post(
     "/invoices/{record_id}/retry",
-    status_code=status.HTTP_202_ACCEPTED,
     summary="Retry a failed invoice: invoice-sync sets its export status back to No and runs",
-    responses=error_responses(403, 409),
+    **accepted(403, 409),
 )
 async def retry_invoice(
     state: OwnedConnection,

@@ -4,15 +4,21 @@ from datetime import date, datetime
 from typing import Literal
 
 from dxc_shared.messages import SyncFailure
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from portal_api.kit.time import UtcMoment
 
 InvoiceOutcome = Literal["exported", "failed", "not_written_back", "retry_requested", "skipped"]
 
 
 class SyncRunOut(BaseModel):
+    """Read from a `SyncRun` row (`from_attributes`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     direction: str
-    started_at: datetime
-    finished_at: datetime
+    started_at: UtcMoment
+    finished_at: UtcMoment
     succeeded: int
     failed: int
     error: str | None

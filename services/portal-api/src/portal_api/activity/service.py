@@ -7,11 +7,9 @@ deletes older ones), and at most the newest 200 runs of a connection."""
 
 from __future__ import annotations
 
-import base64
 import statistics
 import uuid
 from datetime import datetime, timedelta
-from typing import cast
 
 from dxc_shared.bus import BusMessage, MessageContext
 from dxc_shared.clients.token_broker import TokenBrokerClient
@@ -28,17 +26,13 @@ from dxc_shared.messages import (
     SyncSuccess,
 )
 from dxc_shared.outbox import enqueue
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.activity.models import Invoice, InvoiceEvent, SyncRun
 from portal_api.activity.schemas import (
     ActivityOut,
     DailyVolume,
-    InvoiceEventOut,
-    InvoiceOut,
-    InvoiceOutcome,
-    InvoicePageOut,
     OverviewOut,
     SyncRequestedOut,
     SyncRunOut,
@@ -48,7 +42,7 @@ from portal_api.billing.plans import PLANS
 from portal_api.connections import service as connections
 from portal_api.connections.models import Connection
 from portal_api.connections.service import ConnectionState
-from portal_api.kit.errors import Conflict, Invalid, NotFound
+from portal_api.kit.errors import Conflict, NotFound
 from portal_api.kit.time import aware, utcnow
 from portal_api.notifications import service as notifications
 from portal_api.oauth.service import set_side
@@ -63,9 +57,9 @@ RETENTION_TEXT = (
     "runs of a connection)."
 )
 VOLUME_DAYS = timedelta(days=30)
-PAGE_SIZE = 25
-HISTORY_SHOWN = 20
-XERO_INVOICE_URL = "https://go.xero.com/AccountsReceivable/View.aspx?InvoiceID={}"
+# A SyncRun row keeps its SyncRunCompleted message's fields as they came, but for the failures
+# (in JSON) and the folding of empty runs.
+_RUN_COLUMNS = set(SyncRun.__table__.columns.keys()) & set(SyncRunCompleted.model_fields)
 
 
 async def activity(session: AsyncSession, state: ConnectionState) -> ActivityOut:
@@ -77,114 +71,7 @@ async def activity(session: AsyncSession, state: ConnectionState) -> ActivityOut
     )
     return ActivityOut(
         retention=RETENTION_TEXT,
-        runs=[
-            SyncRunOut(
-                direction=row.direction,
-                started_at=aware(row.started_at),
-                finished_at=aware(row.finished_at),
-                succeeded=row.succeeded,
-                failed=row.failed,
-                error=row.error,
-                failures=row.failures,
-                empty_runs=row.empty_runs,
-            )
-            for row in rows.all()
-        ],
-    )
-
-
-def _cursor(invoice: Invoice) -> str:
-    raw = f"{aware(invoice.updated_at).isoformat()}|{invoice.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _after(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, invoice_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(at), uuid.UUID(invoice_id)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise Invalid(
-            "This page link is not valid; start from the first page.", field="cursor"
-        ) from error
-
-
-def _dynamics_url(state: ConnectionState, record_id: str) -> str | None:
-    org = state.connection.dynamics_org_url
-    if not org:
-        return None
-    return f"{org.rstrip('/')}/main.aspx?pagetype=entityrecord&etn=invoice&id={record_id}"
-
-
-async def invoices(
-    session: AsyncSession,
-    state: ConnectionState,
-    *,
-    search: str | None,
-    outcome: str | None,
-    cursor: str | None,
-    limit: int = PAGE_SIZE,
-) -> InvoicePageOut:
-    """Newest change first; `search` matches the invoice number or the customer's name."""
-    query = select(Invoice).where(Invoice.connection_id == state.connection.id)
-    if search:
-        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            or_(
-                Invoice.number.ilike(pattern, escape="\\"),
-                Invoice.customer_name.ilike(pattern, escape="\\"),
-            )
-        )
-    if outcome:
-        query = query.where(Invoice.outcome == outcome)
-    if cursor:
-        at, invoice_id = _after(cursor)
-        query = query.where(
-            or_(
-                Invoice.updated_at < at,
-                and_(Invoice.updated_at == at, Invoice.id < invoice_id),
-            )
-        )
-    rows = list(
-        (
-            await session.scalars(
-                query.order_by(Invoice.updated_at.desc(), Invoice.id.desc()).limit(limit + 1)
-            )
-        ).all()
-    )
-    page, more = rows[:limit], len(rows) > limit
-    history: dict[uuid.UUID, list[InvoiceEventOut]] = {row.id: [] for row in page}
-    if page:
-        events = await session.scalars(
-            select(InvoiceEvent)
-            .where(InvoiceEvent.invoice_id.in_(history))
-            .order_by(InvoiceEvent.at.desc(), InvoiceEvent.id)
-        )
-        for event in events.all():
-            shown = history[event.invoice_id]
-            if len(shown) < HISTORY_SHOWN:
-                shown.append(
-                    InvoiceEventOut(
-                        at=aware(event.at), outcome=event.outcome, message=event.message
-                    )
-                )
-    return InvoicePageOut(
-        invoices=[
-            InvoiceOut(
-                record_id=row.record_id,
-                number=row.number,
-                customer_name=row.customer_name,
-                outcome=cast(InvoiceOutcome, row.outcome),
-                message=row.message,
-                updated_at=aware(row.updated_at),
-                xero_url=row.xero_url
-                or (XERO_INVOICE_URL.format(row.xero_invoice_id) if row.xero_invoice_id else None),
-                dynamics_url=_dynamics_url(state, row.record_id),
-                history=history[row.id],
-            )
-            for row in page
-        ],
-        next_cursor=_cursor(page[-1]) if more else None,
-        retention=RETENTION_TEXT,
+        runs=[SyncRunOut.model_validate(row) for row in rows.all()],
     )
 
 
@@ -320,16 +207,10 @@ async def _fold_empty_run(session: AsyncSession, message: SyncRunCompleted) -> N
 
 
 def _run_row(message: SyncRunCompleted, *, empty_runs: int) -> SyncRun:
+    failures = [failure.model_dump(mode="json") for failure in message.failures]
     return SyncRun(
-        connection_id=message.connection_id,
-        job_id=message.job_id,
-        direction=message.direction,
-        started_at=message.started_at,
-        finished_at=message.finished_at,
-        succeeded=message.succeeded,
-        failed=message.failed,
-        error=message.error,
-        failures=[failure.model_dump(mode="json") for failure in message.failures],
+        **message.model_dump(include=_RUN_COLUMNS - {"failures"}),
+        failures=failures,
         empty_runs=empty_runs,
     )
 

@@ -16,6 +16,7 @@ from portal_api.auth.schemas import (
 )
 from portal_api.context import ClientAddress, Context, Session
 from portal_api.kit.errors import error_responses
+from portal_api.kit.routes import accepted, no_content
 from portal_api.settings import PortalApiSettings
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
@@ -70,26 +71,18 @@ async def login(
     return _signed_in(response, context.settings, new)
 
 
-@router.post(
-    "/logout",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Sign out: ends this session",
-    responses=error_responses(401, 403),
-)
-async def logout(current: CurrentUser, session: Session) -> Response:
+@router.post("/logout", summary="Sign out: ends this session", **no_content(401, 403))
+async def logout(current: CurrentUser, session: Session, response: Response) -> None:
     await service.logout(session, current.session)
-    response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
-    return response
 
 
 @router.post(
     "/password-reset",
-    status_code=status.HTTP_202_ACCEPTED,
     summary="E-mail a password reset link (the answer is the same whether or not the account "
     "exists)",
-    responses=error_responses(422),
+    **accepted(422),
 )
 async def password_reset(
     body: PasswordResetIn, session: Session, context: Context, client: ClientAddress
@@ -100,13 +93,11 @@ async def password_reset(
 
 @router.post(
     "/password-reset/confirm",
-    status_code=status.HTTP_204_NO_CONTENT,
     summary="Set a new password with the reset link's token; signs out every session",
-    responses=error_responses(400, 422),
+    **no_content(400, 422),
 )
-async def password_reset_confirm(body: PasswordResetConfirmIn, session: Session) -> Response:
+async def password_reset_confirm(body: PasswordResetConfirmIn, session: Session) -> None:
     await service.reset_password(session, body.token, body.password)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me", summary="The signed-in user", responses=error_responses(401))

@@ -47,6 +47,7 @@ class BillingJobs:
             try:
                 await self.recover_pending()
                 await self.renew_due()
+                await self.announce_ended_trials()
             except Exception:  # the next pass tries again; nothing is half-done
                 logger.exception("billing.pass_failed")
             await asyncio.sleep(every_seconds)
@@ -110,6 +111,42 @@ class BillingJobs:
                     await self._complete(session, charge, now=now)
                     attempted += 1
         return attempted
+
+    async def announce_ended_trials(self) -> int:
+        """Tell the scheduler and the workers, once, of each connection whose trial ended
+        without a subscription (nothing else changes then, so nothing else would): its syncing
+        stops, and the connector record in Dynamics says Inactive with the reason and the date.
+        Returns how many were announced."""
+        async with self._database.unit_of_work() as session:
+            ended = (
+                await session.scalars(
+                    select(Connection.id)
+                    .join(User, User.id == Connection.user_id)
+                    .outerjoin(Subscription, Subscription.connection_id == Connection.id)
+                    .where(
+                        Connection.archived_at.is_(None),
+                        Connection.trial_end_announced_at.is_(None),
+                        User.trial_ends_at <= utcnow(),
+                        Subscription.id.is_(None),
+                    )
+                )
+            ).all()
+        announced = 0
+        for connection_id in ended:
+            async with self._database.unit_of_work() as session:
+                connection = await session.get(Connection, connection_id, with_for_update=True)
+                if connection is None or connection.trial_end_announced_at is not None:
+                    continue  # another replica told it meanwhile
+                user = await session.get(User, connection.user_id)
+                assert user is not None
+                state = await connections.state_of(session, user, connection)
+                if state.plan_active:
+                    continue  # subscribed meanwhile
+                await connections.touch(session, state)
+                announced += 1
+        if announced:
+            logger.info("billing.trials_ended", connections=announced)
+        return announced
 
     async def _renewal_intent(self, subscription_id: uuid.UUID, now: datetime) -> uuid.UUID | None:
         """The pending charge for this period's renewal attempt, recorded (committed) first if

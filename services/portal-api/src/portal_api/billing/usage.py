@@ -1,6 +1,6 @@
 """Plan limits: invoices exported to Xero are counted per calendar month from the workers' run
-reports; at the plan's limit new invoices wait (the scheduler dispatches no invoice jobs)
-until the next month or a bigger plan. Nothing is dropped: waiting invoices keep export
+reports; at the plan's limit new invoices wait (the scheduler's invoice jobs only tell them
+why) until the next month or a bigger plan. Nothing is dropped: waiting invoices keep export
 status No and go at the next run after the limit lifts."""
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 
 from portal_api.auth.dependencies import CurrentUser
 from portal_api.billing import service as billing
@@ -15,6 +17,9 @@ from portal_api.connections.schemas import (
 from portal_api.context import Context, Session
 from portal_api.health.service import health_of, health_of_one
 from portal_api.kit.errors import error_responses
+from portal_api.kit.routes import no_content
+from portal_api.push import registration as push
+from portal_api.setup import service as setup
 
 router = APIRouter(prefix="/v1", tags=["connections"])
 
@@ -78,10 +83,19 @@ async def update_connection(
 
 @router.delete(
     "/connections/{connection_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Archive the connection: syncing stops for good",
-    responses=error_responses(401, 403, 404, 409, 422),
+    summary="Archive the connection: syncing stops for good. With remove_from_dynamics, the "
+    "connector's solution is deleted from Dynamics 365 first (its tables and their rows too)",
+    **no_content(401, 403, 404, 409, 422, 429, 502),
 )
-async def delete_connection(state: OpenConnection, session: Session, context: Context) -> Response:
+async def delete_connection(
+    state: OpenConnection,
+    session: Session,
+    context: Context,
+    remove_from_dynamics: Annotated[bool, Query()] = False,
+) -> None:
+    if remove_from_dynamics and state.connection.tables_installed:
+        await setup.uninstall(session, context, state)  # the webhook with it
+    # Either way, before the grants are given back (removing the webhook needs the Dynamics
+    # one): syncing stops for good, so nothing should post any more.
+    await push.unsubscribe_quietly(session, context, state)
     await service.archive(session, state, context.token_broker)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)

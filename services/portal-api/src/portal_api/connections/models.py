@@ -43,3 +43,6 @@ class Connection(UuidKey, Base):
     # The plan's monthly invoice limit is reached: new invoices wait until then (billing sets
     # and clears it; the scheduler is told).
     invoices_paused_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the scheduler and workers were told the trial ended without a subscription (the
+    # billing pass tells them once, so the connector record in Dynamics says Inactive).
+    trial_end_announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -177,6 +177,8 @@ async def open_state(
 def announce(session: AsyncSession, state: ConnectionState) -> None:
     """Tell the scheduler (after commit) what this connection now looks like."""
     session.add(state.connection)
+    if not state.plan_active and state.connection.trial_end_announced_at is None:
+        state.connection.trial_end_announced_at = utcnow()  # told: the trial ended unpaid
     enqueue(
         session,
         ConnectionChanged(
@@ -192,6 +194,7 @@ def announce(session: AsyncSession, state: ConnectionState) -> None:
                 if error
             },
             invoices_paused_until=state.invoices_paused_until,
+            set_up=state.set_up and state.connection.archived_at is None,
         ),
         headers={"connection_id": str(state.connection.id)},
     )

@@ -14,7 +14,7 @@ import contextlib
 import json
 import smtplib
 import uuid
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -146,16 +146,20 @@ class SmtpSender:
         await asyncio.to_thread(self._send, message)
 
 
+@dataclass
 class EmailRelay:
-    def __init__(
-        self, database: Database, sender: MailSender, *, sender_address: str, poll_seconds: float
-    ) -> None:
-        self._database = database
-        self._sender = sender
-        self._from = sender_address
-        self._poll_seconds = poll_seconds
-        self._wake = asyncio.Event()
-        database.on_commit(self._after_commit)
+    """Sends the outbox's e-mails: woken by a commit that queued one, else every
+    `poll_seconds` (retries fall due with time)."""
+
+    database: Database
+    sender: MailSender
+    _: KW_ONLY
+    sender_address: str
+    poll_seconds: float
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+
+    def __post_init__(self) -> None:
+        self.database.on_commit(self._after_commit)
 
     def _after_commit(self, session: AsyncSession) -> None:
         if session.info.pop(_PENDING_KEY, False):
@@ -163,7 +167,7 @@ class EmailRelay:
 
     def _message(self, row: OutgoingEmail) -> EmailMessage:
         message = EmailMessage()
-        message["From"] = self._from
+        message["From"] = self.sender_address
         message["To"] = row.recipient
         message["Subject"] = row.subject
         message["Date"] = row.created_at.strftime("%a, %d %b %Y %H:%M:%S +0000")
@@ -174,7 +178,7 @@ class EmailRelay:
     async def send_pending(self, batch_size: int = 20) -> int:
         """Send every e-mail that is due; returns how many went out."""
         sent = 0
-        async with self._database.unit_of_work() as session:
+        async with self.database.unit_of_work() as session:
             now = utcnow()
             rows = (
                 await session.scalars(
@@ -187,7 +191,7 @@ class EmailRelay:
             ).all()
             for row in rows:
                 try:
-                    await self._sender.send(self._message(row), row.id)
+                    await self.sender.send(self._message(row), row.id)
                 except Exception as error:
                     row.attempts += 1
                     row.last_error = f"{type(error).__name__}: {error}"[:2000]
@@ -206,5 +210,5 @@ class EmailRelay:
         while True:
             await self.send_pending()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
             self._wake.clear()

@@ -1,6 +1,6 @@
-"""The connector inside the customer's Dynamics 365 organisation: tables installed through the
-Web API metadata endpoints, the connector row that ties the organisation to this connection,
-and the settings row users review there."""
+"""The connector inside the customer's Dynamics 365 organisation: its solution (imported,
+upgraded or removed through the Web API), the connector row that ties the organisation to this
+connection, and the settings row users review there."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from dxc_shared.dynamics.schema import (
     CONNECTOR,
     SETTINGS,
     SETTINGS_CONNECTOR,
-    TABLES,
     ConnectorStatus,
     DefaultInvoiceStatus,
 )
@@ -104,19 +103,34 @@ async def ensure_connector(client: DataverseClient, state: ConnectionState) -> s
 
 
 async def install(client: DataverseClient, state: ConnectionState) -> InstallOut:
+    """Import the solution (or a newer version over the installed one), then tie the
+    organisation to this connection and check the signed-in user's privileges."""
     report = await installer.install(client)
-    missing = await installer.missing_privileges(client)
+    await recognise(client, state, installed=True)
+    return InstallOut(
+        action=report.action,
+        version=report.version,
+        previous_version=report.previous_version,
+        missing_privileges=state.connection.missing_privileges or [],
+    )
+
+
+async def recognise(client: DataverseClient, state: ConnectionState, *, installed: bool) -> None:
+    """Record that the solution is in the organisation (imported here or by an administrator
+    by hand): the connector row and the user's privileges."""
     connection = state.connection
-    connection.dynamics_connector_id = await ensure_connector(client, state)
-    connection.tables_installed = True
-    connection.missing_privileges = missing
-    created = [*report.created_tables, *report.created_columns, *report.created_lookups]
-    existing = [
-        table.logical_name
-        for table in TABLES
-        if not table.standard and table.logical_name not in report.created_tables
-    ]
-    return InstallOut(created=created, existing=existing, missing_privileges=missing)
+    connection.tables_installed = installed
+    if installed:
+        connection.dynamics_connector_id = await ensure_connector(client, state)
+        connection.missing_privileges = await installer.missing_privileges(client)
+
+
+async def uninstall(client: DataverseClient, state: ConnectionState) -> bool:
+    """Delete the solution: its tables, columns, forms, views and role, rows included."""
+    removed = await installer.uninstall(client)
+    state.connection.tables_installed = False
+    state.connection.dynamics_connector_id = None
+    return removed
 
 
 async def read_settings(client: DataverseClient, connector: str) -> DynamicsSettings | None:

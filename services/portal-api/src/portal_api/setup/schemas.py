@@ -19,10 +19,29 @@ ChecklistKey = Literal[
 
 
 class InstallOut(BaseModel):
-    created: list[str] = Field(description="Tables, columns and lookups created now")
-    existing: list[str] = Field(description="The connector's tables that were already there")
+    action: Literal["installed", "upgraded", "current"] = Field(
+        description="installed: imported now; upgraded: a newer version imported over an older "
+        "one (rows kept); current: this version (or a newer one) was already there"
+    )
+    version: str = Field(description="The version of the connector's solution now in Dynamics")
+    previous_version: str | None = Field(description="The version that was there before")
     missing_privileges: list[str] = Field(
-        description="What the signed-in Dynamics user may not do that the connector needs"
+        description="What the signed-in Dynamics user may not do that the connector needs (the "
+        "Xero Connector User security role grants all of it)"
+    )
+    push_registered: bool = Field(
+        default=False,
+        description="Dynamics tells the connector of invoice changes at once (its webhook is "
+        "registered); without it invoices wait for the next poll",
+    )
+    push_problem: str | None = Field(
+        default=None, description="Why the webhook could not be registered, in words"
+    )
+
+
+class UninstallOut(BaseModel):
+    removed: bool = Field(
+        description="Whether the solution was there and is now deleted (with its rows)"
     )
 
 

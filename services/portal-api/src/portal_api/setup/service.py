@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dxc_shared.dynamics import installer
+from dxc_shared.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.connections import service as connections
@@ -12,6 +13,7 @@ from portal_api.connections.models import Connection
 from portal_api.connections.service import ConnectionState
 from portal_api.context import PortalContext
 from portal_api.kit.errors import Conflict, PortalError
+from portal_api.push import registration as push
 from portal_api.setup import dynamics
 from portal_api.setup.schemas import (
     ChecklistOut,
@@ -19,7 +21,16 @@ from portal_api.setup.schemas import (
     ConnectionWithSettings,
     DynamicsSettings,
     InstallOut,
+    UninstallOut,
 )
+
+HOW_TO_INSTALL = (
+    "Choose Install to add the connector's solution to Dynamics 365, or download the solution "
+    "and import it there (Settings > Solutions > Import), then choose Re-read settings from "
+    "Dynamics 365."
+)
+
+logger = get_logger(__name__)
 
 
 async def install(
@@ -30,8 +41,29 @@ async def install(
         result = await dynamics.install(client, state)
     except dynamics.DATAVERSE_ERRORS as error:
         raise dynamics.dataverse_problem(error) from error
+    try:
+        await push.subscribe(session, context, client, state)
+        result.push_registered = True
+    except dynamics.DATAVERSE_ERRORS as error:  # polling still syncs; the answer says why
+        logger.warning("setup.push_not_registered", exc_info=True)
+        result.push_problem = dynamics.dataverse_problem(error).detail
     await connections.touch(session, state)
     return result
+
+
+async def uninstall(
+    session: AsyncSession, context: PortalContext, state: ConnectionState
+) -> UninstallOut:
+    """Remove the connector's webhook and solution from Dynamics 365 (its tables and their
+    rows too)."""
+    client = dynamics.dataverse(session, context, state)
+    try:
+        await push.unsubscribe(session, context, state)
+        removed = await dynamics.uninstall(client, state)
+    except dynamics.DATAVERSE_ERRORS as error:
+        raise dynamics.dataverse_problem(error) from error
+    await connections.touch(session, state)
+    return UninstallOut(removed=removed)
 
 
 @dataclass
@@ -45,7 +77,7 @@ async def _settings(
 ) -> SettingsRead:
     connection = state.connection
     if not connection.tables_installed or connection.dynamics_connector_id is None:
-        return SettingsRead(None, "Install the connector's tables in Dynamics 365 first.")
+        return SettingsRead(None, "Install the connector in Dynamics 365 first.")
     if connection.archived_at is not None:
         return SettingsRead(None, "This connection is archived.")
     if connection.dynamics_error:
@@ -62,16 +94,16 @@ async def _settings(
 async def refresh(
     session: AsyncSession, context: PortalContext, state: ConnectionState
 ) -> ConnectionWithSettings:
-    """Re-read from Dynamics: the settings row and the signed-in user's privileges."""
-    if not state.connection.tables_installed:
-        raise Conflict("Install the connector's tables in Dynamics 365 first.")
+    """Re-read from Dynamics: whether the connector's solution is there (imported by Install
+    or by an administrator by hand), the settings row and the signed-in user's privileges."""
     client = dynamics.dataverse(session, context, state)
     try:
-        state.connection.missing_privileges = await installer.missing_privileges(client)
-        connector = state.connection.dynamics_connector_id or await dynamics.ensure_connector(
-            client, state
-        )
-        state.connection.dynamics_connector_id = connector
+        solution = await installer.installed(client)
+        if solution is None:
+            raise Conflict(f"The connector is not installed in Dynamics 365. {HOW_TO_INSTALL}")
+        await dynamics.recognise(client, state, installed=True)
+        connector = state.connection.dynamics_connector_id
+        assert connector is not None  # recognise() found or created it
         settings = await dynamics.read_settings(client, connector)
     except dynamics.DATAVERSE_ERRORS as error:
         raise dynamics.dataverse_problem(error) from error
@@ -148,9 +180,9 @@ def _dynamics_steps(c: Connection) -> list[ChecklistStep]:
 def _permissions_tip(c: Connection, missing: list[str]) -> str:
     if missing:
         return (
-            "Ask your Dynamics 365 administrator for a security role that lets you "
-            + "; ".join(missing)
-            + ", then choose Re-read settings from Dynamics 365."
+            "Ask your Dynamics 365 administrator to give you the Xero Connector User security "
+            "role (it lets you " + "; ".join(missing) + "), then choose Re-read settings from "
+            "Dynamics 365."
         )
     if c.tables_installed:
         return "The signed-in Dynamics 365 user may do everything the connector needs."
@@ -164,9 +196,10 @@ def _setup_steps(c: Connection, read: SettingsRead) -> list[ChecklistStep]:
             key="tables_installed",
             title="Install the connector in Dynamics 365",
             done=c.tables_installed,
-            tip="The connector's tables and columns are in Dynamics 365."
+            tip="The connector's solution is in Dynamics 365: its tables, the Xero forms and "
+            "views, and the Xero Connector User security role."
             if c.tables_installed
-            else "Choose Install to create the connector's tables and columns in Dynamics 365.",
+            else HOW_TO_INSTALL,
         ),
         ChecklistStep(
             key="permissions",

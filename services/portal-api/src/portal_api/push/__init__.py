@@ -1,0 +1,1 @@
+"""Push from Dynamics: the Dataverse webhook registered at install, and its endpoint."""

@@ -1,0 +1,103 @@
+"""Receiving Dataverse's webhook posts and turning bursts of them into one sync request per
+connection.
+
+A post whose secret matches the connection's (compared as SHA-256 hashes in constant time) and
+whose organisation is the connection's records a pending request due `window` from now, unless
+one is already pending: every post of a burst joins it. The relay turns due requests into
+`SyncRequested` in the outbox (the scheduler dispatches the connection's jobs at once) in the
+transaction that deletes them, so a request is sent exactly once across replicas and restarts.
+The scheduler's polling stays the safety net for a post Dataverse never manages to deliver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import hmac
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from dxc_shared.db import Database
+from dxc_shared.logging import get_logger
+from dxc_shared.messages import SyncRequested
+from dxc_shared.outbox import enqueue_all
+
+from portal_api.kit.security import token_hash
+from portal_api.kit.time import utcnow
+from portal_api.push import repository
+from portal_api.push.context import coalesced_due_at, parse_context, seconds_until_next
+
+logger = get_logger(__name__)
+
+# Compared when the connection has no subscription, so the answer takes as long either way.
+_NO_SECRET = token_hash("")
+
+
+class Outcome(enum.StrEnum):
+    QUEUED = "queued"  # a new sync request is pending
+    JOINED = "joined"  # coalesced into the pending one
+    IGNORED = "ignored"  # authentic, but not a change a sync answers
+    REFUSED = "refused"  # wrong secret, unknown connection or another organisation
+    MALFORMED = "malformed"  # authentic, but not a RemoteExecutionContext
+
+
+class PushRelay:
+    """The background loop that sends due requests; `wake` makes it look again at once."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        window: timedelta,
+        idle_seconds: float = 5.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.database = database
+        self.window = window
+        self._idle = idle_seconds
+        self.clock = clock
+        self.wake = asyncio.Event()
+
+    async def send_due(self) -> int:
+        async with self.database.unit_of_work() as session:
+            due = await repository.take_due(session, self.clock())
+            requests = [SyncRequested(connection_id=c, invoices_only=True) for c in due]
+            await enqueue_all(
+                session, [(r, {"connection_id": str(r.connection_id)}) for r in requests]
+            )
+        return len(due)
+
+    async def run(self) -> None:
+        while True:
+            self.wake.clear()
+            sent = await self.send_due()
+            if sent:
+                logger.info("push.sync_requested", connections=sent)
+            earliest = await repository.earliest_due(self.database)
+            pause = seconds_until_next(earliest, self.clock(), self._idle)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=pause)
+
+
+async def receive(relay: PushRelay, connection_id: uuid.UUID, secret: str, body: bytes) -> Outcome:
+    database = relay.database
+    async with database.unit_of_work() as session:
+        subscription = await repository.subscription_of(session, connection_id)
+    expected = subscription.secret_hash if subscription is not None else _NO_SECRET
+    if not hmac.compare_digest(token_hash(secret), expected) or subscription is None:
+        return Outcome.REFUSED
+    change = parse_context(body)
+    if change is None:
+        return Outcome.MALFORMED
+    if subscription.organization_id not in (None, str(change.organization_id)):
+        return Outcome.REFUSED
+    if not change.wanted:
+        return Outcome.IGNORED
+    pending = await repository.pending_due_at(database, connection_id)
+    due_at = coalesced_due_at(pending, relay.clock(), relay.window)
+    if due_at is None or not await repository.add_pending(database, connection_id, due_at):
+        return Outcome.JOINED
+    relay.wake.set()
+    return Outcome.QUEUED
