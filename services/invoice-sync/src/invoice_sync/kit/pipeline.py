@@ -5,15 +5,17 @@ Xero), so the sequence moves at the pace of the slower step, not of both added u
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 async def overlapped(
-    items: Iterable[T], first: Callable[[T], Awaitable[R]], then: Callable[[R], Awaitable[None]]
+    items: Iterable[T],
+    first: Callable[[T], Awaitable[R]],
+    then: Callable[[R], Coroutine[Any, Any, None]],
 ) -> None:
     """`first` of each item in turn, and `then` of its result (one `then` at a time, in order);
     when either fails, the `then` under way ends before the failure is raised."""
