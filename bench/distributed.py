@@ -14,7 +14,9 @@ products, write-ins, note lines, US dollars) and runs three phases of --invoices
    own counts);
 2. steady: the invoices handed over in --waves waves across two poll intervals, left to the
    scheduler's polling (--sync-interval): sync lag from "handed over" to "created in Xero"
-   (Xero's UpdatedDateUTC) p50/p95/max;
+   (Xero's UpdatedDateUTC) p50/p95/max, and the Xero calls per invoice and 429s of that flow;
+   then one more connection's --big-backlog invoices handed over at once and "Sync now": one
+   organisation's backlog at Xero's real limits (invoices per minute, calls per invoice);
 3. CPU: latency 0, a backlog again: the workers' CPU time (/proc/<pid>/stat) per 1,000
    invoices;
 4. push: each connection's Dataverse webhook registered (bench/push.py), the invoices handed
@@ -32,10 +34,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench import scheduler_dispatch
@@ -62,6 +66,8 @@ class Phase:
     invoice_sync_cpu_seconds: float
     lags: list[float]
     per_connection_rate: list[float]
+    xero_operations: dict[str, float] = field(default_factory=dict)
+    first_in_xero_after: float = 0.0  # first hand-over -> first invoice created in Xero
 
     @property
     def rate(self) -> float:
@@ -93,6 +99,18 @@ async def worker_calls(stack: Stack) -> tuple[float, float]:
     return xero, dataverse
 
 
+async def xero_operations(stack: Stack) -> Counter[str]:
+    """Xero calls per service and operation (the workers' `dxc_vendor_calls_total`)."""
+    counts: Counter[str] = Counter()
+    for worker in stack.workers:
+        for key, value in (await stack.metrics(worker)).items():
+            if key.startswith("dxc_vendor_calls_total{") and 'vendor="xero"' in key:
+                operation = re.search(r'operation="([^"]*)"', key)
+                service = worker.name.rstrip("-0123456789")
+                counts[f"{service} {operation.group(1) if operation else '?'}"] += int(value)
+    return counts
+
+
 async def run_phase(
     stack: Stack,
     provisioner: Provisioner,
@@ -112,6 +130,7 @@ async def run_phase(
         connection.handover_calls = 0
     settled_before = await settled_so_far(stack)
     calls_before = await worker_calls(stack)
+    operations_before = await xero_operations(stack)
     cpu_before = {w.name: w.cpu_seconds() for w in stack.workers}
     total = sum(len(batch) for batch in batches)
     deadline = time.monotonic() + within
@@ -136,9 +155,12 @@ async def run_phase(
         await asyncio.sleep(1)
     cpu = {w.name: w.cpu_seconds() - cpu_before[w.name] for w in stack.workers}
     calls_after = await worker_calls(stack)
+    operations = await xero_operations(stack)
+    operations.subtract(operations_before)
 
     xero_log: list[dict[str, Any]] = await stack.xero_admin("GET", "calls")
-    api_calls = [c for c in xero_log if "/api.xro/" in c["path"]]
+    tenants = {connection.tenant_id.lower() for connection in connections}
+    api_calls = [c for c in xero_log if "/api.xro/" in c["path"] and c["tenant_id"] in tenants]
     dataverse_calls = 0
     for connection in connections:
         log = await stack.dynamics_admin("GET", "calls", params={"org": connection.org})
@@ -147,7 +169,7 @@ async def run_phase(
 
     lags: list[float] = []
     rates: list[float] = []
-    first_ready, last_created = float("inf"), 0.0
+    first_ready, first_created, last_created = float("inf"), float("inf"), 0.0
     for connection, batch in zip(connections, batches, strict=True):
         reader = await provisioner.xero_reader(connection)
         created = {
@@ -163,6 +185,7 @@ async def run_phase(
         lags.extend(d - r for d, r in zip(done, ready, strict=True))
         rates.append(len(batch) / max(max(done) - min(ready), 1e-3) * 60)
         first_ready, last_created = min(first_ready, *ready), max(last_created, *done)
+        first_created = min(first_created, *done)
     return Phase(
         invoices=total,
         seconds=last_created - first_ready,
@@ -175,6 +198,8 @@ async def run_phase(
         invoice_sync_cpu_seconds=sum(cpu[w.name] for w in stack.invoice_workers),
         lags=lags,
         per_connection_rate=rates,
+        xero_operations={name: count for name, count in sorted(operations.items()) if count},
+        first_in_xero_after=first_created - first_ready,
     )
 
 
@@ -227,7 +252,11 @@ async def measure(arguments: argparse.Namespace) -> None:
             flush=True,
         )
         connections = await provision_all(provisioner, arguments.connections, 4 * n)
-        for connection in connections:
+        big: Connection | None = None
+        if arguments.big_backlog:
+            big = await provisioner.connection(arguments.connections + 1)
+            await provisioner.seed_invoices(big, arguments.big_backlog)
+        for connection in [*connections, *([big] if big else [])]:
             await provisioner.announce(connection)
 
         def batches(phase: int) -> list[list[BenchInvoice]]:
@@ -249,6 +278,12 @@ async def measure(arguments: argparse.Namespace) -> None:
             waves=waves,
             spacing=spacing,
         )
+        big_phase: Phase | None = None
+        if big is not None:
+            print(f"one connection, {len(big.invoices):,}-invoice backlog, 'Sync now'", flush=True)
+            big_phase = await run_phase(
+                stack, provisioner, [big], [big.invoices], within=arguments.timeout, sync_now=True
+            )
         print("3/3 CPU time: latency 0, backlog, 'Sync now'", flush=True)
         await stack.set_latency(0)
         cpu = await run_phase(
@@ -301,6 +336,11 @@ async def measure(arguments: argparse.Namespace) -> None:
         ("sync lag p95 (s)", percentile(steady.lags, 0.95), f"target <= {interval + 10} s"),
         ("sync lag max (s)", max(steady.lags), f"{interval} s poll interval"),
         (
+            "steady: Xero calls per invoice",
+            steady.xero_calls / steady.invoices,
+            f"{steady.xero_throttled} answered 429; target <= 0.06, 0 answered 429",
+        ),
+        (
             "worker CPU s per 1,000 invoices",
             cpu.cpu_seconds / cpu.invoices * 1000,
             "latency 0; invoice-sync + payment-sync; target <= 2 s",
@@ -325,6 +365,19 @@ async def measure(arguments: argparse.Namespace) -> None:
             f"{push.xero_throttled} answered 429",
         ),
     ]
+    if big_phase is not None:
+        rows += [
+            (
+                "one connection backlog: invoices/minute",
+                big_phase.rate,
+                f"{big_phase.invoices:,} invoices, Xero's real limits; target >= 2,000",
+            ),
+            (
+                "one connection backlog: Xero calls per invoice",
+                big_phase.xero_calls / big_phase.invoices,
+                f"{big_phase.xero_throttled} answered 429; target <= 0.03",
+            ),
+        ]
     if scheduler:
         rows.append(
             (
@@ -349,12 +402,15 @@ async def measure(arguments: argparse.Namespace) -> None:
                     "worker_cpu_seconds": phase.cpu_seconds,
                     "lag_p50": percentile(phase.lags, 0.5),
                     "lag_p95": percentile(phase.lags, 0.95),
+                    "first_in_xero_after": phase.first_in_xero_after,
+                    "xero_operations": phase.xero_operations,
                 }
                 for name, phase in (
                     ("backlog", backlog),
                     ("steady", steady),
                     ("cpu", cpu),
                     ("push", push),
+                    *([("one connection backlog", big_phase)] if big_phase else []),
                 )
             },
         },
@@ -378,6 +434,12 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=10_000,
         help="due connections for the scheduler figure (0 skips it)",
+    )
+    parser.add_argument(
+        "--big-backlog",
+        type=int,
+        default=5000,
+        help="invoices of one more connection, exported as one backlog (0 skips it)",
     )
     parser.add_argument("--log-level", default="WARNING")
     arguments = parser.parse_args(argv)

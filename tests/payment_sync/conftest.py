@@ -112,6 +112,7 @@ def payment_sync(
         xero_web_url=xero.base,
         reference_data_tick_seconds=0.2,
         balances_refresh_interval_seconds=0.001,  # every job also refreshes every balance
+        webhook_coalesce_seconds=0.2,
     )
     service = create_payment_sync(Infrastructure.from_settings(settings), settings)
     service.owns_infrastructure = True

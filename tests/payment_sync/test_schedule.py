@@ -21,6 +21,7 @@ from dxc_shared.messages import (
 )
 from dxc_shared.outbox import OutboxMessage
 from dxc_shared.sync import VendorFactory
+from dxc_shared.xero_budget.budget import XeroBudget
 from payment_sync.service import PaymentSync
 from sqlalchemy import delete, select
 
@@ -52,6 +53,7 @@ async def sync(database: Database) -> AsyncIterator[tuple[PaymentSync, Clock]]:
             TokenBrokerClient("http://127.0.0.1:9", "unused", client=http),
             http,
             xero_api_url="http://127.0.0.1:9",
+            xero_budget=XeroBudget(database),
         )
         yield (
             PaymentSync(

@@ -8,6 +8,8 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dxc_shared.xero_budget.decisions import Limits
+
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 
@@ -103,6 +105,22 @@ class XeroApiSettings(BaseModel):
         default="https://go.xero.com",
         description="Where people open Xero: the root of the invoice links written to Dynamics",
     )
+    # Xero's limits (https://developer.xero.com/documentation/guides/oauth2/limits/#api-rate-limits),
+    # shared by every service through the budget (dxc_shared.xero_budget); lower only for tests.
+    xero_minute_limit: int = Field(default=60, gt=0, description="Calls a minute per organisation")
+    xero_day_limit: int = Field(default=5000, gt=0, description="Calls a day per organisation")
+    xero_concurrent_limit: int = Field(
+        default=5, gt=0, description="Calls at once per organisation"
+    )
+    xero_app_minute_limit: int = Field(default=10_000, gt=0, description="Calls a minute per app")
+
+    def xero_limits(self) -> Limits:
+        return Limits(
+            self.xero_minute_limit,
+            self.xero_day_limit,
+            self.xero_concurrent_limit,
+            self.xero_app_minute_limit,
+        )
 
 
 class VendorHttpSettings(BaseModel):

@@ -24,14 +24,24 @@ def test_events_are_grouped_per_tenant_in_lower_case() -> None:
         b'{"tenantId": "T1", "resourceId": "C-1", "eventCategory": "CONTACT"},'
         b'{"tenantId": "T2", "resourceId": "CN-1", "eventCategory": "CREDITNOTE"},'
         b'{"tenantId": "", "resourceId": "X", "eventCategory": "INVOICE"},'
-        b'{"tenantId": "T3", "eventCategory": "INVOICE"}'
+        b'{"tenantId": "T3", "eventCategory": "INVOICE"},'
+        b'{"tenantId": "T1", "resourceId": "INV-B", "eventCategory": "INVOICE",'
+        b' "eventType": "CREATE"},'
+        b'{"tenantId": "T1", "resourceId": "C-2", "eventCategory": "CONTACT",'
+        b' "eventType": "CREATE"},'
+        b'{"tenantId": "T1", "resourceId": "INV-C", "eventCategory": "INVOICE",'
+        b' "eventType": "UPDATE"}'
         b"]}"
     )
     assert events is not None
 
     changes = TenantChanges.of(events)
 
-    assert (dict(changes.invoices), dict(changes.contacts)) == ({"t1": {"inv-a"}}, {"t1": {"c-1"}})
+    # Created records wait for the poll: only changes to existing ones are read at once.
+    assert (dict(changes.invoices), dict(changes.contacts)) == (
+        {"t1": {"inv-a", "inv-c"}},
+        {"t1": {"c-1"}},
+    )
     assert [changes.any_for(tenant) for tenant in ("t1", "t2", "t3")] == [True, False, False]
 
 

@@ -17,6 +17,7 @@ from dxc_shared.clients.dataverse import (
 from dxc_shared.clients.token_broker import TokenBrokerClient
 from dxc_shared.clients.xero_accounting import XeroRateLimited, XeroUnauthorised, XeroUnavailable
 from dxc_shared.credentials import CredentialMissing, ReauthorisationNeeded
+from dxc_shared.db import Database
 from dxc_shared.messages import ConnectionSyncProfile, SyncFailure, SyncRunCompleted
 from dxc_shared.outbox import OutboxMessage
 from dxc_shared.sync import (
@@ -27,6 +28,7 @@ from dxc_shared.sync import (
     blocked_by,
     raise_if_transient,
 )
+from dxc_shared.xero_budget.budget import XeroBudget
 from sqlalchemy.ext.asyncio import AsyncSession
 
 pytestmark = pytest.mark.unit
@@ -199,6 +201,8 @@ async def test_vendors_need_both_organisations_chosen(
     )
     async with httpx.AsyncClient() as http:
         tokens = TokenBrokerClient("http://127.0.0.1:9", "unused", client=http)
-        factory = VendorFactory(tokens, http, xero_api_url="http://127.0.0.1:9")
+        # Nothing reaches the budget's database: the factory refuses before any call.
+        budget = XeroBudget(Database("sqlite+aiosqlite://"))
+        factory = VendorFactory(tokens, http, xero_api_url="http://127.0.0.1:9", xero_budget=budget)
         with pytest.raises(RunBlocked, match="finish connecting both in the portal"):
             factory.for_connection(profile)

@@ -87,6 +87,8 @@ def create_app(
                 status=response.status_code,
                 duration_ms=(time.perf_counter() - started) * 1000,
                 idempotent_replay=getattr(request.state, "idempotent_replay", False),
+                query=request.url.query,
+                if_modified_since=request.headers.get("if-modified-since"),
             )
         )
         return response

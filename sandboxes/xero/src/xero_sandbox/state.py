@@ -37,6 +37,10 @@ class CallRecord:
     status: int
     duration_ms: float
     idempotent_replay: bool = False
+    # What a read asked for: the query string and the If-Modified-Since header, so a test can
+    # see that a client reads only what changed.
+    query: str = ""
+    if_modified_since: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "time": self.time.isoformat()}

@@ -12,6 +12,7 @@ from dxc_shared.messages import (
 )
 from dxc_shared.service import Service
 from dxc_shared.sync import VendorFactory
+from dxc_shared.xero_budget.budget import XeroBudget
 
 from payment_sync.service import PaymentSync
 from payment_sync.settings import PaymentSyncSettings
@@ -26,10 +27,16 @@ def create_service(infrastructure: Infrastructure, settings: PaymentSyncSettings
     tokens = TokenBrokerClient.from_settings(settings, http)
     sync = PaymentSync(
         infrastructure.database,
-        VendorFactory(tokens, http, xero_api_url=settings.xero_api_url),
+        VendorFactory(
+            tokens,
+            http,
+            xero_api_url=settings.xero_api_url,
+            xero_budget=XeroBudget(infrastructure.database, limits=settings.xero_limits()),
+        ),
         xero_web_url=settings.xero_web_url,
         reference_data_interval=timedelta(seconds=settings.reference_data_interval_seconds),
         balances_refresh_interval=timedelta(seconds=settings.balances_refresh_interval_seconds),
+        webhook_coalesce_seconds=settings.webhook_coalesce_seconds,
     )
     service.app.state.payment_sync = sync
     service.app.state.database = infrastructure.database

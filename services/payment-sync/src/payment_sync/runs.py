@@ -19,6 +19,7 @@ from dxc_shared.db import Database
 from dxc_shared.logging import get_logger
 from dxc_shared.messages import ConnectionSyncProfile, SyncDirection
 from dxc_shared.sync import RunReport, VendorFactory, Vendors, blocked_by
+from dxc_shared.xero_budget.decisions import Priority
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_sync.metrics import JOB_DURATION
@@ -46,14 +47,17 @@ class Runs:
         profile: ConnectionSyncProfile,
         job_id: uuid.UUID,
         work: Work,
+        priority: Priority = Priority.CHANGES,
     ) -> None:
+        """`priority`: the run's place in the organisation's Xero budget (changes brought back
+        go after exports, reference refreshes after both)."""
         lock = self._locks.setdefault(profile.connection_id, asyncio.Lock())
         async with lock:
             report = RunReport(profile.connection_id, job_id, direction, started_at=self._clock())
             started = time.perf_counter()
             effect: Effect | None = None
             try:
-                effect = await work(self._vendors.for_connection(profile), report)
+                effect = await work(self._vendors.for_connection(profile, priority), report)
             except Exception as error:
                 blocked = blocked_by(error)
                 if blocked is None:

@@ -21,15 +21,17 @@ from dxc_shared.messages import (
     XeroChangesNotified,
 )
 from dxc_shared.sync import RunReport, VendorFactory, Vendors
+from dxc_shared.xero_budget.decisions import Priority
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_sync.connections import repository as connection_rows
 from payment_sync.connections import service as connections
 from payment_sync.payments.schemas import XeroChanges
-from payment_sync.payments.service import Polling, PollWindow, WebhookChanges
+from payment_sync.payments.service import Polling, PollWindow
 from payment_sync.payments.writer import ChangeWriter
 from payment_sync.reference import service as reference
 from payment_sync.runs import Effect, Runs
+from payment_sync.webhooks.coalescer import Coalescer
 
 logger = get_logger(__name__)
 
@@ -45,6 +47,7 @@ class PaymentSync:
         xero_web_url: str,
         reference_data_interval: timedelta,
         balances_refresh_interval: timedelta,
+        webhook_coalesce_seconds: float = 10.0,
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
         self._database = database
@@ -53,6 +56,7 @@ class PaymentSync:
         self._balances_interval = balances_refresh_interval
         self._clock = clock
         self._runs = Runs(database, vendors, clock)
+        self.notified = Coalescer(self._read_notified, webhook_coalesce_seconds)
 
     # -- connections -----------------------------------------------------------------------
 
@@ -81,16 +85,24 @@ class PaymentSync:
         work = Polling(profile.connection_id, window, self._writer_for(profile))
         await self._runs.run("poll", "payments", profile, job.job_id, work)
 
-    async def on_xero_changes(self, message: XeroChangesNotified, context: MessageContext) -> None:
+    async def on_xero_changes(self, message: XeroChangesNotified, _: MessageContext) -> None:
         profile = await self._profile(message.connection_id)
         tenant_id = (profile.xero_tenant_id or "").lower() if profile else None
         if profile is None or tenant_id != message.tenant_id.lower():
             logger.info("payment_sync.webhook_changes_ignored", reason="connection not syncable")
             return
-        changes = XeroChanges.of(message.invoice_ids, message.contact_ids)
-        work = WebhookChanges(changes, self._writer_for(profile))
-        job_id = uuid.uuid5(uuid.NAMESPACE_URL, f"xero-webhook:{context.message_id}")
-        await self._runs.run("webhook", "payments", profile, job_id, work)
+        self.notified.add(profile, XeroChanges.of(message.invoice_ids, message.contact_ids))
+
+    async def _read_notified(self, profile: ConnectionSyncProfile, changes: XeroChanges) -> None:
+        """One run for the notifications gathered (see `webhooks.coalescer`): what changed since
+        the cursor, the notified invoices among it; balances wait for their own interval."""
+        async with self._database.unit_of_work() as session:
+            window = await PollWindow.of(
+                session, profile.connection_id, self._clock(), self._balances_interval
+            )
+        window = PollWindow(window.since, balances_due=False)
+        work = Polling(profile.connection_id, window, self._writer_for(profile), changes)
+        await self._runs.run("webhook", "payments", profile, uuid.uuid4(), work)
 
     def _writer_for(self, profile: ConnectionSyncProfile) -> Callable[[Vendors], ChangeWriter]:
         def writer(vendors: Vendors) -> ChangeWriter:
@@ -124,7 +136,9 @@ class PaymentSync:
 
             return note_refreshed
 
-        await self._runs.run("reference-data", "reference-data", profile, uuid.uuid4(), work)
+        await self._runs.run(
+            "reference-data", "reference-data", profile, uuid.uuid4(), work, Priority.REFERENCE
+        )
 
     async def request_due_reference_data(self, batch_size: int = 100) -> int:
         """Ask for a refresh of every connection whose reference data is due; returns how

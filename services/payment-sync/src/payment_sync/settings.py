@@ -37,3 +37,9 @@ class PaymentSyncSettings(
         description="How often a payments job also refreshes the balances of every linked "
         "account and contact (overdue amounts grow with time alone, unreported by Xero)",
     )
+    webhook_coalesce_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="Webhook notifications of one connection are read from Xero together, at "
+        "most once in this many seconds (one read of everything changed, not one per delivery)",
+    )

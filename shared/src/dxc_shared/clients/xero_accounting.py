@@ -1,10 +1,11 @@
 """Xero Accounting API client for the sync workers.
 
 One client serves one connection's job: one tenant, one access token source. It keeps Xero's
-per-tenant limits instead of tripping them: after an answer says no minute calls remain it waits
-for the next minute, and a 429 is waited out for its Retry-After when that is short. Longer waits
-(the daily limit) raise `XeroRateLimited`, which is transient: the bus retries the job later and
-no user ever sees a 429.
+per-tenant limits instead of tripping them: through the organisation's budget every service
+shares (`budget`, dxc_shared.xero_budget), or alone (tools and tests): after an answer says no
+minute calls remain it waits for the next minute. A 429 is waited out for its Retry-After when
+that is short. Longer waits (the daily limit) raise `XeroRateLimited`, which is transient: the
+bus retries the job later and no user ever sees a 429.
 
 Batch writes always send `summarizeErrors=false`: one bad invoice then fails alone, with its
 validation messages, instead of turning the whole batch into a 400 that hides the created ids.
@@ -17,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -43,6 +44,7 @@ from dxc_shared.xero.documents import (
     XeroDocument,
     parse_xero_moment,
 )
+from dxc_shared.xero_budget.decisions import Observed
 
 JSON = dict[str, Any]
 DocumentT = TypeVar("DocumentT", bound=XeroDocument)
@@ -50,7 +52,14 @@ Sleep = Callable[[float], Awaitable[None]]
 
 # Xero's `where` filters go in the query string; keep each under a safe URL length.
 _WHERE_CHUNK = 40
+# About 50 ids fit Xero's query-string limit (XeroAPI/Xero-OpenAPI#534: 52 invoice ids at most).
 _IDS_CHUNK = 50
+# Xero's largest page of invoices and contacts: `pageSize` up to 1000, 100 without it
+# (https://developer.xero.com/documentation/api/accounting/invoices#optional-parameters-for-get-invoices;
+# the `pageSize` parameter of GET /Invoices and /Contacts in XeroAPI/Xero-OpenAPI
+# xero_accounting.yaml).
+DEFAULT_PAGE = 100
+LARGEST_PAGE = 1000
 # Unit prices to four decimals (Xero rounds them to two otherwise), on writes and reads alike.
 _UNITDP = {"unitdp": "4"}
 
@@ -77,6 +86,14 @@ class XeroRateLimited(Exception):
         super().__init__(f"Xero {problem} rate limit reached; retry after {retry_after:.0f} s")
         self.retry_after = retry_after
         self.problem = problem
+
+
+class CallBudget(Protocol):
+    """The organisation's budget shared with the other services (dxc_shared.xero_budget)."""
+
+    async def take(self) -> None: ...
+
+    def observe(self, observed: Observed) -> None: ...
 
 
 @dataclass
@@ -125,6 +142,7 @@ class XeroAccountingClient:
         max_wait_seconds: float = 65.0,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        budget: CallBudget | None = None,
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
@@ -134,6 +152,7 @@ class XeroAccountingClient:
         self._max_wait = max_wait_seconds
         self._sleep = sleep
         self._clock = clock
+        self._budget = budget
         self.limits = RateLimitState()
         self.calls = 0
 
@@ -158,8 +177,12 @@ class XeroAccountingClient:
             headers["If-Modified-Since"] = if_modified_since.strftime("%Y-%m-%dT%H:%M:%S")
         renewed = False
         while True:
-            await self._respect_limits()
             token = await self._access_token()
+            if self._budget is None:
+                await self._respect_limits()
+            else:
+                # The organisation's budget, shared with the other services, decides.
+                await self._budget.take()
             headers["Authorization"] = f"Bearer {token}"
             started = time.perf_counter()
             try:
@@ -206,6 +229,16 @@ class XeroAccountingClient:
         limits.minute_remaining = header("X-MinLimit-Remaining")
         limits.day_remaining = header("X-DayLimit-Remaining")
         limits.app_minute_remaining = header("X-AppMinLimit-Remaining")
+        if self._budget is not None:
+            throttled = response.status_code == 429
+            self._budget.observe(
+                Observed(
+                    limits.minute_remaining,
+                    limits.day_remaining,
+                    limits.app_minute_remaining,
+                    retry_after=_retry_after(response) if throttled else None,
+                )
+            )
         if limits.minute_remaining == 0 or limits.app_minute_remaining == 0:
             # The next call would be refused: let the minute window roll over first.
             limits.resume_at = max(limits.resume_at, self._clock() + 60.0)
@@ -220,10 +253,7 @@ class XeroAccountingClient:
 
     async def _wait_out(self, response: httpx.Response) -> None:
         problem = response.headers.get("X-Rate-Limit-Problem", "minute").lower()
-        try:
-            retry_after = float(response.headers.get("Retry-After", "60"))
-        except ValueError:
-            retry_after = 60.0
+        retry_after = _retry_after(response)
         if problem == "day" or retry_after > self._max_wait:
             raise XeroRateLimited(retry_after, problem)
         self.limits.resume_at = self._clock() + retry_after
@@ -257,12 +287,14 @@ class XeroAccountingClient:
         params: Mapping[str, str] | None = None,
         if_modified_since: datetime | None = None,
         paged: bool = True,
+        page_size: int = DEFAULT_PAGE,
     ) -> list[JSON]:
-        """Every element of a list endpoint, following Xero's 1-based pages of 100."""
+        """Every element of a list endpoint, following Xero's 1-based pages of `page_size`."""
         results: list[JSON] = []
         page = 1
+        paging = {"pageSize": str(page_size)} if page_size != DEFAULT_PAGE else {}
         while True:
-            query = {**(params or {}), **({"page": str(page)} if paged else {})}
+            query = {**(params or {}), **({"page": str(page), **paging} if paged else {})}
             response = await self._request(
                 "GET",
                 collection,
@@ -275,7 +307,7 @@ class XeroAccountingClient:
                 raise XeroError(400, _message(response))
             items: list[JSON] = response.json().get(collection, [])
             results.extend(items)
-            if not paged or len(items) < 100:
+            if not paged or len(items) < page_size:
                 return results
             page += 1
 
@@ -321,7 +353,9 @@ class XeroAccountingClient:
                 )
             ]
         params = {"where": where, **_UNITDP} if where else dict(_UNITDP)
-        return await self._get_all("Invoices", params=params, if_modified_since=modified_since)
+        return await self._get_all(
+            "Invoices", params=params, if_modified_since=modified_since, page_size=LARGEST_PAGE
+        )
 
     async def invoices_with_references(self, references: Sequence[str]) -> list[Invoice]:
         """Invoices whose Reference is one of `references` (an `==` filter, which Xero
@@ -448,6 +482,13 @@ class XeroAccountingClient:
         if not organisations:
             raise XeroError(response.status_code, "Xero answered without an organisation")
         return Organisation.from_xero(organisations[0])
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return float(response.headers.get("Retry-After", "60"))
+    except ValueError:
+        return 60.0
 
 
 def _element_result(document: type[DocumentT], element: JSON) -> ElementResult[DocumentT]:

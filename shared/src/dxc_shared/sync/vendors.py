@@ -2,7 +2,9 @@
 
 A run asks token-broker once per provider and reuses the token while it has more than a minute
 left; a token the vendor refuses is handed back, so a lost grant is found out at once (see
-dxc_shared.clients.token_broker.BrokeredToken).
+dxc_shared.clients.token_broker.BrokeredToken). Every Xero client made here spends from its
+organisation's budget shared with the other services (dxc_shared.xero_budget), at the priority
+of the run's work.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dxc_shared.clients.token_broker import BrokeredToken, TokenBrokerClient
 from dxc_shared.clients.xero_accounting import XeroAccountingClient
 from dxc_shared.messages import ConnectionSyncProfile
 from dxc_shared.sync.errors import RunBlocked
+from dxc_shared.xero_budget.budget import XeroBudget
+from dxc_shared.xero_budget.decisions import Priority
 
 
 @dataclass(frozen=True)
@@ -27,13 +31,21 @@ class Vendors:
 
 class VendorFactory:
     def __init__(
-        self, tokens: TokenBrokerClient, http: httpx.AsyncClient, *, xero_api_url: str
+        self,
+        tokens: TokenBrokerClient,
+        http: httpx.AsyncClient,
+        *,
+        xero_api_url: str,
+        xero_budget: XeroBudget,
     ) -> None:
         self._tokens = tokens
         self._http = http
         self._xero_api_url = xero_api_url
+        self._xero_budget = xero_budget
 
-    def for_connection(self, profile: ConnectionSyncProfile) -> Vendors:
+    def for_connection(
+        self, profile: ConnectionSyncProfile, priority: Priority = Priority.EXPORT
+    ) -> Vendors:
         """Both clients of a connection; `RunBlocked` while an organisation is not chosen."""
         if not profile.xero_tenant_id or not profile.dynamics_org_url:
             raise RunBlocked(
@@ -48,6 +60,7 @@ class VendorFactory:
                 tenant_id=profile.xero_tenant_id,
                 access_token=xero_token,
                 token_rejected=xero_token.rejected,
+                budget=self._xero_budget.for_tenant(profile.xero_tenant_id, priority),
             ),
             dataverse=self.dataverse(profile.connection_id, profile.dynamics_org_url),
         )

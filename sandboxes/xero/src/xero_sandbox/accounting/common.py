@@ -30,6 +30,10 @@ from ..tokens import Caller
 from ..where import WhereError, compile_where
 
 API_PREFIX = "/api.xro/2.0"
+# `page` returns 100 records; `pageSize` asks for up to 1,000 (Invoices: "Optional parameters for
+# GET Invoices", https://developer.xero.com/documentation/api/accounting/invoices; the pageSize
+# parameter of the list endpoints in XeroAPI/Xero-OpenAPI xero_accounting.yaml). A larger
+# pageSize is served as 1,000.
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 

@@ -54,6 +54,7 @@ from invoice_sync.invoices.plan import Create, Fail, Skip
 from invoice_sync.invoices.plan_reference import Contacts, LinkContact
 from invoice_sync.invoices.records import Exported, Failed, Invoice, ReferenceData
 from invoice_sync.kit.context import RunContext
+from invoice_sync.kit.pipeline import overlapped
 from invoice_sync.kit.time import today, utcnow, waited, zone
 from invoice_sync.ledger.models import InvoiceExport
 from invoice_sync.metrics import LAG, count_failure, count_invoice
@@ -182,8 +183,8 @@ class ExportRun:
                 creates.append(decision)
             else:
                 self.skipped.append(decision)
-        for batch in plan.batches(creates, steps.XERO_BATCH):
-            await self._create(batch)
+        # A batch's write-back to Dynamics overlaps the next batch's create in Xero.
+        await overlapped(plan.batches(creates, steps.XERO_BATCH), self._create, self._write_back)
         await self._update(to_update, entries, mappings)
         await self._write_back([], final=True)
         await self._tell_skips()
@@ -271,7 +272,7 @@ class ExportRun:
             available.update(plan_reference.items_created(codes, created))
         return available
 
-    async def _create(self, batch: list[Create]) -> None:
+    async def _create(self, batch: list[Create]) -> list[Exported]:
         exported, failed = await steps.create_invoices(self.run, batch)
         for failure in failed:
             self._record_failure(failure)
@@ -281,7 +282,7 @@ class ExportRun:
             if lag is not None:
                 LAG.observe(lag)
         count_invoice("exported", len([e for e in exported if not e.mismatch]))
-        await self._write_back(exported)
+        return exported
 
     async def _update(
         self, invoices: list[Invoice], entries: dict[str, InvoiceExport], mappings: dict[str, str]
@@ -320,22 +321,21 @@ class ExportRun:
         assert self.connector is not None
         if not final and not exported:
             return
-        failed = self.failed_queue
+        # Taken now: failures queued while this write is under way go with the next one.
+        failed, self.failed_queue = self.failed_queue, []
+        links, self.contact_links = self.contact_links, []
         now = utcnow()
         change_sets = write_back_change_sets(
             self.connector,
             exported,
             failed,
-            self.contact_links,
+            links,
             now,
-            connector_synced=final
-            and bool(exported or failed or self.contact_links or self.report.succeeded),
+            connector_synced=final and bool(exported or failed or links or self.report.succeeded),
         )
         if not change_sets:
             return
         results = await steps.write_back(self.run, change_sets)
-        self.failed_queue = []
-        self.contact_links = []
         outcome = plan.written_back(exported, failed, results)
         self._report_refused(exported, outcome)
         self._report_exported(exported, set(outcome.written), now)

@@ -30,3 +30,9 @@ class XeroChanges:
             frozenset(c.lower() for c in contact_ids),
             read,
         )
+
+    def merged(self, other: XeroChanges) -> XeroChanges:
+        """Both notifications' ids (what either already read is read again)."""
+        return XeroChanges(
+            self.invoice_ids | other.invoice_ids, self.contact_ids | other.contact_ids
+        )

@@ -1,6 +1,7 @@
-"""The two ways Xero's changes reach the change writer: the polling job (every invoice changed
-since the cursor, and every balance once per interval) and the webhook path (the ids Xero
-named). Each is a run's work: it writes through `ChangeWriter` and returns what its run
+"""The one way Xero's changes reach the change writer, for the polling job (every invoice
+changed since the cursor, and every balance once per interval) and for webhook notifications
+(the same read, gathered per connection by `webhooks.coalescer`, plus the ids Xero named that it
+did not return). Each is a run's work: it writes through `ChangeWriter` and returns what its run
 records with the report (the cursors it moves)."""
 
 from __future__ import annotations
@@ -51,12 +52,22 @@ class PollWindow:
 
 
 class Polling:
-    """One polling run's work."""
+    """One polling run's work; a webhook run's too: Xero named `notified`, and the run reads
+    everything changed since the cursor (one request for up to 1,000 invoices, which covers the
+    notified invoices and any whose notification was lost), then only the notified invoices
+    that read did not return (by id, 50 a request)."""
 
-    def __init__(self, connection_id: uuid.UUID, window: PollWindow, writer: WriterFor) -> None:
+    def __init__(
+        self,
+        connection_id: uuid.UUID,
+        window: PollWindow,
+        writer: WriterFor,
+        notified: XeroChanges | None = None,
+    ) -> None:
         self._connection_id = connection_id
         self._window = window
         self._writer = writer
+        self._notified = notified or XeroChanges.of()
 
     async def __call__(self, vendors: Vendors, report: RunReport) -> Effect:
         changed = await vendors.xero.invoices(
@@ -65,7 +76,9 @@ class Polling:
         stamps = [invoice.updated_date_utc for invoice in changed]
         newest = max((stamp for stamp in stamps if stamp), default=None)
         writer = self._writer(vendors)
-        await writer.write_back(XeroChanges.of(invoices_read=changed), report)
+        notified = self._notified
+        changes = XeroChanges.of(notified.invoice_ids, notified.contact_ids, changed)
+        await writer.write_back(changes, report)
         if self._window.balances_due:
             await writer.refresh_all_balances(report)
         balances_refreshed_at = report.started_at if self._window.balances_due else None
@@ -79,14 +92,3 @@ class Polling:
                 )
 
         return move_cursors
-
-
-class WebhookChanges:
-    """One webhook batch's work: the invoices and contacts Xero named."""
-
-    def __init__(self, changes: XeroChanges, writer: WriterFor) -> None:
-        self._changes = changes
-        self._writer = writer
-
-    async def __call__(self, vendors: Vendors, report: RunReport) -> None:
-        await self._writer(vendors).write_back(self._changes, report)

@@ -75,6 +75,12 @@ class TenantChanges:
             if not tenant or not resource:
                 continue
             category = event.get("eventCategory")
+            if event.get("eventType") == "CREATE":
+                # A record just created has nothing for payment-sync yet: an invoice is one the
+                # connector exported (and wrote back itself) or one it never links; a contact
+                # owes nothing. The polling read still sees them (and their balances) in its
+                # interval, so the connector's own exports cost no read of their own.
+                continue
             if category == "INVOICE":
                 changes.invoices[tenant].add(resource)
             elif category == "CONTACT":
