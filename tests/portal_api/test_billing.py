@@ -281,7 +281,7 @@ async def test_a_renewal_the_card_refuses_goes_to_dunning_then_pauses_never_dele
         assert "payment_failed" in [r["code"] for r in connection["health"]["reasons"]]
         email = (await browser.get("/v1/auth/me")).json()["email"]
         await eventually(
-            lambda: any("Payment failed" in m["subject"] for m in portal.mails_to(email))
+            lambda: any("payment failed" in m["subject"] for m in portal.mails_to(email))
         )
         await jobs.renew_due(now=now)  # not due again before the retry
         await jobs.renew_due(now=now + timedelta(days=1, minutes=1))  # the daily retry
@@ -292,7 +292,9 @@ async def test_a_renewal_the_card_refuses_goes_to_dunning_then_pauses_never_dele
         connection = (await browser.get(url)).json()
         assert connection["subscription"]["status"] == "paused"
         assert connection["status"] == "paused"
-        await eventually(lambda: any("is paused" in m["subject"] for m in portal.mails_to(email)))
+        await eventually(
+            lambda: any("syncing is paused" in m["subject"] for m in portal.mails_to(email))
+        )
         assert charges_of(portal, customer_ref) == [Decimal("29.00")]
 
         # A card that pays: the overdue payment goes through and syncing resumes.

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 import uvicorn
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -338,3 +338,17 @@ def run_service(
         # client's address reads it through the proxies its own settings trust.
         proxy_headers=False,
     )
+
+
+async def bounded_body(request: Request, max_bytes: int) -> bytes | None:
+    """A webhook's body, or None as soon as it is known to exceed `max_bytes` (by its declared
+    length, else while it streams in): a sender can't make the service hold more."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            return None
+    return bytes(body)

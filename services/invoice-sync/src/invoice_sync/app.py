@@ -8,7 +8,6 @@ from dxc_shared.infrastructure import Infrastructure
 from dxc_shared.messages import ConnectionChanged, InvoiceRetryRequested, SyncInvoicesJob
 from dxc_shared.service import Service
 from dxc_shared.sync import VendorFactory
-from dxc_shared.xero_budget.budget import XeroBudget
 
 from invoice_sync.settings import InvoiceSyncSettings
 from invoice_sync.worker import InvoiceExporter
@@ -32,12 +31,7 @@ def create_service(
         token_broker = TokenBrokerClient.from_settings(settings, http)
     exporter = InvoiceExporter(
         infrastructure.database,
-        VendorFactory(
-            token_broker,
-            http,
-            xero_api_url=settings.xero_api_url,
-            xero_budget=XeroBudget(infrastructure.database, limits=settings.xero_limits()),
-        ),
+        VendorFactory.from_settings(infrastructure.database, token_broker, http, settings),
         xero_web_url=settings.xero_web_url,
         lease_ttl_seconds=settings.lease_ttl_seconds,
         max_attempts=settings.job_max_attempts,

@@ -50,7 +50,8 @@ BATCH_SIZE = Histogram(
 )
 LAG = Histogram(
     "dxc_invoice_sync_lag_seconds",
-    "From an invoice being ready (delivered and handed to the connector) to it being in Xero",
+    "From an invoice being ready (delivered and handed to the connector) to it being in Xero "
+    "and written back to Dynamics (the lag the portal's overview shows)",
     buckets=(1, 5, 15, 30, 60, 120, 300, 900, 3600, 6 * 3600, 86400),
 )
 

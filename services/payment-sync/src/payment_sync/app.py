@@ -12,7 +12,6 @@ from dxc_shared.messages import (
 )
 from dxc_shared.service import Service
 from dxc_shared.sync import VendorFactory
-from dxc_shared.xero_budget.budget import XeroBudget
 
 from payment_sync.service import PaymentSync
 from payment_sync.settings import PaymentSyncSettings
@@ -27,12 +26,7 @@ def create_service(infrastructure: Infrastructure, settings: PaymentSyncSettings
     tokens = TokenBrokerClient.from_settings(settings, http)
     sync = PaymentSync(
         infrastructure.database,
-        VendorFactory(
-            tokens,
-            http,
-            xero_api_url=settings.xero_api_url,
-            xero_budget=XeroBudget(infrastructure.database, limits=settings.xero_limits()),
-        ),
+        VendorFactory.from_settings(infrastructure.database, tokens, http, settings),
         xero_web_url=settings.xero_web_url,
         reference_data_interval=timedelta(seconds=settings.reference_data_interval_seconds),
         balances_refresh_interval=timedelta(seconds=settings.balances_refresh_interval_seconds),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from dxc_shared.bus import MessageContext
@@ -38,49 +39,45 @@ logger = get_logger(__name__)
 Clock = Callable[[], datetime]
 
 
+@dataclass(eq=False)  # a service: compared by identity
 class PaymentSync:
-    def __init__(
-        self,
-        database: Database,
-        vendors: VendorFactory,
-        *,
-        xero_web_url: str,
-        reference_data_interval: timedelta,
-        balances_refresh_interval: timedelta,
-        webhook_coalesce_seconds: float = 10.0,
-        clock: Clock = lambda: datetime.now(UTC),
-    ) -> None:
-        self._database = database
-        self._web_url = xero_web_url
-        self._reference_interval = reference_data_interval
-        self._balances_interval = balances_refresh_interval
-        self._clock = clock
-        self._runs = Runs(database, vendors, clock)
-        self.notified = Coalescer(self._read_notified, webhook_coalesce_seconds)
+    database: Database
+    vendors: VendorFactory
+    _: KW_ONLY
+    xero_web_url: str
+    reference_data_interval: timedelta
+    balances_refresh_interval: timedelta
+    webhook_coalesce_seconds: float = 10.0
+    clock: Clock = field(default=lambda: datetime.now(UTC))
+    notified: Coalescer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._runs = Runs(self.database, self.vendors, self.clock)
+        self.notified = Coalescer(self._read_notified, self.webhook_coalesce_seconds)
 
     # -- connections -----------------------------------------------------------------------
 
     async def on_connection_changed(self, message: ConnectionChanged, _: MessageContext) -> None:
-        async with self._database.unit_of_work() as session:
+        async with self.database.unit_of_work() as session:
             await connections.record_change(
-                session, message, self._clock(), self._reference_interval
+                session, message, self.clock(), self.reference_data_interval
             )
 
     async def on_connection_archived(self, message: ConnectionArchived, _: MessageContext) -> None:
-        async with self._database.unit_of_work() as session:
+        async with self.database.unit_of_work() as session:
             await connections.forget(session, message.connection_id)
 
     async def _profile(self, connection_id: uuid.UUID) -> ConnectionSyncProfile | None:
-        async with self._database.unit_of_work() as session:
+        async with self.database.unit_of_work() as session:
             return await connection_rows.syncable_profile(session, connection_id)
 
     # -- payments --------------------------------------------------------------------------
 
     async def on_sync_payments_job(self, job: SyncPaymentsJob, _: MessageContext) -> None:
         profile = job.profile
-        async with self._database.unit_of_work() as session:
+        async with self.database.unit_of_work() as session:
             window = await PollWindow.of(
-                session, profile.connection_id, self._clock(), self._balances_interval
+                session, profile.connection_id, self.clock(), self.balances_refresh_interval
             )
         work = Polling(profile.connection_id, window, self._writer_for(profile))
         await self._runs.run("poll", "payments", profile, job.job_id, work)
@@ -96,9 +93,9 @@ class PaymentSync:
     async def _read_notified(self, profile: ConnectionSyncProfile, changes: XeroChanges) -> None:
         """One run for the notifications gathered (see `webhooks.coalescer`): what changed since
         the cursor, the notified invoices among it; balances wait for their own interval."""
-        async with self._database.unit_of_work() as session:
+        async with self.database.unit_of_work() as session:
             window = await PollWindow.of(
-                session, profile.connection_id, self._clock(), self._balances_interval
+                session, profile.connection_id, self.clock(), self.balances_refresh_interval
             )
         window = PollWindow(window.since, balances_due=False)
         work = Polling(profile.connection_id, window, self._writer_for(profile), changes)
@@ -108,10 +105,10 @@ class PaymentSync:
         def writer(vendors: Vendors) -> ChangeWriter:
             async def short_code() -> str | None:
                 return await connections.short_code(
-                    self._database, profile.connection_id, vendors.xero
+                    self.database, profile.connection_id, vendors.xero
                 )
 
-            return ChangeWriter(vendors, profile.connection_id, self._web_url, short_code)
+            return ChangeWriter(vendors, profile.connection_id, self.xero_web_url, short_code)
 
         return writer
 
@@ -132,7 +129,7 @@ class PaymentSync:
             )
 
             async def note_refreshed(session: AsyncSession) -> None:
-                await reference.mark_refreshed(session, connection_id, self._clock())
+                await reference.mark_refreshed(session, connection_id, self.clock())
 
             return note_refreshed
 
@@ -144,7 +141,7 @@ class PaymentSync:
         """Ask for a refresh of every connection whose reference data is due; returns how
         many (see `reference.service.request_due_refreshes`)."""
         return await reference.request_due_refreshes(
-            self._database, self._clock(), self._reference_interval, batch_size
+            self.database, self.clock(), self.reference_data_interval, batch_size
         )
 
     async def run_reference_schedule(self, tick_seconds: float) -> None:

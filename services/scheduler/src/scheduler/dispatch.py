@@ -14,6 +14,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime
 
 from dxc_shared.bus import MessageContext
@@ -79,28 +80,22 @@ def _not_now(
     return None
 
 
+@dataclass(eq=False)  # a service: compared by identity
 class Scheduler:
-    def __init__(
-        self,
-        database: Database,
-        *,
-        batch_size: int = 500,
-        held_interval_seconds: float = 900.0,
-        clock: Clock = lambda: datetime.now(UTC),
-    ) -> None:
-        self._database = database
-        self._batch_size = batch_size
-        self._held_interval_seconds = held_interval_seconds
-        self._clock = clock
-        self.wake = asyncio.Event()
+    database: Database
+    _: KW_ONLY
+    batch_size: int = 500
+    held_interval_seconds: float = 900.0
+    clock: Clock = field(default=lambda: datetime.now(UTC))
+    wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     async def on_connection_changed(self, message: ConnectionChanged, _: MessageContext) -> None:
         profile = message.profile
         # A set-up connection whose plan ended stays scheduled, for its held invoice jobs.
         scheduled = message.syncable or message.set_up
-        now = self._clock()
+        now = self.clock()
         hold = jobs.hold(message.active_until, message.invoices_paused_until, now)
-        async with self._database.unit_of_work() as session:
+        async with self.database.unit_of_work() as session:
             schedule = await session.get(ConnectionSchedule, profile.connection_id)
             if schedule is None:
                 schedule = ConnectionSchedule(connection_id=profile.connection_id, next_due_at=now)
@@ -118,7 +113,7 @@ class Scheduler:
             self.wake.set()
 
     async def on_connection_archived(self, message: ConnectionArchived, _: MessageContext) -> None:
-        async with self._database.unit_of_work() as session:
+        async with self.database.unit_of_work() as session:
             await session.execute(
                 delete(ConnectionSchedule).where(
                     ConnectionSchedule.connection_id == message.connection_id
@@ -126,8 +121,8 @@ class Scheduler:
             )
 
     async def on_sync_requested(self, message: SyncRequested, _: MessageContext) -> None:
-        now = self._clock()
-        async with self._database.unit_of_work() as session:
+        now = self.clock()
+        async with self.database.unit_of_work() as session:
             schedule = await session.get(ConnectionSchedule, message.connection_id)
             reason = _not_now(schedule, now, invoices_only=message.invoices_only)
             if reason is not None or schedule is None:
@@ -149,15 +144,15 @@ class Scheduler:
         while True:
             batch = await self._dispatch_batch()
             dispatched += batch
-            if batch < self._batch_size:
+            if batch < self.batch_size:
                 break
         TICK_DURATION.observe(time.perf_counter() - started)
         return dispatched
 
     async def _dispatch_batch(self) -> int:
         # Plain rows and bulk statements rather than ORM objects: a tick may dispatch thousands.
-        now = self._clock()
-        async with self._database.unit_of_work() as session:
+        now = self.clock()
+        async with self.database.unit_of_work() as session:
             due = (
                 await session.execute(
                     select(ConnectionSchedule.connection_id, ConnectionSchedule.profile)
@@ -169,7 +164,7 @@ class Scheduler:
                     )
                     .where(ConnectionSchedule.syncable, ConnectionSchedule.next_due_at <= now)
                     .order_by(ConnectionSchedule.next_due_at)
-                    .limit(self._batch_size)
+                    .limit(self.batch_size)
                     .with_for_update(skip_locked=True)
                 )
             ).all()
@@ -185,7 +180,7 @@ class Scheduler:
                     jobs.hold(active_until, paused_until, now),
                     now=now,
                     interval_seconds=profile.sync_interval_seconds,
-                    held_interval_seconds=self._held_interval_seconds,
+                    held_interval_seconds=self.held_interval_seconds,
                     last_dispatched_at=_aware_or_none(row.last_dispatched_at),
                 )
                 headers = {"connection_id": str(row.connection_id)}

@@ -17,7 +17,9 @@ import httpx
 from dxc_shared.clients.dataverse import DataverseClient
 from dxc_shared.clients.token_broker import BrokeredToken, TokenBrokerClient
 from dxc_shared.clients.xero_accounting import XeroAccountingClient
+from dxc_shared.db import Database
 from dxc_shared.messages import ConnectionSyncProfile
+from dxc_shared.settings import XeroApiSettings
 from dxc_shared.sync.errors import RunBlocked
 from dxc_shared.xero_budget.budget import XeroBudget
 from dxc_shared.xero_budget.decisions import Priority
@@ -42,6 +44,19 @@ class VendorFactory:
         self._http = http
         self._xero_api_url = xero_api_url
         self._xero_budget = xero_budget
+
+    @classmethod
+    def from_settings(
+        cls,
+        database: Database,
+        tokens: TokenBrokerClient,
+        http: httpx.AsyncClient,
+        settings: XeroApiSettings,
+    ) -> VendorFactory:
+        """A worker's factory: Xero where the settings say, every call within the
+        organisation's budget kept in `database` (shared with the other services)."""
+        budget = XeroBudget(database, limits=settings.xero_limits())
+        return cls(tokens, http, xero_api_url=settings.xero_api_url, xero_budget=budget)
 
     def for_connection(
         self, profile: ConnectionSyncProfile, priority: Priority = Priority.EXPORT

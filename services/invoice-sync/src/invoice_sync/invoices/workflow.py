@@ -276,11 +276,6 @@ class ExportRun:
         exported, failed = await steps.create_invoices(self.run, batch)
         for failure in failed:
             self._record_failure(failure)
-        now = utcnow()
-        for done in exported:
-            lag = self._waited(done.invoice, now)
-            if lag is not None:
-                LAG.observe(lag)
         count_invoice("exported", len([e for e in exported if not e.mismatch]))
         return exported
 
@@ -380,6 +375,10 @@ class ExportRun:
             elif done.already_exported and done.invoice.id in written:
                 self.report.skip(done.invoice.id, done.invoice.number, done.message)
             elif done.invoice.id in written:
+                invoice, zone_name = done.invoice, self.run.profile.time_zone
+                lag = waited(invoice.date_delivered, invoice.modified_on, zone_name, now)
+                if lag is not None:
+                    LAG.observe(lag)
                 self.report.succeed(
                     SyncSuccess(
                         record_id=done.invoice.id,
@@ -387,13 +386,9 @@ class ExportRun:
                         customer_name=self._customer_name(done.invoice),
                         xero_invoice_id=done.xero_invoice_id,
                         xero_url=done.xero_url,
-                        lag_seconds=self._waited(done.invoice, now),
+                        lag_seconds=lag,
                     )
                 )
-
-    def _waited(self, invoice: Invoice, now: datetime) -> float | None:
-        """Seconds since the invoice was handed over (ready) in Dynamics."""
-        return waited(invoice.date_delivered, invoice.modified_on, self.run.profile.time_zone, now)
 
     def _customer_name(self, invoice: Invoice) -> str | None:
         customer = self.data.customer_of(invoice)

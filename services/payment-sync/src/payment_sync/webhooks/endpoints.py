@@ -19,6 +19,7 @@ import hmac
 from dxc_shared.db import Database
 from dxc_shared.messages import XeroChangesNotified
 from dxc_shared.outbox import enqueue
+from dxc_shared.service import bounded_body
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -37,19 +38,6 @@ router = APIRouter(tags=["webhooks"])
 MAX_BODY_BYTES = 1024 * 1024
 
 
-async def _bounded_body(request: Request) -> bytes | None:
-    """The body, or None as soon as it is known to exceed MAX_BODY_BYTES."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            return None
-    return bytes(body)
-
-
 @router.post(
     "/v1/webhooks/xero",
     summary="Xero webhook deliveries (and Xero's intent-to-receive check)",
@@ -61,7 +49,7 @@ async def _bounded_body(request: Request) -> bytes | None:
     },
 )
 async def xero_webhook(request: Request) -> Response:
-    body = await _bounded_body(request)
+    body = await bounded_body(request, MAX_BODY_BYTES)
     if body is None:
         WEBHOOK_EVENTS.labels("rejected_size").inc()
         return JSONResponse(

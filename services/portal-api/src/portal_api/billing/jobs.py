@@ -231,26 +231,20 @@ class BillingJobs:
             subscription.past_due_since = now
         paused_after = aware(subscription.past_due_since) + GRACE_PERIOD
         reason = charge.failure_message or "the card was declined."
+        notice: notices.BillingNotice | None = None  # e-mailed on the first failure and pause
         if now >= paused_after:
-            first_pause = subscription.status != "paused"
+            if subscription.status != "paused":
+                notice = notices.connection_paused()
             subscription.status = "paused"
             subscription.retry_at = None  # until a new card
-            if first_pause:
-                await notices.connection_paused(session, user, connection, web_url=self._web_url)
         else:
-            first_failure = subscription.status == "active"
+            retry_at = min(now + RETRY_EVERY, paused_after)
+            if subscription.status == "active":
+                notice = notices.payment_failed(reason, retry_at, paused_after)
             subscription.status = "past_due"
-            subscription.retry_at = min(now + RETRY_EVERY, paused_after)
-            if first_failure:
-                await notices.payment_failed(
-                    session,
-                    user,
-                    connection,
-                    reason=reason,
-                    retry_at=subscription.retry_at,
-                    paused_after=paused_after,
-                    web_url=self._web_url,
-                )
+            subscription.retry_at = retry_at
+        if notice is not None:
+            await notices.send(session, user, connection, notice, self._web_url)
         logger.info("billing.renewal_failed", status=subscription.status)
         state = await connections.state_of(session, user, connection)
         await connections.touch(session, state)

@@ -64,14 +64,8 @@ async def refresh_invoice_limit(
         usage.limit_reached_at = now
         user = await session.get(User, connection.user_id)
         assert user is not None
-        await notices.plan_limit_reached(
-            session,
-            user,
-            connection,
-            limit=limit,
-            until=add_month(month),
-            web_url=web_url,
-        )
+        notice = notices.plan_limit_reached(connection, limit, add_month(month))
+        await notices.send(session, user, connection, notice, web_url)
 
 
 class UsageHandlers:

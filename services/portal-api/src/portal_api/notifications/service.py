@@ -125,24 +125,26 @@ async def notify(
     return True
 
 
-async def _about_connection(
+async def about_connection(
     session: AsyncSession,
     user: User,
     connection: Connection,
     kind: Kind,
-    *,
     subject: str,
     text: str,
     web_url: str,
+    *,
     unless_kinds: tuple[Kind, ...] = (),
+    once_a_day: bool = True,
 ) -> bool:
-    """A notice about one connection: at most one of its kind (or `unless_kinds`) a day."""
+    """A notice about one connection (its subject after the connection's name): unless
+    `once_a_day` is off, at most one of its kind (or `unless_kinds`) a day."""
     return await notify(
         session,
         user,
         kind,
         connection_id=connection.id,
-        unless_sent_within=DAY,
+        unless_sent_within=DAY if once_a_day else None,
         unless_kinds=unless_kinds,
         subject=f"{connection.name}: {subject}",
         text=text,
@@ -159,7 +161,7 @@ async def reauthorisation_needed(
     message: str,
     web_url: str,
 ) -> bool:
-    return await _about_connection(
+    return await about_connection(
         session,
         user,
         connection,
@@ -174,7 +176,7 @@ async def first_failure(
     session: AsyncSession, user: User, connection: Connection, *, failed: int, web_url: str
 ) -> bool:
     invoices = "An invoice" if failed == 1 else f"{failed} invoices"
-    return await _about_connection(
+    return await about_connection(
         session,
         user,
         connection,
@@ -208,7 +210,7 @@ async def send_due(database: Database, *, web_url: str) -> int:
             user = await session.get(User, connection.user_id)
             assert user is not None  # connections are deleted with their user
             invoices = "1 invoice is" if count == 1 else f"{count} invoices are"
-            sent += await _about_connection(
+            sent += await about_connection(
                 session,
                 user,
                 connection,

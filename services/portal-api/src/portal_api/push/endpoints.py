@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 
 from dxc_shared.dynamics.webhook import PUSH_SECRET_HEADER
+from dxc_shared.service import bounded_body
 from fastapi import APIRouter, Request, Response
 
 from portal_api.kit.errors import ErrorOut, PortalError
@@ -42,10 +43,8 @@ _REFUSALS = {
     },
 )
 async def dynamics_push(connection_id: uuid.UUID, request: Request) -> Response:
-    declared = request.headers.get("content-length", "")
-    too_large = declared.isdigit() and int(declared) > MAX_BODY_BYTES
-    body = b"" if too_large else await request.body()
-    if too_large or len(body) > MAX_BODY_BYTES:
+    body = await bounded_body(request, MAX_BODY_BYTES)
+    if body is None:
         PUSH_POSTS.labels("too_large").inc()
         raise PortalError(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
     relay: PushRelay = request.app.state.push_relay

@@ -17,6 +17,7 @@ import enum
 import hmac
 import uuid
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 
 from dxc_shared.db import Database
@@ -43,22 +44,16 @@ class Outcome(enum.StrEnum):
     MALFORMED = "malformed"  # authentic, but not a RemoteExecutionContext
 
 
+@dataclass(eq=False)  # a service: compared by identity
 class PushRelay:
     """The background loop that sends due requests; `wake` makes it look again at once."""
 
-    def __init__(
-        self,
-        database: Database,
-        *,
-        window: timedelta,
-        idle_seconds: float = 5.0,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self.database = database
-        self.window = window
-        self._idle = idle_seconds
-        self.clock = clock
-        self.wake = asyncio.Event()
+    database: Database
+    _: KW_ONLY
+    window: timedelta
+    idle_seconds: float = 5.0
+    clock: Callable[[], datetime] = utcnow
+    wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     async def send_due(self) -> int:
         async with self.database.unit_of_work() as session:
@@ -76,7 +71,7 @@ class PushRelay:
             if sent:
                 logger.info("push.sync_requested", connections=sent)
             earliest = await repository.earliest_due(self.database)
-            pause = seconds_until_next(earliest, self.clock(), self._idle)
+            pause = seconds_until_next(earliest, self.clock(), self.idle_seconds)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=pause)
 
