@@ -102,6 +102,28 @@ async def test_runs_with_no_changes_are_folded_into_one_row(portal: Portal, bus:
         assert "90 days" in (await get(browser, url))["retention"]
 
 
+async def test_an_older_report_arriving_late_does_not_overwrite_a_newer_outcome(
+    portal: Portal, bus: Bus
+) -> None:
+    """Reports of different workers and retries arrive in any order: the newest outcome stands
+    and the late one still joins the history."""
+    async with portal.signed_up() as browser:
+        cid = (await browser.post("/v1/connections", json={"name": "Books"})).json()["id"]
+        url = f"/v1/connections/{cid}/invoices"
+        await bus.publish(run(cid, 2, failed=1, failures=[failed(5, "Xero refused it")]))
+        await until(lambda: get(browser, url), lambda page: len(page["invoices"]) == 1)
+        await bus.publish(run(cid, 1, succeeded=1, successes=[exported(5)]))
+
+        (invoice,) = (
+            await until(
+                lambda: get(browser, url),
+                lambda page: len(page["invoices"][0]["history"]) == 2,
+            )
+        )["invoices"]
+        assert (invoice["outcome"], invoice["message"]) == ("failed", "Xero refused it")
+        assert [e["outcome"] for e in invoice["history"]] == ["failed", "exported"]
+
+
 async def test_every_invoice_is_findable_with_its_history(portal: Portal, bus: Bus) -> None:
     async with portal.signed_up() as browser:
         cid = (await browser.post("/v1/connections", json={"name": "Books"})).json()["id"]

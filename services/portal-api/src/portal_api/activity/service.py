@@ -205,17 +205,16 @@ async def record_outcome(
         session.add(invoice)
     invoice.number = record.record_number or invoice.number
     invoice.customer_name = record.customer_name or invoice.customer_name
-    invoice.outcome = outcome
-    invoice.updated_at = at
-    message: str | None = None
+    message = record.message if isinstance(record, SyncFailure) else None
     lag_seconds: float | None = None
-    if isinstance(record, SyncFailure):
-        message = record.message
-    else:
+    if isinstance(record, SyncSuccess):
         invoice.xero_invoice_id = record.xero_invoice_id or invoice.xero_invoice_id
         invoice.xero_url = record.xero_url or invoice.xero_url
         lag_seconds = record.lag_seconds
-    invoice.message = message
+    # Reports of different workers and retries arrive in any order: an older one adds to the
+    # history but does not overwrite a newer outcome.
+    if invoice.updated_at is None or at >= aware(invoice.updated_at):
+        invoice.outcome, invoice.updated_at, invoice.message = outcome, at, message
     await session.flush()
     session.add(
         InvoiceEvent(
