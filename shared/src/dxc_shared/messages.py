@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,6 +43,26 @@ class ConnectionSyncProfile(BaseModel):
         description="The connection's mapping template: Dynamics invoice column -> Xero "
         "invoice field (e.g. {'description': 'Reference'})",
     )
+
+
+class Hold(StrEnum):
+    """What a connection's plan dates (`ConnectionChanged.active_until`,
+    `invoices_paused_until`) mean for sending invoices: the scheduler and invoice-sync decide
+    with this one test."""
+
+    NONE = "none"
+    ENDED = "ended"  # the subscription was cancelled, or the trial is over unpaid
+    PAUSED = "paused"  # this month's invoice limit is reached; payments still sync
+
+
+def hold(
+    active_until: datetime | None, invoices_paused_until: datetime | None, now: datetime
+) -> Hold:
+    if active_until is not None and active_until <= now:
+        return Hold.ENDED
+    if invoices_paused_until is not None and invoices_paused_until > now:
+        return Hold.PAUSED
+    return Hold.NONE
 
 
 class ConnectionChanged(BusMessage):

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from dxc_shared.messages import SyncInvoicesJob, SyncPaymentsJob
-from scheduler.jobs import Hold, dispatch, hold
+from dxc_shared.messages import Hold, SyncInvoicesJob, SyncPaymentsJob, hold
+from scheduler.jobs import dispatch
 
 pytestmark = pytest.mark.unit
 

@@ -24,9 +24,11 @@ from dxc_shared.messages import (
     ConnectionArchived,
     ConnectionChanged,
     ConnectionSyncProfile,
+    Hold,
     SyncInvoicesJob,
     SyncPaymentsJob,
     SyncRequested,
+    hold,
 )
 from dxc_shared.outbox import enqueue_all
 from prometheus_client import Counter, Histogram
@@ -60,8 +62,8 @@ def _aware_or_none(moment: datetime | None) -> datetime | None:
     return None if moment is None else _aware(moment)
 
 
-def _hold_of(schedule: ConnectionSchedule, now: datetime) -> jobs.Hold:
-    return jobs.hold(
+def _hold_of(schedule: ConnectionSchedule, now: datetime) -> Hold:
+    return hold(
         _aware_or_none(schedule.active_until), _aware_or_none(schedule.invoices_paused_until), now
     )
 
@@ -94,13 +96,13 @@ class Scheduler:
         # A set-up connection whose plan ended stays scheduled, for its held invoice jobs.
         scheduled = message.syncable or message.set_up
         now = self.clock()
-        hold = jobs.hold(message.active_until, message.invoices_paused_until, now)
+        announced = hold(message.active_until, message.invoices_paused_until, now)
         async with self.database.unit_of_work() as session:
             schedule = await session.get(ConnectionSchedule, profile.connection_id)
             if schedule is None:
                 schedule = ConnectionSchedule(connection_id=profile.connection_id, next_due_at=now)
                 session.add(schedule)
-            elif scheduled and (not schedule.syncable or hold != _hold_of(schedule, now)):
+            elif scheduled and (not schedule.syncable or announced != _hold_of(schedule, now)):
                 # Newly ready, held or resumed: at once (held: the invoices hear why; resumed:
                 # what waited is sent).
                 schedule.next_due_at = now
@@ -177,7 +179,7 @@ class Scheduler:
                 active_until = _aware_or_none(row.active_until)
                 paused_until = _aware_or_none(row.invoices_paused_until)
                 plan = jobs.dispatch(
-                    jobs.hold(active_until, paused_until, now),
+                    hold(active_until, paused_until, now),
                     now=now,
                     interval_seconds=profile.sync_interval_seconds,
                     held_interval_seconds=self.held_interval_seconds,

@@ -10,28 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
-from dxc_shared.messages import SyncInvoicesJob, SyncPaymentsJob
+from dxc_shared.messages import Hold, SyncInvoicesJob, SyncPaymentsJob
 
 JobKind = type[SyncInvoicesJob | SyncPaymentsJob]
-
-
-class Hold(StrEnum):
-    NONE = "none"
-    ENDED = "ended"  # the subscription was cancelled, or the trial is over unpaid
-    PAUSED = "paused"  # this month's invoice limit is reached; payments still sync
-
-
-def hold(
-    active_until: datetime | None, invoices_paused_until: datetime | None, now: datetime
-) -> Hold:
-    """The same test as invoice-sync's `plan.held`, which decides on the job itself."""
-    if active_until is not None and active_until <= now:
-        return Hold.ENDED
-    if invoices_paused_until is not None and invoices_paused_until > now:
-        return Hold.PAUSED
-    return Hold.NONE
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any
 from dxc_shared.clients.dataverse import BatchResult
 from dxc_shared.clients.xero_accounting import ElementResult
 from dxc_shared.dynamics.columns import InvoiceState
+from dxc_shared.messages import Hold, hold
 from dxc_shared.xero import documents as xero
 
 from invoice_sync.connector.records import ConnectorSettings
@@ -163,7 +164,9 @@ def held(
 ) -> Held | None:
     """What a connection change means for sending invoices: the plan ended (the subscription was
     cancelled, or the trial is over unpaid), or this month's invoice limit is reached."""
-    if active_until is not None and active_until <= now:
+    state = hold(active_until, invoices_paused_until, now)
+    if state is Hold.ENDED:
+        assert active_until is not None
         ended = active_until.date()
         return Held(
             SUBSCRIPTION_INACTIVE,
@@ -171,7 +174,8 @@ def held(
             "(cancelled, or the trial is over without a subscription). Subscribe again in the "
             "portal; invoices handed over meanwhile are sent then.",
         )
-    if invoices_paused_until is not None and invoices_paused_until > now:
+    if state is Hold.PAUSED:
+        assert invoices_paused_until is not None
         until = invoices_paused_until.date()
         return Held(
             "Not sent: this month's plan limit is reached; it waits until "
