@@ -257,20 +257,4 @@ def _role_privileges(api: WebApi, request: ApiRequest, key: str) -> ApiResponse:
     if role_id is None or api.engine.find(roles, role_id) is None:
         raise not_found("role", role_id or raw)
     privileges = sorted(api.org.roles.get(role_id, set()))
-    return ApiResponse(
-        200,
-        {
-            "@odata.context": (
-                f"{api.api_url}/$metadata#Microsoft.Dynamics.CRM.RetrieveRolePrivilegesRoleResponse"
-            ),
-            "RolePrivileges": [
-                {
-                    "Depth": "Global",
-                    "PrivilegeId": str(uuid.uuid5(uuid.NAMESPACE_URL, n)),
-                    "BusinessUnitId": str(api.org.business_unit_id),
-                    "PrivilegeName": n,
-                }
-                for n in privileges
-            ],
-        },
-    )
+    return api.privileges_answer("RetrieveRolePrivilegesRoleResponse", privileges)

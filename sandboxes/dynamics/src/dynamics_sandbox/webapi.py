@@ -8,6 +8,7 @@ import copy
 import json
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
@@ -552,11 +553,15 @@ class WebApi:
             for n in self.all_privileges()
             if principal is None or not self.org.lacks(principal, n)
         ]
+        return self.privileges_answer("RetrieveUserPrivilegesResponse", names)
+
+    def privileges_answer(self, response_type: str, names: Iterable[str]) -> ApiResponse:
+        """A `RolePrivileges` list as the privilege functions answer it (a user's, a role's)."""
         return ApiResponse(
             200,
             {
                 "@odata.context": (
-                    f"{self.api_url}/$metadata#Microsoft.Dynamics.CRM.RetrieveUserPrivilegesResponse"
+                    f"{self.api_url}/$metadata#Microsoft.Dynamics.CRM.{response_type}"
                 ),
                 "RolePrivileges": [
                     {
