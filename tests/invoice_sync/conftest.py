@@ -100,6 +100,35 @@ class World:
 
     # -- Dynamics setup ---------------------------------------------------------------------
 
+    def fail_write_back_once(self) -> None:
+        """Dataverse answers the next `$batch` of this organisation 503: the job dies after Xero
+        took what it sent, and the bus delivers it again."""
+        self.dynamics.admin(
+            "POST",
+            "faults",
+            json={
+                "kind": "error",
+                "path": "*/$batch",
+                "organisation": self.org,
+                "status": 503,
+                "count": 1,
+            },
+        )
+
+    def slow_xero_invoices_once(self, method: str, seconds: float) -> None:
+        """Xero's next `method` on Invoices takes `seconds` to answer."""
+        self.xero.admin(
+            "POST",
+            "faults",
+            json={
+                "kind": "latency",
+                "path": "*/Invoices",
+                "method": method,
+                "latency_seconds": seconds,
+                "count": 1,
+            },
+        )
+
     async def settings(self, **columns: Any) -> None:
         """Write the connector's settings row (logical column names without the prefix)."""
         rows = await self.dataverse.query(

@@ -46,17 +46,7 @@ async def test_a_crash_between_the_xero_create_and_the_write_back_is_redelivered
     invoice_ids = [await world.new_invoice(f"X-{n}") for n in range(3)]
     await world.hand_over(*invoice_ids)
     # Dynamics fails the write-back once: the job dies after Xero created the invoices.
-    world.dynamics.admin(
-        "POST",
-        "faults",
-        json={
-            "kind": "error",
-            "path": "*/$batch",
-            "organisation": world.org,
-            "status": 503,
-            "count": 1,
-        },
-    )
+    world.fail_write_back_once()
 
     run = await world.sync()  # the report comes from the redelivered attempt
 
@@ -72,17 +62,7 @@ async def test_a_create_that_times_out_is_retried_without_a_duplicate(
     world: World = await world_factory(http_timeout_seconds=1.0)
     invoice_ids = [await world.new_invoice(f"L-{n}") for n in range(2)]
     await world.hand_over(*invoice_ids)
-    world.xero.admin(
-        "POST",
-        "faults",
-        json={
-            "kind": "latency",
-            "path": "*/Invoices",
-            "method": "PUT",
-            "latency_seconds": 2.0,
-            "count": 1,
-        },
-    )
+    world.slow_xero_invoices_once("PUT", seconds=2.0)
 
     run = await world.sync()
 

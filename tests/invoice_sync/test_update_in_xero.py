@@ -181,17 +181,7 @@ async def test_an_update_is_sent_once_when_the_write_back_fails_after_xero_answe
     world.xero.admin("DELETE", "calls")
     # Dynamics fails the write-back once: the job dies after Xero took the update, and the bus
     # delivers it again.
-    world.dynamics.admin(
-        "POST",
-        "faults",
-        json={
-            "kind": "error",
-            "path": "*/$batch",
-            "organisation": world.org,
-            "status": 503,
-            "count": 1,
-        },
-    )
+    world.fail_write_back_once()
 
     run = await world.sync()
 
@@ -245,17 +235,7 @@ async def test_an_update_whose_answer_is_lost_is_sent_again_under_the_same_key(
     await _set_quantity(world, invoice_id, 6)
     await _ask_update(world, invoice_id)
     world.xero.admin("DELETE", "calls")
-    world.xero.admin(
-        "POST",
-        "faults",
-        json={
-            "kind": "latency",
-            "path": "*/Invoices",
-            "method": "POST",
-            "latency_seconds": 2.0,
-            "count": 1,
-        },
-    )
+    world.slow_xero_invoices_once("POST", seconds=2.0)
 
     run = await world.sync()
 

@@ -218,10 +218,17 @@ async def portal(
         xero=xero,
         dynamics=dynamics,
     )
+    async with started_portal(settings, rabbitmq_url) as service:
+        yield Portal(service, mailbox)
+
+
+@asynccontextmanager
+async def started_portal(settings: PortalApiSettings, rabbitmq_url: str) -> AsyncIterator[Service]:
+    """portal-api started as its lifespan starts it, its bus topology removed afterwards."""
     service = create_service(Infrastructure.from_settings(settings), settings)
     service.owns_infrastructure = True
     async with LifespanManager(service.app):
-        yield Portal(service, mailbox)
+        yield service
     await delete_topology(rabbitmq_url, service.infrastructure.broker, service.subscriptions)
 
 

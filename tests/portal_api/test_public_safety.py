@@ -11,13 +11,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from dxc_shared.infrastructure import Infrastructure
-from portal_api.app import create_service
 
-from tests.portal_api.conftest import PASSWORD, Portal, portal_settings
+from tests.portal_api.conftest import PASSWORD, Portal, portal_settings, started_portal
 from tests.support.polling import eventually
-from tests.support.rabbitmq import delete_topology
 
 PROXY = "10.0.0.2"
 ACCOUNT_CEILING = 12
@@ -46,11 +42,8 @@ async def portal(
         email_max_per_recipient=PER_RECIPIENT,
         email_max_per_client=PER_CLIENT,
     )
-    service = create_service(Infrastructure.from_settings(settings), settings)
-    service.owns_infrastructure = True
-    async with LifespanManager(service.app):
+    async with started_portal(settings, rabbitmq_url) as service:
         yield Portal(service, mailbox)
-    await delete_topology(rabbitmq_url, service.infrastructure.broker, service.subscriptions)
 
 
 def _via_proxy(portal: Portal, forwarded_for: str) -> httpx.AsyncClient:

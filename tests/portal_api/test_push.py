@@ -20,24 +20,20 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from asgi_lifespan import LifespanManager
 from dxc_shared.dynamics.schema import CONNECTOR, INVOICE_CONNECTOR
 from dxc_shared.dynamics.webhook import PUSH_COLUMNS, PUSH_SECRET_HEADER, endpoint_name
-from dxc_shared.infrastructure import Infrastructure
 from dxc_shared.messages import SyncRequested
 from dynamics_sandbox.app import create_app as create_dynamics_sandbox
 from dynamics_sandbox.settings import DynamicsSandboxSettings
-from portal_api.app import create_service
 from portal_api.push import repository
 from portal_api.push.service import PushRelay
 from sandbox_kit.clock import ManualClock
 
-from tests.portal_api.conftest import Bus, Portal, portal_settings
+from tests.portal_api.conftest import Bus, Portal, portal_settings, started_portal
 from tests.portal_api.oauth_flow import ready_connection
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox
 from tests.support.http_server import free_port, serve_in_thread
 from tests.support.polling import eventually, eventually_async
-from tests.support.rabbitmq import delete_topology
 from tests.support.xero_sandbox import XeroSandbox, running_xero_sandbox
 
 PORT = free_port()
@@ -95,9 +91,7 @@ async def portal(
         dynamics=dynamics,
         public_url=PUBLIC_URL,
     )
-    service = create_service(Infrastructure.from_settings(settings), settings)
-    service.owns_infrastructure = True
-    async with LifespanManager(service.app):
+    async with started_portal(settings, rabbitmq_url) as service:
         config = uvicorn.Config(
             service.app, host="127.0.0.1", port=PORT, lifespan="off", log_level="warning"
         )
@@ -107,7 +101,6 @@ async def portal(
         yield ServedPortal(service, Path(mailbox))
         server.should_exit = True
         await serving
-    await delete_topology(rabbitmq_url, service.infrastructure.broker, service.subscriptions)
 
 
 @contextlib.contextmanager
