@@ -16,6 +16,7 @@ from dxc_shared.db import Database
 from dxc_shared.xero_budget.budget import XeroBudget
 from dxc_shared.xero_budget.decisions import Limits, Priority
 from dxc_shared.xero_budget.models import XeroCallWindow
+from dxc_shared.xero_budget.repository import tenant_scope
 from sqlalchemy import delete
 
 from tests.support.xero_sandbox import XeroSandbox, running_xero_sandbox
@@ -169,3 +170,26 @@ async def test_a_day_spent_raises_for_the_bus_to_retry_later(
         with pytest.raises(XeroRateLimited, match="day"):
             await xero.organisation()
     assert len([c for c in sandbox.state.calls if "/api.xro/" in c.path]) == 3
+
+
+async def test_a_run_that_ends_gives_back_its_place_and_unsent_calls_at_once(
+    sandbox: XeroSandbox, databases: list[Database]
+) -> None:
+    """Runs of one organisation, one after another as a connection's are: each ends holding a
+    concurrent place and a granted call it did not send. Released, the next run calls without
+    waiting for their leases to run out, and the minute counts only the calls sent."""
+    [budget, _] = budgets(sandbox, databases, VirtualTime(sandbox, callers=1))
+    async with httpx.AsyncClient(timeout=30) as http:
+        for _ in range(CONCURRENT_LIMIT):
+            run = client(http, sandbox, budget, Priority.EXPORT)
+            await run.organisation()  # a grant of one call
+            await run.organisation()  # a grant of two: one is left unsent
+            await run.release()
+        before = sandbox.clock.monotonic()
+        await client(http, sandbox, budget, Priority.EXPORT).organisation()
+        assert sandbox.clock.monotonic() == before  # nobody waited
+    async with databases[0].unit_of_work() as session:
+        window = await session.get(XeroCallWindow, tenant_scope(sandbox.tenant))
+        assert window is not None
+        assert len(window.state["minute_calls"]) == 2 * CONCURRENT_LIMIT + 1
+        assert len(window.state["holders"]) == 1  # the last run's lease alone

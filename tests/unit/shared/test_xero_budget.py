@@ -234,3 +234,23 @@ def test_no_minute_window_ever_holds_more_than_the_limit() -> None:
     assert granted
     for start in granted:
         assert sum(1 for t in granted if start <= t < start + MINUTE_HOLD) <= LIMITS.minute
+
+
+def test_a_caller_done_gives_back_its_unsent_calls_and_its_place() -> None:
+    """Five runs of one organisation each take two calls and send one: asking for nothing when
+    they end frees their places for the sixth at once, and the minute keeps only what was
+    sent."""
+    tenant, app = TenantWindow(), AppWindow()
+    for run in range(LIMITS.concurrent):
+        grant, tenant, app = decide(tenant, app, Ask(f"run{run}", 2, Priority.EXPORT, NOW))
+        assert grant.calls == 2
+    refused, _, _ = decide(tenant, app, Ask("next", 1, Priority.EXPORT, NOW))
+    assert (refused.calls, refused.reason) == (0, "concurrent")
+    for run in range(LIMITS.concurrent):
+        done = Ask(f"run{run}", 0, Priority.EXPORT, NOW + 1, returned=1, returned_at=NOW)
+        grant, tenant, app = decide(tenant, app, done)
+        assert grant.calls == 0
+    assert tenant.holders == {}
+    assert len(tenant.minute_calls) == LIMITS.concurrent
+    following, _, _ = decide(tenant, app, Ask("next", 1, Priority.EXPORT, NOW + 1))
+    assert following.calls == 1

@@ -104,6 +104,7 @@ class InvoiceExporter:
         """One run, reported as `SyncRunCompleted` unless the lease was lost (the new holder
         reports). Held, it only tells the invoices handed over why they wait."""
         report = RunReport(profile.connection_id, run_id, "invoices")
+        started = time.perf_counter()
         xero_calls = 0
         result: JobResult = "completed"
         try:
@@ -122,6 +123,7 @@ class InvoiceExporter:
                 await work.execute()
             finally:
                 xero_calls = vendors.xero.calls
+                await vendors.xero.release()
         except LeaseLost as lost:
             logger.warning("invoice_sync.lease_lost", error=str(lost))
             return "failed"
@@ -137,6 +139,7 @@ class InvoiceExporter:
             failed=len(report.failures),
             error=report.error,
             xero_calls=xero_calls,
+            seconds=round(time.perf_counter() - started, 3),
         )
         return result
 

@@ -56,8 +56,10 @@ class Runs:
             report = RunReport(profile.connection_id, job_id, direction, started_at=self._clock())
             started = time.perf_counter()
             effect: Effect | None = None
+            vendors: Vendors | None = None
             try:
-                effect = await work(self._vendors.for_connection(profile, priority), report)
+                vendors = self._vendors.for_connection(profile, priority)
+                effect = await work(vendors, report)
             except Exception as error:
                 blocked = blocked_by(error)
                 if blocked is None:
@@ -72,6 +74,8 @@ class Runs:
                     error=blocked.message,
                 )
             finally:
+                if vendors is not None:
+                    await vendors.xero.release()
                 JOB_DURATION.labels(kind).observe(time.perf_counter() - started)
             async with self._database.unit_of_work() as session:
                 if effect is not None:

@@ -95,6 +95,8 @@ class CallBudget(Protocol):
 
     def observe(self, observed: Observed) -> None: ...
 
+    async def release(self) -> None: ...
+
 
 @dataclass
 class RateLimitState:
@@ -155,6 +157,12 @@ class XeroAccountingClient:
         self._budget = budget
         self.limits = RateLimitState()
         self.calls = 0
+
+    async def release(self) -> None:
+        """Done calling (a run's end): what the organisation's budget granted and was not
+        used goes back to it at once."""
+        if self._budget is not None:
+            await self._budget.release()
 
     # -- transport -------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from dataclasses import replace
 from dxc_shared.clients.vendor_metrics import VENDOR_RATE_LIMIT_WAIT
 from dxc_shared.clients.xero_accounting import XeroRateLimited
 from dxc_shared.db import Database
+from dxc_shared.logging import get_logger
 from dxc_shared.xero_budget import repository
 from dxc_shared.xero_budget.decisions import (
     XERO_LIMITS,
@@ -27,6 +28,8 @@ from dxc_shared.xero_budget.decisions import (
     Priority,
     decide,
 )
+
+logger = get_logger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 # The most calls one ask takes: a run that keeps calling doubles its asks up to this.
@@ -100,11 +103,23 @@ class TenantBudget:
             VENDOR_RATE_LIMIT_WAIT.labels("xero").inc(grant.wait)
             await budget.sleep(grant.wait)
 
-    def _ask(self, now: float) -> Ask:
-        wanted = min(MAX_GRANT, max(1, 2 * self._granted))
+    async def release(self) -> None:
+        """The client is done: give back the grant's unsent calls and its concurrent place
+        now, not when the lease runs out. (If the database cannot be reached, the lease ends
+        on its own and the unsent calls leave the window within `MINUTE_HOLD`.)"""
+        now = self._budget.clock()
+        if not self._left and now >= self._lease_until:
+            return
+        try:
+            await self._budget.ask(self._tenant_id, self._ask(now, wanted=0))
+        except Exception:
+            logger.warning("xero_budget.release_failed", exc_info=True)
+        self._left, self._lease_until = 0, 0.0
+
+    def _ask(self, now: float, *, wanted: int | None = None) -> Ask:
         return Ask(
             self._holder,
-            wanted,
+            min(MAX_GRANT, max(1, 2 * self._granted)) if wanted is None else wanted,
             self._priority,
             now,
             returned=self._left,

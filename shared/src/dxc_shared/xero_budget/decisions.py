@@ -11,7 +11,10 @@ A caller asks for a few calls at a time (a grant) instead of one round trip per 
 is used within `LEASE_SECONDS` or given back; each granted call keeps its place in the minute
 window for a minute plus that lease, so a call sent late in its lease still falls inside the
 window Xero counts it in. A grant also holds one of the organisation's 5 concurrent places
-until the lease ends or the caller asks again (a caller sends its calls one at a time).
+until the lease ends or the caller asks again (a caller sends its calls one at a time). A
+caller that is done asks for nothing: its unsent calls and its place are given back at once, so
+a run that ends with a call of its grant unsent does not cost the organisation's next run that
+call for a minute, nor its place for the rest of the lease.
 """
 
 from __future__ import annotations
@@ -178,6 +181,8 @@ def decide(
     now = ask.now
     tenant = _settled(tenant, ask, limits)
     app = _app_settled(app, ask, limits)
+    if ask.wanted == 0:  # done: what it held is given back (by `_settled`), nothing taken
+        return Grant(0, now), tenant, app
 
     def refuse(
         wait: float, reason: str, window: TenantWindow = tenant

@@ -50,6 +50,7 @@ from invoice_sync.invoices.rows import (
     kind_of,
     product_of,
 )
+from invoice_sync.kit.pipeline import every, together
 
 JSON = dict[str, Any]
 _COLUMN = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -88,27 +89,36 @@ async def handed_over_invoices(
 
 
 async def reference_data(client: DataverseClient, invoices: Sequence[Invoice]) -> ReferenceData:
-    """The customers, products, currencies, tax rates and accounts the invoices point at."""
+    """The customers, products, currencies, tax rates and accounts the invoices point at, read
+    at the same time."""
     lines = [line for invoice in invoices for line in invoice.lines]
-    customers = [
-        *map(account_of, await _customer_rows(client, invoices, AccountColumns, ACCOUNT_COLUMNS)),
-        *map(contact_of, await _customer_rows(client, invoices, ContactColumns, CONTACT_COLUMNS)),
-    ]
-    product_rows = await client.rows_where_in(
-        ProductColumns.ENTITY_SET,
-        ProductColumns.ID,
-        [line.product_id or "" for line in lines],
-        select=PRODUCT_COLUMNS,
-        guid=True,
+    rows, codes = await together(
+        every(
+            _customer_rows(client, invoices, AccountColumns, ACCOUNT_COLUMNS),
+            _customer_rows(client, invoices, ContactColumns, CONTACT_COLUMNS),
+            client.rows_where_in(
+                ProductColumns.ENTITY_SET,
+                ProductColumns.ID,
+                [line.product_id or "" for line in lines],
+                select=PRODUCT_COLUMNS,
+                guid=True,
+            ),
+        ),
+        every(
+            _currencies(client, invoices),
+            _codes(client, TaxRateColumns, [line.tax_rate_id or "" for line in lines]),
+            _codes(client, XeroAccountColumns, [line.account_id or "" for line in lines]),
+        ),
     )
+    account_rows, contact_rows, product_rows = rows
+    customers = [*map(account_of, account_rows), *map(contact_of, contact_rows)]
+    currencies, tax_types, account_codes = codes
     return ReferenceData(
         customers={customer.id: customer for customer in customers},
         products={product.id: product for product in map(product_of, product_rows)},
-        currencies=await _currencies(client) if any(i.currency_id for i in invoices) else {},
-        tax_types=await _codes(client, TaxRateColumns, [line.tax_rate_id or "" for line in lines]),
-        account_codes=await _codes(
-            client, XeroAccountColumns, [line.account_id or "" for line in lines]
-        ),
+        currencies=currencies,
+        tax_types=tax_types,
+        account_codes=account_codes,
     )
 
 
@@ -123,7 +133,10 @@ async def _customer_rows(
     return await client.rows_where_in(table.ENTITY_SET, table.ID, ids, select=select, guid=True)
 
 
-async def _currencies(client: DataverseClient) -> dict[str, str]:
+async def _currencies(client: DataverseClient, invoices: Sequence[Invoice]) -> dict[str, str]:
+    """id -> ISO code of every currency, when any invoice names one."""
+    if not any(invoice.currency_id for invoice in invoices):
+        return {}
     rows = await client.query(
         CurrencyColumns.ENTITY_SET, select=[CurrencyColumns.ID, CurrencyColumns.ISO_CODE]
     )

@@ -54,7 +54,7 @@ from invoice_sync.invoices.plan import Create, Fail, Skip
 from invoice_sync.invoices.plan_reference import Contacts, LinkContact
 from invoice_sync.invoices.records import Exported, Failed, Invoice, ReferenceData
 from invoice_sync.kit.context import RunContext
-from invoice_sync.kit.pipeline import overlapped
+from invoice_sync.kit.pipeline import overlapped, together
 from invoice_sync.kit.time import today, utcnow, waited, zone
 from invoice_sync.ledger.models import InvoiceExport
 from invoice_sync.metrics import LAG, count_failure, count_invoice
@@ -141,14 +141,17 @@ class ExportRun:
         connector = self.connector = await find_connector(dataverse, self.run.connection_id)
         if connector is None:
             raise RunBlocked(NO_CONNECTOR)
-        await retries.apply_requested(self.run, connector)
-        self.settings = await read_settings(dataverse, connector)
         mappings = plan.usable_mappings(
             profile.field_mappings, mapped_columns(profile.field_mappings)
         )
-        read = await handed_over_invoices(
-            dataverse, connector, mapped_columns(mappings), zone=zone(profile.time_zone)
-        )
+
+        async def handed_over() -> list[Invoice]:
+            await retries.apply_requested(self.run, connector)  # a retry is handed over again
+            return await handed_over_invoices(
+                dataverse, connector, mapped_columns(mappings), zone=zone(profile.time_zone)
+            )
+
+        self.settings, read = await together(read_settings(dataverse, connector), handed_over())
         invoices, self.skipped = plan.sort_out(read, today(profile.time_zone))
         if not invoices:
             if connector.status not in (None, ConnectorStatus.ACTIVE):
@@ -165,16 +168,7 @@ class ExportRun:
         invoices, to_update = updates.split(invoices)
         to_create = await self._link_earlier_attempts(invoices, entries, mappings)
         self.run.lease.check()
-        contacts = await self._contacts_for(to_create)
-        self.contact_links = contacts.links
-        decisions = plan.decide(
-            to_create,
-            contacts.ids,
-            settings=self.settings,
-            data=self.data,
-            item_codes=await self._items_for(to_create),
-            mappings=mappings,
-        )
+        decisions = await self._decide(to_create, mappings)
         creates: list[Create] = []
         for decision in decisions:
             if isinstance(decision, Fail):
@@ -237,6 +231,23 @@ class ExportRun:
             await self._write_back(exported)
         return to_create
 
+    async def _decide(
+        self, invoices: list[Invoice], mappings: dict[str, str]
+    ) -> list[plan.Decision]:
+        """Each invoice's Xero body, or why there is none, once its customers and products are
+        in Xero (looked up, and created as the settings allow; one after the other, as a run's
+        Xero client sends its calls: see dxc_shared.xero_budget)."""
+        contacts = await self._contacts_for(invoices)
+        self.contact_links += contacts.links
+        return plan.decide(
+            invoices,
+            contacts.ids,
+            settings=self.settings,
+            data=self.data,
+            item_codes=await self._items_for(invoices),
+            mappings=mappings,
+        )
+
     async def _contacts_for(self, invoices: list[Invoice]) -> Contacts:
         """Customer id -> Xero ContactID, or why there is none."""
         contacts, unknown = plan_reference.known_contacts(
@@ -286,16 +297,7 @@ class ExportRun:
         would refuse them, written back when Xero already took this version, else mapped as a
         create is and sent as an update."""
         found, read = await update_steps.read_targets(self.run, invoices, entries)
-        contacts = await self._contacts_for(read.to_send)
-        self.contact_links += contacts.links
-        decisions = plan.decide(
-            read.to_send,
-            contacts.ids,
-            settings=self.settings,
-            data=self.data,
-            item_codes=await self._items_for(read.to_send),
-            mappings=mappings,
-        )
+        decisions = await self._decide(read.to_send, mappings)
         exported, failed, skipped = await update_steps.send_updates(
             self.run, read, decisions, found
         )
