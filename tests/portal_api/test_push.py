@@ -197,11 +197,15 @@ async def test_install_registers_the_webhook_and_uninstall_removes_it(
             assert await repository.subscription_of(session, uuid.UUID(cid)) is None
 
 
-async def test_a_handed_over_invoice_is_pushed_and_a_burst_is_one_sync_request(
+async def test_a_handed_over_invoice_is_pushed_at_once_and_a_burst_is_one_more_request(
     portal: ServedPortal, xero: XeroSandbox, dynamics: RunningDynamicsSandbox, bus: Bus
 ) -> None:
     async with portal.signed_up() as browser:
         cid = await ready_connection(browser, xero, dynamics)
+
+    async def nothing_pending() -> bool:
+        return await repository.earliest_due(portal.relay.database) is None
+
     with frozen(portal.relay) as clock:
         # Every active invoice of the demo organisation, handed over twice: a burst of posts.
         invoices = await asyncio.to_thread(_hand_over, dynamics, cid, 2)
@@ -212,16 +216,19 @@ async def test_a_handed_over_invoice_is_pushed_and_a_burst_is_one_sync_request(
         statuses = [d["attempts"][-1]["status"] for d in _deliveries(dynamics, cid)]
         assert statuses == [202] * posts
         assert {d["record_id"] for d in _deliveries(dynamics, cid)} == set(invoices)
-        assert bus.of(SyncRequested, cid) == []  # the burst waits for its window to close
+        # The first post was sent at once; the rest of the burst waits for its window to close.
+        await eventually(lambda: len(bus.of(SyncRequested, cid)) == 1)
+        assert not await nothing_pending()
         clock.advance(portal.relay.window.total_seconds())
         portal.relay.wake.set()
-        await eventually(lambda: len(bus.of(SyncRequested, cid)) == 1)
-
-        async def nothing_pending() -> bool:
-            return await repository.earliest_due(portal.relay.database) is None
-
+        await eventually(lambda: len(bus.of(SyncRequested, cid)) == 2)
         await eventually_async(nothing_pending)
-        assert len(bus.of(SyncRequested, cid)) == 1
+
+        # A quiet window later, a lone change goes at once again.
+        clock.advance(portal.relay.window.total_seconds())
+        await asyncio.to_thread(_hand_over, dynamics, cid, 1)
+        await eventually(lambda: len(bus.of(SyncRequested, cid)) == 3)
+        assert all(request.invoices_only for request in bus.of(SyncRequested, cid))
 
 
 async def test_a_wrong_secret_is_refused_and_nothing_is_queued(
@@ -247,7 +254,7 @@ async def test_a_wrong_secret_is_refused_and_nothing_is_queued(
             headers={PUSH_SECRET_HEADER: "guessed"},
         )
         assert unknown.status_code == 401
-    assert await repository.pending_due_at(portal.relay.database, uuid.UUID(cid)) is None
+    assert await repository.coalescing_state(portal.relay.database, uuid.UUID(cid)) == (None, None)
 
 
 async def test_archiving_removes_the_registration(

@@ -149,15 +149,20 @@ SECOND = timedelta(seconds=1)
 
 @pytest.mark.unit
 @pytest.mark.parametrize(
-    ("pending", "expected"),
+    ("pending", "last_requested", "expected"),
     [
-        (None, NOW + SECOND),  # the first post of a burst opens the window
-        (NOW + SECOND / 2, None),  # later posts join the pending request
-        (NOW - SECOND, None),  # due but not yet sent: it will be sent after this change
+        (None, None, NOW),  # the connection's first push goes at once
+        (None, NOW - 2 * SECOND, NOW),  # so does the first after a quiet window
+        (None, NOW - SECOND / 4, NOW + SECOND * 3 / 4),  # soon after one: at the window's end
+        (None, NOW - SECOND, NOW),  # the window just ended
+        (NOW + SECOND / 2, NOW - SECOND / 2, None),  # later posts join the pending request
+        (NOW - SECOND, NOW - 2 * SECOND, None),  # due, not yet sent: sent after this change
     ],
 )
-def test_a_burst_becomes_one_request(pending: datetime | None, expected: datetime | None) -> None:
-    assert coalesced_due_at(pending, NOW, SECOND) == expected
+def test_a_lone_push_goes_at_once_and_a_burst_waits_for_the_window(
+    pending: datetime | None, last_requested: datetime | None, expected: datetime | None
+) -> None:
+    assert coalesced_due_at(pending, last_requested, NOW, SECOND) == expected
 
 
 @pytest.mark.unit

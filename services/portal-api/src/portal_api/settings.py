@@ -90,7 +90,8 @@ class PortalApiSettings(ServiceSettings, TokenBrokerClientSettings, OAuthAppSett
     push_coalesce_seconds: float = Field(
         default=1.0,
         gt=0,
-        description="Dynamics pushes of one connection within this time become one sync request",
+        description="A connection's Dynamics push after this long without one becomes a sync "
+        "request at once; those within this long after it become one more, when it ends",
     )
 
     @field_validator("trusted_proxies")

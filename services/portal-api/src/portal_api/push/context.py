@@ -107,12 +107,21 @@ def parse_context(body: bytes) -> PushedChange | None:
 
 
 def coalesced_due_at(
-    pending_due_at: datetime | None, now: datetime, window: timedelta
+    pending_due_at: datetime | None,
+    last_requested_at: datetime | None,
+    now: datetime,
+    window: timedelta,
 ) -> datetime | None:
-    """When a push should become a sync request: a new request `window` from now, or None when
-    one is already pending for the connection (this push joins it: it is not yet sent, so the
-    sync it asks for starts after this change was committed)."""
-    return None if pending_due_at is not None else now + window
+    """When a push should become a sync request, or None when one is already pending for the
+    connection (this push joins it: it is not yet sent, so the sync it asks for starts after
+    this change was committed). The first push after a quiet `window` goes at once; those
+    that follow it within the window wait for its end, together: at most one request a window
+    per connection, and no push waits longer than the window."""
+    if pending_due_at is not None:
+        return None
+    if last_requested_at is None:
+        return now
+    return max(now, last_requested_at + window)
 
 
 def seconds_until_next(earliest_due: datetime | None, now: datetime, idle: float) -> float:

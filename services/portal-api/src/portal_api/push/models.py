@@ -18,6 +18,9 @@ class PushSubscription(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     organization_id: Mapped[str | None] = mapped_column(String(64))
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # When the relay last sent this connection's sync request: pushes within the coalescing
+    # window after it wait for the window's end (see `context.coalesced_due_at`).
+    last_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PushRequest(Base):

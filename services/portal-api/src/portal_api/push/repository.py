@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from dxc_shared.db import Database
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,12 +46,22 @@ async def delete_subscription(session: AsyncSession, connection_id: uuid.UUID) -
     await session.execute(delete(PushRequest).where(PushRequest.connection_id == connection_id))
 
 
-async def pending_due_at(database: Database, connection_id: uuid.UUID) -> datetime | None:
+async def coalescing_state(
+    database: Database, connection_id: uuid.UUID
+) -> tuple[datetime | None, datetime | None]:
+    """(when the pending request falls due, when the last one was sent), each None when there
+    is none. Read in this order: the relay deletes a request and notes when it was sent in one
+    transaction, so a post that finds no request pending also finds that note."""
     async with database.unit_of_work() as session:
         due = await session.scalar(
             select(PushRequest.due_at).where(PushRequest.connection_id == connection_id)
         )
-    return aware(due) if due is not None else None
+        last = await session.scalar(
+            select(PushSubscription.last_requested_at).where(
+                PushSubscription.connection_id == connection_id
+            )
+        )
+    return (aware(due) if due else None), (aware(last) if last else None)
 
 
 async def add_pending(database: Database, connection_id: uuid.UUID, due_at: datetime) -> bool:
@@ -66,12 +76,20 @@ async def add_pending(database: Database, connection_id: uuid.UUID, due_at: date
 
 
 async def take_due(session: AsyncSession, now: datetime) -> list[uuid.UUID]:
-    """Delete the requests due by `now` and return their connections. With several replicas,
-    the row lock of the DELETE lets only one of them return each row."""
+    """Delete the requests due by `now` and return their connections, noting when each was
+    requested. With several replicas, the row lock of the DELETE lets only one of them return
+    each row."""
     result = await session.execute(
         delete(PushRequest).where(PushRequest.due_at <= now).returning(PushRequest.connection_id)
     )
-    return list(result.scalars().all())
+    taken = list(result.scalars().all())
+    if taken:
+        await session.execute(
+            update(PushSubscription)
+            .where(PushSubscription.connection_id.in_(taken))
+            .values(last_requested_at=now)
+        )
+    return taken
 
 
 async def earliest_due(database: Database) -> datetime | None:

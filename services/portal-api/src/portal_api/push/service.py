@@ -1,9 +1,11 @@
-"""Receiving Dataverse's webhook posts and turning bursts of them into one sync request per
+"""Receiving Dataverse's webhook posts and turning bursts of them into few sync requests per
 connection.
 
 A post whose secret matches the connection's (compared as SHA-256 hashes in constant time) and
-whose organisation is the connection's records a pending request due `window` from now, unless
-one is already pending: every post of a burst joins it. The relay turns due requests into
+whose organisation is the connection's records a pending request, unless one is already
+pending (then it joins it): due at once when the connection's last request went more than
+`window` ago, else when that window ends. So a lone change is sent at once, and a burst becomes
+at most one request a window. The relay turns due requests into
 `SyncRequested` in the outbox (the scheduler dispatches the connection's jobs at once) in the
 transaction that deletes them, so a request is sent exactly once across replicas and restarts.
 The scheduler's polling stays the safety net for a post Dataverse never manages to deliver.
@@ -90,8 +92,8 @@ async def receive(relay: PushRelay, connection_id: uuid.UUID, secret: str, body:
         return Outcome.REFUSED
     if not change.wanted:
         return Outcome.IGNORED
-    pending = await repository.pending_due_at(database, connection_id)
-    due_at = coalesced_due_at(pending, relay.clock(), relay.window)
+    pending, last_requested_at = await repository.coalescing_state(database, connection_id)
+    due_at = coalesced_due_at(pending, last_requested_at, relay.clock(), relay.window)
     if due_at is None or not await repository.add_pending(database, connection_id, due_at):
         return Outcome.JOINED
     relay.wake.set()
