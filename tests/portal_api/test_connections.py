@@ -38,6 +38,7 @@ async def test_create_update_and_archive(portal: Portal, bus: Bus) -> None:
         assert first.syncable is False
         assert first.profile.time_zone == "Pacific/Auckland"
         assert first.profile.sync_interval_seconds == 60
+        assert first.profile.max_invoices_per_month == 500  # the run keeps the plan's limit
 
         bad_zone = await browser.patch(url, json={"time_zone": "Mars/Olympus_Mons"})
         assert bad_zone.status_code == 422
@@ -53,7 +54,8 @@ async def test_create_update_and_archive(portal: Portal, bus: Bus) -> None:
         listed = (await browser.get("/v1/connections")).json()
         assert [c["id"] for c in listed] == [connection["id"]]
         await eventually(lambda: len(bus.of(ConnectionChanged, connection["id"])) == 2)
-        assert bus.of(ConnectionChanged, connection["id"])[1].profile.sync_interval_seconds == 15
+        upgraded = bus.of(ConnectionChanged, connection["id"])[1].profile
+        assert (upgraded.sync_interval_seconds, upgraded.max_invoices_per_month) == (15, 20000)
 
         assert (await browser.delete(url)).status_code == 204
         archived = (await browser.get(url)).json()

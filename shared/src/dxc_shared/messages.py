@@ -43,6 +43,12 @@ class ConnectionSyncProfile(BaseModel):
         description="The connection's mapping template: Dynamics invoice column -> Xero "
         "invoice field (e.g. {'description': 'Reference'})",
     )
+    max_invoices_per_month: int | None = Field(
+        default=None,
+        ge=0,
+        description="The plan's limit of new invoices sent to Xero a calendar month (UTC); "
+        "an invoice run sends no more than the month has left (None: no limit)",
+    )
 
 
 class Hold(StrEnum):

@@ -159,6 +159,14 @@ class Held:
     connector_message: str | None
 
 
+def limit_reached(until: date) -> str:
+    """The Skipped row of an invoice that waits for the plan's monthly limit to lift."""
+    return (
+        "Not sent: this month's plan limit is reached; it waits until "
+        f"{until.day} {until:%b %Y} or a bigger plan."
+    )
+
+
 def held(
     active_until: datetime | None, invoices_paused_until: datetime | None, now: datetime
 ) -> Held | None:
@@ -176,12 +184,7 @@ def held(
         )
     if state is Hold.PAUSED:
         assert invoices_paused_until is not None
-        until = invoices_paused_until.date()
-        return Held(
-            "Not sent: this month's plan limit is reached; it waits until "
-            f"{until.day} {until:%b %Y} or a bigger plan.",
-            None,
-        )
+        return Held(limit_reached(invoices_paused_until.date()), None)
     return None
 
 

@@ -40,7 +40,7 @@ from invoice_sync.connector.dynamics import (
     set_connector_status,
 )
 from invoice_sync.connector.records import Connector, ConnectorSettings
-from invoice_sync.invoices import plan, plan_reference, steps, update_steps, updates
+from invoice_sync.invoices import limit, plan, plan_reference, steps, update_steps, updates
 from invoice_sync.invoices import plan_recovery as recovery
 from invoice_sync.invoices.dynamics import (
     failed_change_set,
@@ -177,6 +177,7 @@ class ExportRun:
                 creates.append(decision)
             else:
                 self.skipped.append(decision)
+        creates = await self._within_limit(creates)
         # A batch's write-back to Dynamics overlaps the next batch's create in Xero.
         await overlapped(plan.batches(creates, steps.XERO_BATCH), self._create, self._write_back)
         await self._update(to_update, entries, mappings)
@@ -247,6 +248,18 @@ class ExportRun:
             item_codes=await self._items_for(invoices),
             mappings=mappings,
         )
+
+    async def _within_limit(self, creates: list[Create]) -> list[Create]:
+        """The creates the plan's monthly limit has room for; the rest wait (see `limit`)."""
+        most = self.run.profile.max_invoices_per_month
+        if most is None or not creates:
+            return creates
+        now = utcnow()
+        month, _ = limit.month_bounds(now)
+        sent = await self.run.ledger.sent_since(self.run.connection_id, month)
+        creates, waiting = limit.within_limit(creates, sent_this_month=sent, limit=most, now=now)
+        self.skipped += waiting
+        return creates
 
     async def _contacts_for(self, invoices: list[Invoice]) -> Contacts:
         """Customer id -> Xero ContactID, or why there is none."""

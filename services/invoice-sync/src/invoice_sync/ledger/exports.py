@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from dxc_shared.db import Database
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from invoice_sync.kit.time import utcnow
@@ -41,6 +42,18 @@ class Ledger:
     ) -> dict[str, InvoiceExport]:
         async with self._database.unit_of_work() as session:
             return await _rows_of(session, InvoiceExport, connection_id, invoice_ids)
+
+    async def sent_since(self, connection_id: uuid.UUID, since: datetime) -> int:
+        """How many invoices were first sent to Xero from `since` on (created there, or sent
+        and not yet answered: refused ones are forgotten)."""
+        async with self._database.unit_of_work() as session:
+            count = await session.scalar(
+                select(func.count()).where(
+                    InvoiceExport.connection_id == connection_id,
+                    InvoiceExport.created_at >= since,
+                )
+            )
+        return int(count or 0)
 
     async def mark_pending(
         self, connection_id: uuid.UUID, versions: dict[str, str], request: XeroRequest

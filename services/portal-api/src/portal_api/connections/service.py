@@ -105,6 +105,7 @@ class ConnectionState:
             time_zone=c.time_zone,
             sync_interval_seconds=PLANS[c.plan].sync_interval_seconds,
             field_mappings=c.field_mappings or {},
+            max_invoices_per_month=PLANS[c.plan].max_invoices_per_month,
         )
 
     @property
