@@ -7,6 +7,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -14,6 +15,7 @@ import pytest
 from dxc_shared.db.migrate import upgrade
 
 from tests.support.dynamics_sandbox import RunningDynamicsSandbox, running_dynamics_sandbox
+from tests.support.leftovers import remove_stale_bus_names, remove_stale_databases, run_id
 from tests.support.rabbitmq import names_left
 from tests.support.xero_sandbox import XeroSandbox, running_xero_sandbox
 
@@ -21,10 +23,11 @@ POSTGRES_ADMIN_DSN = os.environ.get(
     "DXC_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
 )
 RABBITMQ_URL = os.environ.get("DXC_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-RUN_ID = uuid.uuid4().hex[:10]
+RUN_ID = run_id(datetime.now(UTC))
 # What this run put on the shared servers is named with these prefixes; the run fails if
-# anything so named is left at its end.
+# anything so named is left at its end, and removes what runs killed long ago left.
 DATABASE_PREFIX = f"dxc_test_{RUN_ID}"
+ROLE_PREFIX = f"dxc_grafana_{RUN_ID}"
 BUS_PREFIX = f"dxc-test-{RUN_ID}-"
 _servers_used: set[str] = set()
 
@@ -38,6 +41,7 @@ async def postgres_database() -> AsyncIterator[str]:
     """A fresh, empty PostgreSQL database for this run; its SQLAlchemy URL."""
     name = DATABASE_PREFIX
     _servers_used.add("postgresql")
+    await remove_stale_databases(POSTGRES_ADMIN_DSN, "dxc_test_", "dxc_grafana_")
     admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -67,6 +71,9 @@ async def migrated_sqlite(tmp_path: Path) -> str:
 @pytest.fixture(scope="session")
 def rabbitmq_url() -> str:
     _servers_used.add("rabbitmq")
+    listed = names_left("dxc-test-")
+    if listed:
+        remove_stale_bus_names(RABBITMQ_URL, "dxc-test-", listed)
     return RABBITMQ_URL
 
 

@@ -17,14 +17,14 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import RUN_ID
+from tests.conftest import ROLE_PREFIX
 from tests.deploy.catalogue import DEPLOY
 
 pytestmark = pytest.mark.integration
 
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "dxc-connection.json"
 GRANTS = DEPLOY / "postgres" / "grafana-reader.sql"
-READER = f"dxc_grafana_{RUN_ID}"
+READER = ROLE_PREFIX
 
 
 def sql_targets(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
