@@ -139,6 +139,27 @@ async def test_a_push_dispatches_the_invoice_job_alone_and_keeps_the_schedule(
     assert [j for j in running.payment_jobs if j.profile.connection_id == cid] == payments
 
 
+async def test_a_push_while_held_dispatches_the_held_job_at_once(
+    running: RunningScheduler,
+) -> None:
+    """At the plan's limit (or with the plan ended) a push still gets its invoice job, with the
+    plan's dates, so the invoice just handed over hears why it waits in seconds, not at the
+    next held dispatch."""
+    connection = profile(interval=3600)
+    cid = connection.connection_id
+    paused_until = datetime.now(UTC) + timedelta(days=10)
+    held = ConnectionChanged(
+        profile=connection, syncable=True, set_up=True, invoices_paused_until=paused_until
+    )
+    await running.publish.publish(held)
+    await eventually(lambda: len(running.invoice_jobs_for(cid)) == 1)  # the hold began
+
+    await running.publish.publish(SyncRequested(connection_id=cid, invoices_only=True))
+    await eventually(lambda: len(running.invoice_jobs_for(cid)) == 2)
+    pushed = running.invoice_jobs_for(cid)[1]
+    assert (pushed.invoices_paused_until, pushed.active_until) == (paused_until, None)
+
+
 async def test_an_archived_connection_stops_being_scheduled(
     running: RunningScheduler, migrated_postgres: str
 ) -> None:

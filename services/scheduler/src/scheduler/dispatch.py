@@ -68,17 +68,12 @@ def _hold_of(schedule: ConnectionSchedule, now: datetime) -> Hold:
     )
 
 
-def _not_now(
-    schedule: ConnectionSchedule | None, now: datetime, *, invoices_only: bool
-) -> str | None:
-    """Why a sync request is not acted on, or None."""
+def _not_now(schedule: ConnectionSchedule | None, now: datetime) -> str | None:
+    """Why a "sync now" is not acted on, or None."""
     if schedule is None or not schedule.syncable:
         return "not syncable"
     if schedule.active_until and _aware(schedule.active_until) <= now:
         return "trial over"
-    paused = schedule.invoices_paused_until
-    if invoices_only and paused is not None and _aware(paused) > now:
-        return "invoice limit reached"
     return None
 
 
@@ -126,15 +121,26 @@ class Scheduler:
         now = self.clock()
         async with self.database.unit_of_work() as session:
             schedule = await session.get(ConnectionSchedule, message.connection_id)
-            reason = _not_now(schedule, now, invoices_only=message.invoices_only)
-            if reason is not None or schedule is None:
-                logger.info("scheduler.sync_request_ignored", reason=reason)
-                return
             if message.invoices_only:  # pushed from Dynamics: the export job alone, now
+                if schedule is None or not schedule.syncable:
+                    logger.info("scheduler.sync_request_ignored", reason="not syncable")
+                    return
+                # With the plan's dates: held, the job tells the invoices just handed over why
+                # they wait, at once rather than at the next held dispatch.
                 profile = ConnectionSyncProfile.model_validate(schedule.profile)
-                job = SyncInvoicesJob(job_id=uuid.uuid4(), profile=profile, due_at=now)
+                job = SyncInvoicesJob(
+                    job_id=uuid.uuid4(),
+                    profile=profile,
+                    due_at=now,
+                    active_until=_aware_or_none(schedule.active_until),
+                    invoices_paused_until=_aware_or_none(schedule.invoices_paused_until),
+                )
                 await enqueue_all(session, [(job, {"connection_id": str(profile.connection_id)})])
                 JOBS_DISPATCHED.labels("invoices").inc()
+                return
+            reason = _not_now(schedule, now)
+            if reason is not None or schedule is None:
+                logger.info("scheduler.sync_request_ignored", reason=reason)
                 return
             schedule.next_due_at = now
         self.wake.set()
