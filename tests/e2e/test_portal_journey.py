@@ -220,6 +220,8 @@ def install_tables(page: Page) -> None:
     expect(install.get_by_role("status")).to_contain_text(
         f"Installed the connector's solution, version {solution.VERSION}."
     )
+    # Its webhook too: invoices handed over are pushed, not left for the poll.
+    expect(install.get_by_role("status")).to_contain_text("reaches Xero in seconds")
 
 
 class InDynamics:

@@ -140,6 +140,8 @@ export interface InstallResult {
   version: string;
   previous_version: string | null;
   missing_privileges: string[];
+  push_registered: boolean;
+  push_problem: string | null;
 }
 
 export interface ChecklistStep {

@@ -362,6 +362,14 @@ function installSummary(result: InstallResult): string {
   return `Version ${result.version} of the connector's solution is installed: nothing to do.`;
 }
 
+function pushSummary(result: InstallResult): string {
+  if (result.push_registered) {
+    return "Dynamics 365 tells the connector at once when an invoice is handed over: it reaches Xero in seconds.";
+  }
+  const why = result.push_problem ? ` (${result.push_problem})` : "";
+  return `Dynamics 365 could not be asked to tell the connector of changes at once${why}: invoices are picked up at each poll instead. Install again to retry.`;
+}
+
 function InstallPanel({ connection, onUpdated }: PanelProps) {
   const action = useAction();
   const removal = useAction();
@@ -418,6 +426,7 @@ function InstallPanel({ connection, onUpdated }: PanelProps) {
       {result && (
         <div role="status" aria-live="polite">
           <p className="ok">{installSummary(result)}</p>
+          <p className={result.push_registered ? "ok" : "error"}>{pushSummary(result)}</p>
           {result.missing_privileges.length > 0 && (
             <div className="error">
               <NameList
