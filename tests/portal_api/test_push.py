@@ -254,7 +254,8 @@ async def test_a_wrong_secret_is_refused_and_nothing_is_queued(
             headers={PUSH_SECRET_HEADER: "guessed"},
         )
         assert unknown.status_code == 401
-    assert await repository.coalescing_state(portal.relay.database, uuid.UUID(cid)) == (None, None)
+    async with portal.relay.database.unit_of_work() as session:
+        assert await repository.coalescing_state(session, uuid.UUID(cid)) == (None, None)
 
 
 async def test_archiving_removes_the_registration(

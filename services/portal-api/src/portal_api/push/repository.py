@@ -7,7 +7,6 @@ from datetime import datetime
 
 from dxc_shared.db import Database
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.kit.time import aware
@@ -47,32 +46,25 @@ async def delete_subscription(session: AsyncSession, connection_id: uuid.UUID) -
 
 
 async def coalescing_state(
-    database: Database, connection_id: uuid.UUID
+    session: AsyncSession, connection_id: uuid.UUID
 ) -> tuple[datetime | None, datetime | None]:
     """(when the pending request falls due, when the last one was sent), each None when there
-    is none. Read in this order: the relay deletes a request and notes when it was sent in one
-    transaction, so a post that finds no request pending also finds that note."""
-    async with database.unit_of_work() as session:
-        due = await session.scalar(
-            select(PushRequest.due_at).where(PushRequest.connection_id == connection_id)
-        )
-        last = await session.scalar(
-            select(PushSubscription.last_requested_at).where(
-                PushSubscription.connection_id == connection_id
-            )
-        )
+    is none, with the subscription's row locked until the transaction ends: the relay notes
+    on that row when it sent a request, in the transaction that deletes it, so a post and the
+    relay take turns and a post never decides on a reading the relay is changing."""
+    last = await session.scalar(
+        select(PushSubscription.last_requested_at)
+        .where(PushSubscription.connection_id == connection_id)
+        .with_for_update()
+    )
+    due = await session.scalar(
+        select(PushRequest.due_at).where(PushRequest.connection_id == connection_id)
+    )
     return (aware(due) if due else None), (aware(last) if last else None)
 
 
-async def add_pending(database: Database, connection_id: uuid.UUID, due_at: datetime) -> bool:
-    """Record a pending request; False when another post recorded one first (the primary key
-    decides, on PostgreSQL and SQLite alike)."""
-    try:
-        async with database.unit_of_work() as session:
-            session.add(PushRequest(connection_id=connection_id, due_at=due_at))
-    except IntegrityError:
-        return False
-    return True
+def add_pending(session: AsyncSession, connection_id: uuid.UUID, due_at: datetime) -> None:
+    session.add(PushRequest(connection_id=connection_id, due_at=due_at))
 
 
 async def take_due(session: AsyncSession, now: datetime) -> list[uuid.UUID]:

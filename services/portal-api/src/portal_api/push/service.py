@@ -26,6 +26,7 @@ from dxc_shared.db import Database
 from dxc_shared.logging import get_logger
 from dxc_shared.messages import SyncRequested
 from dxc_shared.outbox import enqueue_all
+from sqlalchemy.exc import IntegrityError
 
 from portal_api.kit.security import token_hash
 from portal_api.kit.time import utcnow
@@ -92,9 +93,14 @@ async def receive(relay: PushRelay, connection_id: uuid.UUID, secret: str, body:
         return Outcome.REFUSED
     if not change.wanted:
         return Outcome.IGNORED
-    pending, last_requested_at = await repository.coalescing_state(database, connection_id)
-    due_at = coalesced_due_at(pending, last_requested_at, relay.clock(), relay.window)
-    if due_at is None or not await repository.add_pending(database, connection_id, due_at):
+    try:
+        async with database.unit_of_work() as session:
+            pending, last_requested_at = await repository.coalescing_state(session, connection_id)
+            due_at = coalesced_due_at(pending, last_requested_at, relay.clock(), relay.window)
+            if due_at is None:
+                return Outcome.JOINED
+            repository.add_pending(session, connection_id, due_at)
+    except IntegrityError:  # another post queued it first (SQLite has no row locks)
         return Outcome.JOINED
     relay.wake.set()
     return Outcome.QUEUED
