@@ -149,3 +149,48 @@ async def test_a_fix_made_while_the_run_writes_the_failure_is_not_overruled(
 
     assert (again.succeeded, again.failed) == (1, 0), again
     assert (await world.invoice(invoice))["dxc_exportstatus"] == ExportStatus.YES
+
+
+async def test_a_fix_made_while_a_run_reads_is_seen_not_overruled(
+    world_factory: WorldFactory,
+) -> None:
+    """A person fixes the sales account in the settings and hands the failed invoice over again
+    while a run is reading (its read of the invoices takes two seconds here). The run reads the
+    settings after the invoices: it either sees the invoice with the fix, or not at all (the
+    next run sends it). Reading the settings first, it failed the invoice again over the very
+    version handed over after the fix, and nothing sent it after."""
+    world: World = await world_factory()
+    await world.settings(defaultsalesaccountcode="999")
+    invoice_id = await world.new_invoice("FIX-1")
+    await world.hand_over(invoice_id)
+    assert (await world.sync()).failed == 1
+
+    world.dynamics.admin(
+        "POST",
+        "faults",
+        json={
+            "kind": "latency",
+            "method": "GET",
+            "path": "/orgs/*/api/data/v9.2/invoices",
+            "count": 1,
+            "latency_seconds": 2.0,
+        },
+    ).raise_for_status()
+    since = len(world.dynamics.admin("GET", "calls").json())
+    reading = asyncio.create_task(world.sync())
+
+    async def settings_read() -> bool:
+        calls = world.dynamics.admin("GET", "calls").json()[since:]
+        return any(call["path"].endswith("/dxc_connectorsettings") for call in calls)
+
+    await eventually_async(settings_read)
+    await world.settings(defaultsalesaccountcode="200")
+    await world.dataverse.update(
+        "invoices", invoice_id, {"dxc_exportstatus": ExportStatus.NO.value}
+    )
+    await reading
+
+    await world.sync()
+    assert (await world.invoice(invoice_id))["dxc_exportstatus"] == ExportStatus.YES
+    outcomes = [row["dxc_outcome"] for row in await world.history(invoice_id)]
+    assert outcomes == [SyncOutcome.FAILED, SyncOutcome.SUCCESS]

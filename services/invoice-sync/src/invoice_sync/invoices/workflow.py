@@ -144,22 +144,24 @@ class ExportRun:
         mappings = plan.usable_mappings(
             profile.field_mappings, mapped_columns(profile.field_mappings)
         )
-
-        async def handed_over() -> list[Invoice]:
-            await retries.apply_requested(self.run, connector)  # a retry is handed over again
-            return await handed_over_invoices(
-                dataverse, connector, mapped_columns(mappings), zone=zone(profile.time_zone)
-            )
-
-        self.settings, read = await together(read_settings(dataverse, connector), handed_over())
+        await retries.apply_requested(self.run, connector)  # a retry is handed over again
+        read = await handed_over_invoices(
+            dataverse, connector, mapped_columns(mappings), zone=zone(profile.time_zone)
+        )
         invoices, self.skipped = plan.sort_out(read, today(profile.time_zone))
+        # The settings, customers and products are read after the invoices (at the same time as
+        # each other): a person who fixes one and then hands an invoice over is seen with the
+        # fix. Read before, they could predate it, and the run would fail the invoice over the
+        # very version that person handed over.
+        self.settings, self.data = await together(
+            read_settings(dataverse, connector), reference_data(dataverse, invoices)
+        )
         if not invoices:
             if connector.status not in (None, ConnectorStatus.ACTIVE):
                 await set_connector_status(dataverse, connector, ConnectorStatus.ACTIVE, None)
             await self._tell_skips()
             return
         self.unsettled = {invoice.id: invoice for invoice in invoices}
-        self.data = await reference_data(dataverse, invoices)
         # Before planning anything new: a request left pending (by a crash, or by a worker that
         # stalled and lost its lease) is re-sent exactly, so its invoices are settled, not
         # planned into a different batch under a different Idempotency-Key.
