@@ -2,8 +2,9 @@
 
 The order of a run, and why (each round reads, then the plan decides):
 
-1. Read the connector, its settings and the ready invoices with their lines, customers,
-   products and line overrides from Dynamics, in bulk.
+1. Read the connector and the ready invoices with their lines from Dynamics, then (at once)
+   the settings and the invoices' customers, products and line overrides, in bulk: after the
+   invoices, so a fix made before a hand-over is seen.
 2. Reconcile with the ledger: a request left `pending` (a crash, or a worker that stalled and
    lost its lease) is re-sent exactly, same body and Idempotency-Key, so Xero answers from its
    idempotency cache if it already took it; an invoice the ledger says is in Xero is linked
